@@ -1,0 +1,42 @@
+"""Command line entry point: ``python -m training {prepare,train,evaluate,export}``.
+
+Each sub-command lives in its own module, which exposes ``add_arguments(parser)``
+and ``run(args) -> int``. Modules are imported lazily so that ``--help`` is fast and
+``prepare`` does not pay for importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("training.prepare", "detect, align and cache faces from identity folders"),
+    "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
+    "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
+    "export": ("training.export", "export the feature model as ONNX + SavedModel"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser.set_defaults(module_name=module_name)
+        importlib.import_module(module_name).add_arguments(command_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The process exit status.
+    """
+    args = build_parser().parse_args(argv)
+    return int(importlib.import_module(args.module_name).run(args) or 0)
