@@ -1,0 +1,1 @@
+"""Face preprocessing shared by training and serving: decode, detect, align, model pixels."""
