@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of our face verifier against ``face_recognition`` (dlib)."""

@@ -1,0 +1,75 @@
+"""The peer: ``face_recognition`` (dlib HOG detector + dlib ResNet, 128-d, euclidean)."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+PEER_PACKAGES = ("dlib", "face_recognition_models", "face_recognition")
+INSTALL_HINT = (
+    ".venv/bin/pip install dlib-bin face-recognition-models && "
+    ".venv/bin/pip install --no-deps face_recognition   (or: make peer)"
+)
+
+
+def peer_missing() -> str | None:
+    """Say why the peer cannot run, or None when it can.
+
+    ``face_recognition`` calls ``quit()`` at import time when its models package is
+    missing, so the packages are looked up before anything is imported.
+
+    Returns:
+        A message naming the missing packages and the install command, or None.
+    """
+    missing = [name for name in PEER_PACKAGES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return f"peer skipped: {', '.join(missing)} not installed; install with: {INSTALL_HINT}"
+
+
+def _largest(locations: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The largest (top, right, bottom, left) box: the labelled person is usually the largest."""
+    return max(locations, key=lambda box: (box[2] - box[0]) * (box[1] - box[3]))
+
+
+@dataclass
+class DlibPeer:
+    """``face_recognition.face_locations`` (HOG) + ``face_encodings`` on the largest face.
+
+    Attributes:
+        upsample: Times the HOG detector upsamples the image (library default 1).
+        jitters: Re-samplings averaged per encoding (library default 1).
+    """
+
+    upsample: int = 1
+    jitters: int = 1
+    name: str = "face_recognition (dlib)"
+    metric: str = "euclidean"
+    _api: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        reason = peer_missing()
+        if reason:
+            raise ImportError(reason)
+        import face_recognition
+
+        self._api = face_recognition
+
+    def embed(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Detect faces with HOG and encode the largest one.
+
+        Args:
+            rgb: uint8 (H, W, 3) RGB image.
+
+        Returns:
+            The 128-d encoding, or None when HOG finds no face.
+        """
+        image = np.ascontiguousarray(rgb, dtype=np.uint8)
+        locations = self._api.face_locations(image, self.upsample, model="hog")
+        if not locations:
+            return None
+        encodings = self._api.face_encodings(image, [_largest(locations)], self.jitters)
+        return np.asarray(encodings[0], dtype=np.float32)
