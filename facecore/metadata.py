@@ -1,0 +1,155 @@
+"""Schema of an exported model's ``metadata.json``: written by training, read by the service.
+
+The file travels next to ``model.onnx`` and ``saved_model/`` and says everything the
+service needs to feed the model and to judge its scores: input size and channels, the
+preprocessing configuration, the embedding size and the verification threshold.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+METADATA_FILENAME = "metadata.json"
+FORMAT_VERSION = 1
+
+
+class MetadataError(ValueError):
+    """``metadata.json`` is missing, not JSON, or does not follow the schema."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InputSpec(_Frozen):
+    """The model's input tensor: raw pixel values, batch first, channels last."""
+
+    size: tuple[int, int] = Field(description="[height, width] in pixels")
+    channels: Literal[1, 3]
+    name: str = "image"
+    range: tuple[float, float] = (0.0, 255.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> InputSpec:
+        if min(self.size) < 1:
+            raise ValueError(f"input size must be positive, got {list(self.size)}")
+        if self.range[0] >= self.range[1]:
+            raise ValueError(f"input range must be [low, high], got {list(self.range)}")
+        return self
+
+
+class EmbeddingSpec(_Frozen):
+    """The model's output tensor: one embedding per image."""
+
+    dimension: int = Field(gt=0)
+    name: str = "embedding"
+    normalized: bool = True
+
+
+class Threshold(_Frozen):
+    """Cosine similarity at or above which two faces are called the same person.
+
+    ``calibrated`` is False for a placeholder written at export time; ``training
+    evaluate --calibrate`` replaces it with a threshold measured on held-out people.
+    """
+
+    cosine: float = Field(ge=-1.0, le=1.0)
+    far: float | None = Field(default=None, ge=0.0, le=1.0)
+    tar: float | None = Field(default=None, ge=0.0, le=1.0)
+    operating_point: str
+    calibrated: bool
+
+
+class TrainingInfo(BaseModel):
+    """Where the weights came from; extra keys (epochs, seed, ...) are kept as given."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    preset: str | None = None
+    sets: list[str] = Field(default_factory=list)
+    people: int | None = Field(default=None, ge=0)
+    images: int | None = Field(default=None, ge=0)
+    command: str | None = None
+
+
+class ModelMetadata(_Frozen):
+    """Everything about an exported model that is not its weights."""
+
+    format_version: int = FORMAT_VERSION
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    git_commit: str | None = None
+    input: InputSpec
+    embedding: EmbeddingSpec
+    preprocessing: dict[str, Any]
+    threshold: Threshold
+    training: TrainingInfo | None = None
+    evaluation: dict[str, Any] | None = None
+    terms: str = ""
+
+    @model_validator(mode="after")
+    def _check_format(self) -> ModelMetadata:
+        if self.format_version != FORMAT_VERSION:
+            raise ValueError(
+                f"metadata format_version {self.format_version} is not supported "
+                f"(this code reads version {FORMAT_VERSION})"
+            )
+        return self
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelMetadata:
+        """Read and validate ``metadata.json``.
+
+        Args:
+            path: The JSON file, or the exported model directory holding it.
+
+        Returns:
+            The validated metadata.
+
+        Raises:
+            MetadataError: The file is missing, not JSON, or breaks the schema.
+        """
+        file = _metadata_file(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise MetadataError(f"cannot read model metadata {file}: {error}") from error
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as error:
+            raise MetadataError(f"invalid model metadata {file}:\n{error}") from error
+
+    def save(self, path: str | Path) -> Path:
+        """Write the metadata as indented JSON.
+
+        Args:
+            path: The JSON file, or an existing directory to write ``metadata.json`` into.
+
+        Returns:
+            The file written.
+        """
+        file = _metadata_file(path)
+        payload = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        file.write_text(payload + "\n", encoding="utf-8")
+        return file
+
+
+def _metadata_file(path: str | Path) -> Path:
+    path = Path(path)
+    return path / METADATA_FILENAME if path.is_dir() else path
+
+
+def load(path: str | Path) -> ModelMetadata:
+    """Read and validate ``metadata.json`` (see :meth:`ModelMetadata.load`)."""
+    return ModelMetadata.load(path)
+
+
+def save(metadata: ModelMetadata, path: str | Path) -> Path:
+    """Write ``metadata`` to ``path`` (see :meth:`ModelMetadata.save`)."""
+    return metadata.save(path)

@@ -1,0 +1,211 @@
+"""``training export``: the feature model as ONNX + SavedModel + ``metadata.json``.
+
+The exported graph takes raw pixel values (0..255, the model's first layer rescales them)
+and returns L2-normalised embeddings, so the service only has to prepare the pixels with
+``facecore.preprocess.to_model_input`` and compare embeddings by dot product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from facecore.metadata import EmbeddingSpec, InputSpec, ModelMetadata, Threshold
+
+FEATURE_LAYER = "feature"
+INPUT_NAME = "image"
+OUTPUT_NAME = "embedding"
+PLACEHOLDER_THRESHOLD = Threshold(
+    cosine=0.5, operating_point="uncalibrated placeholder", calibrated=False
+)
+DATA_TERMS = {
+    "orl": "AT&T/ORL Database of Faces: credit Olivetti Research Laboratory "
+    "(Samaria & Harter 1994).",
+    "extended_yaleb": "Extended Yale Face Database B: research use "
+    "(Georghiades et al. 2001; Lee, Ho & Kriegman 2005).",
+    "yale": "Yale Face Database: research use (Belhumeur, Hespanha & Kriegman 1997).",
+    "celeba": "CelebA: non-commercial research use only.",
+}
+CUSTOM_OBJECT_MODULES = ("training.layers", "training.losses")
+
+
+def embedding_model(model: Any) -> Any:
+    """Cut the feature sub-model out of ``model`` and append L2 normalisation.
+
+    Args:
+        model: A Keras training model with a layer named ``feature``, or a feature model.
+
+    Returns:
+        A Keras model mapping raw pixels to ``{"embedding": unit-length vectors}``.
+
+    Raises:
+        ValueError: The model does not start by rescaling raw pixels.
+    """
+    import keras
+
+    feature = _feature_submodel(model)
+    if not any(isinstance(layer, keras.layers.Rescaling) for layer in feature.layers):
+        raise ValueError("the feature model has no Rescaling layer: it would not take raw pixels")
+    normalised = keras.layers.UnitNormalization(name=OUTPUT_NAME)(feature.outputs[0])
+    return keras.Model(feature.inputs[0], {OUTPUT_NAME: normalised}, name="embedder")
+
+
+def _feature_submodel(model: Any) -> Any:
+    import keras
+
+    if FEATURE_LAYER not in {layer.name for layer in model.layers}:
+        return model
+    try:
+        from training.model import feature_model
+    except ImportError:
+        return keras.Model(model.inputs[0], model.get_layer(FEATURE_LAYER).output)
+    return feature_model(model, FEATURE_LAYER)
+
+
+def export_model(
+    model: Any,
+    out_dir: str | Path,
+    *,
+    name: str,
+    version: str,
+    preprocess: dict[str, Any],
+    training_info: dict[str, Any] | None = None,
+    terms: str | None = None,
+    threshold: Threshold = PLACEHOLDER_THRESHOLD,
+    saved_model: bool = True,
+) -> ModelMetadata:
+    """Write ``model.onnx``, ``saved_model/`` and ``metadata.json`` into ``out_dir``.
+
+    Args:
+        model: A Keras training model (cut at ``feature``) or feature model.
+        out_dir: The export directory; created if missing, files in it are replaced.
+        name: Model name for the metadata.
+        version: Model version for the metadata.
+        preprocess: ``PreprocessConfig.to_dict()`` of the pipeline that made the inputs.
+        training_info: Preset, sets, people, images, command and any other facts.
+        terms: Data terms text; derived from ``training_info["sets"]`` when None.
+        threshold: Verification threshold; an uncalibrated placeholder by default.
+        saved_model: Also write the TensorFlow SavedModel.
+
+    Returns:
+        The metadata written.
+    """
+    import tensorflow as tf
+
+    embedder = embedding_model(model)
+    height, width, channels = embedder.inputs[0].shape[1:]
+    spec = tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    embedder.export(str(out / "model.onnx"), format="onnx", input_signature=[spec], verbose=False)
+    _name_batch_dimension(out / "model.onnx")
+    if saved_model:
+        embedder.export(
+            str(out / "saved_model"), format="tf_saved_model", input_signature=[spec], verbose=False
+        )
+    info = training_info or {}
+    metadata = ModelMetadata(
+        name=name,
+        version=version,
+        git_commit=git_commit(),
+        input=InputSpec(size=(height, width), channels=channels, name=INPUT_NAME),
+        embedding=EmbeddingSpec(dimension=embedder.output[OUTPUT_NAME].shape[-1]),
+        preprocessing=preprocess,
+        threshold=threshold,
+        training=info or None,
+        terms=terms if terms is not None else terms_for_sets(info.get("sets", [])),
+    )
+    metadata.save(out / "metadata.json")
+    return metadata
+
+
+def _name_batch_dimension(onnx_path: Path) -> None:
+    """Give the dynamic batch axis a readable name ("N") instead of tf2onnx's ``unk__12``."""
+    import onnx
+
+    graph_model = onnx.load(str(onnx_path))
+    for value in (*graph_model.graph.input, *graph_model.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "N"
+    onnx.save(graph_model, str(onnx_path))
+
+
+def terms_for_sets(sets: list[str]) -> str:
+    """Return the terms a model inherits from the data sets it was trained on."""
+    known = [text for key, text in DATA_TERMS.items() if any(key in s for s in sets)]
+    if not known:
+        return "Trained on unspecified data; check the terms of the data used."
+    return "Research terms inherited from the training data. " + " ".join(known)
+
+
+def git_commit() -> str | None:
+    """Return the current git commit, or None outside a repository."""
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+    return None
+
+
+def load_checkpoint(path: str | Path) -> Any:
+    """Load a Keras checkpoint, registering the project's custom layers and losses first."""
+    import keras
+
+    for module_name in CUSTOM_OBJECT_MODULES:
+        with contextlib.suppress(ModuleNotFoundError):
+            importlib.import_module(module_name)
+    return keras.saving.load_model(str(path), compile=False)
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """Read ``run.json`` written by ``training train``; empty when there is none."""
+    run_file = run_dir / "run.json"
+    if not run_file.is_file():
+        return {}
+    return json.loads(run_file.read_text(encoding="utf-8"))
+
+
+def default_preprocess(size: int, channels: int) -> dict[str, Any]:
+    """``PreprocessConfig(size, channels)`` defaults, for runs that did not record theirs."""
+    from facecore.preprocess import PreprocessConfig
+
+    return PreprocessConfig(size=size, channels=channels).to_dict()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``export`` options."""
+    parser.add_argument("--checkpoint", required=True, type=Path, help="RUN/best.keras")
+    parser.add_argument("--out", required=True, type=Path, help="export directory, models/NAME")
+    parser.add_argument("--name", help="model name (default: the --out folder name)")
+    parser.add_argument("--version", default="1.0.0", help="model version")
+    parser.add_argument("--run-dir", type=Path, help="training run (default: checkpoint folder)")
+    parser.add_argument("--no-saved-model", action="store_true", help="write ONNX only")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export the checkpoint; returns the exit status."""
+    run_info = read_run_info(args.run_dir or args.checkpoint.parent)
+    model = load_checkpoint(args.checkpoint)
+    _, height, _, channels = model.inputs[0].shape
+    preprocess = run_info.get("preprocessing") or default_preprocess(height, channels)
+    metadata = export_model(
+        model,
+        args.out,
+        name=args.name or args.out.name,
+        version=args.version,
+        preprocess=preprocess,
+        training_info=run_info.get("training"),
+        saved_model=not args.no_saved_model,
+    )
+    print(f"exported {metadata.name} {metadata.version} to {args.out}")
+    print(
+        f"input {list(metadata.input.size)}x{metadata.input.channels}, "
+        f"embedding {metadata.embedding.dimension}, threshold {metadata.threshold.cosine} "
+        f"(calibrated: {metadata.threshold.calibrated})"
+    )
+    return 0
