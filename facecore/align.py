@@ -1,0 +1,72 @@
+"""Face alignment: a similarity transform from detected landmarks to the ArcFace template."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+TEMPLATE_SIZE = 112
+# The standard ArcFace 112x112 five-point template: eye on the image's left, eye on the
+# image's right, nose tip, mouth corner left, mouth corner right.
+ARCFACE_FIVE_POINTS = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+     [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
+# The four points BlazeFace gives (both eyes, nose tip, mouth centre); the mouth centre
+# is the mean of the template's two mouth corners.
+FOUR_POINT_TEMPLATE = np.vstack(
+    [ARCFACE_FIVE_POINTS[:3], ARCFACE_FIVE_POINTS[3:].mean(axis=0, keepdims=True)])
+
+
+def template_points(size: int) -> np.ndarray:
+    """Return the four-point template (float32 (4, 2)) scaled to a ``size`` x ``size`` crop."""
+    return FOUR_POINT_TEMPLATE * (size / TEMPLATE_SIZE)
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, shift) mapping source onto target.
+
+    The closed-form solution of Umeyama (1991), "Least-squares estimation of transformation
+    parameters between two point patterns", without reflections.
+
+    Args:
+        source: (K, 2) points, K >= 2.
+        target: (K, 2) corresponding points.
+
+    Returns:
+        The 2x3 float64 affine matrix.
+
+    Raises:
+        ValueError: The source points are degenerate (all identical).
+    """
+    src = np.asarray(source, np.float64)
+    dst = np.asarray(target, np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_centered, dst_centered = src - src_mean, dst - dst_mean
+    src_variance = (src_centered**2).sum() / len(src)
+    if src_variance < 1e-12:
+        raise ValueError("cannot fit a similarity transform to coincident landmarks")
+    covariance = dst_centered.T @ src_centered / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
+    rotation = u @ sign @ vt
+    scale = np.trace(np.diag(singular) @ sign) / src_variance
+    shift = dst_mean - scale * rotation @ src_mean
+    return np.hstack([scale * rotation, shift[:, None]])
+
+
+def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int = TEMPLATE_SIZE) -> np.ndarray:
+    """Warp the face so its eyes, nose tip and mouth centre land on the template.
+
+    Args:
+        rgb: uint8 (H, W, 3) image the landmarks refer to.
+        landmarks: (K >= 4, 2) BlazeFace keypoints in image pixels; the first four
+            (image-left eye, image-right eye, nose tip, mouth centre) are used.
+        size: Side of the square output.
+
+    Returns:
+        uint8 (size, size, 3) aligned crop; area outside the image is black.
+    """
+    points = np.asarray(landmarks, np.float32)[:4]
+    matrix = similarity_transform(points, template_points(size))
+    return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -1,0 +1,33 @@
+"""Exceptions raised by facecore, each with a stable machine-readable ``code``."""
+
+from __future__ import annotations
+
+
+class FaceCoreError(Exception):
+    """Base of every facecore error; ``code`` names the failure for API clients."""
+
+    code = "face_core_error"
+
+
+class InvalidImageError(FaceCoreError):
+    """The bytes are not a decodable image (unknown format, truncated, corrupt)."""
+
+    code = "invalid_image"
+
+
+class ImageTooLargeError(FaceCoreError):
+    """The file or its pixel count exceeds the configured limits."""
+
+    code = "image_too_large"
+
+
+class NoFaceError(FaceCoreError):
+    """No face was found and the policy does not allow a fallback."""
+
+    code = "no_face"
+
+
+class MultipleFacesError(FaceCoreError):
+    """Several faces were found and the policy is to reject such images."""
+
+    code = "multiple_faces"
