@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.peer.embedders import Embedded
+from training.folders import ImageRecord, group_by_identity
+from training.pairs import genuine_pairs, impostor_pairs
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,27 @@ class PairSet:
         """Numbers of genuine and impostor pairs."""
         genuine = int(self.same.sum())
         return {"pairs": len(self.same), "genuine": genuine, "impostor": len(self.same) - genuine}
+
+
+def make_pairs(records: Sequence[ImageRecord], max_impostors: int, seed: int) -> PairSet:
+    """Every genuine pair of the records plus up to ``max_impostors`` seeded impostor pairs.
+
+    Args:
+        records: The images, in the order their embeddings will be listed.
+        max_impostors: Impostor pairs to sample (``training.pairs.impostor_pairs``).
+        seed: Seed of the impostor sampling.
+
+    Returns:
+        The pairs as indices into ``records``.
+    """
+    groups = {name: [r.path for r in group] for name, group in group_by_identity(records).items()}
+    pairs = genuine_pairs(groups) + impostor_pairs(groups, max_impostors, seed)
+    index = {record.path: position for position, record in enumerate(records)}
+    return PairSet(
+        first=np.array([index[pair.first] for pair in pairs], dtype=int),
+        second=np.array([index[pair.second] for pair in pairs], dtype=int),
+        same=np.array([pair.same for pair in pairs], dtype=bool),
+    )
 
 
 def embedded_mask(results: Sequence[Embedded]) -> np.ndarray:
