@@ -5,17 +5,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from tqdm import tqdm
+
+from facecore.decode import decode_image
 
 
 @dataclass(frozen=True)
 class Embedded:
-    """One image through one system: its embedding (None = no face found) and the time taken."""
+    """One image through one system: its embedding (None = no face found) and the times taken.
+
+    ``seconds`` covers detection + embedding (or the whole HTTP round trip);
+    ``decode_seconds`` the decoding of the file into pixels, when done in process.
+    """
 
     embedding: np.ndarray | None
     seconds: float
+    decode_seconds: float = 0.0
 
 
 class Embedder(Protocol):
@@ -44,14 +53,37 @@ def timed(function: Callable[[], np.ndarray | None]) -> Embedded:
     return Embedded(embedding, time.perf_counter() - start)
 
 
-def embed_all(embedder: Embedder, images: Sequence[np.ndarray]) -> list[Embedded]:
-    """Embed every image with one system, one at a time, timing each.
+def embed_file(embedder: Embedder, path: Path) -> Embedded:
+    """Decode one file with ``facecore.decode`` and embed it, timing both steps.
+
+    Both systems get the very same decoded pixels (EXIF orientation applied).
 
     Args:
         embedder: The system under test.
-        images: Decoded RGB images.
+        path: The raw image file.
 
     Returns:
-        One :class:`Embedded` per image, in order.
+        The embedding (None when no face was found) and the decode and embed times.
     """
-    return [timed(lambda image=image: embedder.embed(image)) for image in images]
+    data = path.read_bytes()
+    start = time.perf_counter()
+    rgb = decode_image(data)
+    decode_seconds = time.perf_counter() - start
+    result = timed(lambda: embedder.embed(rgb))
+    return Embedded(result.embedding, result.seconds, decode_seconds)
+
+
+def embed_files(embedder: Embedder, paths: Sequence[Path], progress: bool = True) -> list[Embedded]:
+    """Embed every file with one system, one at a time, after one untimed warm-up call.
+
+    Args:
+        embedder: The system under test.
+        paths: Raw image files.
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        One :class:`Embedded` per file, in order.
+    """
+    embed_file(embedder, paths[0])
+    return [embed_file(embedder, path)
+            for path in tqdm(paths, desc=embedder.name, disable=not progress, leave=False)]

@@ -27,7 +27,6 @@ class OnnxFaceSystem:
     name: str = "ours (facecore + ONNX)"
     metric: str = "cosine"
     metadata: ModelMetadata = field(init=False)
-    fallbacks: int = field(default=0, init=False)
     _session: Any = field(default=None, init=False, repr=False)
     _preprocessor: Any = field(default=None, init=False, repr=False)
 
@@ -63,7 +62,6 @@ class OnnxFaceSystem:
         except NoFaceError:
             return None
         if prepared.fallback or prepared.face is None:
-            self.fallbacks += 1
             return None
         batch = prepared.pixels[None].astype(np.float32)
         feeds = {self.metadata.input.name: batch}
