@@ -1,0 +1,129 @@
+"""Training configuration: one frozen dataclass and the named presets."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+SPLIT_KINDS = ("per_image", "identity")
+SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "mixed")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (besides the data folders).
+
+    Derive variants with ``dataclasses.replace``; instances are never mutated.
+    """
+
+    preset: str = "custom"
+    input_size: int = 112
+    channels: int = 3
+    stage1_stride: int = 2
+    scale: float = 30.0
+    margin: float = 0.35
+    always_subtract: bool = False
+    dropout: float = 0.5
+    epochs: int = 20
+    batch_size: int = 64
+    steps_per_epoch: int | None = None  # None: one pass over the training images
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"
+    warmup_epochs: float = 1.0
+    weight_decay: float = 0.0  # > 0 switches Adam to AdamW
+    split: str = "identity"
+    validation_fraction: float = 0.1  # per-image share of the training people's images
+    holdout_fraction: float = 0.15  # share of people held out (identity split only)
+    seed: int = 0
+    patience: int = 0  # early-stopping patience in epochs; 0 disables it
+    precision: str = "float32"
+    augment: bool = True
+
+    def __post_init__(self) -> None:
+        """Validate the fields.
+
+        Raises:
+            ValueError: A field is out of range or not one of its allowed values.
+        """
+        checks = {
+            "split": self.split in SPLIT_KINDS,
+            "schedule": self.schedule in SCHEDULES,
+            "precision": self.precision in PRECISIONS,
+            "channels": self.channels in (1, 3),
+            "stage1_stride": self.stage1_stride in (1, 2),
+            "input_size": self.input_size >= 16,
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
+            "holdout_fraction": 0.0 <= self.holdout_fraction < 1.0,
+            "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ValueError(f"invalid training configuration: {values}")
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The model input shape ``(size, size, channels)``."""
+        return (self.input_size, self.input_size, self.channels)
+
+    @property
+    def monitor(self) -> tuple[str, str]:
+        """Validation metric that picks the best checkpoint, and its mode.
+
+        Closed-set accuracy for the per-image split (the original run's figure); the
+        margin loss for the identity split, where accuracy on the training people
+        saturates long before the embedding stops improving.
+        """
+        return ("val_accuracy", "max") if self.split == "per_image" else ("val_loss", "min")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build a config from :meth:`to_dict` output, ignoring keys that are not fields.
+
+        ``config.json`` of a run holds the fields plus run facts (data, command, ...).
+        """
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The original run: whole ORL images resized to 224x224 grey, closed-set 80/20 split.
+    "original": TrainConfig(
+        preset="original", input_size=224, channels=1, stage1_stride=2, epochs=60,
+        batch_size=64, learning_rate=1e-3, schedule="constant", warmup_epochs=0.0,
+        split="per_image", validation_fraction=0.2, holdout_fraction=0.0, patience=20,
+    ),
+    # The shipped default model: aligned 112x112 RGB crops, identity-disjoint hold-out.
+    "default": TrainConfig(
+        preset="default", input_size=112, channels=3, stage1_stride=2, epochs=20,
+        batch_size=64, learning_rate=1e-3, schedule="cosine", warmup_epochs=1.0,
+        split="identity", validation_fraction=0.1, holdout_fraction=0.15, seed=0, patience=6,
+    ),
+    # Seconds-long run for tests.
+    "smoke": TrainConfig(
+        preset="smoke", input_size=32, channels=1, stage1_stride=2, epochs=2, batch_size=8,
+        steps_per_epoch=2, learning_rate=1e-3, schedule="constant", warmup_epochs=0.0,
+        split="per_image", validation_fraction=0.34, holdout_fraction=0.0,
+    ),
+}
+
+
+def get_preset(name: str, **overrides: Any) -> TrainConfig:
+    """Return the named preset with ``overrides`` applied (None values are ignored).
+
+    Raises:
+        KeyError: Unknown preset name.
+    """
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    return dataclasses.replace(PRESETS[name], **changes)

@@ -1,0 +1,144 @@
+"""Data pipeline: identity-folder records -> model pixels in memory -> tf.data datasets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from facecore.preprocess import to_model_input
+from training.augment import build_augmenter
+from training.config import TrainConfig
+from training.folders import ImageRecord, split_identities, split_per_image
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three parts of a run's data.
+
+    ``train`` and ``validation`` share the same people (closed-set validation);
+    ``heldout`` holds people training never saw (empty for the per-image split).
+    """
+
+    train: list[ImageRecord]
+    validation: list[ImageRecord]
+    heldout: list[ImageRecord]
+
+    def to_dict(self, config: TrainConfig) -> dict:
+        """Return the content of ``split.json``: kind, seed, held-out people and records."""
+
+        def rows(records: Sequence[ImageRecord]) -> list[dict[str, str]]:
+            return [{"path": str(Path(r.path).resolve()), "identity": r.identity,
+                     "source": r.source} for r in records]
+
+        return {
+            "kind": config.split,
+            "seed": config.seed,
+            "holdout_fraction": config.holdout_fraction,
+            "validation_fraction": config.validation_fraction,
+            "train_identities": sorted({r.identity for r in self.train}),
+            "heldout_identities": sorted({r.identity for r in self.heldout}),
+            "train": rows(self.train),
+            "validation": rows(self.validation),
+            "heldout": rows(self.heldout),
+        }
+
+
+def make_splits(records: Sequence[ImageRecord], config: TrainConfig) -> Splits:
+    """Split records as the config says.
+
+    ``identity``: hold out a share of the people, then validate on a per-image split
+    of the remaining people's images. ``per_image``: closed-set split of everyone.
+    """
+    heldout: list[ImageRecord] = []
+    if config.split == "identity":
+        records, heldout = split_identities(records, config.holdout_fraction, config.seed)
+    train, validation = split_per_image(records, config.validation_fraction, config.seed)
+    return Splits(train, validation, heldout)
+
+
+def label_map(records: Sequence[ImageRecord]) -> dict[str, int]:
+    """Map each identity to a class index, in sorted identity order."""
+    return {identity: index for index, identity in enumerate(sorted({r.identity for r in records}))}
+
+
+def load_image(path: Path | str, size: int, channels: int) -> np.ndarray:
+    """Read one image file and return its model pixels via ``to_model_input``."""
+    with Image.open(path) as image:
+        mode = "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
+        pixels = np.asarray(image.convert(mode), dtype=np.uint8)
+    return to_model_input(pixels, size, channels)
+
+
+def load_pixels(records: Sequence[ImageRecord], size: int, channels: int,
+                workers: int | None = None) -> np.ndarray:
+    """Load every record's image once, in a thread pool.
+
+    Args:
+        records: The images to load.
+        size: Model input side.
+        channels: Model input channels (1 or 3).
+        workers: Threads; defaults to the CPU count.
+
+    Returns:
+        uint8 array (len(records), size, size, channels).
+    """
+    pixels = np.empty((len(records), size, size, channels), dtype=np.uint8)
+    if not records:
+        return pixels
+
+    def fill(index: int) -> None:
+        pixels[index] = load_image(records[index].path, size, channels)
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        list(pool.map(fill, range(len(records))))
+    return pixels
+
+
+def encode_labels(records: Sequence[ImageRecord], labels: dict[str, int]) -> np.ndarray:
+    """Return the int32 class index of each record."""
+    return np.asarray([labels[r.identity] for r in records], dtype=np.int32)
+
+
+def _sharded_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Let multi-worker training shard an in-memory dataset by element, not by file."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def training_dataset(
+    pixels: np.ndarray, labels: np.ndarray, config: TrainConfig
+) -> tf.data.Dataset:
+    """Return cached, shuffled (seeded), augmented training batches (float32 0..255).
+
+    Repeats forever when ``config.steps_per_epoch`` is set; otherwise one pass per epoch,
+    dropping the last partial batch when there is more than one batch.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((pixels, labels)).cache()
+    dataset = dataset.shuffle(len(pixels), seed=config.seed, reshuffle_each_iteration=True)
+    if config.steps_per_epoch is not None:
+        dataset = dataset.repeat()
+    dataset = dataset.batch(config.batch_size, drop_remainder=len(pixels) > config.batch_size)
+    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y),
+                          num_parallel_calls=tf.data.AUTOTUNE)
+    if config.augment:
+        augmenter = build_augmenter(config.seed)
+        dataset = dataset.map(
+            lambda x, y: (tf.clip_by_value(augmenter(x, training=True), 0.0, 255.0), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return _sharded_by_data(dataset.prefetch(tf.data.AUTOTUNE))
+
+
+def evaluation_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """Return unshuffled, unaugmented batches (float32 0..255) for validation."""
+    dataset = tf.data.Dataset.from_tensor_slices((pixels, labels)).cache().batch(batch_size)
+    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return _sharded_by_data(dataset.prefetch(tf.data.AUTOTUNE))

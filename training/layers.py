@@ -1,0 +1,73 @@
+"""Custom Keras layers: the AM-Softmax cosine classifier head."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+NORM_EPSILON = 1e-12
+
+
+def l2_normalize(x, axis: int = -1):
+    """L2-normalise ``x`` along ``axis``; zero vectors stay zero instead of becoming NaN."""
+    squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    return x * ops.rsqrt(ops.maximum(squared, NORM_EPSILON))
+
+
+@keras.saving.register_keras_serializable(package="faceverify")
+class AMSoftmax(keras.layers.Layer):
+    """Cosine classifier of Additive Margin Softmax (Wang et al., IEEE SPL 2018).
+
+    Holds one weight vector per class (the kernel's columns) and outputs the cosine
+    between the L2-normalised input and each L2-normalised column, in [-1, 1]. The
+    margin and scale are applied by :class:`training.losses.AMSoftmaxLoss`, so the
+    layer's output is also a sensible closed-set score at inference time. The output
+    is float32 even under a mixed-precision policy.
+    """
+
+    def __init__(self, units: int, kernel_initializer="glorot_uniform", **kwargs):
+        """Create the layer.
+
+        Args:
+            units: Number of classes (identities).
+            kernel_initializer: Initialiser of the (feature_dim, units) kernel.
+            **kwargs: Standard layer arguments (name, ...). ``dtype`` defaults to float32.
+
+        Raises:
+            ValueError: ``units`` is not a positive integer.
+        """
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.units = units
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape) -> None:
+        """Create the (feature_dim, units) kernel."""
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(f"AMSoftmax expects (batch, features) input, got {input_shape}")
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(int(input_shape[-1]), self.units),
+            initializer=self.kernel_initializer,
+        )
+
+    def call(self, inputs):
+        """Return the cosines between the inputs and every class weight vector."""
+        features = l2_normalize(ops.cast(inputs, "float32"), axis=-1)
+        weights = l2_normalize(ops.cast(self.kernel, "float32"), axis=0)
+        return ops.matmul(features, weights)
+
+    def compute_output_shape(self, input_shape):
+        """Return ``(batch, units)``."""
+        return (input_shape[0], self.units)
+
+    def get_config(self) -> dict:
+        """Return the constructor arguments for serialisation."""
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config

@@ -1,0 +1,98 @@
+"""ResNet18 backbone, the AM-Softmax training head and the feature (embedding) model."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from training.layers import AMSoftmax
+
+FEATURE_LAYER = "feature"
+STAGE_FILTERS = (64, 128, 256, 512)
+BLOCKS_PER_STAGE = 2
+
+
+def _conv_bn(x, filters: int, kernel: int, stride: int, name: str):
+    """Convolution (no bias) followed by batch normalisation."""
+    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
+                      kernel_initializer="he_normal", name=f"{name}_conv")(x)
+    return layers.BatchNormalization(name=f"{name}_bn")(x)
+
+
+def _basic_block(x, filters: int, stride: int, name: str):
+    """Two 3x3 conv-BN layers with a residual connection (1x1 projection when needed)."""
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = _conv_bn(x, filters, 1, stride, f"{name}_proj")
+    y = _conv_bn(x, filters, 3, stride, f"{name}_1")
+    y = layers.ReLU(name=f"{name}_1_relu")(y)
+    y = _conv_bn(y, filters, 3, 1, f"{name}_2")
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.ReLU(name=f"{name}_out")(y)
+
+
+def build_resnet18(input_shape: tuple[int, int, int], num_classes: int, stage1_stride: int = 2,
+                   name: str = "resnet18") -> keras.Model:
+    """Build ResNet18 with a softmax classifier on a 512-d pooled feature.
+
+    The model takes raw 0..255 pixels and rescales them to [-1, 1] itself.
+
+    Args:
+        input_shape: ``(height, width, channels)``.
+        num_classes: Number of softmax outputs.
+        stage1_stride: Stride of stage 1's first block: 2 in the original layout (with a
+            1x1 projection shortcut), 1 in the standard ResNet18.
+        name: Model name.
+
+    Returns:
+        A functional model; its layer ``FEATURE_LAYER`` is the global-average-pooled feature.
+
+    Raises:
+        ValueError: ``stage1_stride`` is not 1 or 2, or ``num_classes`` < 1.
+    """
+    if stage1_stride not in (1, 2):
+        raise ValueError(f"stage1_stride must be 1 or 2, got {stage1_stride}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    x = _conv_bn(x, 64, 7, 2, "stem")
+    x = layers.ReLU(name="stem_relu")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    for stage, filters in enumerate(STAGE_FILTERS, start=1):
+        for block in range(1, BLOCKS_PER_STAGE + 1):
+            first_stride = stage1_stride if stage == 1 else 2
+            stride = first_stride if block == 1 else 1
+            x = _basic_block(x, filters, stride, f"stage{stage}_block{block}")
+    features = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name="predictions")(features)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def wrap_cnn(model: keras.Model, num_classes: int, feature_layer: str = FEATURE_LAYER,
+             dropout_rate: float = 0.5) -> keras.Model:
+    """Cut a functional model at a named layer and put the AM-Softmax head on top.
+
+    The head outputs cosines; scale and margin belong to
+    :class:`training.losses.AMSoftmaxLoss`.
+
+    Args:
+        model: Any functional model with a layer called ``feature_layer``.
+        num_classes: Number of training identities.
+        feature_layer: Name of the layer whose output is the embedding.
+        dropout_rate: Dropout before the cosine classifier.
+
+    Returns:
+        A model from ``model``'s input to the ``predictions`` cosines (float32).
+    """
+    features = model.get_layer(feature_layer).output
+    x = layers.Dropout(dropout_rate, name="feature_dropout")(features)
+    outputs = AMSoftmax(num_classes, name="predictions")(x)
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_amsoftmax")
+
+
+def feature_model(model: keras.Model, feature_layer: str = FEATURE_LAYER) -> keras.Model:
+    """Return the sub-model from ``model``'s input to ``feature_layer`` (the embedding)."""
+    return keras.Model(model.inputs, model.get_layer(feature_layer).output,
+                       name=f"{model.name}_features")

@@ -1,0 +1,216 @@
+"""``python -m training train``: train the AM-Softmax ResNet18 on identity folders.
+
+Re-running the same command with the same ``--out`` resumes an interrupted run
+(and a larger ``--epochs`` continues a finished one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from training.config import PRECISIONS, PRESETS, SCHEDULES, TrainConfig, get_preset
+
+log = logging.getLogger(__name__)
+
+OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
+    "--epochs": ("epochs", int, {}),
+    "--batch-size": ("batch_size", int, {}),
+    "--steps-per-epoch": ("steps_per_epoch", int, {}),
+    "--learning-rate": ("learning_rate", float, {}),
+    "--schedule": ("schedule", str, {"choices": SCHEDULES}),
+    "--warmup-epochs": ("warmup_epochs", float, {}),
+    "--weight-decay": ("weight_decay", float, {}),
+    "--input-size": ("input_size", int, {}),
+    "--channels": ("channels", int, {"choices": (1, 3)}),
+    "--stage1-stride": ("stage1_stride", int, {"choices": (1, 2)}),
+    "--scale": ("scale", float, {}),
+    "--margin": ("margin", float, {}),
+    "--patience": ("patience", int, {}),
+    "--seed": ("seed", int, {}),
+    "--precision": ("precision", str, {"choices": PRECISIONS}),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` options to ``parser``."""
+    parser.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                        help="named configuration (default: %(default)s)")
+    parser.add_argument("--data", action="append", required=True, metavar="DIR",
+                        help="identity-folder root (PATH or NAMESPACE=PATH); repeatable")
+    parser.add_argument("--out", required=True, type=Path, help="run directory")
+    for flag, (field, kind, extra) in OVERRIDES.items():
+        parser.add_argument(flag, dest=field, type=kind, default=None,
+                            help=f"override the preset's {field}", **extra)
+    parser.add_argument("--always-subtract", dest="always_subtract", action="store_const",
+                        const=True, default=None, help="subtract the margin unconditionally")
+    parser.add_argument("--no-augment", dest="augment", action="store_const", const=False,
+                        default=None, help="turn training augmentation off")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                        help="Keras verbosity: 1 = progress bar, 2 = one line per epoch")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Return the chosen preset with the command-line overrides applied."""
+    fields = [field for field, _, _ in OVERRIDES.values()] + ["always_subtract", "augment"]
+    return get_preset(args.preset, **{field: getattr(args, field) for field in fields})
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """Adam (AdamW when weight decay is set) with a constant or warm-up + cosine rate."""
+    import keras
+
+    rate: Any = config.learning_rate
+    if config.schedule == "cosine":
+        total = config.epochs * steps_per_epoch
+        warmup = min(int(round(config.warmup_epochs * steps_per_epoch)), total - 1)
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=config.learning_rate * 0.01 if warmup else config.learning_rate,
+            decay_steps=max(total - warmup, 1), alpha=0.01,
+            warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
+    if config.weight_decay > 0:
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
+def build_training_model(config: TrainConfig, num_classes: int, steps_per_epoch: int):
+    """Build and compile ResNet18 + AM-Softmax head (call inside the strategy scope)."""
+    from training.losses import AMSoftmaxLoss
+    from training.model import build_resnet18, wrap_cnn
+
+    backbone = build_resnet18(config.input_shape, num_classes, config.stage1_stride)
+    model = wrap_cnn(backbone, num_classes, dropout_rate=config.dropout)
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=AMSoftmaxLoss(config.scale, config.margin, config.always_subtract),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def write_json(path: Path, content: Any) -> None:
+    """Write ``content`` as indented JSON."""
+    path.write_text(json.dumps(content, indent=2) + "\n")
+
+
+def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: str) -> dict:
+    """Return ``config.json``: the config fields plus how and on what the run was made."""
+    return {
+        **config.to_dict(),
+        "data": list(args.data),
+        "monitor": config.monitor[0],
+        "monitor_mode": config.monitor[1],
+        "dtype_policy": policy,
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "command": shlex.join([sys.executable, "-m", "training", *sys.argv[1:]]),
+    }
+
+
+def worker_dir(out: Path) -> Path:
+    """Return where this process writes: ``out`` for the chief, a sub-folder otherwise."""
+    from training.distribute import cluster_spec, is_chief
+
+    if is_chief():
+        return out
+    return out / "workers" / f"worker{cluster_spec()['task'].get('index', 0)}"
+
+
+def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | None:
+    """Training images per second over the epochs after the first (compilation) one.
+
+    Epoch times include validation, so this slightly understates pure training speed.
+    """
+    timed = epoch_seconds[1:] or epoch_seconds
+    return round(images_per_epoch * len(timed) / sum(timed), 2) if timed else None
+
+
+def summarize(out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds: list[float],
+              counts: dict[str, int]) -> dict:
+    """Return ``summary.json``: wall time, throughput and the best validation epoch."""
+    from training.callbacks import best_epoch, read_history
+
+    history = read_history(out)
+    monitor, mode = config.monitor
+    best = best_epoch(history, monitor, mode)
+    return {
+        "wall_time_s": round(fit_seconds, 2),
+        "epochs_completed": len(history),
+        "epochs_this_session": len(epoch_seconds),
+        "images_per_s": throughput(epoch_seconds, counts["steps_per_epoch"] * config.batch_size),
+        "monitor": monitor,
+        "best_epoch": int(best["epoch"]) + 1 if best else None,
+        "best": {k: v for k, v in best.items() if k.startswith("val_")} if best else None,
+        "last": {k: v for k, v in history[-1].items() if k != "epoch"} if history else None,
+        **counts,
+    }
+
+
+def prepare_data(args: argparse.Namespace, config: TrainConfig):
+    """Scan and split the folders, load the pixels and build the datasets.
+
+    Returns:
+        ``(splits, labels, train_dataset, validation_dataset, steps_per_epoch)``.
+    """
+    from training import data
+    from training.folders import scan_identity_folders
+
+    splits = data.make_splits(scan_identity_folders(args.data), config)
+    labels = data.label_map(splits.train)
+    started = time.perf_counter()
+    train_x = data.load_pixels(splits.train, config.input_size, config.channels)
+    val_x = data.load_pixels(splits.validation, config.input_size, config.channels)
+    log.info("loaded %d + %d images in %.1f s", len(train_x), len(val_x),
+             time.perf_counter() - started)
+    train_ds = data.training_dataset(train_x, data.encode_labels(splits.train, labels), config)
+    val_ds = None
+    if len(val_x):
+        val_ds = data.evaluation_dataset(
+            val_x, data.encode_labels(splits.validation, labels), config.batch_size)
+    steps = config.steps_per_epoch or max(len(train_x) // config.batch_size, 1)
+    return splits, labels, train_ds, val_ds, steps
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train as ``args`` say; write the run directory. Returns the exit status."""
+    import keras
+
+    from training.callbacks import EpochTimer, build_callbacks
+    from training.distribute import setup
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = config_from_args(args)
+    strategy, policy = setup(config.precision)
+    keras.utils.set_random_seed(config.seed)
+    out = worker_dir(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    splits, labels, train_ds, val_ds, steps = prepare_data(args, config)
+    if config.monitor[0].startswith("val_") and val_ds is None:
+        raise SystemExit("no validation images: raise the validation fraction or add images")
+    write_json(out / "config.json", run_facts(args, config, strategy, policy))
+    write_json(out / "labels.json", labels)
+    write_json(out / "split.json", splits.to_dict(config))
+    with strategy.scope():
+        model = build_training_model(config, len(labels), steps)
+    timer = EpochTimer()
+    started = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=steps,
+              callbacks=[*build_callbacks(out, config, args.verbose), timer],
+              verbose=args.verbose)
+    fit_seconds = time.perf_counter() - started
+    model.save(out / "final.keras")
+    counts = {"train_images": len(splits.train), "validation_images": len(splits.validation),
+              "heldout_images": len(splits.heldout), "identities": len(labels),
+              "heldout_identities": len({r.identity for r in splits.heldout}),
+              "steps_per_epoch": steps}
+    summary = summarize(out, config, fit_seconds, timer.seconds, counts)
+    write_json(out / "summary.json", summary)
+    log.info("summary: %s", json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s",
+                                                                "best_epoch", "best")}))
+    return 0
