@@ -46,13 +46,16 @@ def metrics(results: Sequence[Embedded], pairs: PairSet, metric: str, seed: int)
         seed: Seed of the 10-fold assignment (the same for every system).
 
     Returns:
-        The ``VerificationReport`` as a dict, or ``{"error": ...}`` when the pairs lack
-        genuine or impostor examples.
+        The ``VerificationReport`` as a dict, or ``{"error": ...}`` when the pairs are
+        too few for it (no genuine or no impostor pair, or fewer than the folds).
     """
     if pairs.same.all() or not pairs.same.any():
         return {"error": "needs both genuine and impostor pairs", **pairs.counts()}
     scores = pair_scores(results, pairs, metric)
-    return verification_report(pairs.same, scores, seed=seed).to_dict()
+    try:
+        return verification_report(pairs.same, scores, seed=seed).to_dict()
+    except ValueError as error:  # e.g. fewer pairs of a kind than the 10 folds need
+        return {"error": str(error), **pairs.counts()}
 
 
 def headline(report: dict) -> dict[str, float | None]:
@@ -64,4 +67,26 @@ def headline(report: dict) -> dict[str, float | None]:
         "accuracy_std": report["accuracy"]["std"],
         "eer": report["eer"],
         "tar_far_1e-3": report["tar_at_far"].get("0.001"),
+    }
+
+
+def http_overhead(in_process: Sequence[Embedded], over_http: Sequence[Embedded]) -> dict:
+    """What the HTTP layer costs, and whether it returns the in-process embeddings.
+
+    Args:
+        in_process: Our system's results in process (decode timed separately).
+        over_http: The same photos through ``POST /embed``, one request each.
+
+    Returns:
+        Round-trip timing, the in-process decode + detect + embed timing it compares with,
+        the no-face count and the lowest cosine between the two embeddings of a photo.
+    """
+    agreement = [float(np.dot(a.embedding, b.embedding))
+                 for a, b in zip(in_process, over_http, strict=True)
+                 if a.embedding is not None and b.embedding is not None]
+    return {
+        "timing": timing([r.seconds for r in over_http]),
+        "in_process_end_to_end": timing([r.seconds + r.decode_seconds for r in in_process]),
+        "no_face": sum(r.embedding is None for r in over_http),
+        "lowest_cosine_vs_in_process": min(agreement) if agreement else None,
     }
