@@ -1,0 +1,1 @@
+"""faceverify HTTP service: FastAPI app serving an exported face-embedding model."""

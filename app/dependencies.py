@@ -1,0 +1,46 @@
+"""FastAPI dependencies: the app's service and settings, and API-key authentication."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from app.errors import UnauthorizedError
+from app.service import FaceService
+from app.settings import Settings
+
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="Required when the server is configured with keys.")
+
+
+def get_app_settings(request: Request) -> Settings:
+    """Return the settings the application was created with."""
+    return request.app.state.settings
+
+
+def get_service(request: Request) -> FaceService:
+    """Return the application's face service."""
+    return request.app.state.service
+
+
+def require_api_key(settings: Annotated[Settings, Depends(get_app_settings)],
+                    api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> None:
+    """Accept the request when auth is off or the key matches one configured key.
+
+    Raises:
+        UnauthorizedError: Keys are configured and the header is missing or wrong.
+    """
+    if not settings.auth_enabled:
+        return
+    offered = (api_key or "").encode()
+    matches = [hmac.compare_digest(offered, key.get_secret_value().encode())
+               for key in settings.api_keys]
+    if not any(matches):
+        raise UnauthorizedError()
+
+
+ServiceDep = Annotated[FaceService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -1,0 +1,87 @@
+"""Application factory; ``uvicorn app.main:app`` or ``uvicorn --factory app.main:create_app``.
+
+Nothing is configured or loaded at import: ``app`` is built on first access, and the model
+is loaded (and warmed up) in the lifespan, before the server accepts requests.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.errors import install_error_handler
+from app.logging_setup import configure_logging
+from app.metrics import Metrics
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.routes import faces, ops
+from app.service import FaceService
+from app.settings import Settings, SettingsError, get_settings
+
+DESCRIPTION = """Face verification: embed faces, and tell whether two photos show the same
+person. Send images as multipart files or as base64 in JSON. Errors always answer
+`{"error": {"code", "message"}}`."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load and warm up the model before serving; drain the batcher on shutdown."""
+    service: FaceService = app.state.service
+    await service.start()
+    try:
+        yield
+    finally:
+        await service.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the model loads when its lifespan starts.
+
+    Args:
+        settings: Configuration; by default :func:`app.settings.get_settings`.
+
+    Returns:
+        The FastAPI application.
+    """
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    metrics = Metrics()
+    app = FastAPI(title="faceverify", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings, app.state.metrics = settings, metrics
+    app.state.service = FaceService(settings, metrics)
+    install_error_handler(app)
+    app.include_router(ops.router)
+    app.include_router(faces.router)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["*"],
+                           expose_headers=["X-Request-ID"])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def _default_app() -> FastAPI:
+    """``create_app()`` with environment settings; invalid settings exit with a clear message."""
+    try:
+        return create_app()
+    except SettingsError as exc:
+        print(f"faceverify: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    """Build ``app`` lazily on first access (PEP 562), so importing loads nothing."""
+    global _app
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _app is None:
+        _app = _default_app()
+    return _app

@@ -1,0 +1,53 @@
+"""Prometheus metrics of one application instance, in its own registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+_FACE_BUCKETS = (0, 1, 2, 3, 5, 10, 20)
+
+
+@dataclass
+class Metrics:
+    """The service's metrics; a fresh registry per app keeps tests independent."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        registry = self.registry
+        self.requests = Counter("faceverify_http_requests", "HTTP requests by route and status.",
+                                ["method", "route", "status"], registry=registry)
+        self.latency = Histogram("faceverify_http_request_duration_seconds",
+                                 "Request latency by route.", ["method", "route"],
+                                 buckets=_LATENCY_BUCKETS, registry=registry)
+        self.batch_size = Histogram("faceverify_batch_size", "Images per model call.",
+                                    buckets=_BATCH_BUCKETS, registry=registry)
+        self.inference_seconds = Histogram("faceverify_inference_duration_seconds",
+                                           "Duration of one model call.",
+                                           buckets=_LATENCY_BUCKETS, registry=registry)
+        self.faces_detected = Histogram("faceverify_faces_detected",
+                                        "Faces detected per image.", buckets=_FACE_BUCKETS,
+                                        registry=registry)
+        self.image_errors = Counter("faceverify_image_errors", "Images rejected, by error code.",
+                                    ["code"], registry=registry)
+        self.queue_depth = Gauge("faceverify_batch_queue_depth",
+                                 "Images waiting for the model.", registry=registry)
+        self.ready = Gauge("faceverify_ready", "1 once the model is loaded and warmed up.",
+                           registry=registry)
+        self.model_info = Info("faceverify_model", "The served model.", registry=registry)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """Return the Prometheus text exposition and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

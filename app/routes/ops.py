@@ -1,0 +1,50 @@
+"""Operational routes: liveness, readiness, metrics, and the docs redirect."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from app.dependencies import ServiceDep
+from app.errors import ModelNotReadyError
+from app.schemas import ErrorResponse, HealthResponse, ModelInfo, ReadyResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    """Send browsers to the interactive documentation."""
+    return RedirectResponse("/docs")
+
+
+@router.get("/health", response_model=HealthResponse)
+def health() -> HealthResponse:
+    """Answer while the process is alive (says nothing about the model)."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/ready", response_model=ReadyResponse,
+            responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}})
+def ready(service: ServiceDep) -> ReadyResponse:
+    """Answer 200 once the model is loaded and warmed up; 503 before and while stopping."""
+    if not service.ready or service.metadata is None:
+        raise ModelNotReadyError()
+    return ReadyResponse(status="ready", model=model_info(service), runtime=service.runtime_name)
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}})
+def metrics(request: Request) -> Response:
+    """Prometheus exposition: requests, latencies, batch sizes, faces, model info."""
+    body, content_type = request.app.state.metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
+def model_info(service: ServiceDep) -> ModelInfo:
+    """Name, version and embedding size of the served model."""
+    metadata = service.metadata
+    if metadata is None:
+        raise ModelNotReadyError()
+    return ModelInfo(name=metadata.name, version=metadata.version,
+                     dimension=metadata.embedding.dimension)

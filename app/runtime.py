@@ -1,0 +1,143 @@
+"""Model runtimes: ONNX Runtime (default) and TensorFlow SavedModel (imported lazily).
+
+Both take float32 pixels [N, H, W, C] in 0..255 and return L2-normalised embeddings [N, D].
+A GPU that is asked for but missing is an error at load time, never a silent CPU fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+class DeviceUnavailableError(RuntimeError):
+    """The configured device (e.g. ``gpu``) cannot be used by the chosen backend."""
+
+
+class EmbeddingRuntime(Protocol):
+    """What the service needs from a model runtime."""
+
+    description: str
+    on_gpu: bool
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray:
+        """Embed a float32 batch [N, H, W, C]; returns float32 [N, D]."""
+        ...
+
+
+class OnnxRuntime:
+    """An ONNX Runtime session over ``model.onnx``."""
+
+    def __init__(self, model_file: Path, device: str, threads: int,
+                 input_name: str = "image", output_name: str = "embedding") -> None:
+        """Create the session on the requested device.
+
+        Args:
+            model_file: Path of ``model.onnx``.
+            device: ``cpu``, ``gpu`` or ``auto`` (GPU when CUDA is available).
+            threads: Intra-op threads; 0 lets ONNX Runtime decide.
+            input_name: Name of the pixel input.
+            output_name: Name of the embedding output.
+
+        Raises:
+            DeviceUnavailableError: ``gpu`` was asked for but CUDA cannot be used.
+        """
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        providers = self._providers(device, ort.get_available_providers())
+        self._session = ort.InferenceSession(str(model_file), options, providers=providers)
+        active = self._session.get_providers()
+        if device == "gpu" and CUDA_PROVIDER not in active:
+            raise DeviceUnavailableError(
+                f"device=gpu but the ONNX Runtime session runs on {active}")
+        self._input, self._output = input_name, output_name
+        self.on_gpu = CUDA_PROVIDER in active
+        self.description = f"onnxruntime {ort.__version__} providers={active}"
+
+    @staticmethod
+    def _providers(device: str, available: list[str]) -> list[str]:
+        if device == "cpu":
+            return [CPU_PROVIDER]
+        if CUDA_PROVIDER in available:
+            return [CUDA_PROVIDER, CPU_PROVIDER]
+        if device == "gpu":
+            raise DeviceUnavailableError(
+                f"device=gpu but ONNX Runtime offers only {available}; "
+                "install onnxruntime-gpu with CUDA, or set FACEVERIFY_DEVICE=cpu")
+        return [CPU_PROVIDER]
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray:
+        """Run the session on one batch."""
+        (embeddings,) = self._session.run([self._output], {self._input: pixels})
+        return np.asarray(embeddings, dtype=np.float32)
+
+
+class SavedModelRuntime:
+    """The ``serving_default`` signature of ``saved_model/``, run by TensorFlow."""
+
+    def __init__(self, saved_model_dir: Path, device: str, threads: int,
+                 input_name: str = "image", output_name: str = "embedding") -> None:
+        """Load the SavedModel; TensorFlow is imported only here.
+
+        Raises:
+            DeviceUnavailableError: ``gpu`` was asked for but TensorFlow sees no GPU.
+        """
+        import tensorflow as tf
+
+        if threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        gpus = tf.config.list_physical_devices("GPU")
+        if device == "gpu" and not gpus:
+            raise DeviceUnavailableError("device=gpu but TensorFlow sees no GPU")
+        if device == "cpu":
+            tf.config.set_visible_devices([], "GPU")
+        self.on_gpu = bool(gpus) and device != "cpu"
+        self._device = "/GPU:0" if self.on_gpu else "/CPU:0"
+        self._tf = tf
+        with tf.device(self._device):
+            self._signature = tf.saved_model.load(str(saved_model_dir)).signatures[
+                "serving_default"]
+        self._input, self._output = input_name, output_name
+        self.description = f"tensorflow {tf.__version__} device={self._device}"
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray:
+        """Run the signature on one batch."""
+        with self._tf.device(self._device):
+            outputs = self._signature(**{self._input: self._tf.constant(pixels)})
+        return outputs[self._output].numpy().astype(np.float32)
+
+
+def load_runtime(model_dir: Path, backend: str, device: str, threads: int) -> EmbeddingRuntime:
+    """Open the export in ``model_dir`` with the chosen backend.
+
+    Args:
+        model_dir: Export directory holding ``model.onnx`` and/or ``saved_model/``.
+        backend: ``onnx`` or ``savedmodel``.
+        device: ``cpu``, ``gpu`` or ``auto``.
+        threads: Intra-op threads; 0 = runtime default.
+
+    Returns:
+        The runtime, already placed on its device.
+
+    Raises:
+        FileNotFoundError: The backend's model file is missing.
+        DeviceUnavailableError: The device cannot be used.
+    """
+    path = model_dir / ("model.onnx" if backend == "onnx" else "saved_model")
+    if not path.exists():
+        raise FileNotFoundError(f"{backend} model not found: {path}")
+    runtime_type = OnnxRuntime if backend == "onnx" else SavedModelRuntime
+    runtime = runtime_type(path, device, threads)
+    logger.info("model runtime: %s (gpu=%s)", runtime.description, runtime.on_gpu)
+    return runtime

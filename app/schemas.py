@@ -1,0 +1,155 @@
+"""Request and response bodies of the API, with the examples shown in /docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
+
+
+class ErrorDetail(BaseModel):
+    """A machine-readable code and a human-readable message."""
+
+    code: str = Field(examples=["no_face"])
+    message: str = Field(examples=["No face was found in the image."])
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class ModelInfo(BaseModel):
+    """The model that produced the embeddings."""
+
+    name: str = Field(examples=["resnet18-amsoftmax"])
+    version: str = Field(examples=["1.0.0"])
+    dimension: int = Field(examples=[512])
+
+
+class FaceInfo(BaseModel):
+    """The face used, in the uploaded image's pixels (after EXIF rotation)."""
+
+    box: list[float] = Field(description="[x, y, width, height]", examples=[[88, 61, 140, 140]])
+    confidence: float = Field(examples=[0.93])
+    landmarks: list[list[float]] = Field(
+        description="[x, y] of right eye, left eye, nose, mouth, right ear, left ear",
+        examples=[[[130, 110], [185, 108], [158, 140], [157, 170], [95, 120], [222, 118]]])
+
+
+class ImageFaces(BaseModel):
+    """How the face of one image was found."""
+
+    face: FaceInfo | None = Field(
+        None, description="null when no detection was used (centre crop or detection off)")
+    faces_detected: int = Field(examples=[1])
+    fallback: bool = Field(False, description="true when a fallback (padding, centre crop) "
+                                              "was needed to find or frame the face")
+
+
+class EmbedResult(BaseModel):
+    """One image's embedding and how its face was found."""
+
+    embedding: list[float] = Field(description="L2-normalised embedding",
+                                   examples=[[0.031, -0.012, 0.118]])
+    face: FaceInfo | None = Field(
+        None, description="null when no detection was used (centre crop or detection off)")
+    faces_detected: int = Field(examples=[1])
+    fallback: bool = Field(False, description="true when a fallback (padding, centre crop) "
+                                              "was needed to find or frame the face")
+
+
+class EmbedFailure(BaseModel):
+    """One image that could not be embedded (the others of the request still are)."""
+
+    error: ErrorDetail
+
+
+class EmbedResponse(BaseModel):
+    """Embeddings of the uploaded images, in upload order."""
+
+    model: ModelInfo
+    results: list[EmbedResult | EmbedFailure]
+
+
+class VerifyResponse(BaseModel):
+    """Whether two images show the same person."""
+
+    verified: bool = Field(examples=[True])
+    similarity: float = Field(description="cosine similarity in [-1, 1]", examples=[0.71])
+    threshold: float = Field(description="the threshold used", examples=[0.42])
+    model: ModelInfo
+    image1: ImageFaces
+    image2: ImageFaces
+
+
+class EmbedJsonRequest(BaseModel):
+    """JSON form of /embed: base64-encoded image files."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"images": [_B64, _B64]}]})
+
+    images: list[str] = Field(min_length=1, description="base64 image files (JPEG, PNG, ...)")
+
+
+class VerifyJsonRequest(BaseModel):
+    """JSON form of /verify: two base64-encoded image files and an optional threshold."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"image1": _B64, "image2": _B64, "threshold": 0.45}]})
+
+    image1: str = Field(description="base64 image file")
+    image2: str = Field(description="base64 image file")
+    threshold: float | None = Field(None, ge=-1.0, le=1.0,
+                                    description="overrides the calibrated threshold")
+
+
+class VerifyOptions(BaseModel):
+    """Non-file fields of a multipart /verify."""
+
+    threshold: float | None = Field(None, ge=-1.0, le=1.0)
+
+
+class HealthResponse(BaseModel):
+    """Liveness."""
+
+    status: str = Field(examples=["ok"])
+
+
+class ReadyResponse(BaseModel):
+    """Readiness: the model is loaded and warmed up."""
+
+    status: str = Field(examples=["ready"])
+    model: ModelInfo
+    runtime: str = Field(examples=["onnxruntime 1.20.0 providers=['CPUExecutionProvider']"])
+
+
+def request_body(json_model: type[BaseModel], files: dict[str, str],
+                 form_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` accepting multipart files or the JSON model.
+
+    Args:
+        json_model: Schema of the JSON body.
+        files: Multipart file field -> description (a trailing ``[]`` marks a repeatable field).
+        form_fields: Extra multipart fields and their JSON schemas.
+    """
+    properties: dict[str, Any] = {}
+    for name, description in files.items():
+        binary = {"type": "string", "format": "binary"}
+        if name.endswith("[]"):
+            name = name[:-2]
+            properties[name] = {"type": "array", "items": binary, "description": description}
+        else:
+            properties[name] = {**binary, "description": description}
+    properties.update(form_fields or {})
+    multipart = {"type": "object", "properties": properties, "required": list(
+        name.removesuffix("[]") for name in files)}
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": multipart},
+        "application/json": {"schema": json_model.model_json_schema(),
+                             "example": json_model.model_config["json_schema_extra"][
+                                 "examples"][0]},
+    }}}

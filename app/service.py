@@ -1,0 +1,244 @@
+"""The verification service: image bytes in, embeddings and verdicts out.
+
+Decoding, detection and alignment run in a thread pool (one face detector per thread, since
+LiteRT interpreters are not thread-safe); inference goes through the dynamic batcher. Image
+bytes and embeddings are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import dataclasses
+import logging
+import os
+import threading
+from base64 import b64decode
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.batcher import BatcherClosedError, DynamicBatcher
+from app.errors import ApiError, InvalidImageError, ModelNotReadyError, to_api_error
+from app.metrics import Metrics
+from app.runtime import EmbeddingRuntime, load_runtime
+from app.settings import Settings
+from facecore.decode import decode_image
+from facecore.detect import Face
+from facecore.metadata import ModelMetadata
+from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One uploaded image: raw bytes, or base64 text still to be decoded (off the event loop)."""
+
+    data: bytes | str
+    base64: bool = False
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One image's embedding and how its face was found."""
+
+    embedding: np.ndarray
+    face: Face | None
+    faces_detected: int
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Model pixels of one image and how its face was found."""
+
+    pixels: np.ndarray
+    face: Face | None
+    faces_detected: int
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The comparison of two images."""
+
+    verified: bool
+    similarity: float
+    threshold: float
+    first: Embedded
+    second: Embedded
+
+
+def preprocess_config(metadata: ModelMetadata, settings: Settings) -> PreprocessConfig:
+    """Build the preprocessing from metadata.json plus the settings' policy overrides."""
+    config = PreprocessConfig.from_dict(metadata.preprocessing)
+    overrides = {"face_policy": settings.face_policy, "no_face_policy": settings.no_face_policy}
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+class FaceService:
+    """Owns the model, the preprocessing threads and the batcher of one application."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings, self.metrics = settings, metrics
+        self.metadata: ModelMetadata | None = None
+        self.ready = False
+        self._runtime: EmbeddingRuntime | None = None
+        self._batcher: DynamicBatcher | None = None
+        self._config: PreprocessConfig | None = None
+        self._local = threading.local()
+        self._prep_pool: ThreadPoolExecutor | None = None
+        self._model_pool: ThreadPoolExecutor | None = None
+
+    @property
+    def threshold(self) -> float:
+        """The calibrated cosine threshold from metadata.json."""
+        return self._require_metadata().threshold.cosine
+
+    @property
+    def runtime_name(self) -> str:
+        """Backend and device of the loaded runtime, e.g. its ONNX Runtime providers."""
+        return self._runtime.description if self._runtime is not None else "not loaded"
+
+    async def start(self) -> None:
+        """Read metadata, load the runtime, warm it up and start batching (in lifespan)."""
+        settings, loop = self.settings, asyncio.get_running_loop()
+        workers = settings.preprocess_workers or os.cpu_count() or 1
+        self._local = threading.local()
+        self._prep_pool = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
+        self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self.metadata = ModelMetadata.load(settings.model_path)
+        self._config = preprocess_config(self.metadata, settings)
+        self._runtime = await loop.run_in_executor(
+            self._model_pool, load_runtime, settings.model_path, settings.backend,
+            settings.device, settings.threads)
+        await loop.run_in_executor(self._model_pool, self._warm_up)
+        self._batcher = DynamicBatcher(
+            self._runtime.embed, self._model_pool, max_batch_size=settings.batch_max_size,
+            max_wait_ms=settings.batch_max_wait_ms, observe=self._observe_batch)
+        self._batcher.start()
+        self.metrics.model_info.info({
+            "name": self.metadata.name, "version": self.metadata.version,
+            "dimension": str(self.metadata.embedding.dimension), "backend": settings.backend,
+            "runtime": self._runtime.description, "gpu": str(self._runtime.on_gpu).lower()})
+        self.ready = True
+        self.metrics.ready.set(1)
+        logger.info("model %s %s ready (dimension %d, threshold %.4f)", self.metadata.name,
+                    self.metadata.version, self.metadata.embedding.dimension, self.threshold)
+
+    async def stop(self) -> None:
+        """Stop taking work, let queued images finish, release the threads."""
+        self.ready = False
+        self.metrics.ready.set(0)
+        if self._batcher is not None:
+            await self._batcher.close()
+            self._batcher = None
+        for pool in (self._prep_pool, self._model_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+    async def embed_many(self, images: list[ImageInput]) -> list[Embedded | ApiError]:
+        """Embed several images concurrently; a failed image yields its ApiError in place."""
+        self._require_ready()
+        outcomes = await asyncio.gather(*(self.embed_one(image) for image in images),
+                                        return_exceptions=True)
+        results: list[Embedded | ApiError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome
+            results.append(to_api_error(outcome) if isinstance(outcome, Exception) else outcome)
+        return results
+
+    async def embed_one(self, image: ImageInput) -> Embedded:
+        """Decode, find and align the face, then embed it through the batcher.
+
+        Raises:
+            ApiError: The image is invalid, too large, has no (single) face, or the model
+                is not ready.
+        """
+        batcher = self._require_ready()
+        loop = asyncio.get_running_loop()
+        try:
+            prepared = await loop.run_in_executor(self._prep_pool, self._prepare, image)
+        except Exception as exc:
+            error = to_api_error(exc)
+            self.metrics.image_errors.labels(error.code).inc()
+            raise error from exc
+        self.metrics.faces_detected.observe(prepared.faces_detected)
+        try:
+            embedding = await batcher.embed(prepared.pixels)
+        except BatcherClosedError as exc:
+            raise ModelNotReadyError("the service is shutting down") from exc
+        return Embedded(embedding, prepared.face, prepared.faces_detected, prepared.fallback)
+
+    async def verify(self, first: ImageInput, second: ImageInput,
+                     threshold: float | None = None) -> Verification:
+        """Compare two images by the cosine similarity of their embeddings.
+
+        Args:
+            first: The first image.
+            second: The second image.
+            threshold: Overrides the model's calibrated threshold.
+
+        Raises:
+            ApiError: Either image failed (the first failure is raised).
+        """
+        self._require_ready()
+        one, two = await asyncio.gather(self.embed_one(first), self.embed_one(second))
+        similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
+        used = self.threshold if threshold is None else threshold
+        return Verification(similarity >= used, similarity, used, one, two)
+
+    def _prepare(self, image: ImageInput) -> _Prepared:
+        """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
+        data = _decode_base64(image.data) if image.base64 else image.data
+        rgb = decode_image(data, max_bytes=self.settings.max_image_bytes,
+                           max_pixels=self.settings.max_pixels)
+        config = self._config
+        if not self.settings.detection:
+            pixels = to_model_input(rgb, config.size, config.channels)
+            return _Prepared(pixels.astype(np.float32), None, 0, False)
+        prepared = self._preprocessor().process(rgb)
+        return _Prepared(prepared.pixels.astype(np.float32), prepared.face,
+                        prepared.faces_detected, prepared.fallback)
+
+    def _preprocessor(self) -> FacePreprocessor:
+        """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""
+        preprocessor = getattr(self._local, "preprocessor", None)
+        if preprocessor is None:
+            preprocessor = self._local.preprocessor = FacePreprocessor(self._config)
+        return preprocessor
+
+    def _warm_up(self) -> None:
+        """One dummy batch through the model, so the first request pays no start-up cost."""
+        height, width = self.metadata.input.size
+        size = min(self.settings.batch_max_size, 8)
+        self._runtime.embed(np.zeros((size, height, width, self.metadata.input.channels),
+                                     np.float32))
+
+    def _observe_batch(self, size: int, seconds: float) -> None:
+        self.metrics.batch_size.observe(size)
+        self.metrics.inference_seconds.observe(seconds)
+        self.metrics.queue_depth.set(self._batcher.queue_depth if self._batcher else 0)
+
+    def _require_ready(self) -> DynamicBatcher:
+        if not self.ready or self._batcher is None:
+            raise ModelNotReadyError()
+        return self._batcher
+
+    def _require_metadata(self) -> ModelMetadata:
+        if self.metadata is None:
+            raise ModelNotReadyError()
+        return self.metadata
+
+
+def _decode_base64(text: bytes | str) -> bytes:
+    """Strict base64 (standard alphabet, optional ``data:...;base64,`` prefix)."""
+    if isinstance(text, str) and text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    try:
+        return b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidImageError("the image is not valid base64") from exc

@@ -1,0 +1,54 @@
+"""Fixtures of the service tests: settings on the tiny model and a running TestClient."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings, load_settings
+
+TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(monkeypatch: pytest.MonkeyPatch) -> SettingsFactory:
+    """Build settings on the tiny model, ignoring the caller's FACEVERIFY_* environment."""
+    for name in list(os.environ):
+        if name.startswith("FACEVERIFY_"):
+            monkeypatch.delenv(name)
+
+    def factory(**overrides: object) -> Settings:
+        values = {"model_path": TINY_MODEL, "device": "cpu", "threads": 1,
+                  "preprocess_workers": 2, "batch_max_wait_ms": 5.0, **overrides}
+        return load_settings(_env_file=None, **values)
+
+    return factory
+
+
+@pytest.fixture
+def make_client(make_settings: SettingsFactory) -> Iterator[Callable[..., TestClient]]:
+    """Start apps (lifespan included) with setting overrides; all are stopped afterwards."""
+    clients: list[TestClient] = []
+
+    def factory(**overrides: object) -> TestClient:
+        client = TestClient(create_app(make_settings(**overrides)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """A running app on the tiny model with default settings."""
+    return make_client()
