@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json(report, options.out / "report.json")
     plot_roc(roc_curves(comparison), options.out / "roc.png",
-             f"{report['data']['people']} held-out people, {len(records)} raw photos")
+             f"{report['data']['people']} people, {len(records)} raw photos, all pairs")
     table = markdown_table(report)
     print(table)
     if options.write_docs:

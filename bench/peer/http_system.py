@@ -53,7 +53,8 @@ def running_service(model_dir: Path, timeout: float = 60.0) -> Iterator[str]:
         The base URL, e.g. ``http://127.0.0.1:54321``; the server is stopped on exit.
     """
     port = free_port()
-    env = {**os.environ, "FACEVERIFY_MODEL_PATH": str(Path(model_dir).resolve())}
+    env = {**os.environ, "FACEVERIFY_MODEL_PATH": str(Path(model_dir).resolve()),
+           "FACEVERIFY_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST,
                "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
