@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -162,21 +161,6 @@ def load_checkpoint(path: str | Path) -> Any:
     return keras.saving.load_model(str(path), compile=False)
 
 
-def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """Read ``run.json`` written by ``training train``; empty when there is none."""
-    run_file = run_dir / "run.json"
-    if not run_file.is_file():
-        return {}
-    return json.loads(run_file.read_text(encoding="utf-8"))
-
-
-def default_preprocess(size: int, channels: int) -> dict[str, Any]:
-    """``PreprocessConfig(size, channels)`` defaults, for runs that did not record theirs."""
-    from facecore.preprocess import PreprocessConfig
-
-    return PreprocessConfig(size=size, channels=channels).to_dict()
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``export`` options."""
     parser.add_argument("--checkpoint", required=True, type=Path, help="RUN/best.keras")
@@ -189,17 +173,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the checkpoint; returns the exit status."""
-    run_info = read_run_info(args.run_dir or args.checkpoint.parent)
+    from training import run_info
+
+    run_dir = args.run_dir or args.checkpoint.parent
     model = load_checkpoint(args.checkpoint)
     _, height, _, channels = model.inputs[0].shape
-    preprocess = run_info.get("preprocessing") or default_preprocess(height, channels)
     metadata = export_model(
         model,
         args.out,
         name=args.name or args.out.name,
         version=args.version,
-        preprocess=preprocess,
-        training_info=run_info.get("training"),
+        preprocess=run_info.preprocessing(run_dir, height, channels),
+        training_info=run_info.training_info(run_dir),
         saved_model=not args.no_saved_model,
     )
     print(f"exported {metadata.name} {metadata.version} to {args.out}")

@@ -1,0 +1,87 @@
+"""What an export records about its training run: facts from the run and data folders.
+
+``training train`` writes ``RUN/config.json`` (the config plus ``data`` and ``command``)
+and ``RUN/summary.json`` (counts, best epoch); ``training prepare`` writes
+``CACHE/prepare_report.json`` with the ``PreprocessConfig`` that made the crops.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from training.folders import parse_root
+
+CONFIG_KEYS = (
+    "preset",
+    "input_size",
+    "channels",
+    "stage1_stride",
+    "scale",
+    "margin",
+    "epochs",
+    "batch_size",
+    "split",
+    "holdout_fraction",
+    "seed",
+    "command",
+)
+SUMMARY_KEYS = (
+    "best_epoch",
+    "epochs_completed",
+    "heldout_identities",
+    "validation_images",
+    "wall_time_s",
+)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def training_info(run_dir: Path) -> dict[str, Any] | None:
+    """Summarise a run for ``metadata.json``: preset, sets, people, images, command, ...
+
+    Args:
+        run_dir: The folder ``training train --out`` wrote.
+
+    Returns:
+        The facts found, or None when the folder holds no ``config.json``.
+    """
+    config = _read_json(run_dir / "config.json")
+    if not config:
+        return None
+    summary = _read_json(run_dir / "summary.json")
+    info: dict[str, Any] = {key: config[key] for key in CONFIG_KEYS if key in config}
+    info["sets"] = [parse_root(spec)[1].name for spec in config.get("data", [])]
+    info["data"] = config.get("data", [])
+    info["people"] = summary.get("identities")
+    info["images"] = summary.get("train_images")
+    info.update({key: summary[key] for key in SUMMARY_KEYS if key in summary})
+    return info
+
+
+def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
+    """Return the ``PreprocessConfig`` dictionary the service must use for this model.
+
+    Taken from the ``prepare_report.json`` of the run's first prepared data folder (the
+    face policies and detector options), with ``size`` and ``channels`` set to the model
+    input; ``PreprocessConfig`` defaults when the run used unprepared folders.
+
+    Args:
+        run_dir: The training run folder.
+        size: Model input side.
+        channels: Model input channels.
+
+    Returns:
+        ``PreprocessConfig.to_dict()`` output.
+    """
+    from facecore.preprocess import PreprocessConfig
+
+    for spec in _read_json(run_dir / "config.json").get("data", []):
+        report = _read_json(parse_root(spec)[1] / "prepare_report.json")
+        if "preprocessing" in report:
+            values = {**report["preprocessing"], "size": size, "channels": channels}
+            return PreprocessConfig.from_dict(values).to_dict()
+    return PreprocessConfig(size=size, channels=channels).to_dict()
