@@ -12,8 +12,8 @@ from app.dependencies import ServiceDep, SettingsDep, require_api_key
 from app.errors import ApiError
 from app.routes.ops import model_info
 from app.schemas import (
-    EmbedJsonRequest,
     EmbedFailure,
+    EmbedJsonRequest,
     EmbedResponse,
     EmbedResult,
     ErrorDetail,

@@ -1,0 +1,76 @@
+"""Settings: environment parsing, validation messages, laziness of the app module."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TINY_MODEL
+
+from app.settings import SettingsError, get_settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_environment_variables_with_prefix_configure_the_service(monkeypatch, make_settings):
+    monkeypatch.setenv("FACEVERIFY_BATCH_MAX_SIZE", "8")
+    monkeypatch.setenv("FACEVERIFY_API_KEYS", "alpha, beta")
+    monkeypatch.setenv("FACEVERIFY_CORS_ORIGINS", "https://a.example,https://b.example")
+    monkeypatch.setenv("FACEVERIFY_LOG_LEVEL", "debug")
+    monkeypatch.setenv("FACEVERIFY_DETECTION", "false")
+    settings = load_settings(_env_file=None, model_path=TINY_MODEL)
+    assert settings.batch_max_size == 8 and settings.detection is False
+    assert [key.get_secret_value() for key in settings.api_keys] == ["alpha", "beta"]
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.log_level == "DEBUG" and settings.auth_enabled
+    assert "alpha" not in repr(settings)
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("FACEVERIFY_BACKEND", "tensorrt", "FACEVERIFY_BACKEND"),
+    ("FACEVERIFY_DEVICE", "tpu", "FACEVERIFY_DEVICE"),
+    ("FACEVERIFY_BATCH_MAX_SIZE", "0", "FACEVERIFY_BATCH_MAX_SIZE"),
+    ("FACEVERIFY_MAX_IMAGE_BYTES", "lots", "FACEVERIFY_MAX_IMAGE_BYTES"),
+    ("FACEVERIFY_MODEL_PATH", "/no/such/model", "is not a directory"),
+])
+def test_invalid_settings_raise_one_readable_message(monkeypatch, make_settings, name, value,
+                                                     expected):
+    monkeypatch.setenv(name, value)
+    overrides = {} if name == "FACEVERIFY_MODEL_PATH" else {"model_path": TINY_MODEL}
+    with pytest.raises(SettingsError, match=expected) as raised:
+        load_settings(_env_file=None, **overrides)
+    assert "Traceback" not in str(raised.value)
+
+
+def test_get_settings_is_cached(monkeypatch, make_settings):
+    monkeypatch.setenv("FACEVERIFY_MODEL_PATH", str(TINY_MODEL))
+    get_settings.cache_clear()
+    try:
+        assert get_settings() is get_settings()
+    finally:
+        get_settings.cache_clear()
+
+
+def _python(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess:
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_importing_the_app_builds_nothing_and_loads_no_tensorflow():
+    code = ("import sys, app.main, app.__main__; "
+            "from app.settings import get_settings; "
+            "assert get_settings.cache_info().currsize == 0; "
+            "assert 'tensorflow' not in sys.modules and 'training' not in sys.modules; "
+            "print('lazy')")
+    result = _python(["-c", code], FACEVERIFY_MODEL_PATH="/no/such/model")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "lazy"
+
+
+def test_python_m_app_with_invalid_settings_exits_with_a_clear_message():
+    result = _python(["-m", "app"], FACEVERIFY_MODEL_PATH="/no/such/model",
+                     FACEVERIFY_BATCH_MAX_SIZE="-3")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "FACEVERIFY_BATCH_MAX_SIZE" in result.stderr and "invalid settings" in result.stderr
