@@ -1,0 +1,179 @@
+"""``training evaluate``: verification metrics of an exported model on unseen people.
+
+Pairs come from identity folders (every genuine pair plus a seeded impostor sample,
+restricted to the held-out people of a run with ``--split``) or from an LFW-style
+``pairs.txt``. Images go through the exported ONNX model, so the figures describe exactly
+what the service runs. ``--calibrate`` stores the operating threshold in the export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facecore.metadata import ModelMetadata, Threshold
+from training.folders import ImageRecord, group_by_identity, scan_identity_folders
+from training.metrics import VerificationReport, cosine_similarities, verification_report
+from training.pairs import Pair, genuine_pairs, impostor_pairs, parse_lfw_pairs
+
+MIN_IMPOSTORS = 10_000  # enough to measure FAR 1e-3 with some confidence
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``evaluate`` options."""
+    parser.add_argument("--model", required=True, type=Path, help="exported model directory")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=[],
+        metavar="ROOT",
+        help="identity folders as PATH or NAMESPACE=PATH",
+    )
+    parser.add_argument("--split", type=Path, help="split.json of a run: held-out people only")
+    parser.add_argument("--pairs", type=Path, help="LFW-style pairs.txt instead of folders")
+    parser.add_argument("--pairs-root", type=Path, help="image root of --pairs")
+    parser.add_argument(
+        "--impostors",
+        type=int,
+        default=None,
+        help=f"impostor pairs to sample (default: as many as genuine pairs, "
+        f"at least {MIN_IMPOSTORS})",
+    )
+    parser.add_argument("--far", type=float, default=1e-3, help="FAR of the operating point")
+    parser.add_argument("--seed", type=int, default=0, help="seed of impostor sampling, folds")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per ONNX call")
+    parser.add_argument("--out", type=Path, help="report folder (default: MODEL/evaluation)")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="write the operating threshold and figures into metadata.json",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate the exported model; returns the exit status."""
+    from training.embedder import OnnxEmbedder
+    from training.plots import plot_roc, plot_score_histograms
+
+    pairs, source = collect_pairs(args)
+    embedder = OnnxEmbedder(args.model)
+    scores = score_pairs(embedder, pairs, args.batch_size)
+    labels = np.array([pair.same for pair in pairs])
+    folds = fold_ids(pairs)
+    report = verification_report(
+        labels, scores, folds=folds, operating_far=args.far, seed=args.seed
+    )
+    out = args.out or args.model / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"model": str(args.model), "source": source, **report.to_dict()}
+    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    threshold = report.operating_point["threshold"]
+    plot_roc(labels, scores, report.auc, out / "roc.png")
+    plot_score_histograms(scores[labels], scores[~labels], threshold, out / "scores.png")
+    print_summary(report, out)
+    if args.calibrate:
+        calibrate(args.model, embedder.metadata, report, source)
+    return 0
+
+
+def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
+    """Build the pairs the options ask for, with a one-line description of their source."""
+    if args.pairs:
+        if not args.pairs_root:
+            raise SystemExit("--pairs needs --pairs-root (the folder holding NAME/NAME_0001.jpg)")
+        pairs = parse_lfw_pairs(args.pairs, args.pairs_root)
+        missing = [p for pair in pairs for p in (pair.first, pair.second) if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{len(missing)} images of {args.pairs} missing: {missing[0]}")
+        return pairs, f"pairs file {args.pairs}"
+    records = evaluation_records(args.split, args.data)
+    groups = {key: [r.path for r in group] for key, group in group_by_identity(records).items()}
+    genuine = genuine_pairs(groups)
+    count = args.impostors if args.impostors is not None else max(len(genuine), MIN_IMPOSTORS)
+    impostor = impostor_pairs(groups, count, args.seed)
+    where = f"held-out people of {args.split}" if args.split else f"all people of {args.data}"
+    return genuine + impostor, f"{len(groups)} {where}"
+
+
+def evaluation_records(split_file: Path | None, data: list[str]) -> list[ImageRecord]:
+    """Return the images to evaluate on: held-out people of a run, or everyone under ``data``.
+
+    With both, ``data`` is scanned and kept to the held-out people (e.g. a moved cache);
+    with ``split_file`` alone, the record paths stored in it are used.
+
+    Raises:
+        SystemExit: Neither source is given, or nobody is left.
+    """
+    if split_file is None and not data:
+        raise SystemExit("give --data ROOT..., --split split.json, or --pairs")
+    if split_file is None:
+        return scan_identity_folders(data)
+    split = json.loads(split_file.read_text(encoding="utf-8"))
+    heldout = set(split.get("heldout_identities", []))
+    if data:
+        records = [r for r in scan_identity_folders(data) if r.identity in heldout]
+    else:
+        records = [
+            ImageRecord(Path(row["path"]), row["identity"], row.get("source", ""))
+            for row in split.get("heldout", [])
+        ]
+    if not records:
+        raise SystemExit(f"no held-out images from {split_file} (was it an identity split?)")
+    return records
+
+
+def score_pairs(embedder: Any, pairs: list[Pair], batch_size: int) -> np.ndarray:
+    """Embed every distinct image once and return the cosine similarity of each pair."""
+    paths = sorted({path for pair in pairs for path in (pair.first, pair.second)})
+    index = {path: row for row, path in enumerate(paths)}
+    embeddings = embedder.embed_files(paths, batch_size)
+    first = embeddings[[index[pair.first] for pair in pairs]]
+    second = embeddings[[index[pair.second] for pair in pairs]]
+    return cosine_similarities(first, second)
+
+
+def fold_ids(pairs: list[Pair]) -> np.ndarray | None:
+    """Return the pairs file's folds, or None to let the metrics draw seeded folds."""
+    if any(pair.fold is None for pair in pairs):
+        return None
+    return np.array([pair.fold for pair in pairs])
+
+
+def calibrate(
+    model_dir: Path, metadata: ModelMetadata, report: VerificationReport, source: str
+) -> None:
+    """Store the operating threshold and the evaluation figures in ``metadata.json``."""
+    point = report.operating_point
+    cosine = float(np.clip(point["threshold"], -1.0, 1.0))  # inf (nothing accepted) -> 1
+    threshold = Threshold(
+        cosine=cosine,
+        far=point["far"],
+        tar=point["tar"],
+        operating_point=f"FAR {point['far_target']:g} on {source}",
+        calibrated=True,
+    )
+    evaluation = {"source": source, **report.to_dict()}
+    metadata.model_copy(update={"threshold": threshold, "evaluation": evaluation}).save(model_dir)
+    print(f"calibrated {model_dir / 'metadata.json'}: cosine threshold {cosine:.4f}")
+
+
+def print_summary(report: VerificationReport, out: Path) -> None:
+    """Print the headline figures."""
+    accuracy = report.accuracy
+    point = report.operating_point
+    print(f"pairs: {report.genuine_pairs} genuine, {report.impostor_pairs} impostor")
+    print(f"accuracy (10-fold): {accuracy.mean:.4f} +/- {accuracy.std:.4f}")
+    print(f"AUC {report.auc:.4f}  EER {report.eer:.4f}")
+    for far, tar in report.tar_at_far.items():
+        print(f"TAR @ FAR {far}: {tar:.4f}")
+    print(
+        f"operating point FAR {point['far_target']:g}: threshold {point['threshold']:.4f}, "
+        f"TAR {point['tar']:.4f}, measured FAR {point['far']:.5f}"
+    )
+    for note in report.notes:
+        print(f"note: {note}")
+    print(f"report and plots in {out}")
