@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training.config import PRECISIONS, PRESETS, SCHEDULES, TrainConfig, get_preset
+from training.config import (
+    PRECISIONS,
+    PRESETS,
+    SCHEDULES,
+    SPLIT_KINDS,
+    TrainConfig,
+    get_preset,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,9 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--scale": ("scale", float, {}),
     "--margin": ("margin", float, {}),
     "--patience": ("patience", int, {}),
+    "--split": ("split", str, {"choices": SPLIT_KINDS}),
+    "--validation-fraction": ("validation_fraction", float, {}),
+    "--holdout-fraction": ("holdout_fraction", float, {}),
     "--seed": ("seed", int, {}),
     "--precision": ("precision", str, {"choices": PRECISIONS}),
 }
@@ -201,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     timer = EpochTimer()
     started = time.perf_counter()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=steps,
+              shuffle=False,  # the dataset shuffles itself (seeded)
               callbacks=[*build_callbacks(out, config, args.verbose), timer],
               verbose=args.verbose)
     fit_seconds = time.perf_counter() - started

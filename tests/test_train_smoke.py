@@ -1,0 +1,77 @@
+import csv
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training.cli import main
+
+ARTEFACTS = ("best.keras", "final.keras", "config.json", "labels.json", "split.json",
+             "summary.json", "history.csv")
+
+
+def make_identity_folders(root, people=3, images=6, size=40):
+    """Write PEOPLE x IMAGES synthetic PNGs: each person has its own stripe pattern."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for person in range(people):
+        folder = root / f"person{person}"
+        folder.mkdir(parents=True)
+        pattern = 127 + 100 * np.sin((xx * (person + 1) + yy * person) / 3.0)
+        for index in range(images):
+            noisy = pattern + rng.normal(0, 12, size=pattern.shape)
+            pixels = np.clip(noisy, 0, 255).astype(np.uint8)
+            Image.fromarray(np.stack([pixels] * 3, axis=-1)).save(folder / f"{index}.png")
+    return root
+
+
+def train(data, out, *extra):
+    args = ["train", "--preset", "smoke", "--data", str(data), "--out", str(out), "--verbose", "0"]
+    return main([*args, *extra])
+
+
+def history_epochs(out):
+    with (out / "history.csv").open() as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_artefacts_and_resumes(tmp_path):
+    data = make_identity_folders(tmp_path / "faces")
+    out = tmp_path / "run"
+    assert train(data, out, "--epochs", "1") == 0
+    for name in ARTEFACTS:
+        assert (out / name).is_file(), name
+    assert json.loads((out / "labels.json").read_text()) == {
+        f"faces/person{i}": i for i in range(3)}
+    config = json.loads((out / "config.json").read_text())
+    assert (config["preset"], config["input_size"], config["monitor"]) == (
+        "smoke", 32, "val_accuracy")
+    split = json.loads((out / "split.json").read_text())
+    assert split["kind"] == "per_image" and split["heldout"] == []
+    assert len(split["train"]) + len(split["validation"]) == 18
+    assert history_epochs(out) == [0]
+
+    assert train(data, out, "--epochs", "2") == 0  # re-run: continues, does not restart
+    assert history_epochs(out) == [0, 1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_completed"] == 2 and summary["epochs_this_session"] == 1
+    assert summary["images_per_s"] > 0 and "val_accuracy" in summary["best"]
+
+
+@pytest.mark.slow
+def test_identity_split_keeps_heldout_people_out_of_training(tmp_path):
+    data = make_identity_folders(tmp_path / "faces", people=4)
+    out = tmp_path / "run"
+    assert train(data, out, "--epochs", "1", "--split", "identity",
+                 "--holdout-fraction", "0.25") == 0
+    split = json.loads((out / "split.json").read_text())
+    labels = json.loads((out / "labels.json").read_text())
+    assert len(split["heldout_identities"]) == 1
+    assert not set(split["heldout_identities"]) & set(labels)
+    assert {row["identity"] for row in split["heldout"]} == set(split["heldout_identities"])
+    assert json.loads((out / "config.json").read_text())["monitor"] == "val_loss"
