@@ -125,8 +125,8 @@ def test_hundred_images_are_too_many(client, assert_still_serving):
 
 
 def test_oversize_uploads_are_refused(make_client):
-    client = make_client(max_image_bytes=16 * 1024, max_images_per_request=2)
-    one_big = client.post("/verify", files=verify_files(FACE))  # 22 KB > 16 KB per image
+    client = make_client(max_image_bytes=21 * 1024, max_images_per_request=2)
+    one_big = client.post("/verify", files=verify_files(FACE))  # 21.7 KiB > 21 KiB per image
     assert (one_big.status_code, error_code(one_big)) == (413, "image_too_large")
     limit = client.app.state.settings.max_body_bytes
     declared = client.post("/verify", content=b"x" * (limit + 1),
