@@ -53,13 +53,21 @@ def raw_records(people: dict[str, set[tuple[str, str]]], raw_root: Path) -> list
 
     Returns:
         The records, sorted by path.
+
+    Raises:
+        FileNotFoundError: A person's folder is not under ``raw_root``.
     """
-    records = []
+    records, missing = [], []
     for identity, places in people.items():
         for source, folder in places:
+            if not (raw_root / source / folder).is_dir():
+                missing.append(f"{source}/{folder}")
             for path in sorted((raw_root / source / folder).glob("*")):
                 if path.suffix.lower() in IMAGE_SUFFIXES:
                     records.append(ImageRecord(path, identity, source))
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} held-out person folders are not under "
+                                f"{raw_root} (check --raw-root), e.g. {sorted(missing)[:3]}")
     return sorted(records, key=lambda record: str(record.path))
 
 
