@@ -49,7 +49,7 @@ def test_folders_end_to_end(model_dir, tmp_path, capsys):
     assert 0.0 <= report["auc"] <= 1.0 and 0.0 <= report["eer"] <= 1.0
     assert len(report["accuracy"]["accuracies"]) == 10
     assert set(report["tar_at_far"]) == {"0.01", "0.001"}
-    assert "accuracy (10-fold)" in capsys.readouterr().out
+    assert "balanced accuracy (10-fold)" in capsys.readouterr().out
     assert ModelMetadata.load(model_dir).threshold.calibrated is False  # no --calibrate
 
 

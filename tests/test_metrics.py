@@ -67,6 +67,12 @@ def test_best_accuracy_threshold():
     assert threshold == 0.8
 
 
+def test_balanced_accuracy_weighs_both_classes_equally():
+    labels, scores = scored([0.5, 0.3], [0.4, 0.4, 0.4] + [0.1] * 7)
+    assert best_accuracy_threshold(labels, scores) == (0.5, pytest.approx(11 / 12))
+    assert best_accuracy_threshold(labels, scores, balanced=True) == (0.3, pytest.approx(0.85))
+
+
 def test_kfold_accuracy_with_given_folds_uses_the_other_folds_threshold():
     # Fold 0 is scored at fold 1's threshold 0.8 (rejects its 0.6 genuine pair), fold 1 at
     # fold 0's threshold 0.6 (accepts its 0.7 impostor pair): 3/4 each, though each fold

@@ -95,7 +95,7 @@ def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
     genuine = genuine_pairs(groups)
     count = args.impostors if args.impostors is not None else max(len(genuine), MIN_IMPOSTORS)
     impostor = impostor_pairs(groups, count, args.seed)
-    where = f"held-out people of {args.split}" if args.split else f"all people of {args.data}"
+    where = f"held-out people of {args.split}" if args.split else f"people under {args.data}"
     return genuine + impostor, f"{len(groups)} {where}"
 
 
@@ -166,7 +166,7 @@ def print_summary(report: VerificationReport, out: Path) -> None:
     accuracy = report.accuracy
     point = report.operating_point
     print(f"pairs: {report.genuine_pairs} genuine, {report.impostor_pairs} impostor")
-    print(f"accuracy (10-fold): {accuracy.mean:.4f} +/- {accuracy.std:.4f}")
+    print(f"balanced accuracy (10-fold): {accuracy.mean:.4f} +/- {accuracy.std:.4f}")
     print(f"AUC {report.auc:.4f}  EER {report.eer:.4f}")
     for far, tar in report.tar_at_far.items():
         print(f"TAR @ FAR {far}: {tar:.4f}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold
 
 
@@ -64,14 +64,28 @@ def tar_at_far(labels: np.ndarray, scores: np.ndarray, far: float) -> tuple[floa
     return float(tpr[best]), float(thresholds[best]), float(fpr[best])
 
 
-def best_accuracy_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """Threshold with the highest accuracy on these pairs: ``(threshold, accuracy)``."""
+def best_accuracy_threshold(
+    labels: np.ndarray, scores: np.ndarray, balanced: bool = False
+) -> tuple[float, float]:
+    """Find the threshold with the highest accuracy on these pairs.
+
+    Args:
+        labels: True for genuine pairs.
+        scores: Similarity of each pair.
+        balanced: Weigh genuine and impostor pairs equally (mean of TAR and 1 - FAR).
+
+    Returns:
+        ``(threshold, accuracy)``.
+    """
     labels = np.asarray(labels, dtype=bool)
     fpr, tpr, thresholds = _roc(labels, scores)
-    positives = labels.sum()
-    correct = tpr * positives + (1.0 - fpr) * (labels.size - positives)
-    best = int(np.argmax(correct))
-    return float(thresholds[best]), float(correct[best] / labels.size)
+    if balanced:
+        accuracy = (tpr + 1.0 - fpr) / 2.0
+    else:
+        positives = labels.sum()
+        accuracy = (tpr * positives + (1.0 - fpr) * (labels.size - positives)) / labels.size
+    best = int(np.argmax(accuracy))
+    return float(thresholds[best]), float(accuracy[best])
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ def kfold_accuracy(
     *,
     k: int = 10,
     seed: int = 0,
+    balanced: bool = True,
 ) -> FoldAccuracy:
     """Pick the threshold on k-1 folds, measure accuracy on the last (LFW protocol).
 
@@ -101,6 +116,8 @@ def kfold_accuracy(
             folds of ``k`` when None.
         k: Number of folds when ``folds`` is None (fewer when a class has fewer pairs).
         seed: Seed of the fold assignment when ``folds`` is None.
+        balanced: Weigh genuine and impostor pairs equally, as LFW's 50/50 pairs do, so
+            a sample with many more impostors is not scored high for rejecting everyone.
 
     Returns:
         Mean and standard deviation of the per-fold accuracies, with each fold's threshold.
@@ -118,8 +135,9 @@ def kfold_accuracy(
     accuracies, thresholds = [], []
     for fold in np.unique(folds):
         test = folds == fold
-        threshold, _ = best_accuracy_threshold(labels[~test], scores[~test])
-        accuracies.append(float(np.mean((scores[test] >= threshold) == labels[test])))
+        threshold, _ = best_accuracy_threshold(labels[~test], scores[~test], balanced)
+        score = balanced_accuracy_score if balanced else accuracy_score
+        accuracies.append(float(score(labels[test], scores[test] >= threshold)))
         thresholds.append(threshold)
     return FoldAccuracy(
         float(np.mean(accuracies)), float(np.std(accuracies)), accuracies, thresholds
