@@ -18,16 +18,19 @@ INSTALL_HINT = (
 def peer_missing() -> str | None:
     """Say why the peer cannot run, or None when it can.
 
-    ``face_recognition`` calls ``quit()`` at import time when its models package is
-    missing, so the packages are looked up before anything is imported.
+    ``face_recognition`` calls ``quit()`` at import time when its models package cannot
+    be imported (it also needs ``pkg_resources``), so everything is looked up first.
 
     Returns:
         A message naming the missing packages and the install command, or None.
     """
     missing = [name for name in PEER_PACKAGES if importlib.util.find_spec(name) is None]
-    if not missing:
-        return None
-    return f"peer skipped: {', '.join(missing)} not installed; install with: {INSTALL_HINT}"
+    if missing:
+        return f"peer skipped: {', '.join(missing)} not installed; install with: {INSTALL_HINT}"
+    if importlib.util.find_spec("pkg_resources") is None:
+        return ("peer skipped: face_recognition_models needs pkg_resources, which this "
+                "setuptools lacks; install with: .venv/bin/pip install 'setuptools<81'")
+    return None
 
 
 def _largest(locations: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
