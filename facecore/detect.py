@@ -9,6 +9,7 @@ tragion, left ear tragion ("right" = the person's right, i.e. the image's left s
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,11 @@ def model_path(file_name: str) -> Path:
 
 
 class BlazeFace:
-    """One BlazeFace model: letterbox, inference, decoding and weighted NMS."""
+    """One BlazeFace model: letterbox, inference, decoding and weighted NMS.
+
+    The LiteRT interpreter is not thread-safe; a lock serialises inference, so one
+    instance may be shared by the threads of a service.
+    """
 
     def __init__(self, model: BlazeFaceModel, min_confidence: float, nms_iou: float,
                  num_threads: int = 1) -> None:
@@ -84,6 +89,7 @@ class BlazeFace:
         self._interpreter = Interpreter(model_path=str(model_path(model.file_name)),
                                         num_threads=num_threads)
         self._interpreter.allocate_tensors()
+        self._lock = threading.Lock()
         self._input_index = self._interpreter.get_input_details()[0]["index"]
         outputs = self._interpreter.get_output_details()
         by_width = {int(d["shape"][-1]): d["index"] for d in outputs}
@@ -92,10 +98,12 @@ class BlazeFace:
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in an RGB uint8 image, most confident first."""
         tensor, scale, offset = self._letterbox(rgb)
-        self._interpreter.set_tensor(self._input_index, tensor)
-        self._interpreter.invoke()
-        raw_boxes = self._interpreter.get_tensor(self._boxes_index)[0]
-        scores = sigmoid_scores(self._interpreter.get_tensor(self._scores_index)[0])
+        with self._lock:
+            self._interpreter.set_tensor(self._input_index, tensor)
+            self._interpreter.invoke()
+            raw_boxes = self._interpreter.get_tensor(self._boxes_index)[0]
+            raw_scores = self._interpreter.get_tensor(self._scores_index)[0]
+        scores = sigmoid_scores(raw_scores)
         keep = scores >= self._min_confidence
         if not keep.any():
             return []

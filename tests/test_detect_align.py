@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import image_factory as images
@@ -135,3 +136,11 @@ def test_aligned_real_face_has_landmarks_on_the_template(detector, size):
                                   cv2.BORDER_CONSTANT, value=0)
     again = detector.detect(upscaled)[0].landmarks[:4] - size // 2
     assert np.abs(again - template_points(size)).max() < 0.06 * size
+
+
+def test_detector_can_be_shared_by_threads(detector):
+    rgb = load(images.PHOTO_TWO_FACES)
+    expected = [face.box for face in detector.detect(rgb)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: [f.box for f in detector.detect(rgb)], range(16)))
+    assert all(boxes == expected for boxes in results)
