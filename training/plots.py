@@ -63,7 +63,13 @@ def plot_score_histograms(
     Returns:
         ``path``.
     """
-    bins = np.linspace(-1.0, 1.0, 81)
+    marks = [
+        genuine,
+        impostor,
+        [threshold] if threshold is not None and np.isfinite(threshold) else [],
+    ]
+    values = np.concatenate([np.asarray(m, dtype=float) for m in marks])
+    bins = np.linspace(values.min(), values.max(), 61) if values.size else 60
     figure = Figure(figsize=(6, 4))
     axes = figure.add_subplot()
     axes.hist(impostor, bins=bins, density=True, alpha=0.6, label=f"impostor ({len(impostor)})")
