@@ -1,0 +1,242 @@
+"""Benchmark the HTTP service against the bare model and the machine's matmul limit.
+
+Starts ``python -m app`` on 127.0.0.1 with the given export, then measures throughput and
+p50/p95/p99 latency of /embed and /verify with 1, 8 and 32 concurrent clients, for aligned
+crops (detection off) and 640x480 photos (detection on); beside it the bare ONNX Runtime
+throughput at batch 32, the physical limit (model FLOPs per image / numpy matmul GFLOP/s)
+and the server's RSS at idle and under load. Writes bench/results/service.json.
+
+    python bench/bench_service.py --model models/default
+    python bench/bench_service.py --model tests/fixtures/tiny_model --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import onnx
+import onnxruntime as ort
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+FACE_PHOTO = ROOT / "tests" / "fixtures" / "faces" / "celeba" / "07201" / "001085.jpg"
+CONCURRENCY = (1, 8, 32)
+
+
+def model_flops_per_image(model_file: Path) -> float:
+    """Multiply-adds x2 of Conv, MatMul and Gemm nodes for one image (shape inference)."""
+    model = onnx.load(str(model_file))
+    for dim in model.graph.input[0].type.tensor_type.shape.dim[:1]:
+        dim.dim_value = 1
+    model = onnx.shape_inference.infer_shapes(model)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
+    shapes.update({t.name: list(t.dims) for t in model.graph.initializer})
+    flops = 0.0
+    for node in model.graph.node:
+        out = shapes.get(node.output[0])
+        if not out:
+            continue
+        if node.op_type == "Conv":
+            weight = shapes[node.input[1]]  # Cout, Cin/groups, kh, kw
+            flops += 2.0 * np.prod(out) * np.prod(weight[1:])
+        elif node.op_type in ("MatMul", "Gemm"):
+            inner = shapes.get(node.input[0], [0])[-1]
+            flops += 2.0 * np.prod(out) * inner
+    return flops
+
+
+def matmul_gflops(size: int = 1024, repeats: int = 10) -> float:
+    """Measured float32 numpy matmul GFLOP/s (best of ``repeats``)."""
+    a, b = (np.random.default_rng(0).standard_normal((size, size), np.float32) for _ in "ab")
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
+    """Images per second of ONNX Runtime alone on random batches."""
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    height, width = metadata["input"]["size"]
+    session = ort.InferenceSession(str(model_dir / "model.onnx"),
+                                   providers=ort.get_available_providers())
+    pixels = np.random.default_rng(0).uniform(0, 255, (batch, height, width,
+                                                       metadata["input"]["channels"]))
+    feed = {"image": pixels.astype(np.float32)}
+    session.run(None, feed)
+    runs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or runs < 3:
+        session.run(None, feed)
+        runs += 1
+    elapsed = time.perf_counter() - started
+    return {"batch": batch, "images_per_s": runs * batch / elapsed,
+            "providers": session.get_providers()}
+
+
+def test_images(size: int) -> dict[str, bytes]:
+    """An aligned-size crop and a 640x480 photo, both JPEG."""
+    photo = Image.open(FACE_PHOTO).convert("RGB")
+    canvas = Image.new("RGB", (640, 480), (90, 90, 90))
+    canvas.paste(photo.resize((300, 385)), (170, 50))
+    crop = photo.crop((60, 40, 190, 170)).resize((size, size))
+    return {name: _jpeg(image) for name, image in (("crop", crop), ("photo", canvas))}
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of ``pid`` in MiB (psutil if installed, else /proc)."""
+    try:
+        import psutil
+
+        return psutil.Process(pid).memory_info().rss / 2**20
+    except ImportError:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Server:
+    """``python -m app`` on a free port of 127.0.0.1."""
+
+    def __init__(self, model_dir: Path, detection: bool) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        env = {**os.environ, "FACEVERIFY_MODEL_PATH": str(model_dir),
+               "FACEVERIFY_PORT": str(self.port), "FACEVERIFY_DETECTION": str(detection).lower(),
+               "FACEVERIFY_LOG_LEVEL": "WARNING", "FACEVERIFY_MAX_IMAGES_PER_REQUEST": "64",
+               "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not become ready")
+
+    def stop(self) -> None:
+        """Terminate and wait."""
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+async def load(url: str, route: str, image: bytes, clients: int, requests: int,
+               seconds: float, pid: int) -> dict:
+    """``clients`` concurrent loops of requests; latencies, throughput and peak RSS."""
+    latencies: list[float] = []
+    files = ([("images", ("i.jpg", image))] if route == "/embed"
+             else [("image1", ("a.jpg", image)), ("image2", ("b.jpg", image))])
+    deadline = time.perf_counter() + seconds
+    peak = [rss_mb(pid)]
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while len(latencies) < requests and time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await client.post(f"{url}{route}", files=files)
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+
+    async def sample_rss() -> None:
+        while True:
+            peak.append(rss_mb(pid))
+            await asyncio.sleep(0.2)
+
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        sampler = asyncio.create_task(sample_rss())
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+        sampler.cancel()
+    images = len(latencies) * (1 if route == "/embed" else 2)
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return {"clients": clients, "requests": len(latencies), "seconds": elapsed,
+            "requests_per_s": len(latencies) / elapsed, "images_per_s": images / elapsed,
+            "p50_ms": quantiles[49] * 1000, "p95_ms": quantiles[94] * 1000,
+            "p99_ms": quantiles[98] * 1000, "peak_rss_mb": max(peak)}
+
+
+def run_service(model_dir: Path, inputs: dict[str, bytes], requests: int,
+                seconds: float) -> dict:
+    """All routes x inputs x concurrency levels; crops without detection, photos with it."""
+    results: dict = {}
+    for name, image in inputs.items():
+        server = Server(model_dir, detection=(name == "photo"))
+        try:
+            idle = rss_mb(server.process.pid)
+            runs = {route: [asyncio.run(load(server.url, route, image, clients, requests,
+                                             seconds, server.process.pid))
+                            for clients in CONCURRENCY]
+                    for route in ("/embed", "/verify")}
+            results[name] = {"detection": name == "photo", "idle_rss_mb": idle, "routes": runs}
+        finally:
+            server.stop()
+    return results
+
+
+def main() -> int:
+    """Parse arguments, run everything, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "service.json")
+    parser.add_argument("--quick", action="store_true", help="few requests: a CI smoke run")
+    args = parser.parse_args()
+    requests, seconds = (24, 3.0) if args.quick else (400, 20.0)
+    metadata = json.loads((args.model / "metadata.json").read_text())
+    flops = model_flops_per_image(args.model / "model.onnx")
+    gflops = matmul_gflops()
+    bare = bare_model(args.model, batch=32, seconds=1.0 if args.quick else 5.0)
+    service = run_service(args.model, test_images(metadata["input"]["size"][0]), requests,
+                          seconds)
+    best_crop_embed = max(run["images_per_s"] for run in service["crop"]["routes"]["/embed"])
+    report = {
+        "model": {"dir": str(args.model), "name": metadata["name"],
+                  "version": metadata["version"], "flops_per_image": flops},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "numpy_matmul_gflops": gflops},
+        "quick": args.quick,
+        "physical_limit_images_per_s": gflops * 1e9 / flops if flops else None,
+        "bare_model": bare,
+        "service": service,
+        "embed_crops_vs_bare": best_crop_embed / bare["images_per_s"],
+        "target_embed_crops_vs_bare": 0.6,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({key: report[key] for key in ("physical_limit_images_per_s",
+                                                   "embed_crops_vs_bare")}, indent=2))
+    print(f"bare model: {bare['images_per_s']:.0f} img/s; best /embed crops: "
+          f"{best_crop_embed:.0f} img/s; written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
