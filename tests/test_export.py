@@ -103,6 +103,22 @@ def test_metadata_is_valid_and_describes_the_graph(exported):
     assert metadata.preprocessing == {"size": SIZE}
 
 
+def test_mixed_precision_model_is_exported_in_float32():
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        mixed = tiny_training_model()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    embedder = embedding_model(mixed)
+    assert {layer.dtype_policy.name for layer in embedder.layers} == {"float32"}
+    batch = pixels(2)
+    full = embedder.predict(batch, verbose=0)["embedding"]
+    half = keras.Model(mixed.inputs, mixed.get_layer("feature").output).predict(batch, verbose=0)
+    half = half / np.linalg.norm(half, axis=1, keepdims=True)
+    assert full.dtype == np.float32
+    assert np.abs(full - half).max() < 1e-2  # same weights, float16 rounding only
+
+
 def test_model_without_rescaling_is_refused():
     image = keras.Input((SIZE, SIZE, CHANNELS))
     feature = keras.layers.GlobalAveragePooling2D(name="feature")(image)

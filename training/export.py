@@ -37,17 +37,18 @@ def embedding_model(model: Any) -> Any:
     """Cut the feature sub-model out of ``model`` and append L2 normalisation.
 
     Args:
-        model: A Keras training model with a layer named ``feature``, or a feature model.
+        model: A Keras training model with a layer named ``feature``, or a feature model;
+            mixed precision is turned back to float32.
 
     Returns:
-        A Keras model mapping raw pixels to ``{"embedding": unit-length vectors}``.
+        A float32 Keras model mapping raw pixels to ``{"embedding": unit-length vectors}``.
 
     Raises:
         ValueError: The model does not start by rescaling raw pixels.
     """
     import keras
 
-    feature = _feature_submodel(model)
+    feature = _feature_submodel(as_float32(model))
     if not any(isinstance(layer, keras.layers.Rescaling) for layer in feature.layers):
         raise ValueError("the feature model has no Rescaling layer: it would not take raw pixels")
     normalised = keras.layers.UnitNormalization(name=OUTPUT_NAME)(feature.outputs[0])
@@ -55,15 +56,29 @@ def embedding_model(model: Any) -> Any:
 
 
 def _feature_submodel(model: Any) -> Any:
-    import keras
+    from training.model import feature_model
 
     if FEATURE_LAYER not in {layer.name for layer in model.layers}:
         return model
-    try:
-        from training.model import feature_model
-    except ImportError:
-        return keras.Model(model.inputs[0], model.get_layer(FEATURE_LAYER).output)
     return feature_model(model, FEATURE_LAYER)
+
+
+def as_float32(model: Any) -> Any:
+    """Return ``model`` computing in float32: a mixed-precision model is rebuilt, same weights.
+
+    Served graphs run on CPUs too, where float16 is slow and loses precision.
+    """
+    import keras
+
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def rebuild(layer: Any) -> Any:
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    clone = keras.models.clone_model(model, clone_function=rebuild)
+    clone.set_weights(model.get_weights())
+    return clone
 
 
 def export_model(
