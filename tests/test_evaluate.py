@@ -87,7 +87,7 @@ def test_split_keeps_only_heldout_people(model_dir, tmp_path):
 
 
 def test_lfw_pairs_file_with_folds_and_calibration(model_dir, tmp_path):
-    root = write_faces(tmp_path / "lfw", suffix=".jpg", lfw_names=True)
+    root = write_faces(tmp_path / "lfw", suffix=".png", lfw_names=True)  # a prepared cache
     lines = ["2 3"]
     for fold in range(2):
         lines += [f"person{fold} 1 2", f"person{fold} 3 4", f"person{fold + 2} 1 2"]

@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 
 from facecore.metadata import ModelMetadata, Threshold
-from training.folders import ImageRecord, group_by_identity, scan_identity_folders
+from training.folders import (
+    IMAGE_SUFFIXES,
+    ImageRecord,
+    group_by_identity,
+    scan_identity_folders,
+)
 from training.metrics import VerificationReport, cosine_similarities, verification_report
 from training.pairs import Pair, genuine_pairs, impostor_pairs, parse_lfw_pairs
 
@@ -29,13 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         nargs="+",
+        action="extend",
         default=[],
         metavar="ROOT",
         help="identity folders as PATH or NAMESPACE=PATH",
     )
     parser.add_argument("--split", type=Path, help="split.json of a run: held-out people only")
     parser.add_argument("--pairs", type=Path, help="LFW-style pairs.txt instead of folders")
-    parser.add_argument("--pairs-root", type=Path, help="image root of --pairs")
+    parser.add_argument(
+        "--pairs-root",
+        type=Path,
+        help="image root of --pairs (NAME/NAME_0001.jpg, or .png in a prepared cache)",
+    )
     parser.add_argument(
         "--impostors",
         type=int,
@@ -85,7 +95,10 @@ def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
     if args.pairs:
         if not args.pairs_root:
             raise SystemExit("--pairs needs --pairs-root (the folder holding NAME/NAME_0001.jpg)")
-        pairs = parse_lfw_pairs(args.pairs, args.pairs_root)
+        pairs = [
+            Pair(find_image(pair.first), find_image(pair.second), pair.same, pair.fold)
+            for pair in parse_lfw_pairs(args.pairs, args.pairs_root)
+        ]
         missing = [p for pair in pairs for p in (pair.first, pair.second) if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"{len(missing)} images of {args.pairs} missing: {missing[0]}")
@@ -97,6 +110,16 @@ def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
     impostor = impostor_pairs(groups, count, args.seed)
     where = f"held-out people of {args.split}" if args.split else f"people under {args.data}"
     return genuine + impostor, f"{len(groups)} {where}"
+
+
+def find_image(path: Path) -> Path:
+    """Return ``path``, or the same name with another image suffix (a prepared ``.png``)."""
+    if path.is_file():
+        return path
+    for suffix in sorted(IMAGE_SUFFIXES):
+        if path.with_suffix(suffix).is_file():
+            return path.with_suffix(suffix)
+    return path
 
 
 def evaluation_records(split_file: Path | None, data: list[str]) -> list[ImageRecord]:
