@@ -149,6 +149,11 @@ def _face_in_image(box: np.ndarray, points: np.ndarray, score: float,
 class FaceDetector:
     """Face detector; with several models, the next runs only when the previous finds none.
 
+    The default, short range then full range, was chosen on ``celeba_subset`` (6,300
+    in-the-wild photos, see bench/results/faces.json): short range finds a face in 98.8 %
+    at ~2 ms, full range in 99.7 % at ~5 ms (2-3x slower), short-then-full in 99.95 % and
+    costs the full-range time only on the ~1 % of photos short range misses.
+
     Args:
         models: Model names from ``MODELS`` in the order to try, e.g. ``("short", "full")``.
         min_confidence: Minimum sigmoid score of a detection.

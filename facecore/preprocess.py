@@ -8,11 +8,13 @@ Fallbacks, in order, when the detector finds no face (``no_face_policy``):
 
 1. ``"padded"``: detect again on the image with a black border of ``pad_fraction`` of its
    longest side on every side. BlazeFace misses faces that fill the whole frame; the
-   border gives them context. Measured on 200 ORL and 202 Extended Yale B images with the
-   short-range model: 25 % black border -> 100 % / 100 % found (without it 100 % / 65 %).
+   border gives them context. On samples of 200 ORL and 202 Extended Yale B images the
+   short-range model finds 100 % / 65 % without a border and 100 % / 100 % with a 25 %
+   black one (grey or replicated borders, or the full-range model, did worse).
 2. ``"padded_or_center"`` (default): as above, then, for a small crop-like image (longest
    side <= ``crop_like_max_side``, width/height in ``crop_like_aspect``), the centre square
-   resized to the output size (e.g. an almost black Extended Yale B image).
+   resized to the output size (e.g. an almost black Extended Yale B image). On all 2,414
+   Extended Yale B images: 1,709 detected, 685 padded, 20 centre crops; ORL: 400 detected.
 3. ``"error"``: no fallback.
 
 Anything still without a face raises ``NoFaceError``.
