@@ -30,7 +30,7 @@ from facecore.nms import weighted_nms
 RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH_CENTER, RIGHT_EAR, LEFT_EAR = range(6)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
 class Face:
     """One detected face, in pixels of the image given to ``detect``."""
 

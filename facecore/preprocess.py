@@ -132,7 +132,7 @@ class PreprocessConfig:
                       for key, value in values.items()})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
 class PreparedFace:
     """A face ready for the model (``process``) or for the crop cache (``align_crop``).
 
