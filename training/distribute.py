@@ -77,6 +77,8 @@ def choose_strategy(gpus: list) -> tf.distribute.Strategy:
         The strategy to build and train the model under.
     """
     if cluster_spec() is not None:
+        log.warning("Keras %s's model.fit is known to fail under MultiWorkerMirroredStrategy "
+                    "(keras-team/keras#20585; see tests/test_multiworker.py)", keras.__version__)
         return tf.distribute.MultiWorkerMirroredStrategy()
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy()
