@@ -65,9 +65,10 @@ def test_two_local_workers_train_together(tmp_path):
                 process.kill()
     outputs = [log.read_text() for log in logs]
     # config.json is written before fit: both workers joined one 2-replica cluster
+    # (MultiWorkerMirroredStrategy is a CollectiveAllReduceStrategy)
     for run_dir in (out, out / "workers" / "worker1"):
         config = json.loads((run_dir / "config.json").read_text())
-        assert (config["strategy"], config["replicas"]) == ("CollectiveAllReduceStrategy", 2)  # MWMS class
+        assert (config["strategy"], config["replicas"]) == ("CollectiveAllReduceStrategy", 2)
     if codes != [0, 0] and all(KERAS_BUG in text for text in outputs):
         pytest.xfail("Keras 3 Model.fit fails under MultiWorkerMirroredStrategy (keras#20585)")
     assert codes == [0, 0], "\n----\n".join(text[-3000:] for text in outputs)
