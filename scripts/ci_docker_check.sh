@@ -43,7 +43,9 @@ step() {
 cleanup() {
     local status=$?
     if [[ ${COMPOSE_UP} == 1 ]]; then
-        compose --profile cpu logs --no-color --tail 40 api-cpu || true
+        if [[ ${status} -ne 0 ]]; then
+            compose --profile cpu logs --no-color --tail 60 api-cpu || true
+        fi
         compose --profile cpu down --volumes --timeout 10 || true
     fi
     if [[ -n ${DOCKERD_PID} ]]; then
