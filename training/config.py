@@ -26,6 +26,7 @@ class TrainConfig:
     margin: float = 0.35
     always_subtract: bool = False
     dropout: float = 0.5
+    bn_momentum: float = 0.9  # see training.model.BN_MOMENTUM
     epochs: int = 20
     batch_size: int = 64
     steps_per_epoch: int | None = None  # None: one pass over the training images

@@ -94,7 +94,8 @@ def build_training_model(config: TrainConfig, num_classes: int, steps_per_epoch:
     from training.losses import AMSoftmaxLoss
     from training.model import build_resnet18, wrap_cnn
 
-    backbone = build_resnet18(config.input_shape, num_classes, config.stage1_stride)
+    backbone = build_resnet18(config.input_shape, num_classes, config.stage1_stride,
+                              bn_momentum=config.bn_momentum)
     model = wrap_cnn(backbone, num_classes, dropout_rate=config.dropout)
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
