@@ -31,15 +31,15 @@ WORKDIR /srv/faceverify
 
 # ---------------------------------------------------------------------------------------
 # serve-deps: the serving dependencies (pyproject core list), then the package itself.
-# Dependencies come first so that code edits do not re-download them.
+# Dependencies come first so that code edits do not re-download them; the package goes in
+# with --no-deps because they are already there (and, in the CUDA builds, swapped for
+# onnxruntime-gpu / tensorflow[and-cuda], which pip would otherwise "fix" back).
 FROM python-base AS serve-deps
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY scripts/requirements_from_pyproject.py scripts/
 RUN python scripts/requirements_from_pyproject.py > requirements.txt \
-    && python scripts/requirements_from_pyproject.py --data-only > data-only.txt \
-    && pip install -r requirements.txt \
-    && pip install --no-deps -r data-only.txt
+    && pip install -r requirements.txt
 COPY facecore/ facecore/
 COPY app/ app/
 RUN pip install --no-deps .
@@ -86,9 +86,7 @@ WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY scripts/requirements_from_pyproject.py scripts/
 RUN python scripts/requirements_from_pyproject.py --gpu > requirements.txt \
-    && python scripts/requirements_from_pyproject.py --data-only > data-only.txt \
-    && pip install -r requirements.txt \
-    && pip install --no-deps -r data-only.txt
+    && pip install -r requirements.txt
 COPY facecore/ facecore/
 COPY app/ app/
 RUN pip install --no-deps . && rm -rf /build
@@ -115,9 +113,7 @@ COPY pyproject.toml README.md ./
 COPY scripts/requirements_from_pyproject.py scripts/
 RUN if [ "${TRAIN_GPU}" = "1" ]; then gpu_flag=--gpu; else gpu_flag=; fi \
     && python scripts/requirements_from_pyproject.py --extras train ${gpu_flag} > requirements.txt \
-    && python scripts/requirements_from_pyproject.py --data-only > data-only.txt \
-    && pip install -r requirements.txt \
-    && pip install --no-deps -r data-only.txt
+    && pip install -r requirements.txt
 COPY facecore/ facecore/
 COPY training/ training/
 RUN pip install --no-deps . && rm -rf /build

