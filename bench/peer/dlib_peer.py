@@ -10,7 +10,7 @@ import numpy as np
 
 PEER_PACKAGES = ("dlib", "face_recognition_models", "face_recognition")
 INSTALL_HINT = (
-    ".venv/bin/pip install dlib-bin face-recognition-models && "
+    ".venv/bin/pip install dlib-bin face-recognition-models 'setuptools<81' && "
     ".venv/bin/pip install --no-deps face_recognition   (or: make peer)"
 )
 
