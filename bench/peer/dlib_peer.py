@@ -57,8 +57,15 @@ class DlibPeer:
         reason = peer_missing()
         if reason:
             raise ImportError(reason)
+        from PIL import ImageFile
+
+        strict = ImageFile.LOAD_TRUNCATED_IMAGES
         import face_recognition
 
+        # face_recognition sets PIL's process-wide LOAD_TRUNCATED_IMAGES = True at import,
+        # which would make our decoder accept truncated files; both systems get their pixels
+        # from facecore.decode_image, so restore the strict setting.
+        ImageFile.LOAD_TRUNCATED_IMAGES = strict
         self._api = face_recognition
 
     def embed(self, rgb: np.ndarray) -> np.ndarray | None:
