@@ -67,8 +67,20 @@ def is_chief() -> bool:
     return "chief" not in config["cluster"] and task.get("index", 0) == 0
 
 
+def num_workers() -> int:
+    """Return how many machines train together: the cluster's workers (and chief), else 1."""
+    config = cluster_spec()
+    if config is None:
+        return 1
+    cluster = config["cluster"]
+    return len(cluster["worker"]) + len(cluster.get("chief", []))
+
+
 def choose_strategy(gpus: list) -> tf.distribute.Strategy:
     """Pick the strategy: multi-worker when ``TF_CONFIG`` is set, mirrored over 2+ GPUs.
+
+    Multi-worker runs train with :mod:`training.multiworker`'s custom loop, not
+    ``Model.fit`` (keras-team/keras#20585).
 
     Args:
         gpus: The local physical GPUs.
@@ -77,8 +89,6 @@ def choose_strategy(gpus: list) -> tf.distribute.Strategy:
         The strategy to build and train the model under.
     """
     if cluster_spec() is not None:
-        log.warning("Keras %s's model.fit is known to fail under MultiWorkerMirroredStrategy "
-                    "(keras-team/keras#20585; see tests/test_multiworker.py)", keras.__version__)
         return tf.distribute.MultiWorkerMirroredStrategy()
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy()

@@ -7,6 +7,7 @@ Re-running the same command with the same ``--out`` resumes an interrupted run
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import shlex
@@ -154,7 +155,8 @@ def summarize(out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds:
         "wall_time_s": round(fit_seconds, 2),
         "epochs_completed": len(history),
         "epochs_this_session": len(epoch_seconds),
-        "images_per_s": throughput(epoch_seconds, counts["steps_per_epoch"] * config.batch_size),
+        "images_per_s": throughput(epoch_seconds,
+                                   counts["steps_per_epoch"] * counts["global_batch_size"]),
         "monitor": monitor,
         "best_epoch": int(best["epoch"]) + 1 if best else None,
         "best": {k: v for k, v in best.items() if k.startswith("val_")} if best else None,
@@ -163,8 +165,10 @@ def summarize(out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds:
     }
 
 
-def prepare_data(args: argparse.Namespace, config: TrainConfig):
+def prepare_data(args: argparse.Namespace, config: TrainConfig, batch_size: int):
     """Scan and split the folders, load the pixels and build the datasets.
+
+    ``batch_size`` is the global batch: ``config.batch_size`` times the number of workers.
 
     Returns:
         ``(splits, labels, train_dataset, validation_dataset, steps_per_epoch)``.
@@ -179,21 +183,47 @@ def prepare_data(args: argparse.Namespace, config: TrainConfig):
     val_x = data.load_pixels(splits.validation, config.input_size, config.channels)
     log.info("loaded %d + %d images in %.1f s", len(train_x), len(val_x),
              time.perf_counter() - started)
-    train_ds = data.training_dataset(train_x, data.encode_labels(splits.train, labels), config)
+    train_ds = data.training_dataset(train_x, data.encode_labels(splits.train, labels),
+                                     dataclasses.replace(config, batch_size=batch_size))
     val_ds = None
     if len(val_x):
         val_ds = data.evaluation_dataset(
-            val_x, data.encode_labels(splits.validation, labels), config.batch_size)
-    steps = config.steps_per_epoch or max(len(train_x) // config.batch_size, 1)
+            val_x, data.encode_labels(splits.validation, labels), batch_size)
+    steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
     return splits, labels, train_ds, val_ds, steps
+
+
+def train_model(model, strategy, datasets: tuple, steps: int, args: argparse.Namespace,
+                config: TrainConfig) -> list[float]:
+    """Train with ``Model.fit``, or with :mod:`training.multiworker`'s loop under ``TF_CONFIG``.
+
+    ``fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585).
+
+    Returns:
+        The wall time of every epoch trained in this session (validation included).
+    """
+    from training.callbacks import EpochTimer, build_callbacks
+    from training.distribute import cluster_spec, is_chief
+
+    out = worker_dir(args.out)
+    if cluster_spec() is not None:
+        from training.multiworker import CHECKPOINT_DIR, WorkerRun, train_multiworker
+
+        run = WorkerRun(out, args.out / CHECKPOINT_DIR, is_chief(), config, args.verbose)
+        return train_multiworker(model, strategy, datasets, steps, run)
+    timer = EpochTimer()
+    model.fit(datasets[0], validation_data=datasets[1], epochs=config.epochs,
+              steps_per_epoch=steps, shuffle=False,  # the dataset shuffles itself (seeded)
+              callbacks=[*build_callbacks(out, config, args.verbose), timer],
+              verbose=args.verbose)
+    return timer.seconds
 
 
 def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
     import keras
 
-    from training.callbacks import EpochTimer, build_callbacks
-    from training.distribute import setup
+    from training.distribute import num_workers, setup
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
@@ -201,7 +231,8 @@ def run(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(config.seed)
     out = worker_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    splits, labels, train_ds, val_ds, steps = prepare_data(args, config)
+    batch_size = config.batch_size * num_workers()
+    splits, labels, train_ds, val_ds, steps = prepare_data(args, config, batch_size)
     if config.monitor[0].startswith("val_") and val_ds is None:
         raise SystemExit("no validation images: raise the validation fraction or add images")
     write_json(out / "config.json", run_facts(args, config, strategy, policy))
@@ -209,19 +240,15 @@ def run(args: argparse.Namespace) -> int:
     write_json(out / "split.json", splits.to_dict(config))
     with strategy.scope():
         model = build_training_model(config, len(labels), steps)
-    timer = EpochTimer()
     started = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=steps,
-              shuffle=False,  # the dataset shuffles itself (seeded)
-              callbacks=[*build_callbacks(out, config, args.verbose), timer],
-              verbose=args.verbose)
+    epoch_seconds = train_model(model, strategy, (train_ds, val_ds), steps, args, config)
     fit_seconds = time.perf_counter() - started
     model.save(out / "final.keras")
     counts = {"train_images": len(splits.train), "validation_images": len(splits.validation),
               "heldout_images": len(splits.heldout), "identities": len(labels),
               "heldout_identities": len({r.identity for r in splits.heldout}),
-              "steps_per_epoch": steps}
-    summary = summarize(out, config, fit_seconds, timer.seconds, counts)
+              "steps_per_epoch": steps, "global_batch_size": batch_size}
+    summary = summarize(out, config, fit_seconds, epoch_seconds, counts)
     write_json(out / "summary.json", summary)
     log.info("summary: %s", json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s",
                                                                 "best_epoch", "best")}))

@@ -1,0 +1,241 @@
+"""Multi-worker training: a custom ``tf.distribute`` loop in place of ``Model.fit``.
+
+Keras 3's ``Model.fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585:
+it reduces the ``(x, y)`` tuple and scalar metrics with reductions the collective strategy
+rejects), so multi-worker runs train here instead, following TensorFlow's custom-training
+and multi-worker guides: ``strategy.run`` of a ``GradientTape`` step, the per-example
+AM-Softmax loss averaged over the global batch, sums reduced with ``strategy.reduce``.
+The compiled model's own Keras optimizer applies the gradients (in a replica context it
+all-reduces them with a SUM), and the run's Keras callbacks (best checkpoint, CSV history,
+NaN stop, early stopping, TensorBoard) are driven by hand, so the run directory has the
+same files as a ``fit`` run. Resumable state lives in ``tf.train.CheckpointManager``
+checkpoints: the chief writes them, the other workers write to a temporary directory that
+is deleted right away, and every worker restores from the chief's.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from training.callbacks import build_callbacks
+from training.config import TrainConfig
+from training.losses import AMSoftmaxLoss
+
+CHECKPOINT_DIR = "checkpoints"
+SUM = tf.distribute.ReduceOp.SUM
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    """Where and how one worker trains.
+
+    Attributes:
+        out: This worker's run directory (the chief's is the run directory itself).
+        checkpoint_dir: The chief's checkpoint directory, which every worker restores from.
+        chief: Whether this worker is the chief (the one whose checkpoints are kept).
+        config: The run's configuration.
+        verbose: Keras verbosity (0 silent, 1 progress bar, 2 one line per epoch).
+    """
+
+    out: Path
+    checkpoint_dir: Path
+    chief: bool
+    config: TrainConfig
+    verbose: int
+
+
+def replica_sums(model: keras.Model, loss_fn: keras.losses.Loss, images, labels,
+                 training: bool) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+    """Run the model on one replica's batch.
+
+    Returns:
+        ``(sums, per_example_loss)``: the batch's summed loss, correct predictions and
+        example count (float32), and the per-example loss (for the gradient).
+    """
+    cosines = model(images, training=training)
+    per_example = loss_fn(labels, cosines)
+    labels = tf.reshape(tf.cast(labels, tf.int64), [-1])
+    correct = tf.equal(tf.argmax(cosines, axis=-1), labels)
+    sums = {"loss": tf.reduce_sum(per_example),
+            "correct": tf.reduce_sum(tf.cast(correct, tf.float32)),
+            "count": tf.cast(tf.size(labels), tf.float32)}
+    return sums, per_example
+
+
+def make_train_step(strategy: tf.distribute.Strategy, model: keras.Model,
+                    loss_fn: keras.losses.Loss):
+    """Return a ``tf.function`` that trains one global batch from a distributed iterator."""
+    optimizer = model.optimizer
+
+    def replica_step(images, labels):
+        # the exact global batch (the last one of a pass may be short or split unevenly)
+        global_batch = tf.distribute.get_replica_context().all_reduce(
+            SUM, tf.cast(tf.shape(labels)[0], tf.float32))
+        with tf.GradientTape() as tape:
+            sums, per_example = replica_sums(model, loss_fn, images, labels, training=True)
+            loss = tf.reduce_sum(per_example) / tf.maximum(global_batch, 1.0)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+            scaled = optimizer.scale_loss(loss)  # loss scaling under mixed_float16
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply(gradients, model.trainable_variables)
+        return sums
+
+    @tf.function
+    def train_step(iterator):
+        sums = strategy.run(replica_step, args=next(iterator))
+        return {key: strategy.reduce(SUM, value, axis=None) for key, value in sums.items()}
+
+    return train_step
+
+
+def make_eval_step(strategy: tf.distribute.Strategy, model: keras.Model,
+                   loss_fn: keras.losses.Loss):
+    """Return a ``tf.function`` that sums loss, correct and count over one global batch."""
+
+    def replica_step(images, labels):
+        return replica_sums(model, loss_fn, images, labels, training=False)[0]
+
+    @tf.function
+    def eval_step(images, labels):
+        sums = strategy.run(replica_step, args=(images, labels))
+        return {key: strategy.reduce(SUM, value, axis=None) for key, value in sums.items()}
+
+    return eval_step
+
+
+def make_sync_step(strategy: tf.distribute.Strategy, model: keras.Model):
+    """Return a ``tf.function`` that averages the float non-trainable variables over replicas.
+
+    Keras 3 creates the batch-normalisation moving statistics with aggregation ``"none"``,
+    so under a mirrored strategy each replica updates only its own copy and the workers
+    drift apart. The moving averages are linear in the batch statistics, so averaging the
+    copies once an epoch equals averaging every step (Keras 2's ``MEAN`` aggregation).
+    """
+    variables = [v for v in model.non_trainable_variables if "float" in str(v.dtype)]
+
+    def replica_sync():
+        context = tf.distribute.get_replica_context()
+        means = context.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                   [tf.identity(v.value) for v in variables])
+        for variable, mean in zip(variables, means, strict=True):
+            variable.assign(mean)
+
+    @tf.function
+    def sync_step():
+        strategy.run(replica_sync)
+
+    return sync_step
+
+
+def as_logs(totals: dict[str, float], prefix: str = "") -> dict[str, float]:
+    """Turn summed loss, correct and count into Keras-style ``loss`` / ``accuracy`` logs."""
+    count = max(totals["count"], 1.0)
+    return {f"{prefix}accuracy": totals["correct"] / count, f"{prefix}loss": totals["loss"] / count}
+
+
+def add_up(totals: dict[str, float], sums: dict[str, tf.Tensor]) -> dict[str, float]:
+    """Return ``totals`` plus one step's reduced sums, as Python floats."""
+    return {key: totals.get(key, 0.0) + float(value) for key, value in sums.items()}
+
+
+def train_epoch(train_step, iterator, steps: int, callbacks) -> dict[str, float]:
+    """Run ``steps`` training steps, reporting running logs to ``callbacks``."""
+    totals: dict[str, float] = {}
+    for step in range(steps):
+        callbacks.on_train_batch_begin(step)
+        totals = add_up(totals, train_step(iterator))
+        callbacks.on_train_batch_end(step, as_logs(totals))
+        if callbacks.model.stop_training:
+            break
+    return as_logs(totals)
+
+
+def evaluate(eval_step, dataset) -> dict[str, float]:
+    """Return ``val_loss`` and ``val_accuracy`` over a whole distributed dataset."""
+    totals: dict[str, float] = {}
+    for images, labels in dataset:
+        totals = add_up(totals, eval_step(images, labels))
+    return as_logs(totals, prefix="val_") if totals else {}
+
+
+def checkpointing(model: keras.Model, run: WorkerRun):
+    """Return ``(manager, epoch variable)``, restored from the chief's latest checkpoint."""
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epoch=epoch)
+    latest = tf.train.latest_checkpoint(str(run.checkpoint_dir))
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        log.info("resumed from %s at epoch %d", latest, int(epoch.numpy()))
+    directory = run.checkpoint_dir if run.chief else Path(tempfile.mkdtemp(dir=run.out))
+    return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1), epoch
+
+
+def save_checkpoint(manager: tf.train.CheckpointManager, chief: bool) -> None:
+    """Save on every worker (saving is collective); non-chief copies are deleted at once."""
+    manager.save()
+    if not chief:
+        shutil.rmtree(manager.directory, ignore_errors=True)
+
+
+def run_callbacks(model: keras.Model, run: WorkerRun, steps: int):
+    """Return a ``CallbackList`` of the run's callbacks minus ``BackupAndRestore``."""
+    callbacks = [callback for callback in build_callbacks(run.out, run.config, run.verbose)
+                 if not isinstance(callback, keras.callbacks.BackupAndRestore)]
+    return keras.callbacks.CallbackList(callbacks, add_progbar=run.verbose > 0, model=model,
+                                        verbose=run.verbose, epochs=run.config.epochs,
+                                        steps=steps)
+
+
+def train_multiworker(model: keras.Model, strategy: tf.distribute.Strategy, datasets: tuple,
+                      steps: int, run: WorkerRun) -> list[float]:
+    """Train a compiled model with the custom loop; resume from the last checkpoint.
+
+    Args:
+        model: The compiled training model, built in ``strategy.scope()``.
+        strategy: The multi-worker strategy.
+        datasets: ``(train, validation or None)``; batched with the global batch size.
+        steps: Training steps (global batches) per epoch.
+        run: This worker's settings.
+
+    Returns:
+        The wall time of every epoch trained in this session (validation included).
+    """
+    config = run.config
+    loss_fn = AMSoftmaxLoss(config.scale, config.margin, config.always_subtract, reduction=None)
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)
+        manager, epoch = checkpointing(model, run)
+    train_step = make_train_step(strategy, model, loss_fn)
+    eval_step = make_eval_step(strategy, model, loss_fn)
+    sync_step = make_sync_step(strategy, model)
+    iterator = iter(strategy.experimental_distribute_dataset(datasets[0].repeat()))
+    validation = None if datasets[1] is None else strategy.experimental_distribute_dataset(
+        datasets[1])
+    callbacks = run_callbacks(model, run, steps)
+    model.stop_training, seconds = False, []
+    callbacks.on_train_begin()
+    for index in range(int(epoch.numpy()), config.epochs):
+        started = time.perf_counter()
+        callbacks.on_epoch_begin(index)
+        logs = train_epoch(train_step, iterator, steps, callbacks)
+        sync_step()
+        logs.update(evaluate(eval_step, validation) if validation else {})
+        epoch.assign(index + 1)
+        save_checkpoint(manager, run.chief)
+        callbacks.on_epoch_end(index, logs)
+        seconds.append(time.perf_counter() - started)
+        if model.stop_training:
+            break
+    callbacks.on_train_end()
+    return seconds
