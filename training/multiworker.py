@@ -184,6 +184,11 @@ def checkpointing(model: keras.Model, run: WorkerRun):
 def save_checkpoint(manager: tf.train.CheckpointManager, chief: bool) -> None:
     """Save on every worker (saving is collective); non-chief copies are deleted at once."""
     manager.save()
+    discard_worker_checkpoints(manager, chief)
+
+
+def discard_worker_checkpoints(manager: tf.train.CheckpointManager, chief: bool) -> None:
+    """Delete a non-chief worker's temporary checkpoint directory (the chief's is kept)."""
     if not chief:
         shutil.rmtree(manager.directory, ignore_errors=True)
 
@@ -238,4 +243,5 @@ def train_multiworker(model: keras.Model, strategy: tf.distribute.Strategy, data
         if model.stop_training:
             break
     callbacks.on_train_end()
+    discard_worker_checkpoints(manager, run.chief)
     return seconds
