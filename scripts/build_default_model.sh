@@ -8,7 +8,7 @@
 # Usage: scripts/build_default_model.sh [FACES_DIR] [RUN_DIR]
 set -euo pipefail
 faces=${1:-../shared/data/faces}
-run=${2:-runs/default}
+run=${2:-runs/default_v1}
 py=${PYTHON:-.venv/bin/python}
 cache=data_cache/faces112
 
