@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -65,6 +66,13 @@ def is_chief() -> bool:
     if task.get("type") == "chief":
         return True
     return "chief" not in config["cluster"] and task.get("index", 0) == 0
+
+
+def worker_dir(out: Path) -> Path:
+    """Return where this process writes: ``out`` for the chief, a sub-folder otherwise."""
+    if is_chief():
+        return out
+    return out / "workers" / f"worker{cluster_spec()['task'].get('index', 0)}"
 
 
 def num_workers() -> int:

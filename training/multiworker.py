@@ -1,16 +1,13 @@
 """Multi-worker training: a custom ``tf.distribute`` loop in place of ``Model.fit``.
 
-Keras 3's ``Model.fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585:
-it reduces the ``(x, y)`` tuple and scalar metrics with reductions the collective strategy
-rejects), so multi-worker runs train here instead, following TensorFlow's custom-training
-and multi-worker guides: ``strategy.run`` of a ``GradientTape`` step, the per-example
-AM-Softmax loss averaged over the global batch, sums reduced with ``strategy.reduce``.
-The compiled model's own Keras optimizer applies the gradients (in a replica context it
-all-reduces them with a SUM), and the run's Keras callbacks (best checkpoint, CSV history,
-NaN stop, early stopping, TensorBoard) are driven by hand, so the run directory has the
-same files as a ``fit`` run. Resumable state lives in ``tf.train.CheckpointManager``
-checkpoints: the chief writes them, the other workers write to a temporary directory that
-is deleted right away, and every worker restores from the chief's.
+Keras 3's ``Model.fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585),
+so multi-worker runs train here, as TensorFlow's custom-training and multi-worker guides do:
+``strategy.run`` of a ``GradientTape`` step, the per-example loss averaged over the global
+batch, sums reduced with ``strategy.reduce``. The compiled model's Keras optimizer applies
+the gradients (in a replica context it all-reduces them with a SUM) and the run's Keras
+callbacks are driven by hand, so the run directory has the same files as a ``fit`` run.
+Resumable state lives in ``tf.train.CheckpointManager`` checkpoints: the chief writes them,
+the other workers write to a temporary directory deleted at once, all restore the chief's.
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from training.losses import AMSoftmaxLoss
 
 CHECKPOINT_DIR = "checkpoints"
 SUM = tf.distribute.ReduceOp.SUM
-
 log = logging.getLogger(__name__)
 
 
@@ -40,9 +36,9 @@ class WorkerRun:
     """Where and how one worker trains.
 
     Attributes:
-        out: This worker's run directory (the chief's is the run directory itself).
-        checkpoint_dir: The chief's checkpoint directory, which every worker restores from.
-        chief: Whether this worker is the chief (the one whose checkpoints are kept).
+        out: This worker's run directory (the chief's is ``--out`` itself).
+        checkpoint_dir: The chief's checkpoint directory; every worker restores from it.
+        chief: Whether this worker is the chief (whose checkpoints are kept).
         config: The run's configuration.
         verbose: Keras verbosity (0 silent, 1 progress bar, 2 one line per epoch).
     """
@@ -181,12 +177,6 @@ def checkpointing(model: keras.Model, run: WorkerRun):
     return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1), epoch
 
 
-def save_checkpoint(manager: tf.train.CheckpointManager, chief: bool) -> None:
-    """Save on every worker (saving is collective); non-chief copies are deleted at once."""
-    manager.save()
-    discard_worker_checkpoints(manager, chief)
-
-
 def discard_worker_checkpoints(manager: tf.train.CheckpointManager, chief: bool) -> None:
     """Delete a non-chief worker's temporary checkpoint directory (the chief's is kept)."""
     if not chief:
@@ -200,6 +190,23 @@ def run_callbacks(model: keras.Model, run: WorkerRun, steps: int):
     return keras.callbacks.CallbackList(callbacks, add_progbar=run.verbose > 0, model=model,
                                         verbose=run.verbose, epochs=run.config.epochs,
                                         steps=steps)
+
+
+def build_steps(strategy: tf.distribute.Strategy, model: keras.Model,
+                config: TrainConfig) -> tuple:
+    """Return the loop's ``(train_step, eval_step, sync_step)`` functions."""
+    loss_fn = AMSoftmaxLoss(config.scale, config.margin, config.always_subtract, reduction=None)
+    return (make_train_step(strategy, model, loss_fn), make_eval_step(strategy, model, loss_fn),
+            make_sync_step(strategy, model))
+
+
+def distribute(strategy: tf.distribute.Strategy, datasets: tuple) -> tuple:
+    """Return an endless iterator over the training batches and the validation dataset."""
+    train, validation = datasets
+    iterator = iter(strategy.experimental_distribute_dataset(train.repeat()))
+    if validation is not None:
+        validation = strategy.experimental_distribute_dataset(validation)
+    return iterator, validation
 
 
 def train_multiworker(model: keras.Model, strategy: tf.distribute.Strategy, datasets: tuple,
@@ -216,28 +223,23 @@ def train_multiworker(model: keras.Model, strategy: tf.distribute.Strategy, data
     Returns:
         The wall time of every epoch trained in this session (validation included).
     """
-    config = run.config
-    loss_fn = AMSoftmaxLoss(config.scale, config.margin, config.always_subtract, reduction=None)
     with strategy.scope():
         model.optimizer.build(model.trainable_variables)
         manager, epoch = checkpointing(model, run)
-    train_step = make_train_step(strategy, model, loss_fn)
-    eval_step = make_eval_step(strategy, model, loss_fn)
-    sync_step = make_sync_step(strategy, model)
-    iterator = iter(strategy.experimental_distribute_dataset(datasets[0].repeat()))
-    validation = None if datasets[1] is None else strategy.experimental_distribute_dataset(
-        datasets[1])
+    train_step, eval_step, sync_step = build_steps(strategy, model, run.config)
+    iterator, validation = distribute(strategy, datasets)
     callbacks = run_callbacks(model, run, steps)
     model.stop_training, seconds = False, []
     callbacks.on_train_begin()
-    for index in range(int(epoch.numpy()), config.epochs):
+    for index in range(int(epoch.numpy()), run.config.epochs):
         started = time.perf_counter()
         callbacks.on_epoch_begin(index)
         logs = train_epoch(train_step, iterator, steps, callbacks)
         sync_step()
-        logs.update(evaluate(eval_step, validation) if validation else {})
+        logs.update(evaluate(eval_step, validation) if validation is not None else {})
         epoch.assign(index + 1)
-        save_checkpoint(manager, run.chief)
+        manager.save()  # on every worker: saving is collective
+        discard_worker_checkpoints(manager, run.chief)
         callbacks.on_epoch_end(index, logs)
         seconds.append(time.perf_counter() - started)
         if model.stop_training:

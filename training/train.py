@@ -125,15 +125,6 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
     }
 
 
-def worker_dir(out: Path) -> Path:
-    """Return where this process writes: ``out`` for the chief, a sub-folder otherwise."""
-    from training.distribute import cluster_spec, is_chief
-
-    if is_chief():
-        return out
-    return out / "workers" / f"worker{cluster_spec()['task'].get('index', 0)}"
-
-
 def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | None:
     """Training images per second over the epochs after the first (compilation) one.
 
@@ -203,7 +194,7 @@ def train_model(model, strategy, datasets: tuple, steps: int, args: argparse.Nam
         The wall time of every epoch trained in this session (validation included).
     """
     from training.callbacks import EpochTimer, build_callbacks
-    from training.distribute import cluster_spec, is_chief
+    from training.distribute import cluster_spec, is_chief, worker_dir
 
     out = worker_dir(args.out)
     if cluster_spec() is not None:
@@ -223,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
     import keras
 
-    from training.distribute import num_workers, setup
+    from training.distribute import num_workers, setup, worker_dir
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
