@@ -6,8 +6,8 @@ crops (detection off) and 640x480 photos (detection on); beside it the bare ONNX
 throughput at batch 32, the physical limit (model FLOPs per image / numpy matmul GFLOP/s)
 and the server's RSS at idle and under load. Writes bench/results/service.json.
 
-    python bench/bench_service.py --model models/default
-    python bench/bench_service.py --model tests/fixtures/tiny_model --quick
+    python -m bench.bench_service --model models/default
+    python -m bench.bench_service --model tests/fixtures/tiny_model --quick
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from PIL import Image
+
+from bench.cpu_reference import matmul_gflops
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE_PHOTO = ROOT / "tests" / "fixtures" / "faces" / "celeba" / "07201" / "001085.jpg"
@@ -57,19 +59,6 @@ def model_flops_per_image(model_file: Path) -> float:
             inner = shapes.get(node.input[0], [0])[-1]
             flops += 2.0 * np.prod(out) * inner
     return flops
-
-
-def matmul_gflops(size: int = 1024, repeats: int = 10) -> float:
-    """Measured float32 numpy matmul GFLOP/s (best of ``repeats``)."""
-    a, b = (np.random.default_rng(0).standard_normal((size, size), np.float32) for _ in "ab")
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
-
-
-def _timed(function) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
 
 
 def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:

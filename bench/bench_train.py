@@ -4,7 +4,7 @@ For each input layout: images/s of full training steps (forward + backward + Ada
 warm-up, the per-image forward FLOPs counted from the conv/dense shapes, and the CPU's
 measured float32 matmul GFLOP/s for scale. Writes ``bench/results/train.json``.
 
-    .venv/bin/python bench/bench_train.py [--steps 4] [--warmup 2] [--batch-size 64]
+    .venv/bin/python -m bench.bench_train [--steps 4] [--warmup 2] [--batch-size 64]
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ import argparse
 import json
 import os
 import platform
-import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from bench.cpu_reference import matmul_gflops, timed  # noqa: E402
 from training.layers import AMSoftmax  # noqa: E402
 from training.losses import AMSoftmaxLoss  # noqa: E402
 from training.model import build_resnet18, wrap_cnn  # noqa: E402
@@ -48,20 +46,6 @@ def forward_flops(model: keras.Model) -> int:
     return total
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best-of-``repeats`` float32 numpy matmul rate in GFLOP/s."""
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
-
-
-def _timed(function) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
-
-
 def bench_layout(size: int, channels: int, stride: int, batch: int, warmup: int,
                  steps: int) -> dict:
     """Time ``steps`` training steps after ``warmup`` steps for one layout."""
@@ -73,7 +57,7 @@ def bench_layout(size: int, channels: int, stride: int, batch: int, warmup: int,
     y = tf.constant(rng.integers(0, CLASSES, batch).astype(np.int32))
     for _ in range(warmup):
         model.train_on_batch(x, y)
-    seconds = _timed(lambda: [model.train_on_batch(x, y) for _ in range(steps)])
+    seconds = timed(lambda: [model.train_on_batch(x, y) for _ in range(steps)])
     flops = forward_flops(model)
     rate = batch * steps / seconds
     return {
