@@ -1,15 +1,20 @@
 """End to end: a real uvicorn process on 127.0.0.1, spoken to over HTTP with httpx.
 
-With ``models/default`` present, the trained model must tell the same person from different
-people on real photos (and the test fails if it does not). Without it, the tiny random-weight
-fixture runs, and only the server mechanics are checked: that is what the test id says.
+With ``models/default`` present, the trained model runs on photos of people it never saw in
+training: the same photo sent from a phone is verified, different people are rejected, the same
+person ranks above different people, and the similarities over HTTP are those that evaluation
+measures (the test fails, never skips, if not). Without it, the tiny random-weight fixture runs,
+and only the server mechanics are checked: that is what the test id says.
 """
 
 import base64
+import io
+import itertools
 import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -20,8 +25,10 @@ from pathlib import Path
 
 import httpx
 import image_factory as images
+import numpy as np
 import pytest
 from conftest import TINY_MODEL
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MODEL = ROOT / "models" / "default"
@@ -29,16 +36,16 @@ HAS_REAL_MODEL = (REAL_MODEL / "model.onnx").is_file() and (REAL_MODEL / "metada
 MODEL = REAL_MODEL if HAS_REAL_MODEL else TINY_MODEL
 MODE = "real-model" if HAS_REAL_MODEL else "tiny-model-mechanics-only"
 
-SAME_PERSON = [
-    (images.PHOTO_ONE_FACE, images.PHOTO_ONE_FACE_2),
-    (images.ORL_FACES[0], images.ORL_FACES[1]),
-    (images.ORL_FACES[2], images.ORL_FACES[3]),
-]
-DIFFERENT_PEOPLE = [
-    (images.ORL_FACES[0], images.ORL_FACES[2]),
-    (images.PHOTO_ONE_FACE, images.ORL_FACES[0]),
-    (images.PHOTO_ONE_FACE_2, images.YALEB_SIDE_LIT),
-]
+HELDOUT = images.FACES_DIR / "heldout" / "celeba"
+# People the default model never saw in training (see tests/fixtures/faces/README.md).
+PEOPLE = {
+    "orl/s1": (images.ORL_FACES[0], images.ORL_FACES[1]),
+    "orl/s2": (images.ORL_FACES[2], images.ORL_FACES[3]),
+    "celeba/07233": (HELDOUT / "07233" / "004800.jpg", HELDOUT / "07233" / "009730.jpg"),
+    "celeba/07238": (HELDOUT / "07238" / "010481.jpg", HELDOUT / "07238" / "012133.jpg"),
+}
+SAME_PERSON = list(PEOPLE.values())
+DIFFERENT_PEOPLE = list(itertools.combinations([first for first, _ in PEOPLE.values()], 2))
 
 
 def free_port() -> int:
@@ -101,22 +108,74 @@ def test_server_answers_verify_and_embed(server):
     assert "faceverify_http_requests_total" in httpx.get(f"{base_url}/metrics").text
 
 
+def phone_copy(path: Path) -> bytes:
+    """The same photo as a phone would send it: rescaled, re-encoded, stored rotated + EXIF."""
+    with Image.open(path) as image:
+        upright = image.convert("RGB")
+    smaller = upright.resize((upright.width * 3 // 4, upright.height * 3 // 4))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    buffer = io.BytesIO()
+    smaller.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", quality=80, exif=exif)
+    return buffer.getvalue()
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", [MODE])
-def test_same_person_verified_different_people_not(server, mode):
+def test_same_photo_from_a_phone_is_verified(server, mode):
+    base_url, _ = server
+    photo = PEOPLE["celeba/07233"][0]
+    response = httpx.post(f"{base_url}/verify", timeout=60, files={
+        "image1": (photo.name, photo.read_bytes()), "image2": ("phone.jpg", phone_copy(photo))})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["image2"]["faces_detected"] >= 1, mode
+    if mode == "tiny-model-mechanics-only":
+        assert result["verified"] == (result["similarity"] >= result["threshold"]), mode
+        return
+    assert result["verified"], result["similarity"]
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", [MODE])
+def test_held_out_people_different_rejected_same_ranked_higher(server, mode):
+    """Per-pair verdicts that the model's measured operating point guarantees.
+
+    At the calibrated threshold (FAR 1e-3 on held-out people) a different-person pair is
+    accepted once in a thousand, so every one of these must be rejected. Genuine pairs are
+    accepted at the model's TAR (metadata.json), well below 1 for in-the-wild photos, so a
+    per-pair "same person verified" would assert luck; the test asserts the ranking instead
+    and that HTTP returns exactly the similarities of the evaluation path (ONNX in-process).
+    """
     base_url, _ = server
     same = [verify(base_url, a, b) for a, b in SAME_PERSON]
     different = [verify(base_url, a, b) for a, b in DIFFERENT_PEOPLE]
+    for result in same + different:
+        assert result["verified"] == (result["similarity"] >= result["threshold"]), mode
     if mode == "tiny-model-mechanics-only":
-        # Random weights recognise nobody: check only that verdicts follow the threshold.
-        for result in same + different:
-            assert result["verified"] == (result["similarity"] >= result["threshold"]), mode
         return
-    assert all(result["verified"] for result in same), [r["similarity"] for r in same]
-    assert not any(result["verified"] for result in different), [
-        r["similarity"] for r in different]
-    assert min(r["similarity"] for r in same) > max(r["similarity"] for r in different)
+    print("same-person similarities:", [round(r["similarity"], 3) for r in same])
+    print("different-people similarities:", [round(r["similarity"], 3) for r in different])
+    assert not any(result["verified"] for result in different)
+    mean = statistics.fmean
+    assert mean(r["similarity"] for r in same) > mean(r["similarity"] for r in different) + 0.15
+    assert [r["similarity"] for r in same] == pytest.approx(in_process(SAME_PERSON), abs=1e-4)
+
+
+def in_process(pairs: list[tuple[Path, Path]]) -> list[float]:
+    """Cosine similarities through facecore + the ONNX model, as evaluation computes them."""
+    from facecore.decode import decode_image
+    from facecore.preprocess import FacePreprocessor, PreprocessConfig
+    from training.embedder import OnnxEmbedder
+
+    embedder = OnnxEmbedder(MODEL)
+    preprocessor = FacePreprocessor(PreprocessConfig.from_dict(embedder.metadata.preprocessing))
+    pixels = [preprocessor.process(decode_image(p.read_bytes())).pixels
+              for pair in pairs for p in pair]
+    embeddings = embedder.embed_pixels(np.stack(pixels))
+    return [float(embeddings[i] @ embeddings[i + 1]) for i in range(0, len(embeddings), 2)]
 
 
 def slow_embed_body(started: threading.Event) -> Iterator[bytes]:
