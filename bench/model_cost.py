@@ -1,0 +1,53 @@
+"""What an exported model costs to serve: FLOPs per image and bare ONNX Runtime throughput."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+
+def model_flops_per_image(model_file: Path) -> float:
+    """Multiply-adds x2 of Conv, MatMul and Gemm nodes for one image (shape inference)."""
+    model = onnx.load(str(model_file))
+    for dim in model.graph.input[0].type.tensor_type.shape.dim[:1]:
+        dim.dim_value = 1
+    model = onnx.shape_inference.infer_shapes(model)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
+    shapes.update({t.name: list(t.dims) for t in model.graph.initializer})
+    flops = 0.0
+    for node in model.graph.node:
+        out = shapes.get(node.output[0])
+        if not out:
+            continue
+        if node.op_type == "Conv":
+            weight = shapes[node.input[1]]  # Cout, Cin/groups, kh, kw
+            flops += 2.0 * np.prod(out) * np.prod(weight[1:])
+        elif node.op_type in ("MatMul", "Gemm"):
+            inner = shapes.get(node.input[0], [0])[-1]
+            flops += 2.0 * np.prod(out) * inner
+    return flops
+
+
+def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
+    """Images per second of ONNX Runtime alone on random batches."""
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    height, width = metadata["input"]["size"]
+    session = ort.InferenceSession(str(model_dir / "model.onnx"),
+                                   providers=ort.get_available_providers())
+    pixels = np.random.default_rng(0).uniform(0, 255, (batch, height, width,
+                                                       metadata["input"]["channels"]))
+    feed = {"image": pixels.astype(np.float32)}
+    session.run(None, feed)
+    runs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or runs < 3:
+        session.run(None, feed)
+        runs += 1
+    elapsed = time.perf_counter() - started
+    return {"batch": batch, "images_per_s": runs * batch / elapsed,
+            "providers": session.get_providers()}
