@@ -36,7 +36,7 @@ HAS_REAL_MODEL = (REAL_MODEL / "model.onnx").is_file() and (REAL_MODEL / "metada
 MODEL = REAL_MODEL if HAS_REAL_MODEL else TINY_MODEL
 MODE = "real-model" if HAS_REAL_MODEL else "tiny-model-mechanics-only"
 
-HELDOUT = images.FACES_DIR / "heldout" / "celeba"
+HELDOUT = images.FACES_DIR / "celeba_heldout"
 # People the default model never saw in training (see tests/fixtures/faces/README.md).
 PEOPLE = {
     "orl/s1": (images.ORL_FACES[0], images.ORL_FACES[1]),
