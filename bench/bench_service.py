@@ -30,6 +30,7 @@ from PIL import Image
 
 from bench.cpu_reference import matmul_gflops
 from bench.model_cost import bare_model, model_flops_per_image
+from bench.wrk_load import wrk_available, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE_PHOTO = ROOT / "tests" / "fixtures" / "faces" / "celeba" / "07201" / "001085.jpg"
@@ -129,16 +130,28 @@ async def load(url: str, route: str, image: bytes, clients: int, requests: int,
             "p99_ms": quantiles[98] * 1000, "peak_rss_mb": max(peak)}
 
 
+def measure(server: Server, route: str, image: bytes, clients: int, requests: int,
+            seconds: float, use_wrk: bool) -> dict:
+    """One route at one concurrency level, loaded by wrk or by httpx in this process."""
+    pid = server.process.pid
+    if use_wrk:
+        return wrk_load(server.url, route, image, clients, seconds, lambda: rss_mb(pid))
+    return asyncio.run(load(server.url, route, image, clients, requests, seconds, pid))
+
+
 def run_service(model_dir: Path, inputs: dict[str, bytes], requests: int,
-                seconds: float) -> dict:
-    """All routes x inputs x concurrency levels; crops without detection, photos with it."""
+                seconds: float, use_wrk: bool) -> dict:
+    """All routes x inputs x concurrency levels; crops without detection, photos with it.
+
+    ``use_wrk``: load from ``wrk`` for ``seconds`` per level; otherwise from httpx in this
+    process, at most ``requests`` per level (the client then competes for the same cores).
+    """
     results: dict = {}
     for name, image in inputs.items():
         server = Server(model_dir, detection=(name == "photo"))
         try:
             idle = rss_mb(server.process.pid)
-            runs = {route: [asyncio.run(load(server.url, route, image, clients, requests,
-                                             seconds, server.process.pid))
+            runs = {route: [measure(server, route, image, clients, requests, seconds, use_wrk)
                             for clients in CONCURRENCY]
                     for route in ("/embed", "/verify")}
             results[name] = {"detection": name == "photo", "idle_rss_mb": idle, "routes": runs}
@@ -153,14 +166,17 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "service.json")
     parser.add_argument("--quick", action="store_true", help="few requests: a CI smoke run")
+    parser.add_argument("--load-generator", choices=("auto", "wrk", "httpx"), default="auto",
+                        help="auto: wrk when installed (apt-get install wrk), else httpx")
     args = parser.parse_args()
+    use_wrk = args.load_generator == "wrk" or (args.load_generator == "auto" and wrk_available())
     requests, seconds = (24, 3.0) if args.quick else (400, 20.0)
     metadata = json.loads((args.model / "metadata.json").read_text())
     flops = model_flops_per_image(args.model / "model.onnx")
     gflops = matmul_gflops()
     bare = bare_model(args.model, batch=32, seconds=1.0 if args.quick else 5.0)
     service = run_service(args.model, test_images(metadata["input"]["size"][0]), requests,
-                          seconds)
+                          seconds if not use_wrk or args.quick else 8.0, use_wrk)
     best_crop_embed = max(run["images_per_s"] for run in service["crop"]["routes"]["/embed"])
     report = {
         "model": {"dir": str(args.model), "name": metadata["name"],
@@ -168,6 +184,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "numpy_matmul_gflops": gflops},
         "quick": args.quick,
+        "load_generator": "wrk" if use_wrk else "httpx",
         "physical_limit_images_per_s": gflops * 1e9 / flops if flops else None,
         "bare_model": bare,
         "service": service,
