@@ -55,6 +55,9 @@ class OnnxRuntime:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle ORT threads would otherwise spin-wait on the cores that parse HTTP and decode
+        # images between batches (measured: /embed on crops 330 -> 365 req/s on 2 cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = self._providers(device, ort.get_available_providers())
         self._session = ort.InferenceSession(str(model_file), options, providers=providers)
         active = self._session.get_providers()
