@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -86,6 +86,21 @@ class OnnxRuntime:
         return np.asarray(embeddings, dtype=np.float32)
 
 
+def _configure_tensorflow(tf: Any, threads: int, hide_gpus: bool) -> None:
+    """Apply thread and device settings, which TensorFlow accepts only before it initialises.
+
+    When TensorFlow already runs in this process (an embedding host application, tests), the
+    settings cannot change any more: that is logged, and placement still follows ``tf.device``.
+    """
+    try:
+        if threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        if hide_gpus:
+            tf.config.set_visible_devices([], "GPU")
+    except RuntimeError as error:
+        logger.warning("TensorFlow was already initialised; settings not applied: %s", error)
+
+
 class SavedModelRuntime:
     """The ``serving_default`` signature of ``saved_model/``, run by TensorFlow."""
 
@@ -98,13 +113,10 @@ class SavedModelRuntime:
         """
         import tensorflow as tf
 
-        if threads:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
         gpus = tf.config.list_physical_devices("GPU")
         if device == "gpu" and not gpus:
             raise DeviceUnavailableError("device=gpu but TensorFlow sees no GPU")
-        if device == "cpu":
-            tf.config.set_visible_devices([], "GPU")
+        _configure_tensorflow(tf, threads, hide_gpus=device == "cpu")
         self.on_gpu = bool(gpus) and device != "cpu"
         self._device = "/GPU:0" if self.on_gpu else "/CPU:0"
         self._tf = tf
