@@ -1,7 +1,7 @@
 """Training and serving feed the model identical pixels for the same photo.
 
 The training side caches aligned crops with ``python -m training prepare`` and reads them back
-with ``training.data.load_image``; the service detects, aligns and embeds uploaded bytes. Both
+with ``training.images.load_image``; the service detects, aligns and embeds uploaded bytes. Both
 go through facecore, so the embeddings of one photo must agree.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from training.cli import main as training_cli
-from training.data import load_image
 from training.embedder import OnnxEmbedder
+from training.images import load_image
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = FIXTURES / "tiny_model"

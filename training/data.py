@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from facecore.preprocess import to_model_input
 from training.augment import build_augmenter
 from training.config import TrainConfig
 from training.folders import ImageRecord, split_identities, split_per_image
+from training.images import load_image
 
 
 @dataclass(frozen=True)
@@ -66,14 +65,6 @@ def make_splits(records: Sequence[ImageRecord], config: TrainConfig) -> Splits:
 def label_map(records: Sequence[ImageRecord]) -> dict[str, int]:
     """Map each identity to a class index, in sorted identity order."""
     return {identity: index for index, identity in enumerate(sorted({r.identity for r in records}))}
-
-
-def load_image(path: Path | str, size: int, channels: int) -> np.ndarray:
-    """Read one image file and return its model pixels via ``to_model_input``."""
-    with Image.open(path) as image:
-        mode = "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
-        pixels = np.asarray(image.convert(mode), dtype=np.uint8)
-    return to_model_input(pixels, size, channels)
 
 
 def load_pixels(records: Sequence[ImageRecord], size: int, channels: int,

@@ -1,7 +1,7 @@
 """Embed image files with an exported model (ONNX Runtime), exactly as it is served.
 
 Images (prepared aligned crops, or tight face crops) become model pixels through the same
-``training.data.load_image`` -> ``facecore.preprocess.to_model_input`` step as in training.
+``training.images.load_image`` step as in training (no TensorFlow import).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from facecore.metadata import ModelMetadata
-from training.data import load_image  # the same file -> pixels step training used
+from training.images import load_image  # the same file -> pixels step training uses
 
 
 class OnnxEmbedder:
