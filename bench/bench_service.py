@@ -18,9 +18,7 @@ import io
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ import httpx
 from PIL import Image
 
 from bench.cpu_reference import matmul_gflops
+from bench.local_service import LocalService, local_service
 from bench.model_cost import bare_model, model_flops_per_image
 from bench.wrk_load import wrk_available, wrk_load
 
@@ -63,35 +62,6 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
-
-
-class Server:
-    """``python -m app`` on a free port of 127.0.0.1."""
-
-    def __init__(self, model_dir: Path, detection: bool) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        env = {**os.environ, "FACEVERIFY_MODEL_PATH": str(model_dir),
-               "FACEVERIFY_PORT": str(self.port), "FACEVERIFY_DETECTION": str(detection).lower(),
-               "FACEVERIFY_LOG_LEVEL": "WARNING", "FACEVERIFY_MAX_IMAGES_PER_REQUEST": "64",
-               "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError("server did not become ready")
-
-    def stop(self) -> None:
-        """Terminate and wait."""
-        self.process.terminate()
-        self.process.wait(timeout=60)
 
 
 async def load(url: str, route: str, image: bytes, clients: int, requests: int,
@@ -130,7 +100,7 @@ async def load(url: str, route: str, image: bytes, clients: int, requests: int,
             "p99_ms": quantiles[98] * 1000, "peak_rss_mb": max(peak)}
 
 
-def measure(server: Server, route: str, image: bytes, clients: int, requests: int,
+def measure(server: LocalService, route: str, image: bytes, clients: int, requests: int,
             seconds: float, use_wrk: bool) -> dict:
     """One route at one concurrency level, loaded by wrk or by httpx in this process."""
     pid = server.process.pid
@@ -148,15 +118,13 @@ def run_service(model_dir: Path, inputs: dict[str, bytes], requests: int,
     """
     results: dict = {}
     for name, image in inputs.items():
-        server = Server(model_dir, detection=(name == "photo"))
-        try:
+        settings = {"detection": str(name == "photo").lower(), "max_images_per_request": "64"}
+        with local_service(model_dir, **settings) as server:
             idle = rss_mb(server.process.pid)
             runs = {route: [measure(server, route, image, clients, requests, seconds, use_wrk)
                             for clients in CONCURRENCY]
                     for route in ("/embed", "/verify")}
             results[name] = {"detection": name == "photo", "idle_rss_mb": idle, "routes": runs}
-        finally:
-            server.stop()
     return results
 
 
