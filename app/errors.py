@@ -84,6 +84,13 @@ class ValidationFailedError(ApiError):
     code, status, default_message = "validation_error", 422, "The request is invalid."
 
 
+class UnknownOperatingPointError(ApiError):
+    """``far`` names no operating point the model was calibrated for."""
+
+    code, status = "unknown_operating_point", 422
+    default_message = "The model has no operating point for this far."
+
+
 class NoFaceError(ApiError):
     """No face found and the no-face policy forbids a fallback."""
 

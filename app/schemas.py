@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
 
@@ -81,6 +81,10 @@ class VerifyResponse(BaseModel):
     verified: bool = Field(examples=[True])
     similarity: float = Field(description="cosine similarity in [-1, 1]", examples=[0.71])
     threshold: float = Field(description="the threshold used", examples=[0.42])
+    operating_point: str = Field(
+        description="where the threshold came from: the model's default point, a calibrated "
+                    "point chosen with `far` (e.g. far_0.001), or `custom` (`threshold` given)",
+        examples=["best_accuracy"])
     model: ModelInfo
     image1: ImageFaces
     image2: ImageFaces
@@ -95,6 +99,10 @@ class EmbedJsonRequest(BaseModel):
     images: list[str] = Field(min_length=1, description="base64 image files (JPEG, PNG, ...)")
 
 
+FAR_DESCRIPTION = ("use the model's calibrated operating point for this false-accept rate "
+                   "(one of metadata.json's operating_points, e.g. 0.001)")
+
+
 class VerifyJsonRequest(BaseModel):
     """JSON form of /verify: two base64-encoded image files and an optional threshold."""
 
@@ -105,12 +113,20 @@ class VerifyJsonRequest(BaseModel):
     image2: str = Field(description="base64 image file")
     threshold: float | None = Field(None, ge=-1.0, le=1.0,
                                     description="overrides the calibrated threshold")
+    far: float | None = Field(None, gt=0.0, lt=1.0, description=FAR_DESCRIPTION)
 
 
 class VerifyOptions(BaseModel):
-    """Non-file fields of a multipart /verify."""
+    """Non-file fields of /verify: at most one of ``threshold`` and ``far``."""
 
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    far: float | None = Field(None, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> VerifyOptions:
+        if self.threshold is not None and self.far is not None:
+            raise ValueError("give either threshold or far, not both")
+        return self
 
 
 class HealthResponse(BaseModel):

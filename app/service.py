@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.batcher import BatcherClosedError, DynamicBatcher
-from app.errors import ApiError, InvalidImageError, ModelNotReadyError, to_api_error
+from app.errors import (
+    ApiError,
+    InvalidImageError,
+    ModelNotReadyError,
+    UnknownOperatingPointError,
+    to_api_error,
+)
 from app.metrics import Metrics
 from app.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
@@ -67,6 +73,7 @@ class Verification:
     verified: bool
     similarity: float
     threshold: float
+    operating_point: str
     first: Embedded
     second: Embedded
 
@@ -174,22 +181,41 @@ class FaceService:
         return Embedded(embedding, prepared.face, prepared.faces_detected, prepared.fallback)
 
     async def verify(self, first: ImageInput, second: ImageInput,
-                     threshold: float | None = None) -> Verification:
+                     threshold: float | None = None, far: float | None = None) -> Verification:
         """Compare two images by the cosine similarity of their embeddings.
 
         Args:
             first: The first image.
             second: The second image.
-            threshold: Overrides the model's calibrated threshold.
+            threshold: Overrides the model's default threshold.
+            far: Use the model's calibrated operating point for this false-accept rate.
 
         Raises:
-            ApiError: Either image failed (the first failure is raised).
+            ApiError: Either image failed (the first failure is raised), or ``far`` names
+                no calibrated point.
         """
         self._require_ready()
+        used, point = self.choose_threshold(threshold, far)
         one, two = await asyncio.gather(self.embed_one(first), self.embed_one(second))
         similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
-        used = self.threshold if threshold is None else threshold
-        return Verification(similarity >= used, similarity, used, one, two)
+        return Verification(similarity >= used, similarity, used, point, one, two)
+
+    def choose_threshold(self, threshold: float | None, far: float | None) -> tuple[float, str]:
+        """Return the threshold to apply and the name of its operating point.
+
+        Raises:
+            UnknownOperatingPointError: ``far`` is not one of the calibrated points.
+        """
+        metadata = self._require_metadata()
+        if threshold is not None:
+            return threshold, "custom"
+        if far is None:
+            return metadata.threshold.cosine, metadata.default_operating_point
+        try:
+            point = metadata.operating_point(far)
+        except KeyError as error:
+            raise UnknownOperatingPointError(error.args[0]) from None
+        return point.cosine, point.name
 
     def _prepare(self, image: ImageInput) -> _Prepared:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""

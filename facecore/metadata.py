@@ -65,6 +65,22 @@ class Threshold(_Frozen):
     calibrated: bool
 
 
+class OperatingPoint(_Frozen):
+    """A calibrated threshold and what it measured on held-out pairs.
+
+    ``far_target`` is the false-accept rate the point was chosen for (``/verify``'s
+    ``far``); None for the best-accuracy point, which is the service's default.
+    """
+
+    name: str = Field(min_length=1, examples=["far_0.001"])
+    cosine: float = Field(ge=-1.0, le=1.0)
+    far_target: float | None = Field(default=None, gt=0.0, lt=1.0)
+    far: float = Field(ge=0.0, le=1.0, description="measured false-accept rate")
+    tar: float = Field(ge=0.0, le=1.0, description="measured true-accept rate")
+    accuracy: float | None = Field(default=None, ge=0.0, le=1.0,
+                                   description="balanced accuracy on the calibration pairs")
+
+
 class TrainingInfo(BaseModel):
     """Where the weights came from; extra keys (epochs, seed, ...) are kept as given."""
 
@@ -89,6 +105,7 @@ class ModelMetadata(_Frozen):
     embedding: EmbeddingSpec
     preprocessing: dict[str, Any]
     threshold: Threshold
+    operating_points: tuple[OperatingPoint, ...] = ()
     training: TrainingInfo | None = None
     evaluation: dict[str, Any] | None = None
     terms: str = ""
@@ -100,7 +117,36 @@ class ModelMetadata(_Frozen):
                 f"metadata format_version {self.format_version} is not supported "
                 f"(this code reads version {FORMAT_VERSION})"
             )
+        names = [point.name for point in self.operating_points]
+        targets = [p.far_target for p in self.operating_points if p.far_target is not None]
+        if len(set(names)) != len(names) or len(set(targets)) != len(targets):
+            raise ValueError(f"operating point names and FAR targets must be unique: {names}")
         return self
+
+    def operating_point(self, far: float) -> OperatingPoint:
+        """Return the calibrated point for a false-accept-rate target.
+
+        Raises:
+            KeyError: No point was calibrated for ``far``; the message lists those that were.
+        """
+        for point in self.operating_points:
+            if point.far_target is not None and _same_rate(point.far_target, far):
+                return point
+        raise KeyError(f"no operating point for far={far:g}; allowed: {list(self.far_targets)}")
+
+    @property
+    def default_operating_point(self) -> str:
+        """Name of the point ``threshold`` holds: the table's one without a FAR target."""
+        for point in self.operating_points:
+            if point.far_target is None and point.cosine == self.threshold.cosine:
+                return point.name
+        return "default"
+
+    @property
+    def far_targets(self) -> tuple[float, ...]:
+        """The FAR targets of the calibrated operating points, ascending."""
+        return tuple(sorted(p.far_target for p in self.operating_points
+                            if p.far_target is not None))
 
     @classmethod
     def load(cls, path: str | Path) -> ModelMetadata:
@@ -138,6 +184,11 @@ class ModelMetadata(_Frozen):
         payload = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)
         file.write_text(payload + "\n", encoding="utf-8")
         return file
+
+
+def _same_rate(first: float, second: float) -> bool:
+    """Whether two rates are the same number written differently (1e-3 vs 0.001)."""
+    return abs(first - second) <= 1e-9 * max(abs(first), abs(second))
 
 
 def _metadata_file(path: str | Path) -> Path:

@@ -31,3 +31,79 @@ def build_augmenter(seed: int, shift: float = 0.05, zoom: float = 0.1,
         ],
         name="augment",
     )
+
+
+def degrade_like_clients(image, grey: float = 0.2, jpeg: float = 0.3, rescale: float = 0.25,
+                         rotate_degrees: float = 10.0, colour: float = 0.5):
+    """Degrade one float image (H, W, C, 0..255) the way clients degrade photos.
+
+    Each transform fires independently with its probability:
+
+    - ``grey``: greyscale copy (three equal channels for RGB models);
+    - ``jpeg``: JPEG re-compression at a quality drawn from 30..95;
+    - ``rescale``: down to half or quarter resolution (area), back up (bilinear);
+    - a rotation drawn from +-``rotate_degrees`` (always, reflect-padded);
+    - ``colour``: saturation and hue jitter (RGB only).
+
+    Returns:
+        The altered image, same shape, float32 in 0..255.
+    """
+    import tensorflow as tf
+
+    def maybe(probability, transform, x):
+        return tf.cond(tf.random.uniform([]) < probability, lambda: transform(x), lambda: x)
+
+    image = tf.convert_to_tensor(image, tf.float32)
+    rgb = image.shape[-1] == 3
+    if rgb:
+        image = maybe(colour, _jitter_colour, image)
+        image = maybe(grey, lambda x: tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(x)),
+                      image)
+    image = maybe(jpeg, _recompress, image)
+    image = maybe(rescale, _down_up, image)
+    image = _rotate(image, rotate_degrees)
+    return tf.clip_by_value(image, *PIXEL_RANGE)
+
+
+def _jitter_colour(image):
+    import tensorflow as tf
+
+    unit = image / 255.0
+    unit = tf.image.random_saturation(unit, 0.6, 1.4)
+    unit = tf.image.random_hue(unit, 0.04)
+    return tf.clip_by_value(unit, 0.0, 1.0) * 255.0
+
+
+def _recompress(image):
+    import tensorflow as tf
+
+    quality = tf.random.uniform([], 30, 96, dtype=tf.int32)
+    unit = tf.image.adjust_jpeg_quality(tf.clip_by_value(image / 255.0, 0.0, 1.0), quality)
+    return tf.reshape(unit * 255.0, tf.shape(image))
+
+
+def _down_up(image):
+    import tensorflow as tf
+
+    size = tf.shape(image)[:2]
+    factor = tf.where(tf.random.uniform([]) < 0.5, 2, 4)
+    small = tf.image.resize(image, size // factor, method="area")
+    return tf.image.resize(small, size, method="bilinear")
+
+
+def _rotate(image, degrees: float):
+    import math
+
+    import tensorflow as tf
+
+    angle = tf.random.uniform([], -degrees, degrees) * (math.pi / 180.0)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    height = tf.cast(tf.shape(image)[0], tf.float32)
+    width = tf.cast(tf.shape(image)[1], tf.float32)
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    # Output-to-input map of a rotation about the centre, as ImageProjectiveTransformV3 takes it.
+    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy,
+                          sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None], transforms=transform[None], output_shape=tf.shape(image)[:2],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")[0]

@@ -12,6 +12,7 @@ import importlib
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("training.prepare", "detect, align and cache faces from identity folders"),
+    "teacher": ("training.teacher", "embed every prepared face once with the teacher (dlib)"),
     "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
     "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
     "export": ("training.export", "export the feature model as ONNX + SavedModel"),

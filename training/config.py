@@ -9,6 +9,7 @@ from typing import Any
 SPLIT_KINDS = ("per_image", "identity")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "mixed")
+DISTILL_KINDS = ("none", "projection", "similarity", "both")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class TrainConfig:
     patience: int = 0  # early-stopping patience in epochs; 0 disables it
     precision: str = "float32"
     augment: bool = True
+    client_augment: bool = False  # grey, JPEG, down-up scaling, rotation, colour (augment.py)
+    distill: str = "none"  # teacher terms added to AM-Softmax (training.distillation)
+    projection_weight: float = 10.0  # weight of ProjectionCosineLoss
+    similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
 
     def __post_init__(self) -> None:
         """Validate the fields.
@@ -61,6 +66,9 @@ class TrainConfig:
             "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
             "holdout_fraction": 0.0 <= self.holdout_fraction < 1.0,
             "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+            "distill": self.distill in DISTILL_KINDS,
+            "projection_weight": self.projection_weight >= 0,
+            "similarity_weight": self.similarity_weight >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -81,6 +89,15 @@ class TrainConfig:
         saturates long before the embedding stops improving.
         """
         return ("val_accuracy", "max") if self.split == "per_image" else ("val_loss", "min")
+
+    @property
+    def loss_weights(self) -> dict[str, float]:
+        """Weight of each output's loss in a distillation run (unused terms weigh 0)."""
+        return {
+            "predictions": 1.0,
+            "projection": self.projection_weight if self.distill in ("projection", "both") else 0.0,
+            "embedding": self.similarity_weight if self.distill in ("similarity", "both") else 0.0,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a JSON-ready dict."""
@@ -108,6 +125,14 @@ PRESETS: dict[str, TrainConfig] = {
         preset="default", input_size=112, channels=3, stage1_stride=2, epochs=20,
         batch_size=64, learning_rate=1e-3, schedule="cosine", warmup_epochs=1.0,
         split="identity", validation_fraction=0.1, holdout_fraction=0.15, seed=0, patience=6,
+    ),
+    # Model 2.0.0: the default recipe plus the dlib teacher (both distillation terms), the
+    # unlabelled faces, and augmentations for what clients send.
+    "teacher": TrainConfig(
+        preset="teacher", input_size=112, channels=3, stage1_stride=2, epochs=16,
+        batch_size=64, learning_rate=1e-3, schedule="cosine", warmup_epochs=1.0,
+        split="identity", validation_fraction=0.05, holdout_fraction=0.15, seed=0, patience=0,
+        client_augment=True, distill="both",
     ),
     # Seconds-long run for tests.
     "smoke": TrainConfig(

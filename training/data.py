@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from training.augment import build_augmenter
+from training.augment import build_augmenter, degrade_like_clients
 from training.config import TrainConfig
 from training.folders import ImageRecord, split_identities, split_per_image
 from training.images import load_image
@@ -92,11 +92,6 @@ def load_pixels(records: Sequence[ImageRecord], size: int, channels: int,
     return pixels
 
 
-def encode_labels(records: Sequence[ImageRecord], labels: dict[str, int]) -> np.ndarray:
-    """Return the int32 class index of each record."""
-    return np.asarray([labels[r.identity] for r in records], dtype=np.int32)
-
-
 def _sharded_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """Let multi-worker training shard an in-memory dataset by element, not by file."""
     options = tf.data.Options()
@@ -104,18 +99,22 @@ def _sharded_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
-def training_dataset(
-    pixels: np.ndarray, labels: np.ndarray, config: TrainConfig
-) -> tf.data.Dataset:
+def training_dataset(pixels: np.ndarray, targets, config: TrainConfig) -> tf.data.Dataset:
     """Return cached, shuffled (seeded), augmented training batches (float32 0..255).
 
-    Repeats forever when ``config.steps_per_epoch`` is set; otherwise one pass per epoch,
-    dropping the last partial batch when there is more than one batch.
+    ``targets`` is a label array or a dict of per-output arrays (distillation). With
+    ``config.client_augment`` every image is first degraded as clients degrade photos
+    (:func:`training.augment.degrade_like_clients`). Repeats forever when
+    ``config.steps_per_epoch`` is set; otherwise one pass per epoch, dropping the last
+    partial batch when there is more than one batch.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((pixels, labels)).cache()
+    dataset = tf.data.Dataset.from_tensor_slices((pixels, targets)).cache()
     dataset = dataset.shuffle(len(pixels), seed=config.seed, reshuffle_each_iteration=True)
     if config.steps_per_epoch is not None:
         dataset = dataset.repeat()
+    if config.client_augment:
+        dataset = dataset.map(lambda x, y: (degrade_like_clients(tf.cast(x, tf.float32)), y),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(config.batch_size, drop_remainder=len(pixels) > config.batch_size)
     dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y),
                           num_parallel_calls=tf.data.AUTOTUNE)
@@ -128,8 +127,8 @@ def training_dataset(
     return _sharded_by_data(dataset.prefetch(tf.data.AUTOTUNE))
 
 
-def evaluation_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int) -> tf.data.Dataset:
+def evaluation_dataset(pixels: np.ndarray, targets, batch_size: int) -> tf.data.Dataset:
     """Return unshuffled, unaugmented batches (float32 0..255) for validation."""
-    dataset = tf.data.Dataset.from_tensor_slices((pixels, labels)).cache().batch(batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices((pixels, targets)).cache().batch(batch_size)
     dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y))
     return _sharded_by_data(dataset.prefetch(tf.data.AUTOTUNE))

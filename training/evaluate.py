@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from facecore.metadata import ModelMetadata, Threshold
+from facecore.metadata import ModelMetadata
+from training.calibration import FAR_TARGETS, operating_points, with_operating_points
 from training.folders import (
     IMAGE_SUFFIXES,
     ImageRecord,
@@ -60,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calibrate",
         action="store_true",
-        help="write the operating threshold and figures into metadata.json",
+        help="write the operating points (best accuracy: the default; FAR 1e-2, 1e-3, 1e-4) "
+        "and the figures into metadata.json",
     )
 
 
@@ -75,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     labels = np.array([pair.same for pair in pairs])
     folds = fold_ids(pairs)
     report = verification_report(
-        labels, scores, folds=folds, operating_far=args.far, seed=args.seed
-    )
+        labels, scores, folds=folds, far_targets=FAR_TARGETS, operating_far=args.far,
+        seed=args.seed)
     out = args.out or args.model / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "source": source, **report.to_dict()}
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     plot_score_histograms(scores[labels], scores[~labels], threshold, out / "scores.png")
     print_summary(report, out)
     if args.calibrate:
-        calibrate(args.model, embedder.metadata, report, source)
+        calibrate(args.model, embedder.metadata, labels, scores, report, source)
     return 0
 
 
@@ -166,22 +168,21 @@ def fold_ids(pairs: list[Pair]) -> np.ndarray | None:
     return np.array([pair.fold for pair in pairs])
 
 
-def calibrate(
-    model_dir: Path, metadata: ModelMetadata, report: VerificationReport, source: str
-) -> None:
-    """Store the operating threshold and the evaluation figures in ``metadata.json``."""
-    point = report.operating_point
-    cosine = float(np.clip(point["threshold"], -1.0, 1.0))  # inf (nothing accepted) -> 1
-    threshold = Threshold(
-        cosine=cosine,
-        far=point["far"],
-        tar=point["tar"],
-        operating_point=f"FAR {point['far_target']:g} on {source}",
-        calibrated=True,
-    )
+def calibrate(model_dir: Path, metadata: ModelMetadata, labels: np.ndarray, scores: np.ndarray,
+              report: VerificationReport, source: str) -> None:
+    """Store the operating points and the evaluation figures in ``metadata.json``.
+
+    The default threshold becomes the best-accuracy point (:mod:`training.calibration`).
+    """
+    points = operating_points(labels, scores)
     evaluation = {"source": source, **report.to_dict()}
-    metadata.model_copy(update={"threshold": threshold, "evaluation": evaluation}).save(model_dir)
-    print(f"calibrated {model_dir / 'metadata.json'}: cosine threshold {cosine:.4f}")
+    calibrated = with_operating_points(metadata, points, source)
+    calibrated.model_copy(update={"evaluation": evaluation}).save(model_dir)
+    for point in points:
+        print(f"operating point {point.name}: cosine {point.cosine:.4f}, TAR {point.tar:.4f}, "
+              f"FAR {point.far:.5f}")
+    print(f"calibrated {model_dir / 'metadata.json'}: default threshold "
+          f"{calibrated.threshold.cosine:.4f}")
 
 
 def print_summary(report: VerificationReport, out: Path) -> None:

@@ -72,6 +72,35 @@ def scan_identity_folders(specs: Iterable[str]) -> list[ImageRecord]:
     return records
 
 
+UNLABELLED = ""  # identity of an image without a person label (distillation only)
+
+
+def scan_unlabelled_folders(roots: Iterable[str]) -> list[ImageRecord]:
+    """List every image directly inside each root (``ROOT/IMAGE``), with no identity.
+
+    Args:
+        roots: Folders of faces without person labels.
+
+    Returns:
+        Records with identity :data:`UNLABELLED`, sorted by path.
+
+    Raises:
+        FileNotFoundError: A root does not exist or holds no images.
+    """
+    records: list[ImageRecord] = []
+    for spec in roots:
+        root = Path(spec)
+        if not root.is_dir():
+            raise FileNotFoundError(f"unlabelled root not found: {root}")
+        found = [ImageRecord(path, UNLABELLED, root.resolve().name)
+                 for path in sorted(root.iterdir())
+                 if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
+        if not found:
+            raise FileNotFoundError(f"no images directly under {root}")
+        records.extend(found)
+    return records
+
+
 def group_by_identity(records: Iterable[ImageRecord]) -> dict[str, list[ImageRecord]]:
     """Group records by identity, identities and images in sorted order."""
     groups: dict[str, list[ImageRecord]] = defaultdict(list)

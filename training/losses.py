@@ -48,11 +48,15 @@ def am_softmax_loss(labels, cosines, scale: float = 30.0, margin: float = 0.35,
         always_subtract: See :func:`am_softmax_logits`.
 
     Returns:
-        float32 losses, shape (batch,).
+        float32 losses, shape (batch,); 0 for a negative label (an image without an
+        identity, which only the distillation terms use).
     """
-    logits = am_softmax_logits(labels, cosines, scale, margin, always_subtract)
     labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-    return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    labelled = ops.cast(ops.greater_equal(labels, 0), "float32")
+    labels = ops.maximum(labels, 0)
+    logits = am_softmax_logits(labels, cosines, scale, margin, always_subtract)
+    losses = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    return losses * labelled
 
 
 @keras.saving.register_keras_serializable(package="faceverify")

@@ -100,6 +100,35 @@ def wrap_cnn(model: keras.Model, num_classes: int, feature_layer: str = FEATURE_
     return keras.Model(model.inputs, outputs, name=f"{model.name}_amsoftmax")
 
 
+TEACHER_PROJECTION = "teacher_projection"
+
+
+def wrap_distillation(model: keras.Model, num_classes: int, teacher_dim: int,
+                      feature_layer: str = FEATURE_LAYER, dropout_rate: float = 0.5) -> keras.Model:
+    """:func:`wrap_cnn` plus the outputs the distillation losses need.
+
+    The training-only ``teacher_projection`` (linear, no bias) maps the feature to the
+    teacher's space for :class:`training.distillation.ProjectionCosineLoss`; ``embedding``
+    is the feature itself for :class:`training.distillation.SimilarityMatrixLoss`. Export
+    cuts at ``feature`` as for any model, so neither is served.
+
+    Returns:
+        A model with outputs ``{"predictions", "projection", "embedding"}``.
+
+    Raises:
+        ValueError: ``teacher_dim`` < 1.
+    """
+    if teacher_dim < 1:
+        raise ValueError(f"teacher_dim must be >= 1, got {teacher_dim}")
+    classifier = wrap_cnn(model, num_classes, feature_layer, dropout_rate)
+    features = model.get_layer(feature_layer).output
+    projection = layers.Dense(teacher_dim, use_bias=False, dtype="float32",
+                              name=TEACHER_PROJECTION)(features)
+    outputs = {"predictions": classifier.outputs[0], "projection": projection,
+               "embedding": features}
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_distill")
+
+
 def feature_model(model: keras.Model, feature_layer: str = FEATURE_LAYER) -> keras.Model:
     """Return the sub-model from ``model``'s input to ``feature_layer`` (the embedding)."""
     return keras.Model(model.inputs, model.get_layer(feature_layer).output,

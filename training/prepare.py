@@ -26,7 +26,12 @@ from tqdm import tqdm
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError, InvalidImageError
 from facecore.preprocess import FACE_POLICIES, NO_FACE_POLICIES, FacePreprocessor, PreprocessConfig
-from training.folders import ImageRecord, scan_identity_folders
+from training.folders import (
+    UNLABELLED,
+    ImageRecord,
+    scan_identity_folders,
+    scan_unlabelled_folders,
+)
 from training.prepare_report import build_report, find_duplicates
 
 LOG_NAME = "prepare_log.jsonl"
@@ -42,12 +47,15 @@ class Task:
     source: str
     path: str
     out_path: str
+    crop: str  # out_path relative to the cache directory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``prepare`` options."""
-    parser.add_argument("--data", action="append", required=True, metavar="[NAMESPACE=]PATH",
+    parser.add_argument("--data", action="append", default=[], metavar="[NAMESPACE=]PATH",
                         help="identity-folder root (repeatable)")
+    parser.add_argument("--unlabelled", action="append", default=[], metavar="PATH",
+                        help="folder of faces without identities, ROOT/IMAGE (repeatable)")
     parser.add_argument("--out", required=True, type=Path, help="cache directory")
     parser.add_argument("--size", type=int, default=112, help="side of the aligned crops")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
@@ -65,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = PreprocessConfig(size=args.size, face_policy=args.face_policy,
                               no_face_policy=args.no_face_policy)
-    records = scan_identity_folders(args.data)
+    if not args.data and not args.unlabelled:
+        raise SystemExit("prepare: give at least one --data or --unlabelled folder")
+    records = scan_identity_folders(args.data) + scan_unlabelled_folders(args.unlabelled)
     duplicates = find_duplicates(records)
     dropped = duplicates.dropped
     out = Path(args.out)
@@ -86,13 +96,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def plan_tasks(records: Sequence[ImageRecord], out: Path, dropped: set[str]) -> list[Task]:
-    """One task per record not dropped as a duplicate, mirroring ``ROOT/PERSON/IMAGE``."""
-    return [
-        Task(record.source, str(record.path),
-             str(out / record.source / record.path.parent.name / f"{record.path.stem}.png"))
-        for record in records
-        if str(record.path) not in dropped
-    ]
+    """One task per record not dropped as a duplicate, mirroring ``ROOT/PERSON/IMAGE``.
+
+    Unlabelled images mirror ``ROOT/IMAGE``.
+    """
+    return [Task(record.source, str(record.path), str(out / crop_path(record)),
+                 str(crop_path(record)))
+            for record in records if str(record.path) not in dropped]
+
+
+def crop_path(record: ImageRecord) -> Path:
+    """Where a record's crop goes, relative to the cache directory."""
+    name = f"{record.path.stem}.png"
+    if record.identity == UNLABELLED:
+        return Path(record.source) / name
+    return Path(record.source) / record.path.parent.name / name
 
 
 def read_log(log_path: Path) -> dict[str, dict]:
@@ -163,7 +181,9 @@ def _prepare_one(task: Task) -> dict:
     except FaceCoreError as error:
         return {**result, "status": error.code, "error": str(error)}
     _write_png_atomically(Path(task.out_path), prepared.pixels)
-    return {**result, "method": prepared.method, "faces_detected": prepared.faces_detected}
+    box = None if prepared.face is None else [round(float(v), 2) for v in prepared.face.box]
+    return {**result, "crop": task.crop, "method": prepared.method,
+            "faces_detected": prepared.faces_detected, "box": box}
 
 
 def _write_png_atomically(path: Path, rgb) -> None:

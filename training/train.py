@@ -7,7 +7,6 @@ Re-running the same command with the same ``--out`` resumes an interrupted run
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import shlex
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from training.config import (
+    DISTILL_KINDS,
     PRECISIONS,
     PRESETS,
     SCHEDULES,
@@ -46,6 +46,9 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--holdout-fraction": ("holdout_fraction", float, {}),
     "--seed": ("seed", int, {}),
     "--precision": ("precision", str, {"choices": PRECISIONS}),
+    "--distill": ("distill", str, {"choices": DISTILL_KINDS}),
+    "--projection-weight": ("projection_weight", float, {}),
+    "--similarity-weight": ("similarity_weight", float, {}),
 }
 
 
@@ -56,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", action="append", required=True, metavar="DIR",
                         help="identity-folder root (PATH or NAMESPACE=PATH); repeatable")
     parser.add_argument("--out", required=True, type=Path, help="run directory")
+    parser.add_argument("--unlabelled", action="append", default=[], metavar="DIR",
+                        help="prepared crops without identities, DIR/IMAGE (distillation only)")
+    parser.add_argument("--teacher", type=Path, metavar="CACHE",
+                        help="prepare cache holding `training teacher` vectors (distillation)")
     for flag, (field, kind, extra) in OVERRIDES.items():
         parser.add_argument(flag, dest=field, type=kind, default=None,
                             help=f"override the preset's {field}", **extra)
@@ -63,47 +70,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         const=True, default=None, help="subtract the margin unconditionally")
     parser.add_argument("--no-augment", dest="augment", action="store_const", const=False,
                         default=None, help="turn training augmentation off")
+    parser.add_argument("--client-augment", dest="client_augment", action="store_const",
+                        const=True, default=None,
+                        help="degrade images as clients do (grey, JPEG, low resolution, ...)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="Keras verbosity: 1 = progress bar, 2 = one line per epoch")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Return the chosen preset with the command-line overrides applied."""
-    fields = [field for field, _, _ in OVERRIDES.values()] + ["always_subtract", "augment"]
+    fields = [field for field, _, _ in OVERRIDES.values()] + ["always_subtract", "augment",
+                                                                "client_augment"]
     return get_preset(args.preset, **{field: getattr(args, field) for field in fields})
-
-
-def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    """Adam (AdamW when weight decay is set) with a constant or warm-up + cosine rate."""
-    import keras
-
-    rate: Any = config.learning_rate
-    if config.schedule == "cosine":
-        total = config.epochs * steps_per_epoch
-        warmup = min(int(round(config.warmup_epochs * steps_per_epoch)), total - 1)
-        rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=config.learning_rate * 0.01 if warmup else config.learning_rate,
-            decay_steps=max(total - warmup, 1), alpha=0.01,
-            warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
-    if config.weight_decay > 0:
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
-    return keras.optimizers.Adam(rate)
-
-
-def build_training_model(config: TrainConfig, num_classes: int, steps_per_epoch: int):
-    """Build and compile ResNet18 + AM-Softmax head (call inside the strategy scope)."""
-    from training.losses import AMSoftmaxLoss
-    from training.model import build_resnet18, wrap_cnn
-
-    backbone = build_resnet18(config.input_shape, num_classes, config.stage1_stride,
-                              bn_momentum=config.bn_momentum)
-    model = wrap_cnn(backbone, num_classes, dropout_rate=config.dropout)
-    model.compile(
-        optimizer=make_optimizer(config, steps_per_epoch),
-        loss=AMSoftmaxLoss(config.scale, config.margin, config.always_subtract),
-        metrics=["accuracy"],
-    )
-    return model
 
 
 def write_json(path: Path, content: Any) -> None:
@@ -116,6 +94,8 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
     return {
         **config.to_dict(),
         "data": list(args.data),
+        "unlabelled": list(args.unlabelled),
+        "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],
         "dtype_policy": policy,
@@ -156,34 +136,6 @@ def summarize(out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds:
     }
 
 
-def prepare_data(args: argparse.Namespace, config: TrainConfig, batch_size: int):
-    """Scan and split the folders, load the pixels and build the datasets.
-
-    ``batch_size`` is the global batch: ``config.batch_size`` times the number of workers.
-
-    Returns:
-        ``(splits, labels, train_dataset, validation_dataset, steps_per_epoch)``.
-    """
-    from training import data
-    from training.folders import scan_identity_folders
-
-    splits = data.make_splits(scan_identity_folders(args.data), config)
-    labels = data.label_map(splits.train)
-    started = time.perf_counter()
-    train_x = data.load_pixels(splits.train, config.input_size, config.channels)
-    val_x = data.load_pixels(splits.validation, config.input_size, config.channels)
-    log.info("loaded %d + %d images in %.1f s", len(train_x), len(val_x),
-             time.perf_counter() - started)
-    train_ds = data.training_dataset(train_x, data.encode_labels(splits.train, labels),
-                                     dataclasses.replace(config, batch_size=batch_size))
-    val_ds = None
-    if len(val_x):
-        val_ds = data.evaluation_dataset(
-            val_x, data.encode_labels(splits.validation, labels), batch_size)
-    steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
-    return splits, labels, train_ds, val_ds, steps
-
-
 def train_model(model, strategy, datasets: tuple, steps: int, args: argparse.Namespace,
                 config: TrainConfig) -> list[float]:
     """Train with ``Model.fit``, or with :mod:`training.multiworker`'s loop under ``TF_CONFIG``.
@@ -214,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
     import keras
 
-    from training.distribute import num_workers, setup, worker_dir
+    from training.build import build_training_model
+    from training.distribute import cluster_spec, num_workers, setup, worker_dir
+    from training.run_data import prepare_run_data
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
@@ -223,22 +177,29 @@ def run(args: argparse.Namespace) -> int:
     out = worker_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     batch_size = config.batch_size * num_workers()
-    splits, labels, train_ds, val_ds, steps = prepare_data(args, config, batch_size)
-    if config.monitor[0].startswith("val_") and val_ds is None:
+    run_data = prepare_run_data(args, config, batch_size)
+    splits = run_data.splits
+    if config.monitor[0].startswith("val_") and run_data.validation is None:
         raise SystemExit("no validation images: raise the validation fraction or add images")
+    if config.distill != "none" and cluster_spec() is not None:
+        raise SystemExit("distillation runs use Model.fit: multi-worker (TF_CONFIG) is "
+                         "not supported")
     write_json(out / "config.json", run_facts(args, config, strategy, policy))
-    write_json(out / "labels.json", labels)
+    write_json(out / "labels.json", run_data.labels)
     write_json(out / "split.json", splits.to_dict(config))
     with strategy.scope():
-        model = build_training_model(config, len(labels), steps)
+        model = build_training_model(config, len(run_data.labels), run_data.steps_per_epoch,
+                                     run_data.teacher_dim)
     started = time.perf_counter()
-    epoch_seconds = train_model(model, strategy, (train_ds, val_ds), steps, args, config)
+    epoch_seconds = train_model(model, strategy, (run_data.train, run_data.validation),
+                                run_data.steps_per_epoch, args, config)
     fit_seconds = time.perf_counter() - started
     model.save(out / "final.keras")
     counts = {"train_images": len(splits.train), "validation_images": len(splits.validation),
-              "heldout_images": len(splits.heldout), "identities": len(labels),
+              "unlabelled_images": run_data.unlabelled_images,
+              "heldout_images": len(splits.heldout), "identities": len(run_data.labels),
               "heldout_identities": len({r.identity for r in splits.heldout}),
-              "steps_per_epoch": steps, "global_batch_size": batch_size}
+              "steps_per_epoch": run_data.steps_per_epoch, "global_batch_size": batch_size}
     summary = summarize(out, config, fit_seconds, epoch_seconds, counts)
     write_json(out / "summary.json", summary)
     log.info("summary: %s", json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s",

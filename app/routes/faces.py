@@ -12,6 +12,7 @@ from app.dependencies import ServiceDep, SettingsDep, require_api_key
 from app.errors import ApiError
 from app.routes.ops import model_info
 from app.schemas import (
+    FAR_DESCRIPTION,
     EmbedFailure,
     EmbedJsonRequest,
     EmbedResponse,
@@ -38,8 +39,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (422, "no_face / multiple_faces / too_many_images / validation_error"),
         (503, "model_not_ready")]
 }
-_THRESHOLD_FIELD = {"type": "number", "minimum": -1, "maximum": 1,
-                    "description": "overrides the calibrated threshold"}
+_OPTION_FIELDS = {
+    "threshold": {"type": "number", "minimum": -1, "maximum": 1,
+                  "description": "overrides the calibrated threshold"},
+    "far": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+            "description": FAR_DESCRIPTION},
+}
 
 
 @router.post("/embed", response_model=EmbedResponse, responses=_ERRORS,
@@ -60,23 +65,27 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
 @router.post("/verify", response_model=VerifyResponse, responses=_ERRORS,
              openapi_extra=request_body(VerifyJsonRequest, {"image1": "first image",
                                                             "image2": "second image"},
-                                        {"threshold": _THRESHOLD_FIELD}))
+                                        _OPTION_FIELDS))
 async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -> VerifyResponse:
     """Tell whether two images (``image1``, ``image2``) show the same person.
 
     ``similarity`` is the cosine of the two embeddings; ``verified`` is ``similarity >=
-    threshold``, the threshold being the model's calibrated one unless ``threshold`` is given.
+    threshold``. The threshold is the model's default operating point (the most accurate on
+    held-out photo pairs), the calibrated point of ``far`` (e.g. ``0.001``; an unknown value
+    gets 422 ``unknown_operating_point`` naming the allowed ones), or ``threshold`` itself.
     """
     upload = await read_upload(request, ("image1", "image2"), VerifyJsonRequest, 2)
     try:
-        options = VerifyOptions.model_validate({"threshold": upload.fields.get("threshold")})
+        options = VerifyOptions.model_validate(
+            {name: upload.fields.get(name) for name in ("threshold", "far")})
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
     result = await service.verify(upload.images["image1"][0], upload.images["image2"][0],
-                                  options.threshold)
+                                  options.threshold, options.far)
     return VerifyResponse(verified=result.verified, similarity=result.similarity,
-                          threshold=result.threshold, model=model_info(service),
+                          threshold=result.threshold, operating_point=result.operating_point,
+                          model=model_info(service),
                           image1=_faces(result.first), image2=_faces(result.second))
 
 

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from facecore.metadata import ModelMetadata
+from training.calibration import operating_points, with_operating_points
+
+
+def synthetic_scores(genuine: int = 400, impostors: int = 20_000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(0.6, 0.12, genuine), rng.normal(0.1, 0.1, impostors)])
+    labels = np.concatenate([np.ones(genuine, bool), np.zeros(impostors, bool)])
+    return labels, scores
+
+
+def reference_best_balanced(labels, scores):
+    """Brute force over every candidate threshold."""
+    best = (-1.0, None)
+    for threshold in np.unique(scores):
+        accepted = scores >= threshold
+        accuracy = (accepted[labels].mean() + 1.0 - accepted[~labels].mean()) / 2
+        best = max(best, (accuracy, threshold), key=lambda item: item[0])
+    return best
+
+
+def test_points_match_a_brute_force_reference():
+    labels, scores = synthetic_scores()
+    points = {point.name: point for point in operating_points(labels, scores)}
+    assert list(points) == ["best_accuracy", "far_0.01", "far_0.001", "far_0.0001"]
+    accuracy, _ = reference_best_balanced(labels, scores)
+    assert points["best_accuracy"].accuracy == pytest.approx(accuracy)
+    for far in (1e-2, 1e-3, 1e-4):
+        point = points[f"far_{far:g}"]
+        assert point.far_target == far and point.far <= far
+        accepted = scores >= point.cosine
+        assert point.tar == pytest.approx(accepted[labels].mean())
+        assert point.far == pytest.approx(accepted[~labels].mean())
+    stricter = [points[name].cosine for name in ("far_0.01", "far_0.001", "far_0.0001")]
+    assert stricter == sorted(stricter)
+
+
+def test_unmeasurable_far_targets_are_left_out():
+    labels, scores = synthetic_scores(impostors=500)
+    assert [p.name for p in operating_points(labels, scores)] == ["best_accuracy", "far_0.01"]
+
+
+def test_metadata_default_is_the_best_accuracy_point(tmp_path):
+    labels, scores = synthetic_scores()
+    metadata = ModelMetadata.model_validate({
+        "name": "m", "version": "1", "input": {"size": [8, 8], "channels": 3},
+        "embedding": {"dimension": 4}, "preprocessing": {},
+        "threshold": {"cosine": 0.5, "operating_point": "placeholder", "calibrated": False}})
+    calibrated = with_operating_points(metadata, operating_points(labels, scores), "test pairs")
+    calibrated.save(tmp_path)
+    loaded = ModelMetadata.load(tmp_path)
+    assert loaded.default_operating_point == "best_accuracy"
+    assert loaded.threshold.cosine == loaded.operating_points[0].cosine
+    assert loaded.far_targets == (1e-4, 1e-3, 1e-2)
+    assert loaded.operating_point(0.001).name == "far_0.001"
+    with pytest.raises(KeyError, match=r"allowed: \[0.0001, 0.001, 0.01\]"):
+        loaded.operating_point(0.05)

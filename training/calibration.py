@@ -1,0 +1,65 @@
+"""Operating points of an exported model, measured on held-out pairs, for ``metadata.json``.
+
+The default point is the threshold of best balanced accuracy (genuine and impostor pairs
+weighted equally, like LFW's 50/50 pairs): what a person posting two photos expects, the
+way face_recognition's distance 0.6 is. Strict points hold the false-accept rate at
+1e-2, 1e-3 and 1e-4 and are one ``far`` parameter away on ``/verify``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facecore.metadata import ModelMetadata, OperatingPoint, Threshold
+from training.metrics import best_accuracy_threshold, tar_at_far
+
+FAR_TARGETS = (1e-2, 1e-3, 1e-4)
+DEFAULT_POINT = "best_accuracy"
+
+
+def _point_at(labels: np.ndarray, scores: np.ndarray, name: str, threshold: float,
+              far_target: float | None = None) -> OperatingPoint:
+    """Measure TAR, FAR and balanced accuracy of ``scores >= threshold``."""
+    cosine = float(np.clip(threshold, -1.0, 1.0))  # inf (accept nothing) -> 1
+    accepted = scores >= cosine
+    tar = float(accepted[labels].mean())
+    far = float(accepted[~labels].mean())
+    return OperatingPoint(name=name, cosine=cosine, far_target=far_target, far=far, tar=tar,
+                          accuracy=(tar + 1.0 - far) / 2.0)
+
+
+def operating_points(labels, scores, far_targets: tuple[float, ...] = FAR_TARGETS
+                     ) -> tuple[OperatingPoint, ...]:
+    """Return the best-accuracy point, then one point per measurable FAR target.
+
+    A FAR target is measurable with at least 1/FAR impostor pairs; the others are left
+    out of the table (``/verify`` then refuses them) rather than guessed.
+
+    Args:
+        labels: True for genuine pairs.
+        scores: Cosine similarity of each pair.
+        far_targets: False-accept rates to calibrate.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    impostors = int((~labels).sum())
+    far_targets = tuple(far for far in far_targets if far * impostors >= 1.0)
+    best, _ = best_accuracy_threshold(labels, scores, balanced=True)
+    points = [_point_at(labels, scores, DEFAULT_POINT, best)]
+    for far in far_targets:
+        _, threshold, _ = tar_at_far(labels, scores, far)
+        points.append(_point_at(labels, scores, f"far_{far:g}", threshold, far))
+    return tuple(points)
+
+
+def with_operating_points(metadata: ModelMetadata, points: tuple[OperatingPoint, ...],
+                          source: str) -> ModelMetadata:
+    """Return ``metadata`` whose default threshold is the best-accuracy point of ``points``."""
+    default = next(point for point in points if point.name == DEFAULT_POINT)
+    threshold = Threshold(cosine=default.cosine, far=default.far, tar=default.tar,
+                          operating_point=f"best balanced accuracy on {source}",
+                          calibrated=True)
+    return metadata.model_copy(update={"threshold": threshold, "operating_points": points})
+
+
+

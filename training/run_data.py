@@ -1,0 +1,95 @@
+"""Everything a training run feeds the model: splits, class map, datasets, teacher targets."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunData:
+    """The loaded data of a run.
+
+    Attributes:
+        splits: Labelled train / validation / held-out records.
+        labels: Class index of every training identity.
+        train: Training batches (labelled + unlabelled images).
+        validation: Validation batches, or None without validation images.
+        steps_per_epoch: Training steps per epoch.
+        unlabelled_images: Images without identities in ``train`` (distillation only).
+        teacher_dim: Teacher embedding width, or None without distillation.
+    """
+
+    splits: Any
+    labels: dict[str, int]
+    train: Any
+    validation: Any
+    steps_per_epoch: int
+    unlabelled_images: int
+    teacher_dim: int | None
+
+
+def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: int) -> RunData:
+    """Scan and split the folders, load the pixels and build the datasets.
+
+    ``batch_size`` is the global batch: ``config.batch_size`` times the number of workers.
+
+    Raises:
+        SystemExit: Unlabelled images or a teacher cache given without distillation, or
+            distillation without a teacher cache.
+    """
+    from training import data
+    from training.folders import scan_identity_folders, scan_unlabelled_folders
+
+    _check_teacher_arguments(args, config)
+    splits = data.make_splits(scan_identity_folders(args.data), config)
+    labels = data.label_map(splits.train)
+    unlabelled = scan_unlabelled_folders(args.unlabelled)
+    train_records = splits.train + unlabelled
+    started = time.perf_counter()
+    train_x = data.load_pixels(train_records, config.input_size, config.channels)
+    val_x = data.load_pixels(splits.validation, config.input_size, config.channels)
+    log.info("loaded %d + %d images in %.1f s", len(train_x), len(val_x),
+             time.perf_counter() - started)
+    train_y, val_y, teacher_dim = _targets(args, config, labels, train_records, splits.validation)
+    train_ds = data.training_dataset(train_x, train_y,
+                                     dataclasses.replace(config, batch_size=batch_size))
+    val_ds = data.evaluation_dataset(val_x, val_y, batch_size) if len(val_x) else None
+    steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
+    return RunData(splits, labels, train_ds, val_ds, steps, len(unlabelled), teacher_dim)
+
+
+def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> None:
+    distilling = config.distill != "none"
+    if args.unlabelled and not distilling:
+        raise SystemExit("--unlabelled images train through the teacher only: set --distill")
+    if distilling and args.teacher is None:
+        raise SystemExit(f"distill={config.distill!r} needs --teacher CACHE "
+                         "(a prepare directory embedded by `python -m training teacher`)")
+    if args.teacher is not None and not distilling:
+        raise SystemExit("--teacher is given but distill is 'none'")
+
+
+def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, val_records):
+    """``(train y, validation y, teacher dim)``: labels alone, or the distillation dicts."""
+    from training.distill_data import class_labels, distillation_targets
+
+    if config.distill == "none":
+        return class_labels(train_records, labels), class_labels(val_records, labels), None
+    from training.teacher_cache import load_teacher_embeddings
+
+    teacher = load_teacher_embeddings(args.teacher)
+    train_y, mean = distillation_targets(train_records, labels, teacher, args.teacher)
+    val_y, _ = distillation_targets(val_records, labels, teacher, args.teacher, mean)
+    covered = float(train_y["projection"][:, -1].mean())
+    log.info("teacher %s: vectors for %.1f%% of the training images", teacher.info.name,
+             100 * covered)
+    return train_y, val_y, teacher.info.dimension

@@ -1,0 +1,156 @@
+"""The teacher-embedding cache: one teacher vector per prepared crop, stored beside the crops.
+
+Layout of ``CACHE/teacher/`` (``CACHE`` is a ``training prepare`` directory):
+
+- ``parts/part-NNNNN.npz``: ``keys`` (crop paths relative to ``CACHE``) and ``embeddings``
+  (float32, L2-normalised), written atomically one chunk at a time, so an interrupted run
+  resumes after the last complete chunk;
+- ``failures.jsonl``: crops the teacher could not embed, with the reason;
+- ``teacher.json``: which teacher made the cache (:class:`TeacherInfo`), checked on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+TEACHER_DIR = "teacher"
+INFO_NAME = "teacher.json"
+FAILURES_NAME = "failures.jsonl"
+PARTS_DIR = "parts"
+
+
+@dataclass(frozen=True)
+class TeacherInfo:
+    """Which teacher produced a cache: checked when a cache is resumed or loaded."""
+
+    name: str
+    dimension: int
+    alignment: str
+
+    def __post_init__(self) -> None:
+        """Reject impossible values."""
+        if self.dimension < 1 or not self.name:
+            raise ValueError(f"invalid teacher info: {self}")
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays
+class TeacherEmbeddings:
+    """Teacher vectors by crop key, as loaded from a cache."""
+
+    info: TeacherInfo
+    index: dict[str, int]
+    vectors: np.ndarray  # (n, dimension) float32, unit length
+
+    def lookup(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for ``keys`` and a 0/1 mask of which keys have one (zeros where not).
+
+        Returns:
+            ``(vectors (len(keys), dimension) float32, mask (len(keys),) float32)``.
+        """
+        vectors = np.zeros((len(keys), self.info.dimension), np.float32)
+        mask = np.zeros(len(keys), np.float32)
+        for row, key in enumerate(keys):
+            position = self.index.get(key)
+            if position is not None:
+                vectors[row] = self.vectors[position]
+                mask[row] = 1.0
+        return vectors, mask
+
+
+def teacher_dir(cache: Path) -> Path:
+    """Return the teacher folder of a prepare cache."""
+    return Path(cache) / TEACHER_DIR
+
+
+def write_info(cache: Path, info: TeacherInfo) -> None:
+    """Record the teacher, refusing to mix two teachers in one cache.
+
+    Raises:
+        ValueError: The cache already holds another teacher's vectors.
+    """
+    folder = teacher_dir(cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / INFO_NAME
+    if path.is_file():
+        existing = read_info(cache)
+        if existing != info:
+            raise ValueError(f"{folder} holds vectors of {existing}, not {info}; use another cache")
+        return
+    path.write_text(json.dumps(asdict(info), indent=2) + "\n")
+
+
+def read_info(cache: Path) -> TeacherInfo:
+    """Read ``teacher.json``.
+
+    Raises:
+        FileNotFoundError: The cache has no teacher vectors.
+    """
+    path = teacher_dir(cache) / INFO_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no teacher cache at {path.parent}: run `python -m training "
+                                f"teacher --cache {cache}` first")
+    return TeacherInfo(**json.loads(path.read_text()))
+
+
+def write_part(cache: Path, keys: list[str], vectors: np.ndarray) -> Path:
+    """Atomically write the next chunk of vectors."""
+    folder = teacher_dir(cache) / PARTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    number = len(list(folder.glob("part-*.npz")))
+    path = folder / f"part-{number:05d}.npz"
+    partial = folder / f".partial-{os.getpid()}.npz"
+    np.savez(partial, keys=np.asarray(keys, dtype=str), embeddings=vectors.astype(np.float32))
+    os.replace(partial, path)
+    return path
+
+
+def append_failures(cache: Path, failures: list[dict]) -> None:
+    """Append crops the teacher could not embed."""
+    with (teacher_dir(cache) / FAILURES_NAME).open("a") as handle:
+        for failure in failures:
+            handle.write(json.dumps(failure) + "\n")
+
+
+def done_keys(cache: Path) -> set[str]:
+    """Crop keys already embedded or already failed (skipped when resuming)."""
+    done = set(load_teacher_embeddings(cache).index) if _has_parts(cache) else set()
+    failures = teacher_dir(cache) / FAILURES_NAME
+    if failures.is_file():
+        for line in failures.read_text().splitlines():
+            try:
+                done.add(json.loads(line)["crop"])
+            except (json.JSONDecodeError, KeyError):
+                continue  # a torn last line: that crop is simply retried
+    return done
+
+
+def _has_parts(cache: Path) -> bool:
+    return any((teacher_dir(cache) / PARTS_DIR).glob("part-*.npz"))
+
+
+def load_teacher_embeddings(cache: Path) -> TeacherEmbeddings:
+    """Load every part of a cache, validating dimension and norm.
+
+    Raises:
+        FileNotFoundError: No teacher cache in ``cache``.
+        ValueError: A part has the wrong shape or vectors that are not unit length.
+    """
+    info = read_info(cache)
+    keys: list[str] = []
+    chunks: list[np.ndarray] = []
+    for part in sorted((teacher_dir(cache) / PARTS_DIR).glob("part-*.npz")):
+        with np.load(part) as data:
+            vectors = data["embeddings"]
+            if vectors.ndim != 2 or vectors.shape[1] != info.dimension:
+                raise ValueError(f"{part}: vectors {vectors.shape}, expected (n, {info.dimension})")
+            if len(vectors) and not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3):
+                raise ValueError(f"{part}: teacher vectors are not unit length")
+            keys.extend(str(key) for key in data["keys"])
+            chunks.append(vectors)
+    matrix = np.concatenate(chunks) if chunks else np.zeros((0, info.dimension), np.float32)
+    return TeacherEmbeddings(info, {key: row for row, key in enumerate(keys)}, matrix)
