@@ -26,7 +26,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN python3 -m venv /opt/venv \
     && useradd --system --uid 10001 --user-group --home-dir /srv/faceverify \
        --shell /usr/sbin/nologin faceverify \
-    && install -d -o faceverify -g faceverify /srv/faceverify
+    && install -d -o faceverify -g faceverify /srv/faceverify /srv/faceverify/data
 WORKDIR /srv/faceverify
 
 # ---------------------------------------------------------------------------------------
@@ -53,6 +53,7 @@ COPY --chown=faceverify:faceverify ${MODEL_DIR}/ /srv/faceverify/models/default/
 ENV FACEVERIFY_HOST=0.0.0.0 \
     FACEVERIFY_PORT=8000 \
     FACEVERIFY_MODEL_PATH=/srv/faceverify/models/default \
+    FACEVERIFY_DATA_DIR=/srv/faceverify/data \
     FACEVERIFY_BACKEND=onnx \
     FACEVERIFY_DEVICE=cpu
 USER 10001:10001
@@ -81,7 +82,7 @@ RUN apt-get update \
     && python3 -m venv /opt/venv \
     && useradd --system --uid 10001 --user-group --home-dir /srv/faceverify \
        --shell /usr/sbin/nologin faceverify \
-    && install -d -o faceverify -g faceverify /srv/faceverify
+    && install -d -o faceverify -g faceverify /srv/faceverify /srv/faceverify/data
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY scripts/requirements_from_pyproject.py scripts/
@@ -95,6 +96,7 @@ COPY --chown=faceverify:faceverify ${MODEL_DIR}/ /srv/faceverify/models/default/
 ENV FACEVERIFY_HOST=0.0.0.0 \
     FACEVERIFY_PORT=8000 \
     FACEVERIFY_MODEL_PATH=/srv/faceverify/models/default \
+    FACEVERIFY_DATA_DIR=/srv/faceverify/data \
     FACEVERIFY_BACKEND=onnx \
     FACEVERIFY_DEVICE=gpu
 USER 10001:10001

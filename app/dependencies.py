@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from app.errors import UnauthorizedError
+from app.gallery.service import Gallery
 from app.service import FaceService
 from app.settings import Settings
 
@@ -24,6 +25,11 @@ def get_app_settings(request: Request) -> Settings:
 def get_service(request: Request) -> FaceService:
     """Return the application's face service."""
     return request.app.state.service
+
+
+def get_gallery(request: Request) -> Gallery:
+    """Return the application's gallery of enrolled people."""
+    return request.app.state.gallery
 
 
 def require_api_key(settings: Annotated[Settings, Depends(get_app_settings)],
@@ -44,3 +50,4 @@ def require_api_key(settings: Annotated[Settings, Depends(get_app_settings)],
 
 ServiceDep = Annotated[FaceService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+GalleryDep = Annotated[Gallery, Depends(get_gallery)]

@@ -109,6 +109,31 @@ class TooManyImagesError(ApiError):
     code, status, default_message = "too_many_images", 422, "Too many images in one request."
 
 
+class PersonNotFoundError(ApiError):
+    """No enrolled person has this id."""
+
+    code, status, default_message = "person_not_found", 404, "No such person."
+
+
+class FaceNotFoundError(ApiError):
+    """The person has no template with this face id."""
+
+    code, status, default_message = "face_not_found", 404, "No such face."
+
+
+class PersonExistsError(ApiError):
+    """A person with this id is already enrolled."""
+
+    code, status, default_message = "person_exists", 409, "A person with this id exists."
+
+
+class NoTemplatesError(ApiError):
+    """The person has no template made by the served model (nothing to compare with)."""
+
+    code, status = "no_templates", 422
+    default_message = "The person has no templates of the served model; enrol photos first."
+
+
 class ModelNotReadyError(ApiError):
     """The model is not loaded and warmed up yet, or the service is shutting down."""
 

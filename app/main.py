@@ -15,10 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from app.errors import install_error_handler
+from app.gallery.service import Gallery
 from app.logging_setup import configure_logging
 from app.metrics import Metrics
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.routes import faces, ops
+from app.routes import faces, ops, people
 from app.service import FaceService
 from app.settings import Settings, SettingsError, get_settings
 
@@ -31,10 +32,13 @@ person. Send images as multipart files or as base64 in JSON. Errors always answe
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load and warm up the model before serving; drain the batcher on shutdown."""
     service: FaceService = app.state.service
+    gallery: Gallery = app.state.gallery
     await service.start()
     try:
+        await gallery.start(service.model_key)
         yield
     finally:
+        await gallery.stop()
         await service.stop()
 
 
@@ -55,12 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                          lifespan=lifespan)
     app.state.settings, app.state.metrics = settings, metrics
     app.state.service = FaceService(settings, metrics)
+    app.state.gallery = Gallery(settings)
     install_error_handler(app)
     app.include_router(ops.router)
     app.include_router(faces.router)
+    app.include_router(people.router)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST"], allow_headers=["*"],
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
                            expose_headers=["X-Request-ID"])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

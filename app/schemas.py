@@ -135,12 +135,22 @@ class HealthResponse(BaseModel):
     status: str = Field(examples=["ok"])
 
 
+class GalleryStatus(BaseModel):
+    """The gallery of enrolled people."""
+
+    backend: str = Field(examples=["sqlite"])
+    templates: int = Field(description="templates of the served model, searchable")
+    templates_needing_reenrolment: int = Field(
+        description="templates made by another model: never compared, enrol those people again")
+
+
 class ReadyResponse(BaseModel):
-    """Readiness: the model is loaded and warmed up."""
+    """Readiness: the model is loaded and warmed up, the gallery loaded."""
 
     status: str = Field(examples=["ready"])
     model: ModelInfo
     runtime: str = Field(examples=["onnxruntime 1.20.0 providers=['CPUExecutionProvider']"])
+    gallery: GalleryStatus
 
 
 def request_body(json_model: type[BaseModel], files: dict[str, str],

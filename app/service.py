@@ -27,6 +27,7 @@ from app.errors import (
     UnknownOperatingPointError,
     to_api_error,
 )
+from app.gallery.records import ModelKey
 from app.metrics import Metrics
 from app.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
@@ -103,6 +104,12 @@ class FaceService:
     def threshold(self) -> float:
         """The calibrated cosine threshold from metadata.json."""
         return self._require_metadata().threshold.cosine
+
+    @property
+    def model_key(self) -> ModelKey:
+        """Name, version and dimension of the served model: what its templates belong to."""
+        metadata = self._require_metadata()
+        return ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
 
     @property
     def runtime_name(self) -> str:

@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -37,6 +38,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    data_dir: Path = Field(Path("var"), description="Holds the SQLite gallery database.")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql+psycopg://... to share a gallery; default SQLite.")
+    encryption_key: SecretStr | None = Field(
+        None, description="Fernet key: templates are encrypted at rest when set.")
+    gallery_poll_ms: float = Field(250.0, ge=10, le=60_000)
+    identify_fpir: float = Field(0.01, gt=0, lt=1)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -50,6 +58,30 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        url = value.get_secret_value()
+        if url.startswith("postgresql://"):
+            return SecretStr("postgresql+psycopg://" + url.removeprefix("postgresql://"))
+        if not url.startswith(("postgresql+psycopg://", "sqlite:///")):
+            raise ValueError("must start with postgresql://, postgresql+psycopg:// or sqlite:///")
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _check_encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            Fernet(value.get_secret_value().encode())
+        except ValueError:
+            raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes), e.g. "
+                             "from cryptography.fernet.Fernet.generate_key()") from None
+        return value
 
     @model_validator(mode="after")
     def _check_model_path(self) -> Settings:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,7 +65,9 @@ def local_service(
         The running service; it is terminated (killed if it hangs) on exit.
     """
     port = free_port()
+    data_dir = tempfile.mkdtemp(prefix="faceverify-bench-")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FACEVERIFY_HOST": HOST,
+           "FACEVERIFY_DATA_DIR": data_dir,
            "FACEVERIFY_PORT": str(port), "FACEVERIFY_MODEL_PATH": str(Path(model_dir).resolve()),
            "FACEVERIFY_LOG_LEVEL": "WARNING",
            **{f"FACEVERIFY_{name.upper()}": value for name, value in settings.items()}}
@@ -80,3 +84,4 @@ def local_service(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -18,15 +18,17 @@ SettingsFactory = Callable[..., Settings]
 
 
 @pytest.fixture
-def make_settings(monkeypatch: pytest.MonkeyPatch) -> SettingsFactory:
-    """Build settings on the tiny model, ignoring the caller's FACEVERIFY_* environment."""
+def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SettingsFactory:
+    """Build settings on the tiny model and a fresh data directory, ignoring the caller's
+    FACEVERIFY_* environment."""
     for name in list(os.environ):
         if name.startswith("FACEVERIFY_"):
             monkeypatch.delenv(name)
 
     def factory(**overrides: object) -> Settings:
         values = {"model_path": TINY_MODEL, "device": "cpu", "threads": 1,
-                  "preprocess_workers": 2, "batch_max_wait_ms": 5.0, **overrides}
+                  "preprocess_workers": 2, "batch_max_wait_ms": 5.0,
+                  "data_dir": tmp_path / "data", **overrides}
         return load_settings(_env_file=None, **values)
 
     return factory
@@ -52,3 +54,15 @@ def make_client(make_settings: SettingsFactory) -> Iterator[Callable[..., TestCl
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     """A running app on the tiny model with default settings."""
     return make_client()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """Each gallery backend in turn: None = SQLite under the test's data directory."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from postgres import fresh_database
+
+    with fresh_database() as url:
+        yield url

@@ -55,9 +55,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "FACEVERIFY_MODEL_PATH": str(MODEL), "FACEVERIFY_PORT": str(port),
+           "FACEVERIFY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
            "FACEVERIFY_HOST": "127.0.0.1", "FACEVERIFY_DEVICE": "cpu",
            "FACEVERIFY_BATCH_MAX_WAIT_MS": "20", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,

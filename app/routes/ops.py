@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.dependencies import ServiceDep
+from app.dependencies import GalleryDep, ServiceDep
 from app.errors import ModelNotReadyError
-from app.schemas import ErrorResponse, HealthResponse, ModelInfo, ReadyResponse
+from app.schemas import ErrorResponse, GalleryStatus, HealthResponse, ModelInfo, ReadyResponse
 
 router = APIRouter(tags=["operations"])
 
@@ -26,11 +26,14 @@ def health() -> HealthResponse:
 
 @router.get("/ready", response_model=ReadyResponse,
             responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}})
-def ready(service: ServiceDep) -> ReadyResponse:
+def ready(service: ServiceDep, gallery: GalleryDep) -> ReadyResponse:
     """Answer 200 once the model is loaded and warmed up; 503 before and while stopping."""
-    if not service.ready or service.metadata is None:
+    if not service.ready or service.metadata is None or not gallery.ready:
         raise ModelNotReadyError()
-    return ReadyResponse(status="ready", model=model_info(service), runtime=service.runtime_name)
+    status = GalleryStatus(backend=gallery.backend, templates=len(gallery.index),
+                           templates_needing_reenrolment=gallery.stale_templates)
+    return ReadyResponse(status="ready", model=model_info(service), runtime=service.runtime_name,
+                         gallery=status)
 
 
 @router.get("/metrics", response_class=Response,

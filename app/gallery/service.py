@@ -1,0 +1,119 @@
+"""The gallery service: the database, the in-memory index of the served model, and their sync.
+
+Database calls block, so they run in a small thread pool. After each change this replica
+commits, and every ``gallery_poll_ms`` for other replicas' changes, the events after the
+index's version are applied to the index; a restart rebuilds the index from the database, so a
+crash between a commit and the index update loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from app.gallery.audit import audit
+from app.gallery.codec import TemplateCodec
+from app.gallery.database import database_url, migrate, open_engine, truncate_wal
+from app.gallery.index import TemplateIndex
+from app.gallery.records import ModelKey
+from app.gallery.store import GalleryStore
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Gallery:
+    """Owns the store, the index and the poller of one application."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store: GalleryStore | None = None
+        self.index: TemplateIndex | None = None
+        self.model: ModelKey | None = None
+        self.stale_templates = 0
+        self.ready = False
+        self._version = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._sync_lock = asyncio.Lock()
+        self._poller: asyncio.Task[None] | None = None
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.store.engine.dialect.name if self.store else "not started"
+
+    async def start(self, model: ModelKey) -> None:
+        """Open and migrate the database, load the model's templates, start polling."""
+        settings = self.settings
+        url = database_url(settings.database_url.get_secret_value()
+                           if settings.database_url else None, settings.data_dir)
+        key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="gallery")
+        self._sync_lock = asyncio.Lock()
+        engine = await self.run(open_engine, url)
+        await self.run(migrate, engine)
+        self.store, self.model = GalleryStore(engine, TemplateCodec(key)), model
+        self.index = TemplateIndex(model.dimension)
+        self._version = await self.run(self._load)
+        self.stale_templates = await self.run(self.store.stale_templates, model)
+        self._poller = asyncio.create_task(self._poll(), name="gallery-poll")
+        self.ready = True
+        logger.info("gallery on %s: %d templates of %s %s (%d of other models need "
+                    "re-enrolment)", self.backend, len(self.index), model.name, model.version,
+                    self.stale_templates)
+
+    async def stop(self) -> None:
+        """Stop polling and close the database."""
+        self.ready = False
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self.store is not None:
+            self.store.engine.dispose()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call in the gallery's threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    async def sync(self) -> None:
+        """Apply the database's changes since the index's version to the index."""
+        async with self._sync_lock:
+            changes = await self.run(self.store.changes_since, self._version, self.model)
+            if changes.version == self._version:
+                return
+            await self.run(self._apply, changes.removed, changes.added)
+            if changes.removed:
+                self.stale_templates = await self.run(self.store.stale_templates, self.model)
+            self._version = changes.version
+
+    async def erased(self, person_id: str, face_ids: list[str]) -> None:
+        """After an erasure: update the index, flush SQLite's WAL, write the audit line."""
+        await self.sync()
+        await self.run(truncate_wal, self.store.engine)
+        audit("person_erased", person_id, templates_removed=len(face_ids))
+
+    def _load(self) -> int:
+        version, templates = self.store.load_all(self.model)
+        self.index.add(templates)
+        return version
+
+    def _apply(self, removed: frozenset[str], added: tuple) -> None:
+        self.index.remove(removed)
+        self.index.add(added)
+
+    async def _poll(self) -> None:
+        interval = self.settings.gallery_poll_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sync()
+            except Exception:  # a database hiccup: log it, keep polling
+                logger.exception("gallery sync failed; retrying in %.2f s", interval)

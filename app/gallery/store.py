@@ -1,0 +1,245 @@
+"""The gallery's database operations, each one transaction (blocking; run them in threads).
+
+Every change of the templates bumps ``gallery_state.version`` first: the row lock serialises
+writers, so versions commit in order, and ``gallery_events`` rows carry the version of the
+change that wrote them. A replica that has applied version V asks for the events after V.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import FaceNotFoundError, PersonExistsError, PersonNotFoundError
+from app.gallery.codec import TemplateCodec
+from app.gallery.records import Changes, FaceRecord, ModelKey, NewFace, Person, Template
+from app.gallery.tables import faces, gallery_events, gallery_state, people
+
+_CHUNK = 500
+
+
+class GalleryStore:
+    """People and templates in SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine, codec: TemplateCodec) -> None:
+        self.engine, self.codec = engine, codec
+
+    # --- people ---------------------------------------------------------------------------
+
+    def create_person(self, person_id: str, display_name: str | None,
+                      attributes: dict[str, Any] | None) -> Person:
+        """Insert a person. Raises PersonExistsError when the id is taken."""
+        row = {"id": person_id, "display_name": display_name, "attributes": attributes,
+               "created_at": datetime.now(UTC)}
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(people).values(**row))
+        except IntegrityError as exc:
+            raise PersonExistsError(f"person {person_id!r} already exists") from exc
+        return Person(person_id, display_name, attributes, row["created_at"])
+
+    def list_people(self, limit: int, after: str | None) -> list[Person]:
+        """People ordered by id, the first ``limit`` after the id ``after`` (keyset paging)."""
+        query = select(people).order_by(people.c.id).limit(limit)
+        if after is not None:
+            query = query.where(people.c.id > after)
+        with self.engine.connect() as connection:
+            return [_person(row) for row in connection.execute(query).mappings()]
+
+    def get_person(self, person_id: str) -> Person:
+        """Return a person with their face records. Raises PersonNotFoundError."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(people).where(people.c.id == person_id)).mappings().first()
+            if row is None:
+                raise PersonNotFoundError(f"no person with id {person_id!r}")
+            records = connection.execute(
+                select(*_FACE_COLUMNS).where(faces.c.person_id == person_id)
+                .order_by(faces.c.id)).mappings()
+            return _person(row, tuple(_face(record) for record in records))
+
+    def delete_person(self, person_id: str) -> list[str]:
+        """Erase a person and all their templates; returns the removed face ids."""
+        with self.engine.begin() as connection:
+            version = _bump(connection)
+            if connection.execute(select(people.c.id).where(people.c.id == person_id)).first() \
+                    is None:
+                raise PersonNotFoundError(f"no person with id {person_id!r}")
+            face_ids = list(connection.execute(
+                select(faces.c.id).where(faces.c.person_id == person_id)).scalars())
+            connection.execute(faces.delete().where(faces.c.person_id == person_id))
+            connection.execute(people.delete().where(people.c.id == person_id))
+            _record_events(connection, version, face_ids, added=False)
+        return face_ids
+
+    # --- templates ------------------------------------------------------------------------
+
+    def add_faces(self, person_id: str, model: ModelKey,
+                  new_faces: Sequence[NewFace]) -> list[FaceRecord]:
+        """Store templates for a person. Raises PersonNotFoundError."""
+        now = datetime.now(UTC)
+        rows = [self._face_row(_face_id(number), person_id, model, face, now)
+                for number, face in enumerate(new_faces)]
+        try:
+            with self.engine.begin() as connection:
+                version = _bump(connection)
+                if connection.execute(
+                        select(people.c.id).where(people.c.id == person_id)).first() is None:
+                    raise PersonNotFoundError(f"no person with id {person_id!r}")
+                if rows:
+                    connection.execute(insert(faces), rows)
+                _record_events(connection, version, [row["id"] for row in rows], added=True)
+        except IntegrityError as exc:  # the person was erased meanwhile (PostgreSQL)
+            raise PersonNotFoundError(f"no person with id {person_id!r}") from exc
+        return [_face(row) for row in rows]
+
+    def delete_face(self, person_id: str, face_id: str) -> None:
+        """Remove one template. Raises PersonNotFoundError or FaceNotFoundError."""
+        with self.engine.begin() as connection:
+            version = _bump(connection)
+            deleted = connection.execute(faces.delete().where(
+                and_(faces.c.id == face_id, faces.c.person_id == person_id))).rowcount
+            if not deleted:
+                if connection.execute(
+                        select(people.c.id).where(people.c.id == person_id)).first() is None:
+                    raise PersonNotFoundError(f"no person with id {person_id!r}")
+                raise FaceNotFoundError(f"person {person_id!r} has no face {face_id!r}")
+            _record_events(connection, version, [face_id], added=False)
+
+    def person_templates(self, person_id: str, model: ModelKey) -> list[Template]:
+        """Return the person's templates of ``model``. Raises PersonNotFoundError."""
+        with self.engine.connect() as connection:
+            if connection.execute(
+                    select(people.c.id).where(people.c.id == person_id)).first() is None:
+                raise PersonNotFoundError(f"no person with id {person_id!r}")
+            rows = connection.execute(_templates_query(model).where(
+                faces.c.person_id == person_id)).mappings()
+            return [self._template(row) for row in rows]
+
+    # --- synchronisation ------------------------------------------------------------------
+
+    def version(self) -> int:
+        """Return the change counter: the version of the latest committed change."""
+        with self.engine.connect() as connection:
+            return _version(connection)
+
+    def load_all(self, model: ModelKey) -> tuple[int, Iterator[Template]]:
+        """Return the current version and every template of ``model`` (streamed in chunks).
+
+        Changes committed while loading are applied again from the events after the
+        returned version; applying them twice changes nothing.
+        """
+        version = self.version()
+
+        def templates() -> Iterator[Template]:
+            with self.engine.connect() as connection:
+                result = connection.execution_options(yield_per=_CHUNK).execute(
+                    _templates_query(model))
+                for row in result.mappings():
+                    yield self._template(row)
+
+        return version, templates()
+
+    def changes_since(self, version: int, model: ModelKey) -> Changes:
+        """Return the faces added and removed after ``version``, and the version now."""
+        with self.engine.connect() as connection:
+            now = _version(connection)
+            if now <= version:
+                return Changes(now, frozenset(), ())
+            events = connection.execute(
+                select(gallery_events.c.face_id, gallery_events.c.added)
+                .where(and_(gallery_events.c.version > version, gallery_events.c.version <= now))
+                .order_by(gallery_events.c.id)).all()
+            removed = frozenset(face_id for face_id, added in events if not added)
+            wanted = [face_id for face_id, added in events if added and face_id not in removed]
+            added = []
+            for chunk in _chunks(wanted):
+                rows = connection.execute(
+                    _templates_query(model).where(faces.c.id.in_(chunk))).mappings()
+                added.extend(self._template(row) for row in rows)
+            return Changes(now, removed, tuple(added))
+
+    def stale_templates(self, model: ModelKey) -> int:
+        """How many stored templates another model made (they need re-enrolment)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(faces).where(
+                (faces.c.model_name != model.name) | (faces.c.model_version != model.version)
+            )).scalar_one()
+
+    # --- rows -----------------------------------------------------------------------------
+
+    def _face_row(self, face_id: str, person_id: str, model: ModelKey, face: NewFace,
+                  now: datetime) -> dict[str, Any]:
+        x, y, width, height = face.box if face.box is not None else (None,) * 4
+        return {"id": face_id, "person_id": person_id, "model_name": model.name,
+                "model_version": model.version, "dimension": model.dimension,
+                "embedding": self.codec.encode(face.embedding), "encrypted": self.codec.encrypts,
+                "box_x": x, "box_y": y, "box_width": width, "box_height": height,
+                "confidence": face.confidence, "created_at": now}
+
+    def _template(self, row: RowMapping) -> Template:
+        embedding = self.codec.decode(row["embedding"], row["encrypted"], row["dimension"])
+        return Template(row["id"], row["person_id"], embedding)
+
+
+_FACE_COLUMNS = (faces.c.id, faces.c.person_id, faces.c.model_name, faces.c.model_version,
+                 faces.c.box_x, faces.c.box_y, faces.c.box_width, faces.c.box_height,
+                 faces.c.confidence, faces.c.created_at)
+
+
+def _templates_query(model: ModelKey):  # noqa: ANN202 - an SQLAlchemy Select
+    return select(faces.c.id, faces.c.person_id, faces.c.embedding, faces.c.encrypted,
+                  faces.c.dimension).where(and_(
+                      faces.c.model_name == model.name, faces.c.model_version == model.version,
+                      faces.c.dimension == model.dimension))
+
+
+def _bump(connection: Connection) -> int:
+    """Take the writers' lock by bumping the change counter; returns the new version."""
+    connection.execute(update(gallery_state).where(gallery_state.c.id == 1)
+                       .values(version=gallery_state.c.version + 1))
+    return _version(connection)
+
+
+def _version(connection: Connection) -> int:
+    return connection.execute(
+        select(gallery_state.c.version).where(gallery_state.c.id == 1)).scalar_one()
+
+
+def _record_events(connection: Connection, version: int, face_ids: Iterable[str],
+                   added: bool) -> None:
+    rows = [{"version": version, "face_id": face_id, "added": added} for face_id in face_ids]
+    if rows:
+        connection.execute(insert(gallery_events), rows)
+
+
+def _face_id(number: int) -> str:
+    """32 hex digits, sorting in enrolment order: nanoseconds (+ place in batch), then random."""
+    return f"{time.time_ns() + number:016x}{uuid.uuid4().hex[:16]}"
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _face(row: RowMapping | dict[str, Any]) -> FaceRecord:
+    box = None if row["box_x"] is None else (
+        row["box_x"], row["box_y"], row["box_width"], row["box_height"])
+    return FaceRecord(row["id"], row["person_id"], row["model_name"], row["model_version"], box,
+                      row["confidence"], _utc(row["created_at"]))
+
+
+def _person(row: RowMapping, face_records: tuple[FaceRecord, ...] = ()) -> Person:
+    return Person(row["id"], row["display_name"], row["attributes"], _utc(row["created_at"]),
+                  face_records)

@@ -1,0 +1,65 @@
+"""The identification threshold, which grows with the gallery.
+
+A probe of someone not enrolled is compared with all N templates; it is a false positive when
+any comparison passes the threshold. With a per-comparison false-accept rate FAR, the chance of
+that (the false-positive identification rate, FPIR) is ``1 - (1 - FAR) ** N`` ~ ``N * FAR``. To
+hold FPIR at a target, each comparison may pass only ``FAR = 1 - (1 - FPIR) ** (1 / N)``.
+
+The model's calibrated operating points (FAR -> cosine, measured on held-out people, in
+metadata.json) give the threshold: the most lenient point whose FAR is at most the one needed.
+When the gallery is too large for the strictest calibrated point to hold the target, that point
+is used and ``fpir_bound`` says the FPIR it actually bounds, so callers are never misled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from facecore.metadata import ModelMetadata
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A calibrated cosine threshold and the false-accept rate it was measured at."""
+
+    far: float
+    cosine: float
+
+
+@dataclass(frozen=True)
+class IdentificationThreshold:
+    """The threshold for one gallery size, and the FPIR it bounds."""
+
+    cosine: float
+    comparison_far: float | None
+    fpir_target: float
+    fpir_bound: float | None
+
+
+def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
+    """Return the model's calibrated operating points (the one in ``threshold`` at least)."""
+    points = {}
+    threshold = metadata.threshold
+    if threshold.far is not None:
+        points[threshold.far] = OperatingPoint(threshold.far, threshold.cosine)
+    return sorted(points.values(), key=lambda point: point.far)
+
+
+def identification_threshold(points: Sequence[OperatingPoint], default_cosine: float,
+                             templates: int, fpir_target: float) -> IdentificationThreshold:
+    """Choose the threshold for a gallery of ``templates`` templates.
+
+    Args:
+        points: Calibrated operating points, any order.
+        default_cosine: The model's threshold, used when it has no calibrated point.
+        templates: Templates a probe is compared with (N).
+        fpir_target: The false-positive identification rate to hold.
+    """
+    if not points:
+        return IdentificationThreshold(default_cosine, None, fpir_target, None)
+    needed = 1.0 - (1.0 - fpir_target) ** (1.0 / max(templates, 1))
+    meeting = [point for point in points if point.far <= needed]
+    chosen = max(meeting, key=lambda p: p.far) if meeting else min(points, key=lambda p: p.far)
+    bound = 1.0 - (1.0 - chosen.far) ** max(templates, 1)
+    return IdentificationThreshold(chosen.cosine, chosen.far, fpir_target, bound)

@@ -1,0 +1,155 @@
+"""Request and response bodies of the people routes (enrol, verify against, identify)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.schemas import EmbedFailure, ImageFaces, ModelInfo
+
+PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+MAX_METADATA_BYTES = 16 * 1024
+MAX_TOP_K = 50
+_B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
+
+
+class PersonCreate(BaseModel):
+    """A person to enrol: the caller's id (or none, to get a generated one) and free metadata."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"id": "alice", "display_name": "Alice Martin", "metadata": {"badge": 1042}}]})
+
+    id: str | None = Field(None, pattern=PERSON_ID_PATTERN,
+                           description="1-128 of A-Z a-z 0-9 . _ : @ -; generated when absent")
+    display_name: str | None = Field(None, max_length=256)
+    metadata: dict[str, Any] | None = Field(None, description="free-form JSON, at most 16 KiB")
+
+    @field_validator("metadata")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value)) > MAX_METADATA_BYTES:
+            raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
+        return value
+
+
+class FaceModel(BaseModel):
+    """The model that made a template."""
+
+    name: str
+    version: str
+
+
+class StoredFace(BaseModel):
+    """A stored template's description (the embedding itself is never returned)."""
+
+    id: str = Field(examples=["3f0c9d0e8f7a4b6c9d2e1f0a9b8c7d6e"])
+    model: FaceModel
+    current: bool = Field(description="made by the served model (false: needs re-enrolment)")
+    box: list[float] | None = Field(None, description="[x, y, width, height] in the photo")
+    confidence: float | None = None
+    created_at: datetime
+
+
+class PersonResponse(BaseModel):
+    """One enrolled person."""
+
+    id: str = Field(examples=["alice"])
+    display_name: str | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime
+    faces: list[StoredFace] = Field(default_factory=list)
+
+
+class PeoplePage(BaseModel):
+    """A page of people ordered by id; pass ``next_after`` as ``after`` for the next page."""
+
+    people: list[PersonResponse]
+    next_after: str | None = None
+
+
+class EnrolledFace(BaseModel):
+    """One photo enrolled: its face id and how its face was found."""
+
+    face_id: str
+    face: ImageFaces
+
+
+class EnrolResponse(BaseModel):
+    """Per photo, in upload order: the face id, or the error of that photo."""
+
+    person_id: str
+    model: ModelInfo
+    results: list[EnrolledFace | EmbedFailure]
+
+
+class EnrolJsonRequest(BaseModel):
+    """JSON form of /people/{id}/faces: base64-encoded image files."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"images": [_B64, _B64]}]})
+
+    images: list[str] = Field(min_length=1, description="base64 image files")
+
+
+class ProbeJsonRequest(BaseModel):
+    """JSON form of /people/{id}/verify and /identify: one base64 probe image."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"image": _B64, "top_k": 5}]})
+
+    image: str = Field(description="base64 image file")
+    threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="/identify only: candidates wanted")
+
+
+class ProbeOptions(BaseModel):
+    """Non-file fields of a multipart probe."""
+
+    threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K)
+
+
+class PersonVerifyResponse(BaseModel):
+    """A probe photo against one person's templates of the served model."""
+
+    person_id: str
+    verified: bool = Field(description="similarity (best template) >= threshold")
+    similarity: float = Field(description="cosine with the best-matching template")
+    mean_similarity: float = Field(description="mean cosine over the person's templates")
+    threshold: float
+    face_id: str = Field(description="the template that matched best")
+    templates: int = Field(description="templates of the served model compared")
+    model: ModelInfo
+    probe: ImageFaces
+
+
+class Candidate(BaseModel):
+    """One enrolled person, by their best template."""
+
+    person_id: str
+    face_id: str
+    similarity: float
+    verified: bool = Field(description="similarity >= the identification threshold")
+
+
+class GallerySize(BaseModel):
+    """What a probe was searched against."""
+
+    templates: int
+    people: int
+
+
+class IdentifyResponse(BaseModel):
+    """The most similar enrolled people, best first (empty when nobody is enrolled)."""
+
+    candidates: list[Candidate]
+    threshold: float = Field(description="identification threshold used (see README)")
+    fpir_target: float = Field(description="false-positive identification rate aimed at")
+    fpir_bound: float | None = Field(
+        None, description="FPIR the threshold bounds at this gallery size; null if overridden")
+    gallery: GallerySize
+    model: ModelInfo
+    probe: ImageFaces

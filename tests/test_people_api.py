@@ -1,0 +1,119 @@
+"""People routes on both gallery backends (SQLite file, real PostgreSQL server)."""
+
+import base64
+
+import image_factory as images
+import pytest
+
+FACE_A = images.PHOTO_ONE_FACE.read_bytes()
+FACE_B = images.PHOTO_ONE_FACE_2.read_bytes()
+FACE_C = images.ORL_FACES[2].read_bytes()
+
+
+@pytest.fixture
+def gallery_client(make_client, database_url):
+    return make_client(database_url=database_url)
+
+
+def enrol(client, person_id, *photos):
+    client.post("/people", json={"id": person_id})
+    files = [("images", (f"{i}.jpg", photo)) for i, photo in enumerate(photos)]
+    response = client.post(f"/people/{person_id}/faces", files=files)
+    assert response.status_code == 200, response.text
+    return [result["face_id"] for result in response.json()["results"]]
+
+
+def identify(client, photo, **fields):
+    response = client.post("/identify", files={"image": ("probe.jpg", photo)},
+                           data={k: str(v) for k, v in fields.items()})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_create_get_list_and_conflicts(gallery_client):
+    client = gallery_client
+    created = client.post("/people", json={"id": "alice", "display_name": "Alice",
+                                            "metadata": {"badge": 1042}})
+    assert created.status_code == 201
+    assert created.json()["faces"] == [] and created.json()["metadata"] == {"badge": 1042}
+    generated = client.post("/people", json={}).json()["id"]
+    assert len(generated) == 32
+    duplicate = client.post("/people", json={"id": "alice"})
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "person_exists"
+    assert client.get("/people/alice").json()["display_name"] == "Alice"
+    missing = client.get("/people/bob")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "person_not_found"
+    first = client.get("/people", params={"limit": 1}).json()
+    second = client.get("/people", params={"limit": 1, "after": first["next_after"]}).json()
+    assert [p["id"] for p in first["people"] + second["people"]] == sorted(["alice", generated])
+    bad = client.post("/people", json={"id": "no spaces/or slashes"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_enrol_verify_identify_and_erase(gallery_client):
+    client = gallery_client
+    assert identify(client, FACE_A)["candidates"] == []  # empty gallery: 200, nobody
+    alice = enrol(client, "alice", FACE_A, FACE_B)
+    enrol(client, "carol", FACE_C)
+    person = client.get("/people/alice").json()
+    assert [face["id"] for face in person["faces"]] == alice
+    assert person["faces"][0]["model"] == {"name": "tiny-random", "version": "0.0.1"}
+    assert person["faces"][0]["current"] and len(person["faces"][0]["box"]) == 4
+
+    verdict = client.post("/people/alice/verify", json={
+        "image": base64.b64encode(FACE_A).decode()}).json()
+    assert verdict["similarity"] == pytest.approx(1.0, abs=1e-5) and verdict["verified"]
+    assert verdict["face_id"] == alice[0] and verdict["templates"] == 2
+    assert verdict["mean_similarity"] <= verdict["similarity"]
+
+    found = identify(client, FACE_C, top_k=2)
+    assert [c["person_id"] for c in found["candidates"]] == ["carol", "alice"]
+    assert found["candidates"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+    assert found["gallery"] == {"templates": 3, "people": 2}
+
+    assert client.delete(f"/people/alice/faces/{alice[0]}").status_code == 204
+    assert len(client.get("/people/alice").json()["faces"]) == 1
+    assert client.delete("/people/alice").status_code == 204
+    assert client.get("/people/alice").status_code == 404
+    assert [c["person_id"] for c in identify(client, FACE_A, top_k=5)["candidates"]] == ["carol"]
+    assert client.post("/people/alice/verify",
+                       files={"image": ("a.jpg", FACE_A)}).status_code == 404
+
+
+def test_error_paths(gallery_client, make_client):
+    client = gallery_client
+    response = client.post("/people/nobody/faces", files={"images": ("a.jpg", FACE_A)})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "person_not_found"
+    client.post("/people", json={"id": "dave"})
+    no_templates = client.post("/people/dave/verify", files={"image": ("a.jpg", FACE_A)})
+    assert no_templates.status_code == 422
+    assert no_templates.json()["error"]["code"] == "no_templates"
+    mixed = client.post("/people/dave/faces", files=[("images", ("a.jpg", FACE_A)),
+                                                      ("images", ("b.txt", b"not an image"))])
+    first, broken = mixed.json()["results"]
+    assert "face_id" in first and broken["error"]["code"] == "invalid_image"
+    assert len(client.get("/people/dave").json()["faces"]) == 1
+    too_many = client.post("/identify", files={"image": ("a.jpg", FACE_A)}, data={"top_k": "51"})
+    assert too_many.status_code == 422 and too_many.json()["error"]["code"] == "validation_error"
+    face_gone = client.delete("/people/dave/faces/0123456789abcdef0123456789abcdef")
+    assert face_gone.status_code == 404 and face_gone.json()["error"]["code"] == "face_not_found"
+
+
+def test_probe_without_face_is_422_when_the_policy_forbids_fallback(make_client, database_url):
+    client = make_client(database_url=database_url, no_face_policy="error")
+    enrol(client, "erin", FACE_A)
+    no_face = images.PHOTO_NO_FACE.read_bytes()
+    for route in ("/identify", "/people/erin/verify"):
+        response = client.post(route, files={"image": ("none.jpg", no_face)})
+        assert response.status_code == 422 and response.json()["error"]["code"] == "no_face"
+
+
+def test_restart_keeps_everything(make_client, database_url):
+    first = make_client(database_url=database_url)
+    faces = enrol(first, "frank", FACE_A, FACE_B)
+    first.__exit__(None, None, None)
+    again = make_client(database_url=database_url)
+    assert [face["id"] for face in again.get("/people/frank").json()["faces"]] == faces
+    assert identify(again, FACE_B)["candidates"][0]["face_id"] == faces[1]
+    ready = again.get("/ready").json()["gallery"]
+    assert ready["templates"] == 2 and ready["templates_needing_reenrolment"] == 0
