@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.schemas import EmbedFailure, ImageFaces, ModelInfo
+from app.schemas import FAR_DESCRIPTION, EmbedFailure, ImageFaces, ModelInfo
 
 PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 MAX_METADATA_BYTES = 16 * 1024
@@ -94,19 +94,31 @@ class EnrolJsonRequest(BaseModel):
     images: list[str] = Field(min_length=1, description="base64 image files")
 
 
-class ProbeJsonRequest(BaseModel):
-    """JSON form of /people/{id}/verify and /identify: one base64 probe image."""
+class PersonVerifyJsonRequest(BaseModel):
+    """JSON form of /people/{id}/verify: one base64 probe image, optional threshold or far."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"image": _B64, "far": 0.001}]})
+
+    image: str = Field(description="base64 image file")
+    threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    far: float | None = Field(None, gt=0.0, lt=1.0, description=FAR_DESCRIPTION)
+
+
+class IdentifyJsonRequest(BaseModel):
+    """JSON form of /identify: one base64 probe image."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"image": _B64, "top_k": 5}]})
 
     image: str = Field(description="base64 image file")
-    threshold: float | None = Field(None, ge=-1.0, le=1.0)
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="/identify only: candidates wanted")
+    threshold: float | None = Field(None, ge=-1.0, le=1.0,
+                                    description="overrides the identification threshold")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="candidates wanted")
 
 
-class ProbeOptions(BaseModel):
-    """Non-file fields of a multipart probe."""
+class IdentifyOptions(BaseModel):
+    """Non-file fields of /identify."""
 
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
@@ -120,6 +132,7 @@ class PersonVerifyResponse(BaseModel):
     similarity: float = Field(description="cosine with the best-matching template")
     mean_similarity: float = Field(description="mean cosine over the person's templates")
     threshold: float
+    operating_point: str = Field(description="as on /verify: default, far_..., or custom")
     face_id: str = Field(description="the template that matched best")
     templates: int = Field(description="templates of the served model compared")
     model: ModelInfo

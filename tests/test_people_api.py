@@ -117,3 +117,21 @@ def test_restart_keeps_everything(make_client, database_url):
     assert identify(again, FACE_B)["candidates"][0]["face_id"] == faces[1]
     ready = again.get("/ready").json()["gallery"]
     assert ready["templates"] == 2 and ready["templates_needing_reenrolment"] == 0
+
+
+def test_person_verify_threshold_choices(gallery_client):
+    client = gallery_client
+    enrol(client, "kate", FACE_A)
+    photo = {"image": ("b.jpg", FACE_B)}
+    default = client.post("/people/kate/verify", files=photo).json()
+    assert default["threshold"] == 0.5 and default["operating_point"] == "default"
+    custom = client.post("/people/kate/verify", files=photo, data={"threshold": "-1"}).json()
+    assert custom["verified"] and custom["operating_point"] == "custom"
+    unknown = client.post("/people/kate/verify", files=photo, data={"far": "0.001"})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "unknown_operating_point"
+    both = client.post("/people/kate/verify", files=photo, data={"far": "0.01", "threshold": "1"})
+    assert both.status_code == 422 and both.json()["error"]["code"] == "validation_error"
+    strict = client.post("/identify", files=photo, data={"threshold": "1"}).json()
+    assert strict["threshold"] == 1 and strict["fpir_bound"] is None
+    assert not strict["candidates"][0]["verified"]

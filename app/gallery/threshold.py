@@ -38,11 +38,18 @@ class IdentificationThreshold:
 
 
 def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
-    """Return the model's calibrated operating points (the one in ``threshold`` at least)."""
-    points = {}
+    """Return the model's FAR-calibrated operating points, most lenient last.
+
+    Each point's rate is the larger of its FAR target and the FAR measured at it (a
+    conservative bound); ``threshold`` counts too when it names its FAR.
+    """
+    points = {round(point.cosine, 6): OperatingPoint(max(point.far, point.far_target),
+                                                     point.cosine)
+              for point in metadata.operating_points if point.far_target is not None}
     threshold = metadata.threshold
     if threshold.far is not None:
-        points[threshold.far] = OperatingPoint(threshold.far, threshold.cosine)
+        points.setdefault(round(threshold.cosine, 6),
+                          OperatingPoint(threshold.far, threshold.cosine))
     return sorted(points.values(), key=lambda point: point.far)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.dependencies import GalleryDep, ServiceDep, SettingsDep, require_api_key
 from app.errors import ApiError, NoTemplatesError
@@ -23,25 +23,29 @@ from app.people_schemas import (
     EnrolResponse,
     FaceModel,
     GallerySize,
+    IdentifyJsonRequest,
+    IdentifyOptions,
     IdentifyResponse,
     PeoplePage,
     PersonCreate,
     PersonResponse,
+    PersonVerifyJsonRequest,
     PersonVerifyResponse,
-    ProbeJsonRequest,
-    ProbeOptions,
     StoredFace,
 )
 from app.routes.faces import _ERRORS, _faces, _result
 from app.routes.ops import model_info
-from app.schemas import request_body
+from app.schemas import VerifyOptions, request_body
 from app.service import Embedded
 from app.uploads import Upload, read_upload
 
 router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
-_PROBE_FIELDS = {"threshold": {"type": "number", "minimum": -1, "maximum": 1},
-                 "top_k": {"type": "integer", "minimum": 1, "maximum": 50}}
-_PROBE_BODY = request_body(ProbeJsonRequest, {"image": "probe image"}, _PROBE_FIELDS)
+_THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
+_VERIFY_BODY = request_body(PersonVerifyJsonRequest, {"image": "probe image"}, {
+    "threshold": _THRESHOLD, "far": {"type": "number", "exclusiveMinimum": 0,
+                                     "exclusiveMaximum": 1}})
+_IDENTIFY_BODY = request_body(IdentifyJsonRequest, {"image": "probe image"}, {
+    "threshold": _THRESHOLD, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}})
 
 
 @router.post("/people", response_model=PersonResponse, status_code=201, responses=_ERRORS)
@@ -112,27 +116,32 @@ async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Resp
 
 
 @router.post("/people/{person_id}/verify", response_model=PersonVerifyResponse,
-             responses=_ERRORS, openapi_extra=_PROBE_BODY)
+             responses=_ERRORS, openapi_extra=_VERIFY_BODY)
 async def verify_person(person_id: str, request: Request, service: ServiceDep,
                         gallery: GalleryDep) -> PersonVerifyResponse:
-    """Is the probe photo this person? Compared with each of their templates of this model."""
+    """Is the probe photo this person? Compared with each of their templates of this model.
+
+    The threshold is chosen as on ``/verify``: the default operating point, ``far``'s, or
+    ``threshold``.
+    """
     templates = await gallery.run(gallery.store.person_templates, person_id, gallery.model)
     if not templates:
         raise NoTemplatesError(f"person {person_id!r} has no templates of model "
                                f"{gallery.model.name} {gallery.model.version}")
-    upload, options = await _read_probe(request)
+    upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
+    options = _options(VerifyOptions, upload, ("threshold", "far"))
+    threshold, point = service.choose_threshold(options.threshold, options.far)
     probe = await service.embed_one(upload.images["image"][0])
     match = match_person(templates, probe.embedding)
-    threshold = service.threshold if options.threshold is None else options.threshold
     return PersonVerifyResponse(
         person_id=person_id, verified=match.similarity >= threshold,
         similarity=match.similarity, mean_similarity=match.mean_similarity,
-        threshold=threshold, face_id=match.face_id, templates=match.templates,
-        model=model_info(service), probe=_faces(probe))
+        threshold=threshold, operating_point=point, face_id=match.face_id,
+        templates=match.templates, model=model_info(service), probe=_faces(probe))
 
 
 @router.post("/identify", response_model=IdentifyResponse, responses=_ERRORS,
-             openapi_extra=_PROBE_BODY)
+             openapi_extra=_IDENTIFY_BODY)
 async def identify(request: Request, service: ServiceDep, gallery: GalleryDep,
                    settings: SettingsDep) -> IdentifyResponse:
     """Who is this? The ``top_k`` most similar people, each with a verdict.
@@ -140,7 +149,8 @@ async def identify(request: Request, service: ServiceDep, gallery: GalleryDep,
     The threshold rises with the gallery size to hold the false-positive identification rate
     (``FACEVERIFY_IDENTIFY_FPIR``); ``threshold`` overrides it.
     """
-    upload, options = await _read_probe(request)
+    upload = await read_upload(request, ("image",), IdentifyJsonRequest, 1)
+    options = _options(IdentifyOptions, upload, ("threshold", "top_k"))
     probe = await service.embed_one(upload.images["image"][0])
     matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
@@ -156,12 +166,11 @@ async def identify(request: Request, service: ServiceDep, gallery: GalleryDep,
         gallery=size, model=model_info(service), probe=_faces(probe))
 
 
-async def _read_probe(request: Request) -> tuple[Upload, ProbeOptions]:
-    upload = await read_upload(request, ("image",), ProbeJsonRequest, 1)
-    fields = {name: upload.fields[name] for name in ("threshold", "top_k")
-              if upload.fields.get(name) is not None}
+def _options(schema: type[BaseModel], upload: Upload, names: tuple[str, ...]) -> Any:
+    """Validate the non-file fields of a probe request."""
+    fields = {name: upload.fields[name] for name in names if upload.fields.get(name) is not None}
     try:
-        return upload, ProbeOptions.model_validate(fields)
+        return schema.model_validate(fields)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc

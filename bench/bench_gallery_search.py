@@ -1,0 +1,165 @@
+"""Benchmark 1:N search: /identify latency and memory at 10k, 100k and 1M templates.
+
+Two measurements, both on synthetic random unit vectors (search cost does not depend on what
+the vectors mean):
+  * in process: ``TemplateIndex.search`` (the one matrix product plus the top-k), p50/p99 over
+    probes, and the resident memory the index adds, at each size;
+  * over HTTP: ``POST /identify`` with a real face photo on ``python -m app`` (127.0.0.1),
+    whose SQLite gallery was filled with that many templates of the served model, p50/p99
+    and the server's resident memory (sizes up to ``--http-max``, as filling takes time).
+Writes bench/results/gallery_search.json.
+
+    python -m bench.bench_gallery_search --model models/default
+    python -m bench.bench_gallery_search --model tests/fixtures/tiny_model --sizes 1000 --probes 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import insert
+
+from app.gallery.codec import TemplateCodec
+from app.gallery.database import database_url, migrate, open_engine
+from app.gallery.index import TemplateIndex
+from app.gallery.records import ModelKey, NewFace, Template
+from app.gallery.store import GalleryStore
+from app.gallery.tables import faces, people
+from bench.local_service import local_service
+from facecore.metadata import ModelMetadata
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE_PHOTO = ROOT / "tests" / "fixtures" / "faces" / "celeba" / "07201" / "001085.jpg"
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident memory of a process in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("VmRSS not found")
+
+
+def unit_vectors(count: int, dimension: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dimension), np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {"p50_ms": round(statistics.median(ordered), 3),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
+            "mean_ms": round(statistics.fmean(ordered), 3), "samples": len(ordered)}
+
+
+def in_process(size: int, dimension: int, probes: int, top_k: int) -> dict:
+    """Build an index of ``size`` random templates and time searches."""
+    before = rss_mib()
+    index = TemplateIndex(dimension)
+    chunk = 100_000
+    for start in range(0, size, chunk):
+        vectors = unit_vectors(min(chunk, size - start), dimension, seed=start)
+        index.add(Template(f"f{start + i}", f"p{start + i}", vector)
+                  for i, vector in enumerate(vectors))
+    added_mib = rss_mib() - before
+    queries = unit_vectors(probes, dimension, seed=-1 % 2**32)
+    index.search(queries[0], top_k)  # warm-up
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        index.search(query, top_k)
+        times.append((time.perf_counter() - started) * 1000)
+    matrix_mib = size * dimension * 4 / 2**20
+    return {"templates": size, "top_k": top_k, **percentiles(times),
+            "index_rss_mib": round(added_mib, 1), "matrix_mib": round(matrix_mib, 1)}
+
+
+def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
+    """Write ``size`` synthetic people with one template each into the SQLite gallery.
+
+    Bulk inserts in one transaction (the service's per-request path commits each enrolment
+    with an fsync, which would dominate the set-up time, not the measured search).
+    """
+    engine = open_engine(database_url(None, data_dir))
+    migrate(engine)
+    store, now = GalleryStore(engine, TemplateCodec(None)), datetime.now(UTC)
+    batch = 5_000
+    with engine.begin() as connection:
+        for start in range(0, size, batch):
+            vectors = unit_vectors(min(batch, size - start), model.dimension, seed=start + 7)
+            ids = [f"synthetic-{start + i:07d}" for i in range(len(vectors))]
+            connection.execute(insert(people), [{"id": person, "created_at": now}
+                                                for person in ids])
+            connection.execute(insert(faces), [
+                store._face_row(f"{start + i:032x}", person, model,
+                                NewFace(vector, None, None), now)
+                for i, (person, vector) in enumerate(zip(ids, vectors, strict=True))])
+    engine.dispose()
+
+
+def over_http(model_dir: Path, model: ModelKey, size: int, probes: int, top_k: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="faceverify-gallery-bench-") as data_dir:
+        started = time.perf_counter()
+        fill_gallery(Path(data_dir), model, size)
+        fill_s = time.perf_counter() - started
+        with local_service(model_dir, timeout=600, DATA_DIR=data_dir) as service:
+            ready = httpx.get(f"{service.url}/ready").json()
+            assert ready["gallery"]["templates"] == size, ready
+            photo = PROBE_PHOTO.read_bytes()
+            times = []
+            with httpx.Client(base_url=service.url, timeout=120) as client:
+                for number in range(probes + 1):
+                    started = time.perf_counter()
+                    response = client.post("/identify", files={"image": ("p.jpg", photo)},
+                                           data={"top_k": str(top_k)})
+                    elapsed = (time.perf_counter() - started) * 1000
+                    response.raise_for_status()
+                    if number:  # the first is a warm-up
+                        times.append(elapsed)
+            server_rss = rss_mib(service.process.pid)
+    return {"templates": size, "top_k": top_k, **percentiles(times),
+            "server_rss_mib": round(server_rss, 1), "fill_s": round(fill_s, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--http-max", type=int, default=100_000,
+                        help="largest size also measured over HTTP")
+    parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
+                        "gallery_search.json")
+    args = parser.parse_args()
+    metadata = ModelMetadata.load(args.model)
+    model = ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
+    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                           "numpy": np.__version__}, "model": model.__dict__,
+               "in_process": [], "http_identify": []}
+    for size in args.sizes:
+        row = in_process(size, model.dimension, args.probes, args.top_k)
+        print("in process", row, flush=True)
+        results["in_process"].append(row)
+    for size in (s for s in args.sizes if s <= args.http_max):
+        row = over_http(args.model, model, size, max(20, args.probes // 4), args.top_k)
+        print("http /identify", row, flush=True)
+        results["http_identify"].append(row)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The gallery's parts on their own: exact search, the identification threshold, the codec."""
+
+import numpy as np
+import pytest
+from cryptography.fernet import Fernet
+
+from app.gallery.codec import TemplateCodec, TemplateDecodeError
+from app.gallery.index import TemplateIndex
+from app.gallery.records import Template
+from app.gallery.threshold import OperatingPoint, identification_threshold
+
+
+def random_templates(count, people, dimension=32, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((count, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return [Template(f"f{i}", f"p{i % people}", vectors[i]) for i in range(count)]
+
+
+def brute_force(templates, probe, top_k):
+    best = {}
+    for template in templates:
+        score = float(template.embedding @ probe)
+        if score > best.get(template.person_id, -2):
+            best[template.person_id] = score
+    return sorted(best.items(), key=lambda item: -item[1])[:top_k]
+
+
+def test_search_is_exact_top_k_people_after_adds_and_removes():
+    templates = random_templates(2000, people=150)
+    index = TemplateIndex(32, capacity=16)  # grows several times
+    index.add(templates)
+    index.add(templates[:10])  # already there: no duplicates
+    removed = {f"f{i}" for i in range(0, 2000, 3)}
+    index.remove(removed | {"unknown"})
+    kept = [t for t in templates if t.face_id not in removed]
+    assert len(index) == len(kept) and index.people == len({t.person_id for t in kept})
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        probe = rng.standard_normal(32).astype(np.float32)
+        probe /= np.linalg.norm(probe)
+        for top_k in (1, 7, 50):
+            found = [(m.person_id, m.similarity) for m in index.search(probe, top_k)]
+            expected = brute_force(kept, probe, top_k)
+            assert [p for p, _ in found] == [p for p, _ in expected]
+            assert np.allclose([s for _, s in found], [s for _, s in expected], atol=1e-5)
+
+
+def test_empty_index_finds_nobody():
+    assert TemplateIndex(8).search(np.ones(8, np.float32), 5) == []
+
+
+def test_identification_threshold_rises_with_gallery_size():
+    points = [OperatingPoint(1e-2, 0.6), OperatingPoint(1e-3, 0.7), OperatingPoint(1e-4, 0.8)]
+    chosen = {n: identification_threshold(points, 0.5, n, fpir_target=0.01)
+              for n in (1, 5, 50, 5000)}
+    assert [chosen[n].cosine for n in (1, 5, 50, 5000)] == [0.6, 0.7, 0.8, 0.8]
+    assert chosen[50].fpir_bound == pytest.approx(1 - (1 - 1e-4) ** 50)
+    assert chosen[50].fpir_bound <= 0.01 < chosen[5000].fpir_bound  # honest when unmet
+    uncalibrated = identification_threshold([], 0.5, 100, fpir_target=0.01)
+    assert uncalibrated.cosine == 0.5 and uncalibrated.fpir_bound is None
+
+
+def test_codec_round_trip_and_wrong_keys():
+    embedding = np.linspace(-1, 1, 16, dtype=np.float32)
+    plain, key = TemplateCodec(None), Fernet.generate_key().decode()
+    assert np.array_equal(plain.decode(plain.encode(embedding), False, 16), embedding)
+    sealed = TemplateCodec(key).encode(embedding)
+    assert embedding.tobytes() not in sealed
+    assert np.array_equal(TemplateCodec(key).decode(sealed, True, 16), embedding)
+    with pytest.raises(TemplateDecodeError, match="set FACEVERIFY_ENCRYPTION_KEY"):
+        plain.decode(sealed, True, 16)
+    with pytest.raises(TemplateDecodeError, match="does not decrypt"):
+        TemplateCodec(Fernet.generate_key().decode()).decode(sealed, True, 16)
+    with pytest.raises(TemplateDecodeError, match="expected 8 float32"):
+        plain.decode(plain.encode(embedding), False, 8)
