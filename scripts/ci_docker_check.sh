@@ -122,7 +122,7 @@ build_standin_base() {
 lint_container_files() {
     "${VENV}/bin/hadolint" Dockerfile
     local profile
-    for profile in cpu gpu train train-gpu; do
+    for profile in cpu gpu replicas train train-gpu; do
         compose --profile "${profile}" config -q
         echo "docker-compose.yml: profile ${profile} valid"
     done

@@ -92,6 +92,7 @@ def test_error_paths(gallery_client, make_client):
                                                       ("images", ("b.txt", b"not an image"))])
     first, broken = mixed.json()["results"]
     assert "face_id" in first and broken["error"]["code"] == "invalid_image"
+    assert first["faces_detected"] == 1 and len(first["face"]["box"]) == 4
     assert len(client.get("/people/dave").json()["faces"]) == 1
     too_many = client.post("/identify", files={"image": ("a.jpg", FACE_A)}, data={"top_k": "51"})
     assert too_many.status_code == 422 and too_many.json()["error"]["code"] == "validation_error"

@@ -125,6 +125,7 @@ def check_concurrent_use(tmp_path: Path, url: str | None) -> int:
         assert len(enrolled) == expected
         listed = httpx.get(f"{base}/people", params={"limit": 500}).json()["people"]
         assert sorted(p["id"] for p in listed) == enrolled
+        assert all(len(p["faces"]) == 1 for p in listed)
         assert httpx.get(f"{base}/ready").json()["gallery"]["templates"] == expected
         found = set()
         for photo in PHOTOS:  # top 50 of 48 people: every enrolment is in the index

@@ -45,12 +45,19 @@ class GalleryStore:
         return Person(person_id, display_name, attributes, row["created_at"])
 
     def list_people(self, limit: int, after: str | None) -> list[Person]:
-        """People ordered by id, the first ``limit`` after the id ``after`` (keyset paging)."""
+        """Return people (with face records) by id, ``limit`` of them after ``after``."""
         query = select(people).order_by(people.c.id).limit(limit)
         if after is not None:
             query = query.where(people.c.id > after)
         with self.engine.connect() as connection:
-            return [_person(row) for row in connection.execute(query).mappings()]
+            rows = list(connection.execute(query).mappings())
+            records: dict[str, list[FaceRecord]] = {row["id"]: [] for row in rows}
+            if records:
+                for face in connection.execute(
+                        select(*_FACE_COLUMNS).where(faces.c.person_id.in_(list(records)))
+                        .order_by(faces.c.id)).mappings():
+                    records[face["person_id"]].append(_face(face))
+            return [_person(row, tuple(records[row["id"]])) for row in rows]
 
     def get_person(self, person_id: str) -> Person:
         """Return a person with their face records. Raises PersonNotFoundError."""

@@ -189,7 +189,10 @@ def _enrol_results(outcomes: list[Embedded | ApiError],
         if isinstance(outcome, ApiError):
             results.append(_result(outcome))
         else:
-            results.append(EnrolledFace(face_id=next(records).id, face=_faces(outcome)))
+            faces = _faces(outcome)
+            results.append(EnrolledFace(face_id=next(records).id, face=faces.face,
+                                        faces_detected=faces.faces_detected,
+                                        fallback=faces.fallback))
     return results
 
 
