@@ -1,6 +1,7 @@
 """People routes on both gallery backends (SQLite file, real PostgreSQL server)."""
 
 import base64
+import time
 
 import image_factory as images
 import pytest
@@ -136,3 +137,33 @@ def test_person_verify_threshold_choices(gallery_client):
     strict = client.post("/identify", files=photo, data={"threshold": "1"}).json()
     assert strict["threshold"] == 1 and strict["fpir_bound"] is None
     assert not strict["candidates"][0]["verified"]
+
+
+def test_changes_committed_by_another_process_reach_the_index(make_client, database_url,
+                                                              tmp_path):
+    """A commit whose in-memory update never happened (another replica, or this process
+    crashing right after the commit) is picked up by polling, and by a restart."""
+    import numpy as np
+
+    from app.gallery.codec import TemplateCodec
+    from app.gallery.database import database_url as resolve_url
+    from app.gallery.database import open_engine
+    from app.gallery.records import ModelKey, NewFace
+    from app.gallery.store import GalleryStore
+
+    client = make_client(database_url=database_url, gallery_poll_ms=50)
+    embedding = client.post("/embed", files={"images": ("a.jpg", FACE_A)}).json()
+    vector = np.asarray(embedding["results"][0]["embedding"], np.float32)
+    engine = open_engine(resolve_url(database_url, tmp_path / "data"))
+    store = GalleryStore(engine, TemplateCodec(None))
+    store.create_person("lena", None, None)
+    (face,) = store.add_faces("lena", ModelKey("tiny-random", "0.0.1", 16),
+                              [NewFace(vector, None, None)])
+    engine.dispose()
+    deadline = time.monotonic() + 5
+    while not identify(client, FACE_A)["candidates"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert identify(client, FACE_A)["candidates"][0]["face_id"] == face.id
+    client.__exit__(None, None, None)
+    restarted = make_client(database_url=database_url)
+    assert identify(restarted, FACE_A)["candidates"][0]["face_id"] == face.id
