@@ -37,17 +37,16 @@ $(VENV)/.installed-serve: pyproject.toml | $(VENV_PY)
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV_PY)
-	$(VENV_PY) -m pip install -e '.[train,test]'
+	$(VENV_PY) -m pip install -e '.[train,teacher,test]'
 	touch $@
 
 install-serve: $(VENV)/.installed-serve ## Create .venv with the serving dependencies only
-install-test: $(VENV)/.installed-test ## Create .venv with training + test dependencies
+install-test: $(VENV)/.installed-test ## Create .venv with training (teacher included) + test dependencies
 
 # face_recognition requires dlib (built from source); dlib-bin is the same module as a wheel, so
 # face_recognition itself goes in without its declared dependencies. face_recognition_models
 # imports pkg_resources, which setuptools 81 removed.
 peer: $(VENV)/.installed-test ## Install the peer system for bench/peer_compare (dlib, face_recognition)
-	$(VENV_PY) -m pip install dlib-bin face-recognition-models 'setuptools<81'
 	$(VENV_PY) -m pip install --no-deps face_recognition
 
 # --- the two everyday commands ------------------------------------------------------------

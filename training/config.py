@@ -88,7 +88,10 @@ class TrainConfig:
         margin loss for the identity split, where accuracy on the training people
         saturates long before the embedding stops improving.
         """
-        return ("val_accuracy", "max") if self.split == "per_image" else ("val_loss", "min")
+        if self.split == "identity":
+            return ("val_loss", "min")
+        # A distillation model has several outputs: Keras prefixes the metric with its own.
+        return ("val_predictions_accuracy" if self.distill != "none" else "val_accuracy", "max")
 
     @property
     def loss_weights(self) -> dict[str, float]:

@@ -1,0 +1,96 @@
+"""The teacher cache command on real fixture photos, and a distilled training run on it."""
+
+import importlib.util
+import json
+import os
+import shutil
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+from training.cli import main
+from training.teacher_cache import load_teacher_embeddings, read_info
+
+FACES = os.path.join(os.path.dirname(__file__), "fixtures", "faces")
+HAS_DLIB = all(importlib.util.find_spec(name) for name in ("dlib", "face_recognition_models"))
+pytestmark = pytest.mark.skipif(
+    not HAS_DLIB, reason="the teacher needs dlib-bin and face-recognition-models (make peer)")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A prepare cache of the fixture faces (labelled + an unlabelled folder), embedded."""
+    root = tmp_path_factory.mktemp("teacher")
+    unlabelled = root / "unlabelled"
+    unlabelled.mkdir()
+    for name in ("07238/010481.jpg", "07233/009730.jpg"):
+        shutil.copy(os.path.join(FACES, "celeba_heldout", name), unlabelled / name.split("/")[1])
+    out = root / "cache"
+    assert main(["prepare", "--data", os.path.join(FACES, "celeba"), "--data",
+                 os.path.join(FACES, "orl"), "--unlabelled", str(unlabelled), "--out", str(out),
+                 "--workers", "1"]) == 0
+    assert main(["teacher", "--cache", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def test_every_crop_gets_a_unit_teacher_vector(cache):
+    teacher = load_teacher_embeddings(cache)
+    assert read_info(cache).dimension == 128
+    assert sorted(teacher.index) == sorted(
+        str(path.relative_to(cache)) for path in cache.rglob("*.png"))
+    assert len(teacher.index) == 9  # 3 CelebA + 4 ORL + 2 unlabelled
+    assert np.allclose(np.linalg.norm(teacher.vectors, axis=1), 1.0, atol=1e-5)
+    report = json.loads((cache / "teacher" / "report.json").read_text())
+    assert report["embedded"] == 9 and report["failed"] == 0
+
+
+def test_the_teacher_knows_who_is_who(cache):
+    teacher = load_teacher_embeddings(cache)
+    vector = {key: teacher.vectors[row] for key, row in teacher.index.items()}
+    same = vector["celeba/07201/001085.png"] @ vector["celeba/07201/007710.png"]
+    other = vector["celeba/07201/001085.png"] @ vector["celeba/07337/132009.png"]
+    assert same > other
+
+
+def test_rerun_resumes_without_recomputing(cache):
+    parts = sorted((cache / "teacher" / "parts").iterdir())
+    assert main(["teacher", "--cache", str(cache), "--workers", "1"]) == 0
+    assert sorted((cache / "teacher" / "parts").iterdir()) == parts
+
+
+def test_missing_original_is_reported_not_fatal(cache, tmp_path):
+    copy = tmp_path / "cache"
+    shutil.copytree(cache, copy)
+    shutil.rmtree(copy / "teacher")
+    log = [json.loads(line) for line in (copy / "prepare_log.jsonl").read_text().splitlines()]
+    log[0]["path"] = str(tmp_path / "gone.jpg")
+    (copy / "prepare_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+    assert main(["teacher", "--cache", str(copy), "--workers", "1"]) == 0
+    report = json.loads((copy / "teacher" / "report.json").read_text())
+    assert report["failed"] == 1 and report["failures"][0]["path"].endswith("gone.jpg")
+
+
+@pytest.mark.slow
+def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "smoke", "--data", str(cache / "celeba"), "--data",
+                 str(cache / "orl"), "--unlabelled", str(cache / "unlabelled"), "--teacher",
+                 str(cache), "--distill", "both", "--client-augment", "--channels", "3",
+                 "--out", str(out), "--verbose", "0"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["unlabelled_images"] == 2
+    history = (out / "history.csv").read_text().splitlines()[0]
+    assert "projection_loss" in history and "embedding_loss" in history
+    config = json.loads((out / "config.json").read_text())
+    assert config["distill"] == "both" and config["teacher"] == str(cache.resolve())
+
+
+def test_distillation_without_teacher_is_refused(cache, tmp_path):
+    with pytest.raises(SystemExit, match="needs --teacher"):
+        main(["train", "--preset", "smoke", "--data", str(cache / "orl"), "--distill", "both",
+              "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit, match="through the teacher only"):
+        main(["train", "--preset", "smoke", "--data", str(cache / "orl"), "--unlabelled",
+              str(cache / "unlabelled"), "--out", str(tmp_path / "run")])
