@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from facecore.errors import FaceCoreError
 
@@ -65,10 +66,23 @@ class MethodNotAllowedError(ApiError):
     code, status, default_message = "method_not_allowed", 405, "Method not allowed."
 
 
+class RequestTimeoutError(ApiError):
+    """The client did not send its request (headers or body) in time."""
+
+    code, status, default_message = "request_timeout", 408, "The request took too long to send."
+
+
 class ImageTooLargeError(ApiError):
     """An image or the whole body exceeds the configured byte or pixel limits."""
 
     code, status, default_message = "image_too_large", 413, "The upload is too large."
+
+
+class HeadersTooLargeError(ApiError):
+    """The request line and headers exceed ``FACEVERIFY_MAX_HEADER_BYTES``."""
+
+    code, status = "headers_too_large", 431
+    default_message = "The request headers are too large."
 
 
 class UnsupportedMediaTypeError(ApiError):
@@ -134,6 +148,19 @@ class NoTemplatesError(ApiError):
     default_message = "The person has no templates of the served model; enrol photos first."
 
 
+class UnsupportedImageShapeError(ApiError):
+    """The image is too elongated or has a side too short to hold a face."""
+
+    code, status = "unsupported_image_shape", 422
+    default_message = "The image's shape cannot hold a face."
+
+
+class ClientDisconnectedError(ApiError):
+    """The client closed the connection before its request was read (nginx's 499)."""
+
+    code, status, default_message = "client_disconnected", 499, "The client went away."
+
+
 class ModelNotReadyError(ApiError):
     """The model is not loaded and warmed up yet, or the service is shutting down."""
 
@@ -145,11 +172,12 @@ _FACECORE_ERRORS: dict[str, type[ApiError]] = {
     "image_too_large": ImageTooLargeError,
     "no_face": NoFaceError,
     "multiple_faces": MultipleFacesError,
+    "unsupported_image_shape": UnsupportedImageShapeError,
 }
 _HTTP_ERRORS: dict[int, type[ApiError]] = {
     400: InvalidRequestError, 401: UnauthorizedError, 404: NotFoundError,
-    405: MethodNotAllowedError, 413: ImageTooLargeError, 415: UnsupportedMediaTypeError,
-    422: ValidationFailedError, 503: ModelNotReadyError,
+    405: MethodNotAllowedError, 408: RequestTimeoutError, 413: ImageTooLargeError,
+    415: UnsupportedMediaTypeError, 422: ValidationFailedError, 503: ModelNotReadyError,
 }
 
 
@@ -164,6 +192,8 @@ def to_api_error(exc: Exception) -> ApiError:
     """
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, ClientDisconnect):
+        return ClientDisconnectedError()
     if isinstance(exc, FaceCoreError):
         return _FACECORE_ERRORS.get(exc.code, InvalidImageError)(str(exc) or None)
     if isinstance(exc, RequestValidationError):
@@ -187,12 +217,24 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "The request is invalid."
 
 
+_CLOSE_AFTER = frozenset({408, 413, 499})  # the rest of the body may still be on its way
+
+
+def log_unexpected(exc: BaseException, where: str) -> None:
+    """Log an exception that no ApiError describes, with its traceback (never image data)."""
+    logger.error("unexpected error %s: %s", where, type(exc).__name__, exc_info=exc)
+
+
 async def handle_error(request: Request, exc: Exception) -> JSONResponse:
     """Answer any error in the one JSON shape (the application's only exception handler)."""
     error = to_api_error(exc)
     if error.status >= 500 and not isinstance(exc, ApiError):
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    headers = {"WWW-Authenticate": "ApiKey"} if error.status == 401 else None
+        log_unexpected(exc, f"on {request.method} {request.url.path}")
+    elif isinstance(error, ClientDisconnectedError):
+        logger.info("client disconnected before its request was read")
+    headers = {"WWW-Authenticate": "ApiKey"} if error.status == 401 else {}
+    if error.status in _CLOSE_AFTER:
+        headers["Connection"] = "close"
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 

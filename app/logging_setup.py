@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -26,6 +27,26 @@ class RequestIdFilter(logging.Filter):
         """Add ``record.request_id``; never drops a record."""
         record.request_id = request_id_var.get()
         return True
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Write control characters (newlines included) as escapes: one record, one line."""
+    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+class TextFormatter(logging.Formatter):
+    """The text format, with control characters of the message escaped.
+
+    A request path or header holding ``%0a`` therefore cannot forge a log line; tracebacks,
+    appended after the message, keep their lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        """Format the line, then escape what the client could have put in it."""
+        return escape_controls(super().formatMessage(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,7 +85,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(_TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("uvicorn.access").disabled = True

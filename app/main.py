@@ -11,14 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
+from app.body_limits import BodyLimitMiddleware, body_limits
 from app.errors import install_error_handler
 from app.gallery.service import Gallery
 from app.logging_setup import configure_logging
 from app.metrics import Metrics
-from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestContextMiddleware
+from app.model_loading import LoadedModel
 from app.routes import faces, ops, people
 from app.service import FaceService
 from app.settings import Settings, SettingsError, get_settings
@@ -26,6 +27,7 @@ from app.settings import Settings, SettingsError, get_settings
 DESCRIPTION = """Face verification: embed faces, and tell whether two photos show the same
 person. Send images as multipart files or as base64 in JSON. Errors always answer
 `{"error": {"code", "message"}}`."""
+OTHER_ROUTES_BODY_BYTES = 64 * 1024  # GET routes take no body
 
 
 @asynccontextmanager
@@ -42,11 +44,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.stop()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None,
+               preloaded: LoadedModel | None = None) -> FastAPI:
     """Build the application; the model loads when its lifespan starts.
 
     Args:
         settings: Configuration; by default :func:`app.settings.get_settings`.
+        preloaded: A model already loaded and checked (``python -m app`` loads it before
+            binding, to report a broken model in one line); by default loaded in the lifespan.
 
     Returns:
         The FastAPI application.
@@ -58,19 +63,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(title="faceverify", version="0.1.0", description=DESCRIPTION,
                          lifespan=lifespan)
     app.state.settings, app.state.metrics = settings, metrics
-    app.state.service = FaceService(settings, metrics)
+    app.state.service = FaceService(settings, metrics, preloaded)
     app.state.gallery = Gallery(settings)
     install_error_handler(app)
     app.include_router(ops.router)
     app.include_router(faces.router)
     app.include_router(people.router)
+    _add_middleware(app, settings, metrics)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Innermost first: body limits, error boundary, CORS, request context (see middleware)."""
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings),
+                       default_limit=OTHER_ROUTES_BODY_BYTES, timeout_s=settings.body_timeout_s)
+    app.add_middleware(ErrorBoundaryMiddleware)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
                            expose_headers=["X-Request-ID"])
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    return app
+    app.add_middleware(RequestContextMiddleware, metrics=metrics,
+                       max_header_bytes=settings.max_header_bytes)
 
 
 def _default_app() -> FastAPI:

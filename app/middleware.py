@@ -1,26 +1,46 @@
-"""ASGI middleware: request ids, access log and metrics; request body size limit."""
+"""ASGI middleware: request context and security headers, the error boundary, JSON CORS.
+
+Body limits live in :mod:`app.body_limits`.
+
+Order, outermost first: ``RequestContextMiddleware`` -> ``JsonCORSMiddleware`` ->
+``ErrorBoundaryMiddleware`` -> ``BodyLimitMiddleware`` -> routes, so that every response,
+500s and 413s included, gets the request id, the security headers and the CORS headers.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ImageTooLargeError, handle_error
+from app.errors import (
+    HeadersTooLargeError,
+    InvalidRequestError,
+    ModelNotReadyError,
+    handle_error,
+    log_unexpected,
+)
 from app.logging_setup import access_logger, request_id_var
 from app.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Responses carry embeddings: no caching anywhere, no content sniffing.
+SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
 
 class RequestContextMiddleware:
     """Give each request an id (``X-Request-ID`` in and out), log and count it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_header_bytes: int) -> None:
+        self.app, self.metrics, self.max_header_bytes = app, metrics, max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap one HTTP request; other scopes pass through."""
@@ -35,14 +55,18 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                replaced = {REQUEST_ID_HEADER, *(name for name, _ in SECURITY_HEADERS)}
                 headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() != REQUEST_ID_HEADER]
-                message = {**message, "headers": [*headers, (REQUEST_ID_HEADER,
-                                                              request_id.encode())]}
+                           if k.lower() not in replaced]
+                message = {**message, "headers": [
+                    *headers, *SECURITY_HEADERS, (REQUEST_ID_HEADER, request_id.encode())]}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if _header_bytes(scope) > self.max_header_bytes:
+                await _headers_too_large(self.max_header_bytes)(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
@@ -57,6 +81,17 @@ class RequestContextMiddleware:
                                   "duration_ms": round(seconds * 1000, 2)})
 
 
+def _header_bytes(scope: Scope) -> int:
+    """Size of the request line and headers as received (near enough: +4 per header line)."""
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return target + sum(len(key) + len(value) + 4 for key, value in scope.get("headers", []))
+
+
+def _headers_too_large(limit: int) -> Response:
+    error = HeadersTooLargeError(f"the request line and headers exceed {limit} bytes")
+    return JSONResponse(error.body(), error.status, {"Connection": "close"})
+
+
 def _incoming_request_id(scope: Scope) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == REQUEST_ID_HEADER:
@@ -65,55 +100,54 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` while reading them, never buffering more.
+class ErrorBoundaryMiddleware:
+    """Answer whatever escapes the routes in the error shape, inside CORS and the request id.
 
-    A declared ``Content-Length`` over the limit is answered 413 before anything is read;
-    otherwise the bytes received are counted and the read fails with ``ImageTooLargeError`` as
-    soon as the count passes the limit (chunked uploads, lying headers).
+    An unexpected exception is logged once (with the request id) and answered 500; a request
+    cancelled by the server's shutdown is answered 503 ``model_not_ready``. Either is
+    answered only if no response has started.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check the declared length, then count the received bytes."""
+        """Run the request; turn a stray exception or a cancellation into a JSON answer."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
+        started = False
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise self._error()
-            return message
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, counting_receive, send)
-
-    def _error(self) -> ImageTooLargeError:
-        return ImageTooLargeError(f"the request body exceeds {self.max_bytes} bytes")
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from starlette.requests import Request
-
-        response = await handle_error(Request(scope), self._error())
-        response.headers["Connection"] = "close"
-        await response(scope, receive, send)
+        try:
+            await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            if not started:
+                error = ModelNotReadyError("the server shut down before the request finished")
+                await JSONResponse(error.body(), error.status, {"Connection": "close"})(
+                    scope, receive, send)
+            raise
+        except Exception as exc:
+            if started:
+                log_unexpected(exc, "after the response started")
+                raise
+            response = await handle_error(Request(scope), exc)
+            await response(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the error shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """Starlette's preflight answer; a refusal becomes ``400 invalid_request`` JSON."""
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        error = InvalidRequestError(f"CORS preflight refused: {response.body.decode()}")
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() not in ("content-type", "content-length")}
+        return JSONResponse(error.body(), error.status, headers)

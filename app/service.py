@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import dataclasses
 import logging
 import os
 import threading
@@ -25,11 +24,13 @@ from app.errors import (
     InvalidImageError,
     ModelNotReadyError,
     UnknownOperatingPointError,
+    log_unexpected,
     to_api_error,
 )
 from app.gallery.records import ModelKey
 from app.metrics import Metrics
-from app.runtime import EmbeddingRuntime, load_runtime
+from app.model_loading import LoadedModel, load_model
+from app.runtime import EmbeddingRuntime
 from app.settings import Settings
 from facecore.decode import decode_image
 from facecore.detect import Face
@@ -41,10 +42,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ImageInput:
-    """One uploaded image: raw bytes, or base64 text still to be decoded (off the event loop)."""
+    """One uploaded image: raw bytes, or base64 text still to be decoded (off the event loop).
+
+    ``error`` is set when the upload was refused while streaming (e.g. over the byte limit):
+    the image then fails alone, with that error.
+    """
 
     data: bytes | str
     base64: bool = False
+    error: ApiError | None = None
 
 
 @dataclass(frozen=True)
@@ -79,20 +85,16 @@ class Verification:
     second: Embedded
 
 
-def preprocess_config(metadata: ModelMetadata, settings: Settings) -> PreprocessConfig:
-    """Build the preprocessing from metadata.json plus the settings' policy overrides."""
-    config = PreprocessConfig.from_dict(metadata.preprocessing)
-    overrides = {"face_policy": settings.face_policy, "no_face_policy": settings.no_face_policy}
-    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
-
-
 class FaceService:
     """Owns the model, the preprocessing threads and the batcher of one application."""
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics,
+                 preloaded: LoadedModel | None = None) -> None:
         self.settings, self.metrics = settings, metrics
         self.metadata: ModelMetadata | None = None
         self.ready = False
+        self.draining = False
+        self._preloaded = preloaded
         self._runtime: EmbeddingRuntime | None = None
         self._batcher: DynamicBatcher | None = None
         self._config: PreprocessConfig | None = None
@@ -123,12 +125,10 @@ class FaceService:
         self._local = threading.local()
         self._prep_pool = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
-        self.metadata = ModelMetadata.load(settings.model_path)
-        self._config = preprocess_config(self.metadata, settings)
-        self._runtime = await loop.run_in_executor(
-            self._model_pool, load_runtime, settings.model_path, settings.backend,
-            settings.device, settings.threads)
-        await loop.run_in_executor(self._model_pool, self._warm_up)
+        model = self._preloaded or await loop.run_in_executor(
+            self._model_pool, load_model, settings)
+        self._preloaded = None
+        self.metadata, self._config, self._runtime = model.metadata, model.config, model.runtime
         self._batcher = DynamicBatcher(
             self._runtime.embed, self._model_pool, max_batch_size=settings.batch_max_size,
             max_wait_ms=settings.batch_max_wait_ms, observe=self._observe_batch)
@@ -141,6 +141,13 @@ class FaceService:
         self.metrics.ready.set(1)
         logger.info("model %s %s ready (dimension %d, threshold %.4f)", self.metadata.name,
                     self.metadata.version, self.metadata.embedding.dimension, self.threshold)
+
+    def begin_drain(self) -> None:
+        """Answer ``/ready`` 503 from now on while still serving (safe in a signal handler).
+
+        The orchestrator then stops routing new requests here before the listener closes.
+        """
+        self.draining = True
 
     async def stop(self) -> None:
         """Stop taking work, let queued images finish, release the threads."""
@@ -175,9 +182,13 @@ class FaceService:
         batcher = self._require_ready()
         loop = asyncio.get_running_loop()
         try:
+            if image.error is not None:
+                raise image.error
             prepared = await loop.run_in_executor(self._prep_pool, self._prepare, image)
         except Exception as exc:
             error = to_api_error(exc)
+            if error.status >= 500 and error is not exc:
+                log_unexpected(exc, "while preparing an image")
             self.metrics.image_errors.labels(error.code).inc()
             raise error from exc
         self.metrics.faces_detected.observe(prepared.faces_detected)
@@ -227,8 +238,11 @@ class FaceService:
     def _prepare(self, image: ImageInput) -> _Prepared:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
         data = _decode_base64(image.data) if image.base64 else image.data
-        rgb = decode_image(data, max_bytes=self.settings.max_image_bytes,
-                           max_pixels=self.settings.max_pixels)
+        settings = self.settings
+        rgb = decode_image(data, max_bytes=settings.max_image_bytes,
+                           max_pixels=settings.max_pixels,
+                           max_aspect_ratio=settings.max_aspect_ratio,
+                           min_side=settings.min_image_side)
         config = self._config
         if not self.settings.detection:
             pixels = to_model_input(rgb, config.size, config.channels)
@@ -243,13 +257,6 @@ class FaceService:
         if preprocessor is None:
             preprocessor = self._local.preprocessor = FacePreprocessor(self._config)
         return preprocessor
-
-    def _warm_up(self) -> None:
-        """One dummy batch through the model, so the first request pays no start-up cost."""
-        height, width = self.metadata.input.size
-        size = min(self.settings.batch_max_size, 8)
-        self._runtime.embed(np.zeros((size, height, width, self.metadata.input.channels),
-                                     np.float32))
 
     def _observe_batch(self, size: int, seconds: float) -> None:
         self.metrics.batch_size.observe(size)
@@ -267,11 +274,20 @@ class FaceService:
         return self.metadata
 
 
+_LINE_BREAKS = str.maketrans("", "", "\r\n")
+
+
 def _decode_base64(text: bytes | str) -> bytes:
-    """Strict base64 (standard alphabet, optional ``data:...;base64,`` prefix)."""
+    """Strict base64 (standard alphabet, optional ``data:...;base64,`` prefix).
+
+    Line breaks are allowed (the ``base64`` tool wraps at 76 columns); anything else outside
+    the alphabet is refused.
+    """
     if isinstance(text, str) and text.startswith("data:") and "," in text:
         text = text.split(",", 1)[1]
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
     try:
-        return b64decode(text, validate=True)
+        return b64decode(text.translate(_LINE_BREAKS), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidImageError("the image is not valid base64") from exc

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(8 * MIB, ge=1024)
     max_pixels: int = Field(40_000_000, ge=64 * 64)
     max_images_per_request: int = Field(16, ge=1, le=256)
+    max_aspect_ratio: float = Field(8.0, ge=1.0, description="Longest/shortest image side.")
+    min_image_side: int = Field(16, ge=1, description="Shortest accepted image side, pixels.")
+    max_header_bytes: int = Field(64 * 1024, ge=4096, description="Request line + headers.")
+    header_timeout_s: float = Field(10.0, gt=0, description="To receive a request's headers.")
+    body_timeout_s: float = Field(60.0, gt=0, description="To receive a request's whole body.")
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections.")
+    drain_s: float = Field(5.0, ge=0, description="After SIGTERM: /ready 503, still serving.")
+    graceful_timeout_s: float = Field(20.0, ge=0, description="Then: in-flight requests' time.")
     detection: bool = True
     face_policy: str | None = None
     no_face_policy: str | None = None
@@ -83,16 +91,22 @@ class Settings(BaseSettings):
                              "from cryptography.fernet.Fernet.generate_key()") from None
         return value
 
-    @model_validator(mode="after")
-    def _check_model_path(self) -> Settings:
-        if not self.model_path.is_dir():
-            raise ValueError(f"model_path {str(self.model_path)!r} is not a directory")
-        return self
+    @field_validator("model_path")
+    @classmethod
+    def _check_model_path(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a directory (an exported model directory "
+                             "holding model.onnx and metadata.json)")
+        return value
+
+    def body_limit(self, images: int) -> int:
+        """Largest body carrying ``images`` images: each base64-inflated, plus 64 KiB framing."""
+        return images * (self.max_image_bytes * 4 // 3 + 4) + 64 * 1024
 
     @property
     def max_body_bytes(self) -> int:
-        """Largest accepted request body: every image base64-inflated, plus 64 KiB of framing."""
-        return self.max_images_per_request * (self.max_image_bytes * 4 // 3 + 4) + 64 * 1024
+        """Largest accepted request body (an /embed with the most images)."""
+        return self.body_limit(self.max_images_per_request)
 
     @property
     def auth_enabled(self) -> bool:
@@ -117,8 +131,11 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "settings"
             name = f"FACEVERIFY_{field.upper()}" if error["loc"] else field
-            lines.append(f"  {name}: {error['msg']}")
-        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+            lines.append(f"{name}: {error['msg']}")
+        if len(lines) == 1:
+            raise SettingsError(f"invalid settings: {lines[0]}") from None
+        raise SettingsError("invalid settings:\n" + "\n".join(f"  {line}" for line in lines)
+                            ) from None
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,22 +1,29 @@
-"""Reading image uploads from multipart/form-data or JSON (base64) bodies."""
+"""Reading image uploads from multipart/form-data or JSON (base64) bodies.
+
+The body is streamed in blocks of at most ``BLOCK_BYTES`` and parsed in a worker thread as it
+arrives (:mod:`app.multipart_reader`, :mod:`app.json_reader`), so the event loop never parses,
+counts and sizes are refused as soon as they are exceeded, and nothing is written to disk.
+The route's byte limit and the body deadline are enforced underneath, by
+:class:`app.middleware.BodyLimitMiddleware`.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
 
-from app.errors import InvalidRequestError, TooManyImagesError, UnsupportedMediaTypeError
+from app.errors import InvalidRequestError, UnsupportedMediaTypeError
+from app.json_reader import JsonCollector, JsonLimits
+from app.multipart_reader import MultipartCollector, MultipartLimits
 from app.service import ImageInput
 
-_MAX_FORM_FIELDS = 16
-_MAX_FIELD_BYTES = 64 * 1024
+BLOCK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,12 @@ class Upload:
     fields: dict[str, Any]
 
 
+class _Collector(Protocol):
+    def feed(self, block: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 async def read_upload(request: Request, image_fields: tuple[str, ...],
                       json_model: type[BaseModel], max_images: int) -> Upload:
     """Parse the body as multipart/form-data or as JSON with base64 images.
@@ -34,8 +47,11 @@ async def read_upload(request: Request, image_fields: tuple[str, ...],
     Args:
         request: The incoming request.
         image_fields: Names of the image fields; each must hold at least one image.
-        json_model: Schema a JSON body must follow.
+        json_model: Schema a JSON body must follow (validated strictly: no coercion).
         max_images: Most images accepted in the request.
+
+    An image file over ``FACEVERIFY_MAX_IMAGE_BYTES`` is not buffered further; it fails alone
+    with ``image_too_large``.
 
     Raises:
         UnsupportedMediaTypeError: Neither multipart nor JSON.
@@ -43,59 +59,63 @@ async def read_upload(request: Request, image_fields: tuple[str, ...],
         RequestValidationError: A field is missing or invalid.
         TooManyImagesError: More than ``max_images`` images.
     """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    max_image_bytes = request.app.state.settings.max_image_bytes
+    media_type, options = parse_options_header(request.headers.get("content-type", ""))
+    content_type = media_type.decode("latin-1").strip().lower()
     if content_type == "multipart/form-data":
-        upload = await _read_multipart(request, max_images)
+        upload = await _read_multipart(request, options, MultipartLimits(max_images,
+                                                                          max_image_bytes))
     elif content_type == "application/json" or content_type.endswith("+json"):
-        upload = await _read_json(request, image_fields, json_model)
+        limits = JsonLimits(image_fields, max_images, _base64_chars(max_image_bytes))
+        upload = await _read_json(request, json_model, limits)
     else:
         raise UnsupportedMediaTypeError(
             f"content type {content_type or '(none)'!r} is not supported; "
             "send multipart/form-data or application/json")
     _require(upload, image_fields)
-    if sum(len(upload.images.get(name, ())) for name in image_fields) > max_images:
-        raise TooManyImagesError(f"at most {max_images} images per request")
     return upload
 
 
-async def _read_multipart(request: Request, max_images: int) -> Upload:
-    parser = MultiPartParser(request.headers, request.stream(), max_files=max_images,
-                             max_fields=_MAX_FORM_FIELDS, max_part_size=_MAX_FIELD_BYTES)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        if exc.message.startswith("Too many files"):
-            raise TooManyImagesError(f"at most {max_images} images per request") from exc
-        raise InvalidRequestError(f"malformed multipart body: {exc.message}") from exc
-    try:
-        images: dict[str, list[ImageInput]] = {}
-        fields: dict[str, Any] = {}
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                images.setdefault(name, []).append(ImageInput(await value.read()))
-            else:
-                fields.setdefault(name, value)
-        return Upload(images, fields)
-    finally:
-        await form.close()
+async def _consume(request: Request, collector: _Collector) -> None:
+    """Feed the body to ``collector`` in blocks, each parsed in a worker thread."""
+    buffer = bytearray()
+    async for chunk in request.stream():
+        buffer += chunk
+        if len(buffer) >= BLOCK_BYTES:
+            block = bytes(buffer)
+            buffer.clear()
+            await run_in_threadpool(collector.feed, block)
+    await run_in_threadpool(collector.feed, bytes(buffer))
+    collector.finish()
 
 
-async def _read_json(request: Request, image_fields: tuple[str, ...],
-                     json_model: type[BaseModel]) -> Upload:
+async def _read_multipart(request: Request, options: dict[bytes, bytes],
+                          limits: MultipartLimits) -> Upload:
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise InvalidRequestError("malformed multipart body: the content type has no boundary")
+    collector = MultipartCollector(boundary, limits)
+    await _consume(request, collector)
+    return Upload(collector.images, dict(collector.fields))
+
+
+async def _read_json(request: Request, json_model: type[BaseModel],
+                     limits: JsonLimits) -> Upload:
+    collector = JsonCollector(limits)
+    await _consume(request, collector)
     try:
-        payload = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequestError(f"the body is not valid JSON: {exc}") from exc
-    try:
-        body = json_model.model_validate(payload).model_dump()
+        body = json_model.model_validate(collector.payload, strict=True).model_dump()
     except ValidationError as exc:
-        raise RequestValidationError(_with_body_prefix(exc)) from exc
-    images = {}
-    for name in image_fields:
-        value = body.pop(name)
-        texts = value if isinstance(value, list) else [value]
-        images[name] = [ImageInput(text, base64=True) for text in texts]
-    return Upload(images, body)
+        raise RequestValidationError(_with_body_prefix(exc)) from None
+    for name in limits.image_fields:
+        body.pop(name, None)
+    return Upload(collector.images, body)
+
+
+def _base64_chars(max_bytes: int) -> int:
+    """Longest base64 text of a ``max_bytes`` file, with line breaks every 64 characters."""
+    encoded = (max_bytes + 2) // 3 * 4
+    return encoded + 2 * (encoded // 64 + 1) + 256  # CRLF per line, a data: URL prefix
 
 
 def _require(upload: Upload, image_fields: tuple[str, ...]) -> None:
@@ -112,4 +132,5 @@ def _require(upload: Upload, image_fields: tuple[str, ...]) -> None:
 
 
 def _with_body_prefix(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+    return [{"loc": ("body", *error["loc"]), "msg": error["msg"], "type": error["type"]}
+            for error in exc.errors()]

@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import (  # the plugins of ALLOWED_FORMATS, registered before the first open
+    BmpImagePlugin,  # noqa: F401
+    GifImagePlugin,  # noqa: F401
+    Image,
+    ImageOps,
+    JpegImagePlugin,  # noqa: F401
+    MpoImagePlugin,  # noqa: F401  (JPEG hands multi-picture files to it)
+    PngImagePlugin,  # noqa: F401
+    PpmImagePlugin,  # noqa: F401
+    TiffImagePlugin,  # noqa: F401
+    UnidentifiedImageError,
+    WebPImagePlugin,  # noqa: F401
+)
 
-from facecore.errors import ImageTooLargeError, InvalidImageError
+from facecore.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageShapeError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+# The documented formats (README); Pillow's other plugins (EPS runs Ghostscript) are never tried.
+# Phones' multi-picture JPEGs (MPO) open through the JPEG plugin.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "PPM")
+_FORMAT_NAMES = "JPEG, PNG, WebP, BMP, GIF, TIFF, PGM/PPM"
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
 
 
 def decode_image(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float | None = None, min_side: int = 1,
 ) -> np.ndarray:
     """Decode image bytes into an upright RGB array.
 
@@ -30,12 +49,15 @@ def decode_image(
         data: The encoded file (JPEG, PNG, GIF, WebP, BMP, TIFF, PGM, ...).
         max_bytes: Largest accepted file size.
         max_pixels: Largest accepted width x height.
+        max_aspect_ratio: Largest accepted longest/shortest side; None = any.
+        min_side: Shortest accepted side in pixels.
 
     Returns:
         uint8 array (H, W, 3), RGB.
 
     Raises:
         ImageTooLargeError: The file or its declared dimensions exceed the limits.
+        UnsupportedImageShapeError: The declared size is too elongated or a side too short.
         InvalidImageError: The bytes are empty, not an image, truncated or corrupt.
     """
     if len(data) > max_bytes:
@@ -45,6 +67,7 @@ def decode_image(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         image = _open_checked(data, max_pixels)
+        _check_shape(image.size, max_aspect_ratio, min_side)
         try:
             image.seek(0)
             image.load()
@@ -52,18 +75,38 @@ def decode_image(
         except Image.DecompressionBombError as error:
             raise ImageTooLargeError(str(error)) from error
         except _DECODE_ERRORS as error:
-            raise InvalidImageError(f"cannot decode image: {error}") from error
+            raise InvalidImageError(f"cannot decode image: {_describe(error)}") from error
     return to_rgb_array(upright)
+
+
+def _check_shape(size: tuple[int, int], max_aspect_ratio: float | None, min_side: int) -> None:
+    """Refuse, from the header, shapes that cannot hold a face (and cost memory to pad)."""
+    width, height = size
+    if min(width, height) < min_side:
+        raise UnsupportedImageShapeError(
+            f"image is {width}x{height}; each side must be at least {min_side} pixels")
+    if max_aspect_ratio is not None and max(width, height) > max_aspect_ratio * min(width, height):
+        raise UnsupportedImageShapeError(
+            f"image is {width}x{height}; the longer side may be at most {max_aspect_ratio:g} "
+            "times the shorter")
+
+
+def _describe(error: BaseException) -> str:
+    """Return the decoder's message without object reprs (``<_io.BytesIO object at 0x..>``)."""
+    return _OBJECT_REPR.sub("the upload", str(error)) or type(error).__name__
 
 
 def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     """Open lazily (header only) and enforce the pixel limit on the declared size."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as error:
         raise ImageTooLargeError(str(error)) from error
-    except (UnidentifiedImageError, *_DECODE_ERRORS) as error:
-        raise InvalidImageError(f"not a recognised image: {error}") from error
+    except UnidentifiedImageError as error:
+        raise InvalidImageError(
+            f"not a recognised image; accepted formats: {_FORMAT_NAMES}") from error
+    except _DECODE_ERRORS as error:
+        raise InvalidImageError(f"not a recognised image: {_describe(error)}") from error
     width, height = image.size
     if width <= 0 or height <= 0:
         raise InvalidImageError(f"image declares an empty size {width}x{height}")
@@ -88,7 +131,9 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    if image.mode != "RGB":  # an RGB image is read once, without a converted copy
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
 def _has_transparency(image: Image.Image) -> bool:
@@ -97,7 +142,16 @@ def _has_transparency(image: Image.Image) -> bool:
 
 
 def _to_eight_bit(values: np.ndarray) -> np.ndarray:
-    """Map 16-bit (or 32-bit int / float) grey values to 0..255."""
+    """Map 16-bit, 32-bit integer or float grey values to 0..255.
+
+    16-bit data is divided by 257 (65535 -> 255). A 32-bit integer image (mode ``I``) may
+    hold 8-bit, 16-bit or wider values: its peak decides the divisor (none up to 255, 257 up
+    to 65535, else peak/255), so an 8-bit-valued TIFF is not darkened to black.
+    """
     if values.dtype.kind == "f":
         return np.clip(np.rint(values), 0, 255).astype(np.uint8)
-    return np.clip(np.rint(values.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+    divisor = 257.0
+    if values.dtype.itemsize > 2:
+        peak = float(values.max(initial=0))
+        divisor = 1.0 if peak <= 255 else 257.0 if peak <= 65535 else peak / 255.0
+    return np.clip(np.rint(values.astype(np.float64) / divisor), 0, 255).astype(np.uint8)

@@ -21,6 +21,12 @@ class ImageTooLargeError(FaceCoreError):
     code = "image_too_large"
 
 
+class UnsupportedImageShapeError(FaceCoreError):
+    """The image is too elongated, or a side too short, to hold a face."""
+
+    code = "unsupported_image_shape"
+
+
 class NoFaceError(FaceCoreError):
     """No face was found and the policy does not allow a fallback."""
 

@@ -91,7 +91,7 @@ def test_bad_images_in_embed_fail_alone(client, assert_still_serving):
      415, "unsupported_media_type"),
     ("broken multipart", {"content": b"--x\r\ngarbage",
                           "headers": {"content-type": "multipart/form-data; boundary=x"}},
-     422, "validation_error"),
+     400, "invalid_request"),
     ("missing field", {"files": {"image1": ("a", FACE)}}, 422, "validation_error"),
     ("wrong field names", {"files": {"face1": ("a", FACE), "face2": ("b", FACE)}},
      422, "validation_error"),

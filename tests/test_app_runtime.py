@@ -13,10 +13,11 @@ import pytest
 from conftest import TINY_MODEL
 from fastapi.testclient import TestClient
 
+from app import service as app_service
 from app.batcher import BatcherClosedError, DynamicBatcher
 from app.main import create_app
+from app.model_loading import ModelLoadError
 from app.runtime import CUDA_PROVIDER, DeviceUnavailableError, load_runtime
-from app.service import FaceService
 
 FACE_A = images.PHOTO_ONE_FACE.read_bytes()
 FACE_B = images.PHOTO_ONE_FACE_2.read_bytes()
@@ -51,13 +52,13 @@ def test_concurrent_requests_share_model_calls(make_settings):
 
 def test_ready_is_503_until_warm_up_finishes(make_settings, monkeypatch):
     release = threading.Event()
-    original = FaceService._warm_up
+    original = app_service.load_model
 
-    def slow_warm_up(self):
+    def slow_load(settings):
         release.wait(timeout=30)
-        original(self)
+        return original(settings)
 
-    monkeypatch.setattr(FaceService, "_warm_up", slow_warm_up)
+    monkeypatch.setattr(app_service, "load_model", slow_load)
     app = create_app(make_settings())
 
     async def scenario():
@@ -124,5 +125,5 @@ def test_startup_with_device_gpu_runs_on_cuda_or_refuses_to_start(make_settings)
         with TestClient(app) as client:
             assert CUDA_PROVIDER in client.get("/ready").json()["runtime"]
     else:
-        with pytest.raises(DeviceUnavailableError), TestClient(app):
+        with pytest.raises(ModelLoadError, match="device=gpu"), TestClient(app):
             pass

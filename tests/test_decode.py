@@ -1,9 +1,17 @@
+import io
+
 import image_factory as images
 import numpy as np
 import pytest
+from PIL import Image
 
 from facecore.decode import decode_image
-from facecore.errors import FaceCoreError, ImageTooLargeError, InvalidImageError
+from facecore.errors import (
+    FaceCoreError,
+    ImageTooLargeError,
+    InvalidImageError,
+    UnsupportedImageShapeError,
+)
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 10_000_000}
 
@@ -113,3 +121,26 @@ def test_byte_limit():
     data = images.fixture_bytes(images.PHOTO_ONE_FACE)
     with pytest.raises(ImageTooLargeError):
         decode_image(data, max_bytes=len(data) - 1, max_pixels=10**7)
+
+
+@pytest.mark.parametrize(("values", "expected"), [(100, 100), (25_700, 100), (10**9, 255)])
+def test_32_bit_integer_tiff_keeps_its_brightness(values, expected):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((20, 30), values, np.int32), mode="I").save(buffer, "TIFF")
+    rgb = decode(buffer.getvalue())
+    assert rgb.shape == (20, 30, 3) and int(rgb.mean()) == expected
+
+
+@pytest.mark.parametrize(("size", "limits"), [
+    ((400, 20), {"max_aspect_ratio": 8.0}), ((20, 400), {"max_aspect_ratio": 8.0}),
+    ((10, 10), {"min_side": 16})])
+def test_unusable_shapes_are_refused_from_the_header(size, limits):
+    with pytest.raises(UnsupportedImageShapeError):
+        decode_image(images.bomb_png(*size), max_bytes=10**6, max_pixels=10**6, **limits)
+
+
+def test_formats_outside_the_documented_list_are_not_opened():
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n%%EOF\n"
+    with pytest.raises(InvalidImageError, match="accepted formats") as error:
+        decode(eps)
+    assert "0x" not in str(error.value)

@@ -18,16 +18,18 @@ def root() -> RedirectResponse:
     return RedirectResponse("/docs")
 
 
-@router.get("/health", response_model=HealthResponse)
+@router.api_route("/health", methods=["GET", "HEAD"], response_model=HealthResponse)
 def health() -> HealthResponse:
     """Answer while the process is alive (says nothing about the model)."""
     return HealthResponse(status="ok")
 
 
-@router.get("/ready", response_model=ReadyResponse,
+@router.api_route("/ready", methods=["GET", "HEAD"], response_model=ReadyResponse,
             responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}})
 def ready(service: ServiceDep, gallery: GalleryDep) -> ReadyResponse:
     """Answer 200 once the model is loaded and warmed up; 503 before and while stopping."""
+    if service.draining:
+        raise ModelNotReadyError("the service is shutting down")
     if not service.ready or service.metadata is None or not gallery.ready:
         raise ModelNotReadyError()
     status = GalleryStatus(backend=gallery.backend, templates=len(gallery.index),

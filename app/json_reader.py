@@ -1,0 +1,151 @@
+"""Streaming JSON bodies: images and fields collected while the bytes arrive, limits checked early.
+
+The body is fed to ijson's push parser (yajl, in C) block by block in a worker thread, so the
+event loop never parses. The request schemas are flat (an object of strings, numbers and
+arrays of strings), so anything nested deeper, too many keys, too many images or a
+too-long field stops the parse at once: a 60 MB array of tiny strings costs one array item
+more than the limit, not 60 MB of Python objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ijson
+
+from app.errors import (
+    ImageTooLargeError,
+    InvalidRequestError,
+    TooManyImagesError,
+    ValidationFailedError,
+)
+from app.service import ImageInput
+
+MAX_DEPTH = 2  # {"images": [...]}: an object holding arrays of scalars
+MAX_KEYS = 16
+MAX_FIELD_CHARS = 1024
+_SCALARS = frozenset({"string", "number", "boolean", "null"})
+_FEED_BYTES = 64 * 1024  # events are checked after each slice (bounds the event list)
+
+
+@dataclass(frozen=True)
+class JsonLimits:
+    """What one JSON body may hold."""
+
+    image_fields: tuple[str, ...]
+    max_images: int
+    max_image_chars: int
+
+
+@dataclass
+class JsonCollector:
+    """Turns ijson's basic events into images and plain fields, enforcing ``limits``.
+
+    ``payload`` mirrors the body with every image string replaced by ``""``, so the request
+    schema can validate it without copying the images.
+    """
+
+    limits: JsonLimits
+    images: dict[str, list[ImageInput]] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    _events: Any = field(default_factory=ijson.sendable_list)
+    _parser: Any = None
+    _depth: int = 0
+    _key: str | None = None
+    _image_count: int = 0
+
+    def __post_init__(self) -> None:
+        self._parser = ijson.basic_parse_coro(self._events, use_float=True)
+
+    def feed(self, block: bytes) -> None:
+        """Parse one block of the body (blocking: call it in a worker thread)."""
+        for start in range(0, len(block), _FEED_BYTES):
+            self._send(block[start:start + _FEED_BYTES])
+
+    def finish(self) -> None:
+        """Check that the complete body was exactly one JSON value."""
+        try:
+            self._parser.close()
+        except ijson.JSONError as exc:
+            raise InvalidRequestError(f"the body is not valid JSON: {_first_line(exc)}") from None
+        self._drain()
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._parser.send(data)
+        except (ijson.JSONError, ValueError) as exc:
+            raise InvalidRequestError(f"the body is not valid JSON: {_first_line(exc)}") from None
+        self._drain()
+
+    def _drain(self) -> None:
+        for event, value in self._events:
+            self._on_event(event, value)
+        del self._events[:]
+
+    def _on_event(self, event: str, value: Any) -> None:
+        if event in ("start_map", "start_array"):
+            self._open(event)
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+        elif event == "map_key":
+            self._on_key(value)
+        elif self._depth == 0:  # a bare scalar body: the schema will refuse it
+            self.payload = {"": value}
+        else:
+            self._on_scalar(event, value)
+
+    def _open(self, event: str) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise InvalidRequestError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if self._depth == 1 and event == "start_array":
+            raise InvalidRequestError("the JSON body must be an object")
+        if self._depth == 2:
+            if event == "start_map":
+                raise InvalidRequestError("JSON objects may not be nested")
+            self.payload[self._key] = []
+
+    def _on_key(self, key: str) -> None:
+        if key in self.payload:
+            raise ValidationFailedError(f"body.{key[:64]}: given more than once")
+        if len(self.payload) >= MAX_KEYS:
+            raise InvalidRequestError(f"more than {MAX_KEYS} keys in the JSON body")
+        self._key = key
+        self.payload[key] = None
+
+    def _on_scalar(self, event: str, value: Any) -> None:
+        key = self._key
+        in_array = self._depth == 2
+        if event == "string" and key in self.limits.image_fields:
+            value = self._take_image(key, value)
+        elif event == "string" and len(value) > MAX_FIELD_CHARS:
+            raise InvalidRequestError(f"field {key!r} is longer than {MAX_FIELD_CHARS} characters")
+        if in_array:
+            if len(self.payload[key]) >= max(self.limits.max_images, MAX_KEYS):
+                raise TooManyImagesError(f"at most {self.limits.max_images} images per request")
+            self.payload[key].append(value)
+        else:
+            self.payload[key] = value
+
+    def _take_image(self, key: str, text: str) -> str:
+        self._image_count += 1
+        if self._image_count > self.limits.max_images:
+            raise TooManyImagesError(f"at most {self.limits.max_images} images per request")
+        if len(text) > self.limits.max_image_chars:
+            error = ImageTooLargeError(
+                f"base64 image is {len(text)} characters; the limit is "
+                f"{self.limits.max_image_chars}")
+            image = ImageInput(b"", error=error)
+        else:
+            image = ImageInput(text, base64=True)
+        self.images.setdefault(key, []).append(image)
+        return ""
+
+
+def _first_line(exc: Exception) -> str:
+    """Return the parser's message without the body excerpt it quotes."""
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text).strip().splitlines()[0][:200] if str(text).strip() else "malformed"

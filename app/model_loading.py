@@ -1,0 +1,63 @@
+"""Load, warm up and check the served model, with one clear error when it cannot be served."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.runtime import EmbeddingRuntime, load_runtime
+from app.settings import Settings
+from facecore.metadata import ModelMetadata
+from facecore.preprocess import PreprocessConfig
+
+WARM_UP_BATCH = 8
+
+
+class ModelLoadError(RuntimeError):
+    """The model directory cannot be served; the message is one line naming the setting."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to serve: its metadata, preprocessing and warmed-up runtime."""
+
+    metadata: ModelMetadata
+    config: PreprocessConfig
+    runtime: EmbeddingRuntime
+
+
+def preprocess_config(metadata: ModelMetadata, settings: Settings) -> PreprocessConfig:
+    """Build the preprocessing from metadata.json plus the settings' policy overrides."""
+    config = PreprocessConfig.from_dict(metadata.preprocessing)
+    overrides = {"face_policy": settings.face_policy, "no_face_policy": settings.no_face_policy}
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def load_model(settings: Settings) -> LoadedModel:
+    """Read metadata.json, open the runtime, run one warm-up batch and check its output.
+
+    Raises:
+        ModelLoadError: Metadata missing or invalid, model file missing or unreadable, or
+            the model's embedding size differs from ``metadata.embedding.dimension``.
+    """
+    where = f"FACEVERIFY_MODEL_PATH={settings.model_path}"
+    try:
+        metadata = ModelMetadata.load(settings.model_path)
+        config = preprocess_config(metadata, settings)
+        runtime = load_runtime(settings.model_path, settings.backend, settings.device,
+                               settings.threads)
+        height, width = metadata.input.size
+        batch = np.zeros((min(settings.batch_max_size, WARM_UP_BATCH), height, width,
+                          metadata.input.channels), np.float32)
+        output = runtime.embed(batch)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot serve this model"
+        reason = " ".join(str(exc).split())[:500] or type(exc).__name__
+        raise ModelLoadError(f"cannot serve the model at {where}: {reason}") from exc
+    if output.ndim != 2 or output.shape[1] != metadata.embedding.dimension:
+        raise ModelLoadError(
+            f"cannot serve the model at {where}: it outputs embeddings of shape "
+            f"{tuple(output.shape)}, but metadata.json says dimension "
+            f"{metadata.embedding.dimension}")
+    return LoadedModel(metadata, config, runtime)

@@ -1,0 +1,150 @@
+"""Streaming multipart/form-data: parts kept in bounded memory, limits checked while they arrive.
+
+python-multipart's push parser calls back for every header and every slice of part data.
+Each file part is held in memory up to the per-image limit (beyond it the rest is dropped and
+the image carries an ``image_too_large`` error); nothing is spooled to disk. Too many parts,
+an oversized text field, a duplicate field or a body without its closing boundary stop the
+request with a specific error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from app.errors import (
+    ImageTooLargeError,
+    InvalidRequestError,
+    TooManyImagesError,
+    ValidationFailedError,
+)
+from app.service import ImageInput
+
+MAX_TEXT_FIELDS = 16
+MAX_FIELD_BYTES = 1024
+MAX_PART_HEADER_BYTES = 8 * 1024
+
+
+@dataclass(frozen=True)
+class MultipartLimits:
+    """What one multipart body may hold."""
+
+    max_images: int
+    max_image_bytes: int
+
+
+@dataclass
+class _Part:
+    name: str = ""
+    filename: str | None = None
+    header_bytes: int = 0
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    too_large: bool = False
+
+
+class MultipartCollector:
+    """Collects file parts as images and the other parts as text fields."""
+
+    def __init__(self, boundary: bytes, limits: MultipartLimits) -> None:
+        self.limits = limits
+        self.images: dict[str, list[ImageInput]] = {}
+        self.fields: dict[str, str] = {}
+        self.complete = False
+        self._files = 0
+        self._part = _Part()
+        self._header_field, self._header_value = bytearray(), bytearray()
+        self._parser = MultipartParser(boundary, callbacks={
+            "on_part_begin": self._on_part_begin, "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value, "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished, "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end, "on_end": self._on_end})
+
+    def feed(self, block: bytes) -> None:
+        """Parse one block of the body (blocking: call it in a worker thread)."""
+        if self.complete:
+            return  # the epilogue after the closing boundary is ignored, as RFC 2046 says
+        try:
+            self._parser.write(block)
+        except ValueError as exc:  # python-multipart's MultipartParseError is a ValueError
+            raise InvalidRequestError(f"malformed multipart body: {exc}") from None
+
+    def finish(self) -> None:
+        """Check that the complete body ended with the closing boundary."""
+        if not self.complete:
+            raise InvalidRequestError(
+                "malformed multipart body: it ends before the closing boundary")
+
+    def _on_part_begin(self) -> None:
+        self._part = _Part()
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._header_value += data[start:end]
+
+    def _count_header(self, size: int) -> None:
+        self._part.header_bytes += size
+        if self._part.header_bytes > MAX_PART_HEADER_BYTES:
+            raise InvalidRequestError(
+                f"malformed multipart body: part headers over {MAX_PART_HEADER_BYTES} bytes")
+
+    def _on_header_end(self) -> None:
+        if bytes(self._header_field).strip().lower() == b"content-disposition":
+            _, options = parse_options_header(bytes(self._header_value))
+            self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
+            filename = options.get(b"filename")
+            self._part.filename = None if filename is None else filename.decode("utf-8",
+                                                                                "replace")
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def _on_headers_finished(self) -> None:
+        part = self._part
+        if not part.name:
+            raise InvalidRequestError("malformed multipart body: a part has no field name")
+        if part.filename is not None:
+            self._files += 1
+            if self._files > self.limits.max_images:
+                raise TooManyImagesError(f"at most {self.limits.max_images} images per request")
+        elif len(self.fields) >= MAX_TEXT_FIELDS:
+            raise InvalidRequestError(f"more than {MAX_TEXT_FIELDS} text fields")
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        if part.too_large:
+            return
+        part.size += end - start
+        if part.filename is None and part.size > MAX_FIELD_BYTES:
+            raise InvalidRequestError(
+                f"field {part.name[:64]!r} is longer than {MAX_FIELD_BYTES} bytes")
+        if part.size > self.limits.max_image_bytes:
+            part.too_large, part.chunks = True, []
+            return
+        part.chunks.append(data[start:end])
+
+    def _on_part_end(self) -> None:
+        part = self._part
+        if part.filename is None:
+            self._add_field(part.name, b"".join(part.chunks).decode("utf-8", "replace"))
+            return
+        if part.too_large:
+            error = ImageTooLargeError(
+                f"image file exceeds the limit of {self.limits.max_image_bytes} bytes")
+            image = ImageInput(b"", error=error)
+        else:
+            image = ImageInput(b"".join(part.chunks))
+        self.images.setdefault(part.name, []).append(image)
+        self._part = _Part()
+
+    def _add_field(self, name: str, value: str) -> None:
+        if name in self.fields:
+            raise ValidationFailedError(f"body.{name[:64]}: given more than once")
+        self.fields[name] = value
+
+    def _on_end(self) -> None:
+        self.complete = True
