@@ -37,12 +37,15 @@ MODEL = REAL_MODEL if HAS_REAL_MODEL else TINY_MODEL
 MODE = "real-model" if HAS_REAL_MODEL else "tiny-model-mechanics-only"
 
 HELDOUT = images.FACES_DIR / "celeba_heldout"
+ORL_HELDOUT = images.FACES_DIR / "orl_heldout" / "s28"
+FRLL_HELDOUT = images.FACES_DIR / "frll_heldout" / "london_014"
 # People the default model never saw in training (see tests/fixtures/faces/README.md).
 PEOPLE = {
     "orl/s1": (images.ORL_FACES[0], images.ORL_FACES[1]),
-    "orl/s2": (images.ORL_FACES[2], images.ORL_FACES[3]),
+    "orl/s28": (ORL_HELDOUT / "1.pgm", ORL_HELDOUT / "2.pgm"),
     "celeba/07233": (HELDOUT / "07233" / "004800.jpg", HELDOUT / "07233" / "009730.jpg"),
     "celeba/07238": (HELDOUT / "07238" / "010481.jpg", HELDOUT / "07238" / "012133.jpg"),
+    "frll/london_014": (FRLL_HELDOUT / "014_03.jpg", FRLL_HELDOUT / "014_08.jpg"),
 }
 SAME_PERSON = list(PEOPLE.values())
 DIFFERENT_PEOPLE = list(itertools.combinations([first for first, _ in PEOPLE.values()], 2))
@@ -87,9 +90,12 @@ def _wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 90) -
     raise AssertionError("server did not become ready in time")
 
 
-def verify(base_url: str, first: Path, second: Path) -> dict:
-    response = httpx.post(f"{base_url}/verify", timeout=60, files={
-        "image1": (first.name, first.read_bytes()), "image2": (second.name, second.read_bytes())})
+def verify(base_url: str, first: Path | bytes, second: Path | bytes, **fields) -> dict:
+    def part(image: Path | bytes, name: str) -> tuple[str, bytes]:
+        return (name, image) if isinstance(image, bytes) else (image.name, image.read_bytes())
+
+    response = httpx.post(f"{base_url}/verify", timeout=60, data=fields, files={
+        "image1": part(first, "a.jpg"), "image2": part(second, "b.jpg")})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -142,17 +148,18 @@ def test_same_photo_from_a_phone_is_verified(server, mode):
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", [MODE])
 def test_held_out_people_different_rejected_same_ranked_higher(server, mode):
-    """Per-pair verdicts that the model's measured operating point guarantees.
+    """Per-pair verdicts that the model's measured operating points guarantee.
 
-    At the calibrated threshold (FAR 1e-3 on held-out people) a different-person pair is
-    accepted once in a thousand, so every one of these must be rejected. Genuine pairs are
-    accepted at the model's TAR (metadata.json), well below 1 for in-the-wild photos, so a
-    per-pair "same person verified" would assert luck; the test asserts the ranking instead
-    and that HTTP returns exactly the similarities of the evaluation path (ONNX in-process).
+    At the strict point ``far=0.001`` (calibrated on held-out pairs) a different-person pair
+    is accepted once in a thousand, so every one of these must be rejected; the default
+    (best-accuracy) point accepts more impostors by design, so it is not used for that claim.
+    The test also asserts the ranking, and that HTTP returns exactly the similarities of the
+    evaluation path (ONNX in-process).
     """
     base_url, _ = server
+    strict = {} if mode == "tiny-model-mechanics-only" else {"far": "0.001"}
     same = [verify(base_url, a, b) for a, b in SAME_PERSON]
-    different = [verify(base_url, a, b) for a, b in DIFFERENT_PEOPLE]
+    different = [verify(base_url, a, b, **strict) for a, b in DIFFERENT_PEOPLE]
     for result in same + different:
         assert result["verified"] == (result["similarity"] >= result["threshold"]), mode
     if mode == "tiny-model-mechanics-only":
@@ -163,6 +170,31 @@ def test_held_out_people_different_rejected_same_ranked_higher(server, mode):
     mean = statistics.fmean
     assert mean(r["similarity"] for r in same) > mean(r["similarity"] for r in different) + 0.15
     assert [r["similarity"] for r in same] == pytest.approx(in_process(SAME_PERSON), abs=1e-4)
+
+
+def grey_copy(path: Path) -> bytes:
+    """The photo as a greyscale JPEG, as scanners and some apps send it."""
+    with Image.open(path) as image:
+        grey = image.convert("L")
+    buffer = io.BytesIO()
+    grey.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", [MODE])
+def test_grey_copy_matches_its_colour_original(server, mode):
+    """A grey copy of a colour photo is the same person at the default operating point."""
+    base_url, _ = server
+    for person in ("celeba/07233", "celeba/07238", "frll/london_014"):
+        photo = PEOPLE[person][0]
+        result = verify(base_url, photo, grey_copy(photo))
+        assert result["operating_point"] in ("best_accuracy", "default"), mode
+        if mode == "tiny-model-mechanics-only":
+            continue
+        assert result["operating_point"] == "best_accuracy"
+        assert result["verified"], (person, result["similarity"], result["threshold"])
 
 
 def in_process(pairs: list[tuple[Path, Path]]) -> list[float]:
