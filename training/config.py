@@ -132,7 +132,7 @@ PRESETS: dict[str, TrainConfig] = {
     # Model 2.0.0: the default recipe plus the dlib teacher (both distillation terms), the
     # unlabelled faces, and augmentations for what clients send.
     "teacher": TrainConfig(
-        preset="teacher", input_size=112, channels=3, stage1_stride=2, epochs=16,
+        preset="teacher", input_size=112, channels=3, stage1_stride=2, epochs=20,
         batch_size=64, learning_rate=1e-3, schedule="cosine", warmup_epochs=1.0,
         split="identity", validation_fraction=0.05, holdout_fraction=0.15, seed=0, patience=0,
         client_augment=True, distill="both",
