@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         None, description="Fernet key: templates are encrypted at rest when set.")
     gallery_poll_ms: float = Field(250.0, ge=10, le=60_000)
     identify_fpir: float = Field(0.01, gt=0, lt=1)
+    ann_min_templates: int = Field(
+        250_000, ge=0, description="Gallery size from which /identify uses an IVF shortlist; "
+                                   "0 = always exact")
+    ann_nprobe: int = Field(256, ge=1, le=16_384)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -1,9 +1,10 @@
 """Benchmark 1:N search: /identify latency and memory at 10k, 100k and 1M templates.
 
-Two measurements, both on synthetic random unit vectors (search cost does not depend on what
-the vectors mean):
-  * in process: ``TemplateIndex.search`` (the one matrix product plus the top-k), p50/p99 over
-    probes, and the resident memory the index adds, at each size;
+Two measurements on synthetic templates:
+  * in process: ``TemplateIndex.search``, exact (one matrix product plus the top-k) and with the
+    IVF shortlist, p50/p99 over probes, the resident memory each index adds, and the shortlist's
+    recall@1 against exact search; the templates are person-like (two noisy copies of a random
+    direction per person, cosine ~0.7 within a person), probes are new noisy copies;
   * over HTTP: ``POST /identify`` with a real face photo on ``python -m app`` (127.0.0.1),
     whose SQLite gallery was filled with that many templates of the served model, p50/p99
     and the server's resident memory (sizes up to ``--http-max``, as filling takes time).
@@ -31,7 +32,7 @@ from sqlalchemy import insert
 
 from app.gallery.codec import TemplateCodec
 from app.gallery.database import database_url, migrate, open_engine
-from app.gallery.index import TemplateIndex
+from app.gallery.index import TemplateIndex, single_threaded_blas
 from app.gallery.records import ModelKey, NewFace, Template
 from app.gallery.store import GalleryStore
 from app.gallery.tables import faces, people
@@ -39,6 +40,7 @@ from bench.local_service import local_service
 from facecore.metadata import ModelMetadata
 
 ROOT = Path(__file__).resolve().parents[1]
+NOISE = 0.03  # per dimension: two templates of a person at cosine ~0.7 in 512 dimensions
 PROBE_PHOTO = ROOT / "tests" / "fixtures" / "faces" / "celeba" / "07201" / "001085.jpg"
 
 
@@ -63,26 +65,56 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(ordered), 3), "samples": len(ordered)}
 
 
-def in_process(size: int, dimension: int, probes: int, top_k: int) -> dict:
-    """Build an index of ``size`` random templates and time searches."""
-    before = rss_mib()
-    index = TemplateIndex(dimension)
-    chunk = 100_000
-    for start in range(0, size, chunk):
-        vectors = unit_vectors(min(chunk, size - start), dimension, seed=start)
-        index.add(Template(f"f{start + i}", f"p{start + i}", vector)
-                  for i, vector in enumerate(vectors))
-    added_mib = rss_mib() - before
-    queries = unit_vectors(probes, dimension, seed=-1 % 2**32)
-    index.search(queries[0], top_k)  # warm-up
-    times = []
-    for query in queries:
+def people_like(count: int, dimension: int, seed: int) -> tuple[np.ndarray, list[Template]]:
+    """``count`` templates, two per synthetic person: a random direction plus noise such
+    that two templates of one person have cosine ~0.7 and different people ~0."""
+    centres = unit_vectors(count // 2, dimension, seed)
+    noise = np.random.default_rng(seed + 1).standard_normal((count, dimension), np.float32)
+    vectors = np.repeat(centres, 2, axis=0) + NOISE * noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return centres, [Template(f"f{i}", f"p{i // 2}", vector)
+                     for i, vector in enumerate(vectors)]
+
+
+def timed_searches(index: TemplateIndex, probes: np.ndarray, top_k: int) -> tuple[list, list]:
+    index.search(probes[0], top_k)  # warm-up
+    times, firsts = [], []
+    for probe in probes:
         started = time.perf_counter()
-        index.search(query, top_k)
+        matches = index.search(probe, top_k)
         times.append((time.perf_counter() - started) * 1000)
-    matrix_mib = size * dimension * 4 / 2**20
-    return {"templates": size, "top_k": top_k, **percentiles(times),
-            "index_rss_mib": round(added_mib, 1), "matrix_mib": round(matrix_mib, 1)}
+        firsts.append(matches[0].person_id)
+    return times, firsts
+
+
+def in_process(size: int, dimension: int, probes: int, top_k: int,
+               nprobes: list[int]) -> dict:
+    """Exact and IVF-shortlist search over ``size`` person-like templates."""
+    centres, templates = people_like(size, dimension, seed=size)
+    rng = np.random.default_rng(1)
+    queries = centres[rng.integers(0, len(centres), probes)] + NOISE * rng.standard_normal(
+        (probes, dimension), np.float32)
+    before = rss_mib()
+    exact = TemplateIndex(dimension)
+    exact.add(templates)
+    exact_mib = rss_mib() - before
+    exact_ms, truth = timed_searches(exact, queries, top_k)
+    del exact
+    before, started = rss_mib(), time.perf_counter()
+    approximate = TemplateIndex(dimension, ann_min_templates=1)
+    approximate.add(templates)
+    build_s, ann_mib = time.perf_counter() - started, rss_mib() - before
+    shortlists = []
+    for nprobe in nprobes:
+        approximate.set_nprobe(nprobe)
+        ann_ms, found = timed_searches(approximate, queries, top_k)
+        recall = sum(a == b for a, b in zip(found, truth, strict=True)) / len(truth)
+        shortlists.append({"nprobe": nprobe, **percentiles(ann_ms),
+                           "recall_at_1_vs_exact": recall})
+    return {"templates": size, "top_k": top_k, "matrix_mib": round(size * dimension / 2**18, 1),
+            "exact": {**percentiles(exact_ms), "index_rss_mib": round(exact_mib, 1)},
+            "ivf_shortlist": {"build_s": round(build_s, 1), "index_rss_mib": round(ann_mib, 1),
+                              "by_nprobe": shortlists}}
 
 
 def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
@@ -140,16 +172,19 @@ def main() -> None:
                         help="largest size also measured over HTTP")
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--nprobe", type=int, nargs="+", default=[32, 64, 128, 256],
+                        help="IVF cells scanned per probe (each measured)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
                         "gallery_search.json")
     args = parser.parse_args()
+    single_threaded_blas()  # as the service does
     metadata = ModelMetadata.load(args.model)
     model = ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "numpy": np.__version__}, "model": model.__dict__,
                "in_process": [], "http_identify": []}
     for size in args.sizes:
-        row = in_process(size, model.dimension, args.probes, args.top_k)
+        row = in_process(size, model.dimension, args.probes, args.top_k, args.nprobe)
         print("in process", row, flush=True)
         results["in_process"].append(row)
     for size in (s for s in args.sizes if s <= args.http_max):

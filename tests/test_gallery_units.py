@@ -74,3 +74,39 @@ def test_codec_round_trip_and_wrong_keys():
         TemplateCodec(Fernet.generate_key().decode()).decode(sealed, True, 16)
     with pytest.raises(TemplateDecodeError, match="expected 8 float32"):
         plain.decode(plain.encode(embedding), False, 8)
+
+
+def clustered_templates(people, per_person, dimension=64, seed=0):
+    """Each person a random direction, their templates noisy copies (like real embeddings)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((people, dimension)).astype(np.float32)
+    templates = []
+    for person in range(people):
+        for number in range(per_person):
+            vector = centres[person] + 0.4 * rng.standard_normal(dimension).astype(np.float32)
+            templates.append(Template(f"f{person}-{number}", f"p{person}", vector))
+    return centres, templates
+
+
+def test_ann_shortlist_finds_the_exact_best_person_and_follows_changes():
+    centres, templates = clustered_templates(1500, 2)
+    exact, approximate = TemplateIndex(64), TemplateIndex(64, ann_min_templates=2000)
+    for index in (exact, approximate):
+        index.add(templates[:1000])
+    assert not approximate.approximate  # below the size: exact
+    for index in (exact, approximate):
+        index.add(templates[1000:])
+    assert approximate.approximate
+    gone = {t.face_id for t in templates if t.person_id in {"p0", "p1", "p2"}}
+    for index in (exact, approximate):
+        index.remove(gone)
+    rng = np.random.default_rng(5)
+    agree = 0
+    for person in rng.integers(3, 1500, 200):
+        probe = centres[person] + 0.4 * rng.standard_normal(64).astype(np.float32)
+        truth, found = exact.search(probe, 3), approximate.search(probe, 3)
+        agree += found[0] == truth[0]
+        assert len(found) == 3
+    assert agree >= 190  # recall@1 >= 95% at the default nprobe
+    probe = centres[0] + 0.4 * rng.standard_normal(64).astype(np.float32)
+    assert all(m.person_id not in {"p0", "p1", "p2"} for m in approximate.search(probe, 10))

@@ -4,11 +4,15 @@ import base64
 import time
 
 import image_factory as images
+import numpy as np
 import pytest
+
+from app.gallery.records import ModelKey, NewFace
 
 FACE_A = images.PHOTO_ONE_FACE.read_bytes()
 FACE_B = images.PHOTO_ONE_FACE_2.read_bytes()
 FACE_C = images.ORL_FACES[2].read_bytes()
+TINY = ModelKey("tiny-random", "0.0.1", 16)
 
 
 @pytest.fixture
@@ -139,27 +143,31 @@ def test_person_verify_threshold_choices(gallery_client):
     assert not strict["candidates"][0]["verified"]
 
 
+def other_process_store(database_url, tmp_path):
+    """The gallery database as another replica (or a crashed process) writes it."""
+    from app.gallery.codec import TemplateCodec
+    from app.gallery.database import database_url as resolve_url
+    from app.gallery.database import open_engine
+    from app.gallery.store import GalleryStore
+
+    return GalleryStore(open_engine(resolve_url(database_url, tmp_path / "data")),
+                        TemplateCodec(None))
+
+
+def embedding(client, photo):
+    result = client.post("/embed", files={"images": ("a.jpg", photo)}).json()["results"][0]
+    return np.asarray(result["embedding"], np.float32)
+
+
 def test_changes_committed_by_another_process_reach_the_index(make_client, database_url,
                                                               tmp_path):
     """A commit whose in-memory update never happened (another replica, or this process
     crashing right after the commit) is picked up by polling, and by a restart."""
-    import numpy as np
-
-    from app.gallery.codec import TemplateCodec
-    from app.gallery.database import database_url as resolve_url
-    from app.gallery.database import open_engine
-    from app.gallery.records import ModelKey, NewFace
-    from app.gallery.store import GalleryStore
-
     client = make_client(database_url=database_url, gallery_poll_ms=50)
-    embedding = client.post("/embed", files={"images": ("a.jpg", FACE_A)}).json()
-    vector = np.asarray(embedding["results"][0]["embedding"], np.float32)
-    engine = open_engine(resolve_url(database_url, tmp_path / "data"))
-    store = GalleryStore(engine, TemplateCodec(None))
+    store = other_process_store(database_url, tmp_path)
     store.create_person("lena", None, None)
-    (face,) = store.add_faces("lena", ModelKey("tiny-random", "0.0.1", 16),
-                              [NewFace(vector, None, None)])
-    engine.dispose()
+    (face,) = store.add_faces("lena", TINY, [NewFace(embedding(client, FACE_A), None, None)])
+    store.engine.dispose()
     deadline = time.monotonic() + 5
     while not identify(client, FACE_A)["candidates"] and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -167,3 +175,34 @@ def test_changes_committed_by_another_process_reach_the_index(make_client, datab
     client.__exit__(None, None, None)
     restarted = make_client(database_url=database_url)
     assert identify(restarted, FACE_A)["candidates"][0]["face_id"] == face.id
+
+
+def test_a_replica_behind_pruned_events_reloads_everything(make_client, database_url,
+                                                           tmp_path, monkeypatch):
+    from app.gallery import changelog
+
+    monkeypatch.setattr(changelog, "PRUNE_EVERY", 1)
+    monkeypatch.setattr(changelog, "EVENTS_KEPT", 2)
+    client = make_client(database_url=database_url, gallery_poll_ms=60_000)  # no poll here
+    enrol(client, "old", FACE_C)
+    store = other_process_store(database_url, tmp_path)
+    for person, photo in (("pia", FACE_A), ("quinn", FACE_B), ("rosa", FACE_C)):
+        store.create_person(person, None, None)
+        store.add_faces(person, TINY, [NewFace(embedding(client, photo), None, None)])
+    store.delete_person("old")
+    store.delete_person("rosa")
+    store.engine.dispose()
+    enrol(client, "sam", images.YALEB_DARK.read_bytes())  # its sync meets the pruned events
+    found = {c["person_id"] for c in identify(client, FACE_A, top_k=10)["candidates"]}
+    assert found == {"pia", "quinn", "sam"}
+
+
+def test_identify_through_the_ivf_shortlist(make_client, database_url):
+    client = make_client(database_url=database_url, ann_min_templates=3)
+    enrol(client, "mia", FACE_A)
+    enrol(client, "noah", FACE_B)
+    enrol(client, "olga", FACE_C)
+    found = identify(client, FACE_C, top_k=3)["candidates"]
+    assert [c["person_id"] for c in found][0] == "olga" and len(found) == 3
+    client.delete("/people/olga")
+    assert "olga" not in [c["person_id"] for c in identify(client, FACE_C)["candidates"]]

@@ -62,8 +62,12 @@ class Template:
 
 @dataclass(frozen=True)
 class Changes:
-    """What changed in the database between two versions of the change counter."""
+    """What changed in the database between two versions of the change counter.
+
+    ``reset``: the events were pruned meanwhile; reload every template instead.
+    """
 
     version: int
     removed: frozenset[str]
     added: tuple[Template, ...]
+    reset: bool = False

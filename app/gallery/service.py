@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from app.gallery.audit import audit
 from app.gallery.codec import TemplateCodec
 from app.gallery.database import database_url, migrate, open_engine, truncate_wal
-from app.gallery.index import TemplateIndex
+from app.gallery.index import TemplateIndex, single_threaded_blas
 from app.gallery.records import ModelKey
 from app.gallery.store import GalleryStore
 from app.settings import Settings
@@ -58,8 +58,9 @@ class Gallery:
         engine = await self.run(open_engine, url)
         await self.run(migrate, engine)
         self.store, self.model = GalleryStore(engine, TemplateCodec(key)), model
-        self.index = TemplateIndex(model.dimension)
-        self._version = await self.run(self._load)
+        single_threaded_blas()
+        self.index = self._new_index()
+        self._version = await self.run(self._load, self.index)
         self.stale_templates = await self.run(self.store.stale_templates, model)
         self._poller = asyncio.create_task(self._poll(), name="gallery-poll")
         self.ready = True
@@ -89,6 +90,13 @@ class Gallery:
             changes = await self.run(self.store.changes_since, self._version, self.model)
             if changes.version == self._version:
                 return
+            if changes.reset:
+                logger.warning("changes after version %d were pruned; reloading the gallery",
+                               self._version)
+                index = self._new_index()
+                self._version = await self.run(self._load, index)
+                self.index = index
+                return
             await self.run(self._apply, changes.removed, changes.added)
             if changes.removed:
                 self.stale_templates = await self.run(self.store.stale_templates, self.model)
@@ -100,9 +108,14 @@ class Gallery:
         await self.run(truncate_wal, self.store.engine)
         audit("person_erased", person_id, templates_removed=len(face_ids))
 
-    def _load(self) -> int:
+    def _new_index(self) -> TemplateIndex:
+        return TemplateIndex(self.model.dimension,
+                             ann_min_templates=self.settings.ann_min_templates,
+                             ann_nprobe=self.settings.ann_nprobe)
+
+    def _load(self, index: TemplateIndex) -> int:
         version, templates = self.store.load_all(self.model)
-        self.index.add(templates)
+        index.add(templates)
         return version
 
     def _apply(self, removed: frozenset[str], added: tuple) -> None:

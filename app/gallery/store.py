@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, select, update
+from sqlalchemy import Engine, RowMapping, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import FaceNotFoundError, PersonExistsError, PersonNotFoundError
+from app.gallery import changelog
 from app.gallery.codec import TemplateCodec
 from app.gallery.records import Changes, FaceRecord, ModelKey, NewFace, Person, Template
-from app.gallery.tables import faces, gallery_events, gallery_state, people
+from app.gallery.tables import faces, people
 
 _CHUNK = 500
 
@@ -74,7 +75,7 @@ class GalleryStore:
     def delete_person(self, person_id: str) -> list[str]:
         """Erase a person and all their templates; returns the removed face ids."""
         with self.engine.begin() as connection:
-            version = _bump(connection)
+            version = changelog.bump(connection)
             if connection.execute(select(people.c.id).where(people.c.id == person_id)).first() \
                     is None:
                 raise PersonNotFoundError(f"no person with id {person_id!r}")
@@ -82,7 +83,7 @@ class GalleryStore:
                 select(faces.c.id).where(faces.c.person_id == person_id)).scalars())
             connection.execute(faces.delete().where(faces.c.person_id == person_id))
             connection.execute(people.delete().where(people.c.id == person_id))
-            _record_events(connection, version, face_ids, added=False)
+            changelog.record(connection, version, face_ids, added=False)
         return face_ids
 
     # --- templates ------------------------------------------------------------------------
@@ -95,13 +96,13 @@ class GalleryStore:
                 for number, face in enumerate(new_faces)]
         try:
             with self.engine.begin() as connection:
-                version = _bump(connection)
+                version = changelog.bump(connection)
                 if connection.execute(
                         select(people.c.id).where(people.c.id == person_id)).first() is None:
                     raise PersonNotFoundError(f"no person with id {person_id!r}")
                 if rows:
                     connection.execute(insert(faces), rows)
-                _record_events(connection, version, [row["id"] for row in rows], added=True)
+                changelog.record(connection, version, [row["id"] for row in rows], added=True)
         except IntegrityError as exc:  # the person was erased meanwhile (PostgreSQL)
             raise PersonNotFoundError(f"no person with id {person_id!r}") from exc
         return [_face(row) for row in rows]
@@ -109,7 +110,7 @@ class GalleryStore:
     def delete_face(self, person_id: str, face_id: str) -> None:
         """Remove one template. Raises PersonNotFoundError or FaceNotFoundError."""
         with self.engine.begin() as connection:
-            version = _bump(connection)
+            version = changelog.bump(connection)
             deleted = connection.execute(faces.delete().where(
                 and_(faces.c.id == face_id, faces.c.person_id == person_id))).rowcount
             if not deleted:
@@ -117,7 +118,7 @@ class GalleryStore:
                         select(people.c.id).where(people.c.id == person_id)).first() is None:
                     raise PersonNotFoundError(f"no person with id {person_id!r}")
                 raise FaceNotFoundError(f"person {person_id!r} has no face {face_id!r}")
-            _record_events(connection, version, [face_id], added=False)
+            changelog.record(connection, version, [face_id], added=False)
 
     def person_templates(self, person_id: str, model: ModelKey) -> list[Template]:
         """Return the person's templates of ``model``. Raises PersonNotFoundError."""
@@ -134,7 +135,7 @@ class GalleryStore:
     def version(self) -> int:
         """Return the change counter: the version of the latest committed change."""
         with self.engine.connect() as connection:
-            return _version(connection)
+            return changelog.current_version(connection)
 
     def load_all(self, model: ModelKey) -> tuple[int, Iterator[Template]]:
         """Return the current version and every template of ``model`` (streamed in chunks).
@@ -156,21 +157,14 @@ class GalleryStore:
     def changes_since(self, version: int, model: ModelKey) -> Changes:
         """Return the faces added and removed after ``version``, and the version now."""
         with self.engine.connect() as connection:
-            now = _version(connection)
-            if now <= version:
-                return Changes(now, frozenset(), ())
-            events = connection.execute(
-                select(gallery_events.c.face_id, gallery_events.c.added)
-                .where(and_(gallery_events.c.version > version, gallery_events.c.version <= now))
-                .order_by(gallery_events.c.id)).all()
-            removed = frozenset(face_id for face_id, added in events if not added)
-            wanted = [face_id for face_id, added in events if added and face_id not in removed]
+            events = changelog.events_after(connection, version)
             added = []
+            wanted = list(events.added)
             for chunk in _chunks(wanted):
                 rows = connection.execute(
                     _templates_query(model).where(faces.c.id.in_(chunk))).mappings()
                 added.extend(self._template(row) for row in rows)
-            return Changes(now, removed, tuple(added))
+            return Changes(events.version, events.removed, tuple(added), events.reset)
 
     def stale_templates(self, model: ModelKey) -> int:
         """How many stored templates another model made (they need re-enrolment)."""
@@ -205,25 +199,6 @@ def _templates_query(model: ModelKey):  # noqa: ANN202 - an SQLAlchemy Select
                   faces.c.dimension).where(and_(
                       faces.c.model_name == model.name, faces.c.model_version == model.version,
                       faces.c.dimension == model.dimension))
-
-
-def _bump(connection: Connection) -> int:
-    """Take the writers' lock by bumping the change counter; returns the new version."""
-    connection.execute(update(gallery_state).where(gallery_state.c.id == 1)
-                       .values(version=gallery_state.c.version + 1))
-    return _version(connection)
-
-
-def _version(connection: Connection) -> int:
-    return connection.execute(
-        select(gallery_state.c.version).where(gallery_state.c.id == 1)).scalar_one()
-
-
-def _record_events(connection: Connection, version: int, face_ids: Iterable[str],
-                   added: bool) -> None:
-    rows = [{"version": version, "face_id": face_id, "added": added} for face_id in face_ids]
-    if rows:
-        connection.execute(insert(gallery_events), rows)
 
 
 def _face_id(number: int) -> str:

@@ -64,6 +64,7 @@ gallery_state = Table(
     "gallery_state", metadata,
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
+    Column("pruned_through", BigInteger, nullable=False, server_default="0"),
 )
 
 gallery_events = Table(
