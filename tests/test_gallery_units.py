@@ -110,3 +110,28 @@ def test_ann_shortlist_finds_the_exact_best_person_and_follows_changes():
     assert agree >= 190  # recall@1 >= 95% at the default nprobe
     probe = centres[0] + 0.4 * rng.standard_normal(64).astype(np.float32)
     assert all(m.person_id not in {"p0", "p1", "p2"} for m in approximate.search(probe, 10))
+
+
+def test_migrations_upgrade_an_existing_gallery_and_keep_its_data(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import select
+
+    from app.gallery import database
+    from app.gallery.store import GalleryStore
+    from app.gallery.tables import gallery_state
+
+    engine = database.open_engine(database.database_url(None, tmp_path))
+    config = Config()
+    config.set_main_option("script_location", str(database.MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")  # a gallery made before revision 0002
+    GalleryStore(engine, TemplateCodec(None)).create_person("uma", "Uma", None)
+    database.migrate(engine)
+    database.migrate(engine)  # idempotent
+    store = GalleryStore(engine, TemplateCodec(None))
+    assert store.get_person("uma").display_name == "Uma"
+    with engine.connect() as connection:
+        assert connection.execute(select(gallery_state.c.pruned_through)).scalar_one() == 0
+    engine.dispose()
