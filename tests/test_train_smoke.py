@@ -11,7 +11,7 @@ from PIL import Image
 from training.cli import main
 
 ARTEFACTS = ("best.keras", "final.keras", "config.json", "labels.json", "split.json",
-             "summary.json", "history.csv")
+             "summary.json", "history.csv", "learning_curve.png")
 
 
 def make_identity_folders(root, people=3, images=6, size=40):

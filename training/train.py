@@ -202,6 +202,10 @@ def run(args: argparse.Namespace) -> int:
               "steps_per_epoch": run_data.steps_per_epoch, "global_batch_size": batch_size}
     summary = summarize(out, config, fit_seconds, epoch_seconds, counts)
     write_json(out / "summary.json", summary)
+    from training.callbacks import read_history
+    from training.plots import plot_learning_curve
+
+    plot_learning_curve(read_history(out), out / "learning_curve.png")
     log.info("summary: %s", json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s",
                                                                 "best_epoch", "best")}))
     return 0
