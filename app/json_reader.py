@@ -26,7 +26,7 @@ MAX_DEPTH = 2  # {"images": [...]}: an object holding arrays of scalars
 MAX_KEYS = 16
 MAX_FIELD_CHARS = 1024
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
-_FEED_BYTES = 64 * 1024  # events are checked after each slice (bounds the event list)
+_FEED_BYTES = 16 * 1024  # events are checked after each slice (bounds the event list)
 
 
 @dataclass(frozen=True)

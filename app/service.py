@@ -32,12 +32,15 @@ from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
 from app.runtime import EmbeddingRuntime
 from app.settings import Settings
-from facecore.decode import decode_image
+from facecore.decode import decode_image_reduced
 from facecore.detect import Face
 from facecore.metadata import ModelMetadata
 from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
 
 logger = logging.getLogger(__name__)
+# A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
+# 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
+DECODE_REDUCE_TO = 2048
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,10 @@ class FaceService:
             if error.status >= 500 and error is not exc:
                 log_unexpected(exc, "while preparing an image")
             self.metrics.image_errors.labels(error.code).inc()
-            raise error from exc
+            # The traceback holds the failed preparation's frames, decoded pixels included:
+            # kept in a reference cycle, they would stay in memory until a garbage collection.
+            exc.__traceback__ = None
+            raise error from None
         self.metrics.faces_detected.observe(prepared.faces_detected)
         try:
             embedding = await batcher.embed(prepared.pixels)
@@ -239,17 +245,18 @@ class FaceService:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
         data = _decode_base64(image.data) if image.base64 else image.data
         settings = self.settings
-        rgb = decode_image(data, max_bytes=settings.max_image_bytes,
-                           max_pixels=settings.max_pixels,
-                           max_aspect_ratio=settings.max_aspect_ratio,
-                           min_side=settings.min_image_side)
+        decoded = decode_image_reduced(
+            data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_pixels,
+            max_aspect_ratio=settings.max_aspect_ratio, min_side=settings.min_image_side,
+            reduce_to=DECODE_REDUCE_TO)
         config = self._config
         if not self.settings.detection:
-            pixels = to_model_input(rgb, config.size, config.channels)
+            pixels = to_model_input(decoded.rgb, config.size, config.channels)
             return _Prepared(pixels.astype(np.float32), None, 0, False)
-        prepared = self._preprocessor().process(rgb)
-        return _Prepared(prepared.pixels.astype(np.float32), prepared.face,
-                        prepared.faces_detected, prepared.fallback)
+        prepared = self._preprocessor().process(decoded.rgb)
+        face = None if prepared.face is None else prepared.face.scaled(1 / decoded.scale)
+        return _Prepared(prepared.pixels.astype(np.float32), face, prepared.faces_detected,
+                         prepared.fallback)
 
     def _preprocessor(self) -> FacePreprocessor:
         """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""

@@ -42,6 +42,14 @@ class Face:
         """Box area in square pixels."""
         return self.box[2] * self.box[3]
 
+    def scaled(self, factor: float) -> Face:
+        """Return this face in an image ``factor`` times larger."""
+        if factor == 1.0:
+            return self
+        box = tuple(float(value) * factor for value in self.box)
+        return Face(box, self.confidence,  # type: ignore[arg-type]
+                    (self.landmarks * np.float32(factor)).astype(np.float32))
+
 
 @dataclass(frozen=True)
 class BlazeFaceModel:

@@ -254,11 +254,11 @@ def _scale_face(face: Face, factor: float, shape: tuple[int, ...]) -> Face:
     if factor == 1.0:
         return face
     height, width = shape[:2]
-    x, y, w, h = (value * factor for value in face.box)
+    scaled = face.scaled(factor)
+    x, y, w, h = scaled.box
     x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
     x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
-    return Face((x0, y0, x1 - x0, y1 - y0), face.confidence,
-                (face.landmarks * np.float32(factor)).astype(np.float32))
+    return Face((x0, y0, x1 - x0, y1 - y0), face.confidence, scaled.landmarks)
 
 
 def _shift_face(face: Face, shift: int, shape: tuple[int, ...]) -> Face:
