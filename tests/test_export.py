@@ -157,3 +157,24 @@ def test_cli_exports_an_amsoftmax_checkpoint(tmp_path, capsys):
     assert metadata.name == "face" and metadata.training.preset == "test"
     assert metadata.preprocessing["size"] == SIZE and metadata.preprocessing["channels"] == 3
     assert not (out / "saved_model").exists()
+
+
+def test_a_distillation_projection_can_be_exported_for_measurement(tmp_path):
+    from training.model import wrap_distillation
+
+    model = wrap_distillation(tiny_training_model(), num_classes=5, teacher_dim=7)
+    out = tmp_path / "projection"
+    metadata = export_model(model, out, name="p", version="0", preprocess={"size": SIZE},
+                            saved_model=False, embedding_layer="teacher_projection")
+    assert metadata.embedding.dimension == 7
+    assert metadata.training.embedding_layer == "teacher_projection"
+    batch = pixels()
+    projection = model.predict(batch, verbose=0)["projection"]
+    expected = projection / np.linalg.norm(projection, axis=1, keepdims=True)
+    served = ort.InferenceSession(str(out / "model.onnx")).run(["embedding"], {"image": batch})[0]
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="no layer 'missing'"):
+        embedding_model(model, "missing")
+    default = export_model(model, tmp_path / "feature", name="f", version="0",
+                           preprocess={"size": SIZE}, saved_model=False)
+    assert default.embedding.dimension == DIMENSION

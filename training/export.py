@@ -29,16 +29,23 @@ DATA_TERMS = {
     "(Georghiades et al. 2001; Lee, Ho & Kriegman 2005).",
     "yale": "Yale Face Database: research use (Belhumeur, Hespanha & Kriegman 1997).",
     "celeba": "CelebA: non-commercial research use only.",
+    "taiwan_frontal": "Taiwanese Facial Expression Image Database: research use "
+    "(Chen, Cho & Tseng 2013).",
+    "frll": "Face Research Lab London Set: CC BY 4.0, credit DeBruine & Jones.",
+    "utkface": "UTKFace: non-commercial research use only (Zhang, Song & Qi 2017).",
+    "teacher": "Distilled from dlib's face-recognition ResNet (public domain; Davis King).",
 }
 CUSTOM_OBJECT_MODULES = ("training.layers", "training.losses")
 
 
-def embedding_model(model: Any) -> Any:
+def embedding_model(model: Any, layer: str = FEATURE_LAYER) -> Any:
     """Cut the feature sub-model out of ``model`` and append L2 normalisation.
 
     Args:
-        model: A Keras training model with a layer named ``feature``, or a feature model;
+        model: A Keras training model with a layer named ``layer``, or a feature model;
             mixed precision is turned back to float32.
+        layer: The layer whose output is served: ``feature`` (the design's 512-d pooled
+            feature), or e.g. a distillation run's ``teacher_projection`` to measure it.
 
     Returns:
         A float32 Keras model mapping raw pixels to ``{"embedding": unit-length vectors}``.
@@ -48,19 +55,22 @@ def embedding_model(model: Any) -> Any:
     """
     import keras
 
-    feature = _feature_submodel(as_float32(model))
+    feature = _feature_submodel(as_float32(model), layer)
     if not any(isinstance(layer, keras.layers.Rescaling) for layer in feature.layers):
         raise ValueError("the feature model has no Rescaling layer: it would not take raw pixels")
     normalised = keras.layers.UnitNormalization(name=OUTPUT_NAME)(feature.outputs[0])
     return keras.Model(feature.inputs[0], {OUTPUT_NAME: normalised}, name="embedder")
 
 
-def _feature_submodel(model: Any) -> Any:
+def _feature_submodel(model: Any, layer: str) -> Any:
     from training.model import feature_model
 
-    if FEATURE_LAYER not in {layer.name for layer in model.layers}:
+    names = {each.name for each in model.layers}
+    if layer not in names:
+        if layer != FEATURE_LAYER:
+            raise ValueError(f"the model has no layer {layer!r}")
         return model
-    return feature_model(model, FEATURE_LAYER)
+    return feature_model(model, layer)
 
 
 def as_float32(model: Any) -> Any:
@@ -92,6 +102,7 @@ def export_model(
     terms: str | None = None,
     threshold: Threshold = PLACEHOLDER_THRESHOLD,
     saved_model: bool = True,
+    embedding_layer: str = FEATURE_LAYER,
 ) -> ModelMetadata:
     """Write ``model.onnx``, ``saved_model/`` and ``metadata.json`` into ``out_dir``.
 
@@ -105,13 +116,14 @@ def export_model(
         terms: Data terms text; derived from ``training_info["sets"]`` when None.
         threshold: Verification threshold; an uncalibrated placeholder by default.
         saved_model: Also write the TensorFlow SavedModel.
+        embedding_layer: The layer served as the embedding (see :func:`embedding_model`).
 
     Returns:
         The metadata written.
     """
     import tensorflow as tf
 
-    embedder = embedding_model(model)
+    embedder = embedding_model(model, embedding_layer)
     height, width, channels = embedder.inputs[0].shape[1:]
     spec = tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)
     out = Path(out_dir)
@@ -122,7 +134,8 @@ def export_model(
         embedder.export(
             str(out / "saved_model"), format="tf_saved_model", input_signature=[spec], verbose=False
         )
-    info = training_info or {}
+    info = {**(training_info or {}),
+            **({"embedding_layer": embedding_layer} if embedding_layer != FEATURE_LAYER else {})}
     metadata = ModelMetadata(
         name=name,
         version=version,
@@ -132,7 +145,9 @@ def export_model(
         preprocessing=preprocess,
         threshold=threshold,
         training=info or None,
-        terms=terms if terms is not None else terms_for_sets(info.get("sets", [])),
+        terms=terms if terms is not None else terms_for_sets(
+            [*info.get("sets", []), *info.get("unlabelled_sets", []),
+             *(["teacher"] if info.get("teacher") else [])]),
     )
     metadata.save(out / "metadata.json")
     return metadata
@@ -184,6 +199,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="1.0.0", help="model version")
     parser.add_argument("--run-dir", type=Path, help="training run (default: checkpoint folder)")
     parser.add_argument("--no-saved-model", action="store_true", help="write ONNX only")
+    parser.add_argument("--embedding-layer", default=FEATURE_LAYER,
+                        help="layer served as the embedding (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         preprocess=run_info.preprocessing(run_dir, height, channels),
         training_info=run_info.training_info(run_dir),
         saved_model=not args.no_saved_model,
+        embedding_layer=args.embedding_layer,
     )
     print(f"exported {metadata.name} {metadata.version} to {args.out}")
     print(

@@ -25,6 +25,11 @@ CONFIG_KEYS = (
     "split",
     "holdout_fraction",
     "seed",
+    "client_augment",
+    "distill",
+    "projection_weight",
+    "similarity_weight",
+    "teacher",
     "command",
 )
 SUMMARY_KEYS = (
@@ -32,6 +37,7 @@ SUMMARY_KEYS = (
     "epochs_completed",
     "heldout_identities",
     "validation_images",
+    "unlabelled_images",
     "wall_time_s",
 )
 
@@ -55,6 +61,7 @@ def training_info(run_dir: Path) -> dict[str, Any] | None:
     summary = _read_json(run_dir / "summary.json")
     info: dict[str, Any] = {key: config[key] for key in CONFIG_KEYS if key in config}
     info["sets"] = [parse_root(spec)[1].name for spec in config.get("data", [])]
+    info["unlabelled_sets"] = [Path(root).name for root in config.get("unlabelled", [])]
     info["data"] = config.get("data", [])
     info["people"] = summary.get("identities")
     info["images"] = summary.get("train_images")
