@@ -235,3 +235,32 @@ def test_cors_on_errors_and_json_preflight_refusal(make_client):
 def test_head_on_health_and_ready(client):
     assert client.head("/health").status_code == 200
     assert client.head("/ready").status_code == 200
+
+
+def test_request_cancelled_by_shutdown_is_answered_in_the_error_shape():
+    """uvicorn cancels requests still running after the graceful timeout: JSON 503, not text 500."""
+    import asyncio
+
+    from app.middleware import ErrorBoundaryMiddleware
+
+    started, sent = asyncio.Event(), []
+
+    async def endless(scope, receive, send):
+        started.set()
+        await asyncio.sleep(3600)
+
+    async def send(message):
+        sent.append(message)
+
+    async def scenario():
+        boundary = ErrorBoundaryMiddleware(endless)
+        scope = {"type": "http", "method": "POST", "path": "/verify", "headers": []}
+        task = asyncio.create_task(boundary(scope, None, send))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert sent[0]["status"] == 503
+    assert json.loads(sent[1]["body"])["error"]["code"] == "model_not_ready"
