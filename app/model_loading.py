@@ -10,6 +10,7 @@ import numpy as np
 from app.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
+from facecore.model_bundle import ModelBundle
 from facecore.preprocess import PreprocessConfig
 
 WARM_UP_BATCH = 8
@@ -28,9 +29,9 @@ class LoadedModel:
     runtime: EmbeddingRuntime
 
 
-def preprocess_config(metadata: ModelMetadata, settings: Settings) -> PreprocessConfig:
+def preprocess_config(bundle: ModelBundle, settings: Settings) -> PreprocessConfig:
     """Build the preprocessing from metadata.json plus the settings' policy overrides."""
-    config = PreprocessConfig.from_dict(metadata.preprocessing)
+    config = bundle.preprocess
     overrides = {"face_policy": settings.face_policy, "no_face_policy": settings.no_face_policy}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -44,10 +45,9 @@ def load_model(settings: Settings) -> LoadedModel:
     """
     where = f"FACEVERIFY_MODEL_PATH={settings.model_path}"
     try:
-        metadata = ModelMetadata.load(settings.model_path)
-        config = preprocess_config(metadata, settings)
-        runtime = load_runtime(settings.model_path, settings.backend, settings.device,
-                               settings.threads)
+        bundle = ModelBundle.load(settings.model_path)
+        metadata, config = bundle.metadata, preprocess_config(bundle, settings)
+        runtime = load_runtime(bundle, settings.backend, settings.device, settings.threads)
         height, width = metadata.input.size
         batch = np.zeros((min(settings.batch_max_size, WARM_UP_BATCH), height, width,
                           metadata.input.channels), np.float32)

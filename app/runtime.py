@@ -12,10 +12,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from facecore.model_bundle import ModelBundle
+from facecore.onnx_model import CPU_PROVIDER, OnnxModel
+
 logger = logging.getLogger(__name__)
 
 CUDA_PROVIDER = "CUDAExecutionProvider"
-CPU_PROVIDER = "CPUExecutionProvider"
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -34,37 +36,27 @@ class EmbeddingRuntime(Protocol):
 
 
 class OnnxRuntime:
-    """An ONNX Runtime session over ``model.onnx``."""
+    """The service's device choice around :class:`facecore.onnx_model.OnnxModel`."""
 
-    def __init__(self, model_file: Path, device: str, threads: int,
-                 input_name: str = "image", output_name: str = "embedding") -> None:
+    def __init__(self, bundle: ModelBundle, device: str, threads: int) -> None:
         """Create the session on the requested device.
 
         Args:
-            model_file: Path of ``model.onnx``.
+            bundle: The validated export.
             device: ``cpu``, ``gpu`` or ``auto`` (GPU when CUDA is available).
             threads: Intra-op threads; 0 lets ONNX Runtime decide.
-            input_name: Name of the pixel input.
-            output_name: Name of the embedding output.
 
         Raises:
             DeviceUnavailableError: ``gpu`` was asked for but CUDA cannot be used.
         """
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Idle ORT threads would otherwise spin-wait on the cores that parse HTTP and decode
-        # images between batches (measured: /embed on crops 330 -> 365 req/s on 2 cores).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        providers = self._providers(device, ort.get_available_providers())
-        self._session = ort.InferenceSession(str(model_file), options, providers=providers)
-        active = self._session.get_providers()
+        self.model = OnnxModel(bundle, self._providers(device, ort.get_available_providers()),
+                               threads)
+        active = self.model.providers
         if device == "gpu" and CUDA_PROVIDER not in active:
             raise DeviceUnavailableError(
                 f"device=gpu but the ONNX Runtime session runs on {active}")
-        self._input, self._output = input_name, output_name
         self.on_gpu = CUDA_PROVIDER in active
         self.description = f"onnxruntime {ort.__version__} providers={active}"
 
@@ -82,8 +74,7 @@ class OnnxRuntime:
 
     def embed(self, pixels: np.ndarray) -> np.ndarray:
         """Run the session on one batch."""
-        (embeddings,) = self._session.run([self._output], {self._input: pixels})
-        return np.asarray(embeddings, dtype=np.float32)
+        return self.model.embed(pixels)
 
 
 def _configure_tensorflow(tf: Any, threads: int, hide_gpus: bool) -> None:
@@ -104,8 +95,7 @@ def _configure_tensorflow(tf: Any, threads: int, hide_gpus: bool) -> None:
 class SavedModelRuntime:
     """The ``serving_default`` signature of ``saved_model/``, run by TensorFlow."""
 
-    def __init__(self, saved_model_dir: Path, device: str, threads: int,
-                 input_name: str = "image", output_name: str = "embedding") -> None:
+    def __init__(self, bundle: ModelBundle, device: str, threads: int) -> None:
         """Load the SavedModel; TensorFlow is imported only here.
 
         Raises:
@@ -121,9 +111,9 @@ class SavedModelRuntime:
         self._device = "/GPU:0" if self.on_gpu else "/CPU:0"
         self._tf = tf
         with tf.device(self._device):
-            self._signature = tf.saved_model.load(str(saved_model_dir)).signatures[
-                "serving_default"]
-        self._input, self._output = input_name, output_name
+            self._signature = tf.saved_model.load(
+                str(bundle.model_file("savedmodel"))).signatures["serving_default"]
+        self._input, self._output = bundle.input_name, bundle.output_name
         self.description = f"tensorflow {tf.__version__} device={self._device}"
 
     def embed(self, pixels: np.ndarray) -> np.ndarray:
@@ -133,11 +123,12 @@ class SavedModelRuntime:
         return outputs[self._output].numpy().astype(np.float32)
 
 
-def load_runtime(model_dir: Path, backend: str, device: str, threads: int) -> EmbeddingRuntime:
-    """Open the export in ``model_dir`` with the chosen backend.
+def load_runtime(model: ModelBundle | Path, backend: str, device: str,
+                 threads: int) -> EmbeddingRuntime:
+    """Open an export with the chosen backend.
 
     Args:
-        model_dir: Export directory holding ``model.onnx`` and/or ``saved_model/``.
+        model: The export (a bundle, or its directory).
         backend: ``onnx`` or ``savedmodel``.
         device: ``cpu``, ``gpu`` or ``auto``.
         threads: Intra-op threads; 0 = runtime default.
@@ -146,13 +137,12 @@ def load_runtime(model_dir: Path, backend: str, device: str, threads: int) -> Em
         The runtime, already placed on its device.
 
     Raises:
-        FileNotFoundError: The backend's model file is missing.
+        ModelBundleError: The export is invalid or has no model for the backend.
         DeviceUnavailableError: The device cannot be used.
     """
-    path = model_dir / ("model.onnx" if backend == "onnx" else "saved_model")
-    if not path.exists():
-        raise FileNotFoundError(f"{backend} model not found: {path}")
+    bundle = model if isinstance(model, ModelBundle) else ModelBundle.load(model)
+    bundle.model_file(backend)
     runtime_type = OnnxRuntime if backend == "onnx" else SavedModelRuntime
-    runtime = runtime_type(path, device, threads)
+    runtime = runtime_type(bundle, device, threads)
     logger.info("model runtime: %s (gpu=%s)", runtime.description, runtime.on_gpu)
     return runtime

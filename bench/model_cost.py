@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+from facecore.model_bundle import ModelBundle
+from facecore.onnx_model import OnnxModel
 
 
 def model_flops_per_image(model_file: Path) -> float:
@@ -35,19 +37,16 @@ def model_flops_per_image(model_file: Path) -> float:
 
 
 def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
-    """Images per second of ONNX Runtime alone on random batches."""
-    metadata = json.loads((model_dir / "metadata.json").read_text())
-    height, width = metadata["input"]["size"]
-    session = ort.InferenceSession(str(model_dir / "model.onnx"),
-                                   providers=ort.get_available_providers())
-    pixels = np.random.default_rng(0).uniform(0, 255, (batch, height, width,
-                                                       metadata["input"]["channels"]))
-    feed = {"image": pixels.astype(np.float32)}
-    session.run(None, feed)
+    """Images per second of ONNX Runtime alone on random batches (the service's wrapper)."""
+    bundle = ModelBundle.load(model_dir)
+    model = OnnxModel(bundle, ort.get_available_providers())
+    pixels = np.random.default_rng(0).uniform(
+        0, 255, (batch, bundle.size, bundle.size, bundle.channels)).astype(np.float32)
+    model.embed(pixels)
     runs, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds or runs < 3:
-        session.run(None, feed)
+        model.embed(pixels)
         runs += 1
     elapsed = time.perf_counter() - started
     return {"batch": batch, "images_per_s": runs * batch / elapsed,
-            "providers": session.get_providers()}
+            "providers": model.providers}

@@ -200,11 +200,11 @@ def test_grey_copy_matches_its_colour_original(server, mode):
 def in_process(pairs: list[tuple[Path, Path]]) -> list[float]:
     """Cosine similarities through facecore + the ONNX model, as evaluation computes them."""
     from facecore.decode import decode_image
-    from facecore.preprocess import FacePreprocessor, PreprocessConfig
+    from facecore.preprocess import FacePreprocessor
     from training.embedder import OnnxEmbedder
 
     embedder = OnnxEmbedder(MODEL)
-    preprocessor = FacePreprocessor(PreprocessConfig.from_dict(embedder.metadata.preprocessing))
+    preprocessor = FacePreprocessor(embedder.bundle.preprocess)
     pixels = [preprocessor.process(decode_image(p.read_bytes())).pixels
               for pair in pairs for p in pair]
     embeddings = embedder.embed_pixels(np.stack(pixels))

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from facecore.metadata import ModelMetadata
+from facecore.model_bundle import ModelBundle
+from facecore.onnx_model import OnnxModel
 from training.images import load_image  # the same file -> pixels step training uses
 
 
@@ -20,26 +21,22 @@ class OnnxEmbedder:
     """An exported model directory (``model.onnx`` + ``metadata.json``) ready to embed."""
 
     def __init__(self, model_dir: str | Path) -> None:
-        """Load the metadata and the ONNX session.
+        """Open the export through the same bundle and ONNX wrapper as the service.
 
         Args:
             model_dir: The export directory written by ``training export``.
+
+        Raises:
+            facecore.model_bundle.ModelBundleError: The export is invalid.
         """
-        model_dir = Path(model_dir)
-        self.metadata = ModelMetadata.load(model_dir)
-        height, width = self.metadata.input.size
-        if height != width:
-            raise ValueError(f"square model input expected, got {height}x{width}")
-        self.size = height
-        self.channels = self.metadata.input.channels
-        self.session = ort.InferenceSession(
-            str(model_dir / "model.onnx"), providers=ort.get_available_providers()
-        )
+        self.bundle = ModelBundle.load(model_dir)
+        self.metadata = self.bundle.metadata
+        self.size, self.channels = self.bundle.size, self.bundle.channels
+        self.model = OnnxModel(self.bundle, ort.get_available_providers())
 
     def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """Embed a uint8 batch (N, size, size, channels); returns float32 (N, D)."""
-        feed = {self.metadata.input.name: pixels.astype(np.float32)}
-        return self.session.run([self.metadata.embedding.name], feed)[0]
+        return self.model.embed(pixels)
 
     def embed_files(self, paths: Sequence[Path], batch_size: int = 64) -> np.ndarray:
         """Embed image files in batches.

@@ -31,22 +31,14 @@ class OnnxFaceSystem:
     _preprocessor: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        import onnxruntime
+        from facecore.model_bundle import ModelBundle
+        from facecore.onnx_model import OnnxModel
+        from facecore.preprocess import FacePreprocessor
 
-        from facecore.preprocess import FacePreprocessor, PreprocessConfig
-
-        self.model_dir = Path(self.model_dir)
-        self.metadata = ModelMetadata.load(self.model_dir)
-        config = PreprocessConfig.from_dict(self._preprocessing_dict())
-        self._preprocessor = FacePreprocessor(config)
-        self._session = onnxruntime.InferenceSession(
-            str(self.model_dir / "model.onnx"), providers=["CPUExecutionProvider"]
-        )
-
-    def _preprocessing_dict(self) -> dict[str, Any]:
-        """The metadata's preprocessing block, with size and channels from ``input``."""
-        spec = self.metadata.input
-        return {**self.metadata.preprocessing, "size": spec.size[0], "channels": spec.channels}
+        bundle = ModelBundle.load(self.model_dir)
+        self.model_dir, self.metadata = bundle.directory, bundle.metadata
+        self._preprocessor = FacePreprocessor(bundle.preprocess)
+        self._session = OnnxModel(bundle)
 
     def embed(self, rgb: np.ndarray) -> np.ndarray | None:
         """Detect, align and embed the main face.
@@ -63,7 +55,4 @@ class OnnxFaceSystem:
             return None
         if prepared.fallback or prepared.face is None:
             return None
-        batch = prepared.pixels[None].astype(np.float32)
-        feeds = {self.metadata.input.name: batch}
-        (embedding,) = self._session.run([self.metadata.embedding.name], feeds)
-        return np.asarray(embedding[0], dtype=np.float32)
+        return self._session.embed(prepared.pixels[None])[0]
