@@ -69,12 +69,36 @@ def training_info(run_dir: Path) -> dict[str, Any] | None:
     return info
 
 
+class RunDirectoryError(ValueError):
+    """The run folder does not say how its model's input was made; nothing is guessed."""
+
+
+def data_roots(run_dir: Path) -> list[Path]:
+    """Return the data folders ``config.json`` lists, absolute (relative ones from the cwd).
+
+    Raises:
+        RunDirectoryError: A listed folder does not exist from here (e.g. a relative
+            ``--data`` and another working directory than training's).
+    """
+    roots = []
+    for spec in _read_json(run_dir / "config.json").get("data", []):
+        root = parse_root(spec)[1]
+        if not root.is_dir():
+            raise RunDirectoryError(
+                f"{run_dir / 'config.json'} lists the data folder {spec!r}, which is not a "
+                f"folder seen from {Path.cwd()}; run the export from the folder training ran in "
+                "(relative --data paths are resolved from there)")
+        roots.append(root.resolve())
+    return roots
+
+
 def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
     """Return the ``PreprocessConfig`` dictionary the service must use for this model.
 
     Taken from the ``prepare_report.json`` of the run's first prepared data folder (the
-    face policies and detector options), with ``size`` and ``channels`` set to the model
-    input; ``PreprocessConfig`` defaults when the run used unprepared folders.
+    face policies and detector options) with ``channels`` set to the model input; the crops
+    must have been prepared at the model's input size, since the service aligns faces at that
+    size. ``PreprocessConfig`` defaults only when every data folder is unprepared (raw photos).
 
     Args:
         run_dir: The training run folder.
@@ -83,12 +107,23 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
 
     Returns:
         ``PreprocessConfig.to_dict()`` output.
+
+    Raises:
+        RunDirectoryError: A data folder cannot be found, or its crops were prepared at
+            another size than the model's input.
     """
     from facecore.preprocess import PreprocessConfig
 
-    for spec in _read_json(run_dir / "config.json").get("data", []):
-        report = _read_json(parse_root(spec)[1] / "prepare_report.json")
-        if "preprocessing" in report:
-            values = {**report["preprocessing"], "size": size, "channels": channels}
-            return PreprocessConfig.from_dict(values).to_dict()
+    for root in data_roots(run_dir):
+        report = _read_json(root / "prepare_report.json")
+        if "preprocessing" not in report:
+            continue
+        prepared = report["preprocessing"]
+        if prepared.get("size", size) != size:
+            raise RunDirectoryError(
+                f"the crops in {root} were prepared at {prepared['size']} px but the model takes "
+                f"{size} px: training resized {prepared['size']}-px crops while the service "
+                f"would align faces at {size} px. Prepare the data with --size {size}, or train "
+                f"at input size {prepared['size']}")
+        return PreprocessConfig.from_dict({**prepared, "channels": channels}).to_dict()
     return PreprocessConfig(size=size, channels=channels).to_dict()

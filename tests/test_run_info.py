@@ -1,0 +1,49 @@
+"""The training run folder says how the model's input was made, or export fails: no guessing."""
+
+import json
+
+import pytest
+
+from facecore.preprocess import PreprocessConfig
+from training.run_info import RunDirectoryError, data_roots, preprocessing
+
+
+def make_run(tmp_path, data: list[str], prepared_size: int | None) -> tuple:
+    cache = tmp_path / "cache" / "orl"
+    cache.mkdir(parents=True)
+    if prepared_size is not None:
+        config = PreprocessConfig(size=prepared_size, face_policy="most_confident")
+        (cache / "prepare_report.json").write_text(json.dumps(
+            {"preprocessing": config.to_dict()}))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"data": data}))
+    return run, cache
+
+
+def test_prepared_folder_gives_its_preprocessing(tmp_path):
+    run, cache = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=64)
+    config = PreprocessConfig.from_dict(preprocessing(run, 64, 1))
+    assert (config.size, config.channels, config.face_policy) == (64, 1, "most_confident")
+    assert data_roots(run) == [cache.resolve()]
+
+
+def test_relative_data_folder_resolves_from_the_training_folder_only(tmp_path, monkeypatch):
+    run, _ = make_run(tmp_path, ["orl=cache/orl"], prepared_size=64)
+    monkeypatch.chdir(tmp_path)
+    assert PreprocessConfig.from_dict(preprocessing(run, 64, 3)).face_policy == "most_confident"
+    monkeypatch.chdir(run)  # another working directory: the folder is not found
+    with pytest.raises(RunDirectoryError, match="run the export from the folder training ran in"):
+        preprocessing(run, 64, 3)
+
+
+def test_crops_prepared_at_another_size_are_refused(tmp_path):
+    run, _ = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=112)
+    with pytest.raises(RunDirectoryError, match="prepared at 112 px but the model takes 224"):
+        preprocessing(run, 224, 1)
+
+
+def test_unprepared_folders_use_the_documented_defaults(tmp_path):
+    run, _ = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=None)
+    assert PreprocessConfig.from_dict(preprocessing(run, 32, 1)) == PreprocessConfig(
+        size=32, channels=1)
