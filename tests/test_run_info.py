@@ -47,3 +47,15 @@ def test_unprepared_folders_use_the_documented_defaults(tmp_path):
     run, _ = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=None)
     assert PreprocessConfig.from_dict(preprocessing(run, 32, 1)) == PreprocessConfig(
         size=32, channels=1)
+
+
+@pytest.mark.parametrize(("spec", "expected_name"), [("orl=cache/orl", "orl"),
+                                                     ("cache/yale", "yale")])
+def test_data_specs_are_recorded_absolute(tmp_path, monkeypatch, spec, expected_name):
+    from training.folders import absolute_spec, parse_root
+
+    monkeypatch.chdir(tmp_path)
+    recorded = absolute_spec(spec)
+    name, path = parse_root(recorded)
+    assert path.is_absolute() and path == tmp_path / spec.split("=")[-1]
+    assert name == expected_name

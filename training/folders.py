@@ -44,6 +44,18 @@ def parse_root(spec: str) -> tuple[str, Path]:
     return root.resolve().name, root
 
 
+def absolute_spec(spec: str) -> str:
+    """Return ``spec`` with its path made absolute, its namespace (if any) kept.
+
+    ``config.json`` records data folders this way, so the run folder can be read from any
+    working directory.
+    """
+    name, sep, path = spec.partition("=")
+    if sep and name and "/" not in name:
+        return f"{name}={Path(path).resolve()}"
+    return str(Path(spec).resolve())
+
+
 def scan_identity_folders(specs: Iterable[str]) -> list[ImageRecord]:
     """List every image under each root, sorted, labelled by its person folder.
 

@@ -24,6 +24,7 @@ from training.config import (
     TrainConfig,
     get_preset,
 )
+from training.folders import absolute_spec
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
     """Return ``config.json``: the config fields plus how and on what the run was made."""
     return {
         **config.to_dict(),
-        "data": list(args.data),
+        "data": [absolute_spec(spec) for spec in args.data],
         "unlabelled": list(args.unlabelled),
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
