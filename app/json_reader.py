@@ -20,7 +20,7 @@ from app.errors import (
     TooManyImagesError,
     ValidationFailedError,
 )
-from app.service import ImageInput
+from app.image_input import ImageInput
 
 MAX_DEPTH = 2  # {"images": [...]}: an object holding arrays of scalars
 MAX_KEYS = 16

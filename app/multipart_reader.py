@@ -19,7 +19,7 @@ from app.errors import (
     TooManyImagesError,
     ValidationFailedError,
 )
-from app.service import ImageInput
+from app.image_input import ImageInput
 
 MAX_TEXT_FIELDS = 16
 MAX_FIELD_BYTES = 1024

@@ -8,11 +8,9 @@ bytes and embeddings are never logged.
 from __future__ import annotations
 
 import asyncio
-import binascii
 import logging
 import os
 import threading
-from base64 import b64decode
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,13 +19,13 @@ import numpy as np
 from app.batcher import BatcherClosedError, DynamicBatcher
 from app.errors import (
     ApiError,
-    InvalidImageError,
     ModelNotReadyError,
     UnknownOperatingPointError,
     log_unexpected,
     to_api_error,
 )
 from app.gallery.records import ModelKey
+from app.image_input import ImageInput
 from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
 from app.runtime import EmbeddingRuntime
@@ -41,19 +39,6 @@ logger = logging.getLogger(__name__)
 # A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
 DECODE_REDUCE_TO = 2048
-
-
-@dataclass(frozen=True)
-class ImageInput:
-    """One uploaded image: raw bytes, or base64 text still to be decoded (off the event loop).
-
-    ``error`` is set when the upload was refused while streaming (e.g. over the byte limit):
-    the image then fails alone, with that error.
-    """
-
-    data: bytes | str
-    base64: bool = False
-    error: ApiError | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +228,7 @@ class FaceService:
 
     def _prepare(self, image: ImageInput) -> _Prepared:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
-        data = _decode_base64(image.data) if image.base64 else image.data
+        data = image.raw_bytes()
         settings = self.settings
         decoded = decode_image_reduced(
             data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_pixels,
@@ -279,22 +264,3 @@ class FaceService:
         if self.metadata is None:
             raise ModelNotReadyError()
         return self.metadata
-
-
-_LINE_BREAKS = str.maketrans("", "", "\r\n")
-
-
-def _decode_base64(text: bytes | str) -> bytes:
-    """Strict base64 (standard alphabet, optional ``data:...;base64,`` prefix).
-
-    Line breaks are allowed (the ``base64`` tool wraps at 76 columns); anything else outside
-    the alphabet is refused.
-    """
-    if isinstance(text, str) and text.startswith("data:") and "," in text:
-        text = text.split(",", 1)[1]
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    try:
-        return b64decode(text.translate(_LINE_BREAKS), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidImageError("the image is not valid base64") from exc

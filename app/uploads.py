@@ -19,9 +19,9 @@ from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import InvalidRequestError, UnsupportedMediaTypeError
+from app.image_input import ImageInput
 from app.json_reader import JsonCollector, JsonLimits
 from app.multipart_reader import MultipartCollector, MultipartLimits
-from app.service import ImageInput
 
 BLOCK_BYTES = 1024 * 1024
 

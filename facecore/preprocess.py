@@ -31,6 +31,7 @@ import numpy as np
 from facecore.align import align_face
 from facecore.detect import MODELS, Face, FaceDetector
 from facecore.errors import MultipleFacesError, NoFaceError
+from facecore.face_geometry import bounded_copy, scale_face, shift_face
 
 FACE_POLICIES = ("largest", "most_confident", "reject")
 DETECTION_MAX_SIDE = 1024  # detection runs on a copy at most this large (BlazeFace sees <= 192)
@@ -200,11 +201,11 @@ class FacePreprocessor:
         most 192x192 anyway), so a huge or elongated image costs a bounded amount of memory
         and time; the faces found are mapped back to the full image's pixels.
         """
-        small, factor = _bounded_copy(rgb, DETECTION_MAX_SIDE)
+        small, factor = bounded_copy(rgb, DETECTION_MAX_SIDE)
         faces, method = self.detector.detect(small), "detected"
         if not faces and self.config.no_face_policy != "error":
             faces, method = self._detect_padded(small), "padded"
-        return [_scale_face(face, factor, rgb.shape) for face in faces], method
+        return [scale_face(face, factor, rgb.shape) for face in faces], method
 
     def _detect_padded(self, rgb: np.ndarray) -> list[Face]:
         """Detect on ``rgb`` with a black border of ``pad_fraction`` of its longest side."""
@@ -212,7 +213,7 @@ class FacePreprocessor:
         if pad == 0:
             return []
         padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-        return [_shift_face(face, -pad, rgb.shape) for face in self.detector.detect(padded)]
+        return [shift_face(face, -pad, rgb.shape) for face in self.detector.detect(padded)]
 
     def _choose(self, faces: list[Face]) -> Face:
         """Pick one face according to ``face_policy``."""
@@ -236,35 +237,3 @@ class FacePreprocessor:
         top, left = (height - side) // 2, (width - side) // 2
         square = np.ascontiguousarray(rgb[top:top + side, left:left + side])
         return to_model_input(square, self.config.size, 3)
-
-
-def _bounded_copy(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """``rgb`` itself if it fits in ``max_side``, else a shrunk copy; and the factor back."""
-    height, width = rgb.shape[:2]
-    longest = max(height, width)
-    if longest <= max_side:
-        return rgb, 1.0
-    scale = max_side / longest
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), longest / max_side
-
-
-def _scale_face(face: Face, factor: float, shape: tuple[int, ...]) -> Face:
-    """Map a face found on a copy shrunk by ``factor`` back to the full image (``shape``)."""
-    if factor == 1.0:
-        return face
-    height, width = shape[:2]
-    scaled = face.scaled(factor)
-    x, y, w, h = scaled.box
-    x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
-    x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
-    return Face((x0, y0, x1 - x0, y1 - y0), face.confidence, scaled.landmarks)
-
-
-def _shift_face(face: Face, shift: int, shape: tuple[int, ...]) -> Face:
-    """Move a face found on a padded image back into the original image's pixels."""
-    height, width = shape[:2]
-    x, y, w, h = face.box
-    x0, y0 = min(max(x + shift, 0), width), min(max(y + shift, 0), height)
-    x1, y1 = min(max(x + w + shift, 0), width), min(max(y + h + shift, 0), height)
-    return Face((x0, y0, x1 - x0, y1 - y0), face.confidence, face.landmarks + np.float32(shift))
