@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FACE = images.PHOTO_ONE_FACE.read_bytes()
 FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
 FAST_LIMITS = {"FACEVERIFY_HEADER_TIMEOUT_S": "1", "FACEVERIFY_BODY_TIMEOUT_S": "2",
-               "FACEVERIFY_MAX_HEADER_BYTES": "16384", "FACEVERIFY_DRAIN_S": "0"}
+               "FACEVERIFY_MAX_HEADER_BYTES": "16384", "FACEVERIFY_DRAIN_S": "0",
+               "FACEVERIFY_KEEP_ALIVE_TIMEOUT_S": "1"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -126,6 +127,23 @@ def test_oversized_headers_get_a_json_431(server, headers):
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
         answer = read_until_closed(sock)
     assert status_and_code(answer) == (431, "headers_too_large")
+
+
+def test_malformed_request_gets_a_json_400(server):
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = read_until_closed(sock)
+    assert status_and_code(answer) == (400, "invalid_request")
+
+
+def test_idle_keep_alive_connection_is_closed(server):
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        started = time.monotonic()
+        answer = read_until_closed(sock)  # returns when the server closes the idle connection
+    assert answer.startswith(b"HTTP/1.1 200") and time.monotonic() - started < 4
 
 
 def test_endless_header_is_cut_at_the_cap(server):
