@@ -1,4 +1,4 @@
-"""One uploaded image as the readers hand it to the service: bytes, or base64 text."""
+"""One uploaded image as the readers hand it to the service, and strict base64 decoding."""
 
 from __future__ import annotations
 
@@ -11,21 +11,14 @@ from app.errors import ApiError, InvalidImageError
 
 @dataclass(frozen=True)
 class ImageInput:
-    """One uploaded image: raw bytes, or base64 text still to be decoded (off the event loop).
+    """One uploaded image file's bytes (base64 is decoded by the JSON reader, off the loop).
 
-    ``error`` is set when the upload was refused while streaming (e.g. over the byte limit):
-    the image then fails alone, with that error.
+    ``error`` is set when the upload was refused while streaming (over the byte limit, invalid
+    base64): the image then fails alone, with that error.
     """
 
-    data: bytes | str
-    base64: bool = False
+    data: bytes
     error: ApiError | None = None
-
-    def raw_bytes(self) -> bytes:
-        """Return the image file's bytes (blocking for base64: call it off the event loop)."""
-        if isinstance(self.data, bytes) and not self.base64:
-            return self.data
-        return decode_base64(self.data)
 
 
 _LINE_BREAKS = str.maketrans("", "", "\r\n")

@@ -228,7 +228,7 @@ class FaceService:
 
     def _prepare(self, image: ImageInput) -> _Prepared:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
-        data = image.raw_bytes()
+        data = image.data
         settings = self.settings
         decoded = decode_image_reduced(
             data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_pixels,
