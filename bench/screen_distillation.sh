@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Teacher or no teacher, at the same short budget: every variant trains 3 epochs x 100 steps x
+# Teacher or no teacher, at the same short budget: every variant trains 3 epochs x 60 steps x
 # batch 64 (cosine schedule, client-style augmentation) on the same prepared data and
 # identity split (seed 0), is exported, and is scored on the held-out in-the-wild people
 # (CelebA, FRLL, Taiwanese). Variants: no teacher; projection (hint) term; similarity-matrix
@@ -17,7 +17,7 @@ data=(--data "$cache/orl" --data "$cache/extended_yaleb" --data "$cache/yale"
       --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small")
 wild=("celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small" "$cache/frll"
       "$cache/taiwan_frontal")
-budget=(--epochs 3 --steps-per-epoch 100 --warmup-epochs 0.5)
+budget=(--epochs 3 --steps-per-epoch 60 --warmup-epochs 0.5)
 
 run_variant() {  # name, then train overrides
   local name=$1; shift
