@@ -106,3 +106,9 @@ def test_report_notes_unmeasurable_far_and_serialises_infinity():
 def test_one_class_only_is_an_error():
     with pytest.raises(ValueError, match="both genuine and impostor"):
         equal_error_rate(np.array([True, True]), np.array([0.1, 0.2]))
+
+
+def test_a_zero_embedding_has_similarity_zero_not_nan():
+    first = np.array([[0.0, 0.0], [1.0, 0.0]])
+    second = np.array([[1.0, 0.0], [2.0, 0.0]])
+    assert cosine_similarities(first, second).tolist() == [0.0, 1.0]

@@ -14,9 +14,13 @@ from sklearn.model_selection import StratifiedKFold
 
 
 def cosine_similarities(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two (N, D) arrays of embeddings."""
-    first = first / np.linalg.norm(first, axis=1, keepdims=True)
-    second = second / np.linalg.norm(second, axis=1, keepdims=True)
+    """Row-wise cosine similarity of two (N, D) arrays of embeddings.
+
+    A zero embedding (a model whose ReLU features are all off for an image) has similarity 0
+    with everything, as the service computes it, rather than NaN.
+    """
+    first = first / np.maximum(np.linalg.norm(first, axis=1, keepdims=True), 1e-12)
+    second = second / np.maximum(np.linalg.norm(second, axis=1, keepdims=True), 1e-12)
     return np.sum(first * second, axis=1)
 
 
