@@ -28,6 +28,7 @@ from app.gallery.records import ModelKey
 from app.image_input import ImageInput
 from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
+from app.outcomes import Embedded, Verification
 from app.runtime import EmbeddingRuntime
 from app.settings import Settings
 from facecore.decode import decode_image_reduced
@@ -42,16 +43,6 @@ DECODE_REDUCE_TO = 2048
 
 
 @dataclass(frozen=True)
-class Embedded:
-    """One image's embedding and how its face was found."""
-
-    embedding: np.ndarray
-    face: Face | None
-    faces_detected: int
-    fallback: bool
-
-
-@dataclass(frozen=True)
 class _Prepared:
     """Model pixels of one image and how its face was found."""
 
@@ -59,18 +50,6 @@ class _Prepared:
     face: Face | None
     faces_detected: int
     fallback: bool
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The comparison of two images."""
-
-    verified: bool
-    similarity: float
-    threshold: float
-    operating_point: str
-    first: Embedded
-    second: Embedded
 
 
 class FaceService:
@@ -210,21 +189,15 @@ class FaceService:
         return Verification(similarity >= used, similarity, used, point, one, two)
 
     def choose_threshold(self, threshold: float | None, far: float | None) -> tuple[float, str]:
-        """Return the threshold to apply and the name of its operating point.
+        """Return the threshold to apply and its operating point's name (see metadata).
 
         Raises:
             UnknownOperatingPointError: ``far`` is not one of the calibrated points.
         """
-        metadata = self._require_metadata()
-        if threshold is not None:
-            return threshold, "custom"
-        if far is None:
-            return metadata.threshold.cosine, metadata.default_operating_point
         try:
-            point = metadata.operating_point(far)
+            return self._require_metadata().choose_threshold(threshold, far)
         except KeyError as error:
             raise UnknownOperatingPointError(error.args[0]) from None
-        return point.cosine, point.name
 
     def _prepare(self, image: ImageInput) -> _Prepared:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""

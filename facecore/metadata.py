@@ -134,6 +134,23 @@ class ModelMetadata(_Frozen):
                 return point
         raise KeyError(f"no operating point for far={far:g}; allowed: {list(self.far_targets)}")
 
+    def choose_threshold(self, threshold: float | None = None,
+                         far: float | None = None) -> tuple[float, str]:
+        """Return the cosine threshold to apply and the name of its operating point.
+
+        An explicit ``threshold`` is ``custom``; ``far`` picks its calibrated point; neither
+        gives the default threshold.
+
+        Raises:
+            KeyError: ``far`` names no calibrated point (see :meth:`operating_point`).
+        """
+        if threshold is not None:
+            return threshold, "custom"
+        if far is None:
+            return self.threshold.cosine, self.default_operating_point
+        point = self.operating_point(far)
+        return point.cosine, point.name
+
     @property
     def default_operating_point(self) -> str:
         """Name of the point ``threshold`` holds: the table's one without a FAR target."""

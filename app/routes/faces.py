@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from app.dependencies import ServiceDep, SettingsDep, require_api_key
 from app.errors import ApiError
+from app.outcomes import Embedded
 from app.routes.ops import model_info
 from app.schemas import (
     FAR_DESCRIPTION,
@@ -26,7 +27,6 @@ from app.schemas import (
     VerifyResponse,
     request_body,
 )
-from app.service import Embedded
 from app.uploads import read_upload
 
 router = APIRouter(tags=["faces"], dependencies=[Depends(require_api_key)])

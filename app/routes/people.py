@@ -16,6 +16,7 @@ from app.gallery.matching import match_person
 from app.gallery.records import FaceRecord, NewFace, Person
 from app.gallery.service import Gallery
 from app.gallery.threshold import identification_threshold, operating_points
+from app.outcomes import Embedded
 from app.people_schemas import (
     Candidate,
     EnrolJsonRequest,
@@ -36,7 +37,6 @@ from app.people_schemas import (
 from app.routes.faces import _ERRORS, _faces, _result
 from app.routes.ops import model_info
 from app.schemas import VerifyOptions, request_body
-from app.service import Embedded
 from app.uploads import Upload, read_upload
 
 router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
