@@ -75,3 +75,27 @@ def test_identity_split_keeps_heldout_people_out_of_training(tmp_path):
     assert not set(split["heldout_identities"]) & set(labels)
     assert {row["identity"] for row in split["heldout"]} == set(split["heldout_identities"])
     assert json.loads((out / "config.json").read_text())["monitor"] == "val_loss"
+
+
+@pytest.mark.slow
+def test_init_from_starts_from_a_checkpoints_weights(tmp_path):
+    import keras
+
+    from training.model import load_model
+
+    data = make_identity_folders(tmp_path / "faces")
+    first = tmp_path / "first"
+    assert train(data, first, "--epochs", "1") == 0
+    second = tmp_path / "second"
+    # A learning rate too small to move any weight: the second run ends where it started.
+    assert train(data, second, "--epochs", "1", "--learning-rate", "1e-20",
+                 "--init-from", str(first / "final.keras")) == 0
+    def stem(path):
+        return keras.ops.convert_to_numpy(load_model(path).get_layer("stem_conv").kernel)
+
+    assert np.allclose(stem(first / "final.keras"), stem(second / "final.keras"))
+    config = json.loads((second / "config.json").read_text())
+    assert config["init_from"] == str((first / "final.keras").resolve())
+    fresh = tmp_path / "fresh"
+    assert train(data, fresh, "--epochs", "1", "--learning-rate", "1e-20") == 0
+    assert not np.allclose(stem(first / "final.keras"), stem(fresh / "final.keras"))

@@ -64,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prepared crops without identities, DIR/IMAGE (distillation only)")
     parser.add_argument("--teacher", type=Path, metavar="CACHE",
                         help="prepare cache holding `training teacher` vectors (distillation)")
+    parser.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
+                        help="start from the weights of a .keras checkpoint of the same model "
+                             "(same classes and heads), e.g. to train a finished run longer "
+                             "with a fresh schedule")
     for flag, (field, kind, extra) in OVERRIDES.items():
         parser.add_argument(flag, dest=field, type=kind, default=None,
                             help=f"override the preset's {field}", **extra)
@@ -96,6 +100,7 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
         **config.to_dict(),
         "data": [absolute_spec(spec) for spec in args.data],
         "unlabelled": list(args.unlabelled),
+        "init_from": str(args.init_from.resolve()) if args.init_from else None,
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],
@@ -191,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
     with strategy.scope():
         model = build_training_model(config, len(run_data.labels), run_data.steps_per_epoch,
                                      run_data.teacher_dim)
+        if args.init_from is not None:
+            model.load_weights(args.init_from)
     started = time.perf_counter()
     epoch_seconds = train_model(model, strategy, (run_data.train, run_data.validation),
                                 run_data.steps_per_epoch, args, config)
