@@ -60,6 +60,3 @@ def with_operating_points(metadata: ModelMetadata, points: tuple[OperatingPoint,
                           operating_point=f"best balanced accuracy on {source}",
                           calibrated=True)
     return metadata.model_copy(update={"threshold": threshold, "operating_points": points})
-
-
-

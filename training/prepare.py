@@ -46,8 +46,13 @@ class Task:
 
     source: str
     path: str
-    out_path: str
-    crop: str  # out_path relative to the cache directory
+    cache: str  # the cache directory
+    crop: str  # where the crop goes, relative to ``cache``
+
+    @property
+    def out_path(self) -> Path:
+        """The crop file."""
+        return Path(self.cache) / self.crop
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,8 +105,7 @@ def plan_tasks(records: Sequence[ImageRecord], out: Path, dropped: set[str]) -> 
 
     Unlabelled images mirror ``ROOT/IMAGE``.
     """
-    return [Task(record.source, str(record.path), str(out / crop_path(record)),
-                 str(crop_path(record)))
+    return [Task(record.source, str(record.path), str(out), str(crop_path(record)))
             for record in records if str(record.path) not in dropped]
 
 
@@ -132,7 +136,7 @@ def _finished(task: Task, done: dict[str, dict]) -> bool:
     entry = done.get(task.path)
     if entry is None:
         return False
-    return entry["status"] != "ok" or Path(task.out_path).is_file()
+    return entry["status"] != "ok" or task.out_path.is_file()
 
 
 def _run_tasks(tasks: list[Task], config: PreprocessConfig, workers: int,
@@ -180,7 +184,7 @@ def _prepare_one(task: Task) -> dict:
         return {**result, "status": "undecodable", "error": str(error)}
     except FaceCoreError as error:
         return {**result, "status": error.code, "error": str(error)}
-    _write_png_atomically(Path(task.out_path), prepared.pixels)
+    _write_png_atomically(task.out_path, prepared.pixels)
     box = None if prepared.face is None else [round(float(v), 2) for v in prepared.face.box]
     return {**result, "crop": task.crop, "method": prepared.method,
             "faces_detected": prepared.faces_detected, "box": box}

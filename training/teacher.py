@@ -71,26 +71,28 @@ def require_teacher() -> None:
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
     except ImportError as error:
-        raise SystemExit(f"teacher: {error}; install it with `make peer`") from None
+        raise SystemExit(f"teacher: {error}; install it with `make install-test` "
+                         "(the `teacher` extra)") from None
 
 
 def _embed_chunks(entries: list[dict], workers: int) -> Iterator[tuple[list, np.ndarray, list]]:
-    """Yield ``(keys, vectors, failures)`` per chunk of entries, in worker processes."""
+    """Yield ``(keys, vectors, failures)`` per chunk of entries, with a progress bar."""
     chunks = [entries[i:i + CHUNK] for i in range(0, len(entries), CHUNK)]
     with tqdm(total=len(entries), unit="img", desc="teacher") as bar:
-        if workers <= 1:
-            _init_worker()
-            results: Iterator = map(_embed_chunk, chunks)
-        else:
-            context = multiprocessing.get_context("fork")  # no main guard under `-m training`
-            pool = context.Pool(workers, initializer=_init_worker)
-            results = pool.imap_unordered(_embed_chunk, chunks)
-        for keys, vectors, failures in results:
+        for keys, vectors, failures in _chunk_results(chunks, workers):
             bar.update(len(keys) + len(failures))
             yield keys, vectors, failures
-        if workers > 1:
-            pool.close()
-            pool.join()
+
+
+def _chunk_results(chunks: list[list[dict]], workers: int) -> Iterator[tuple]:
+    """Embed the chunks in worker processes (or in-process for one worker)."""
+    if workers <= 1:
+        _init_worker()
+        yield from map(_embed_chunk, chunks)
+        return
+    context = multiprocessing.get_context("fork")  # no main guard under `-m training`
+    with context.Pool(workers, initializer=_init_worker) as pool:
+        yield from pool.imap_unordered(_embed_chunk, chunks)
 
 
 _MODELS: tuple | None = None

@@ -99,7 +99,7 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
     return {
         **config.to_dict(),
         "data": [absolute_spec(spec) for spec in args.data],
-        "unlabelled": list(args.unlabelled),
+        "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
         "init_from": str(args.init_from.resolve()) if args.init_from else None,
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
@@ -120,12 +120,11 @@ def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | Non
     return round(images_per_epoch * len(timed) / sum(timed), 2) if timed else None
 
 
-def summarize(out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds: list[float],
-              counts: dict[str, int]) -> dict:
+def summarize(history: list[dict[str, float]], config: TrainConfig, fit_seconds: float,
+              epoch_seconds: list[float], counts: dict[str, int]) -> dict:
     """Return ``summary.json``: wall time, throughput and the best validation epoch."""
-    from training.callbacks import best_epoch, read_history
+    from training.callbacks import best_epoch
 
-    history = read_history(out)
     monitor, mode = config.monitor
     best = best_epoch(history, monitor, mode)
     return {
@@ -173,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
     import keras
 
     from training.build import build_training_model
+    from training.callbacks import read_history
     from training.distribute import cluster_spec, num_workers, setup, worker_dir
+    from training.plots import plot_learning_curve
     from training.run_data import prepare_run_data
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -182,14 +183,14 @@ def run(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(config.seed)
     out = worker_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.distill != "none" and cluster_spec() is not None:
+        raise SystemExit("distillation runs use Model.fit: multi-worker (TF_CONFIG) is "
+                         "not supported")
     batch_size = config.batch_size * num_workers()
     run_data = prepare_run_data(args, config, batch_size)
     splits = run_data.splits
     if config.monitor[0].startswith("val_") and run_data.validation is None:
         raise SystemExit("no validation images: raise the validation fraction or add images")
-    if config.distill != "none" and cluster_spec() is not None:
-        raise SystemExit("distillation runs use Model.fit: multi-worker (TF_CONFIG) is "
-                         "not supported")
     write_json(out / "config.json", run_facts(args, config, strategy, policy))
     write_json(out / "labels.json", run_data.labels)
     write_json(out / "split.json", splits.to_dict(config))
@@ -208,12 +209,10 @@ def run(args: argparse.Namespace) -> int:
               "heldout_images": len(splits.heldout), "identities": len(run_data.labels),
               "heldout_identities": len({r.identity for r in splits.heldout}),
               "steps_per_epoch": run_data.steps_per_epoch, "global_batch_size": batch_size}
-    summary = summarize(out, config, fit_seconds, epoch_seconds, counts)
+    history = read_history(out)
+    summary = summarize(history, config, fit_seconds, epoch_seconds, counts)
     write_json(out / "summary.json", summary)
-    from training.callbacks import read_history
-    from training.plots import plot_learning_curve
-
-    plot_learning_curve(read_history(out), out / "learning_curve.png")
+    plot_learning_curve(history, out / "learning_curve.png")
     log.info("summary: %s", json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s",
                                                                 "best_epoch", "best")}))
     return 0
