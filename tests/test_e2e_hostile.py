@@ -20,6 +20,7 @@ import httpx
 import image_factory as images
 import pytest
 from conftest import TINY_MODEL
+from servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE = images.PHOTO_ONE_FACE.read_bytes()
@@ -29,12 +30,6 @@ FAST_LIMITS = {"FACEVERIFY_HEADER_TIMEOUT_S": "1", "FACEVERIFY_BODY_TIMEOUT_S": 
                "FACEVERIFY_KEEP_ALIVE_TIMEOUT_S": "1"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(port: int, **overrides: str) -> dict[str, str]:
@@ -48,17 +43,12 @@ def start(port: int, log: Path, **overrides: str) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT,
                                env=server_env(port, **overrides), stdout=log.open("w"),
                                stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError("server did not become ready")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, log.read_text)
+    except AssertionError:
+        process.kill()
+        raise
+    return process
 
 
 @pytest.fixture(scope="module")

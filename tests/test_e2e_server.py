@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 import pytest
 from conftest import TINY_MODEL
 from PIL import Image
+from servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MODEL = ROOT / "models" / "default"
@@ -51,12 +51,6 @@ SAME_PERSON = list(PEOPLE.values())
 DIFFERENT_PEOPLE = list(itertools.combinations([first for first, _ in PEOPLE.values()], 2))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
@@ -68,7 +62,7 @@ def server(tmp_path_factory):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base_url, process)
+        wait_ready(base_url, process, lambda: server_output(process))
         yield base_url, process
     finally:
         if process.poll() is None:
@@ -76,18 +70,9 @@ def server(tmp_path_factory):
         process.wait(timeout=30)
 
 
-def _wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
-        try:
-            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server did not become ready in time")
+def server_output(process: subprocess.Popen) -> str:
+    """What the server printed, once it has exited (reading a live pipe would block)."""
+    return process.stdout.read() if process.poll() is not None else "(still running)"
 
 
 def verify(base_url: str, first: Path | bytes, second: Path | bytes, **fields) -> dict:

@@ -18,7 +18,7 @@ import image_factory as images
 import pytest
 from conftest import TINY_MODEL
 from postgres import fresh_database
-from test_e2e_server import free_port
+from servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = [images.PHOTO_ONE_FACE.read_bytes(), images.PHOTO_ONE_FACE_2.read_bytes(),
@@ -42,7 +42,7 @@ def serve(data_dir: Path, database_url: str | None, log: Path) -> Iterator[str]:
                                    stdout=output, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base_url, process, log)
+        wait_ready(base_url, process, log.read_text)
         yield base_url
     finally:
         process.terminate()
@@ -51,20 +51,6 @@ def serve(data_dir: Path, database_url: str | None, log: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def wait_ready(base_url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server not ready in time:\n{log.read_text()}")
 
 
 @contextmanager
