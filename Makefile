@@ -1,6 +1,7 @@
 # faceverify developer commands. On a fresh machine only two are needed:
 #   make serve   create .venv, install the serving dependencies, serve models/default on 127.0.0.1:8000
-#   make test    install the training + test dependencies, run ruff and the whole pytest suite
+#   make test    install the training + test dependencies, run ruff (lint + format check) and
+#                the whole pytest suite
 # `make help` lists the rest.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
@@ -58,15 +59,18 @@ serve: $(VENV)/.installed-serve ## Serve models/default on 127.0.0.1:8000 (FACEV
 		echo "FACEVERIFY_MODEL_PATH at an exported model directory."; exit 1; }
 	$(VENV_PY) -m app
 
-test: $(VENV)/.installed-test ## Run ruff and the whole test suite (slow tests included)
+test: $(VENV)/.installed-test ## Run ruff (lint + format check) and the whole test suite (slow tests included)
 	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m ruff format --check .
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed-test ## Ruff only
+lint: $(VENV)/.installed-test ## Ruff only: lint and format check
 	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m ruff format --check .
 
-format: $(VENV)/.installed-test ## Sort imports and apply ruff's safe fixes
+format: $(VENV)/.installed-test ## Apply ruff's safe fixes (imports sorted), then ruff format
 	$(VENV_PY) -m ruff check --fix .
+	$(VENV_PY) -m ruff format .
 
 # --- containers -------------------------------------------------------------------------
 

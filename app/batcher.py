@@ -34,9 +34,15 @@ class _Item:
 class DynamicBatcher:
     """Group single-image inference requests into batched model calls."""
 
-    def __init__(self, run_batch: Callable[[np.ndarray], np.ndarray], executor: Executor, *,
-                 max_batch_size: int, max_wait_ms: float,
-                 observe: BatchObserver | None = None) -> None:
+    def __init__(
+        self,
+        run_batch: Callable[[np.ndarray], np.ndarray],
+        executor: Executor,
+        *,
+        max_batch_size: int,
+        max_wait_ms: float,
+        observe: BatchObserver | None = None,
+    ) -> None:
         """Set up the batcher; call :meth:`start` inside the running event loop.
 
         Args:
@@ -119,7 +125,8 @@ class DynamicBatcher:
         started = time.perf_counter()
         try:
             embeddings = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run_batch, pixels)
+                self._executor, self._run_batch, pixels
+            )
         except Exception as exc:  # the model failed: every waiter gets the error
             logger.exception("model call failed for a batch of %d", len(live))
             for item in live:

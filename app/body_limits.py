@@ -16,8 +16,13 @@ from app.settings import Settings
 def body_limits(settings: Settings) -> dict[str, int]:
     """Body limit of each upload route (path regex), sized for the images it takes."""
     many, one = settings.max_body_bytes, settings.body_limit(1)
-    return {"/verify": settings.body_limit(2), "/embed": many, "/people/[^/]+/faces": many,
-            "/people/[^/]+/verify": one, "/identify": one}
+    return {
+        "/verify": settings.body_limit(2),
+        "/embed": many,
+        "/people/[^/]+/faces": many,
+        "/people/[^/]+/verify": one,
+        "/identify": one,
+    }
 
 
 class BodyLimitMiddleware:
@@ -36,8 +41,9 @@ class BodyLimitMiddleware:
         timeout_s: Time allowed for the whole body.
     """
 
-    def __init__(self, app: ASGIApp, limits: Mapping[str, int], default_limit: int,
-                 timeout_s: float) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: Mapping[str, int], default_limit: int, timeout_s: float
+    ) -> None:
         self.app, self.default_limit = app, default_limit
         self.limits = [(re.compile(pattern), limit) for pattern, limit in limits.items()]
         self.timeout_s = timeout_s
@@ -47,8 +53,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = next((limit for pattern, limit in self.limits if pattern.fullmatch(scope["path"])),
-                     self.default_limit)
+        limit = next(
+            (limit for pattern, limit in self.limits if pattern.fullmatch(scope["path"])),
+            self.default_limit,
+        )
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, limit)
@@ -65,7 +73,8 @@ class BodyLimitMiddleware:
                     message = await receive()
             except TimeoutError:
                 raise RequestTimeoutError(
-                    f"the request body did not arrive within {self.timeout_s:g} s") from None
+                    f"the request body did not arrive within {self.timeout_s:g} s"
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)

@@ -13,8 +13,11 @@ from app.gallery.service import Gallery
 from app.service import FaceService
 from app.settings import Settings
 
-API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="Required when the server is configured with keys.")
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="Required when the server is configured with keys.",
+)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -32,8 +35,10 @@ def get_gallery(request: Request) -> Gallery:
     return request.app.state.gallery
 
 
-def require_api_key(settings: Annotated[Settings, Depends(get_app_settings)],
-                    api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> None:
+def require_api_key(
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
+) -> None:
     """Accept the request when auth is off or the key matches one configured key.
 
     Raises:
@@ -42,8 +47,9 @@ def require_api_key(settings: Annotated[Settings, Depends(get_app_settings)],
     if not settings.auth_enabled:
         return
     offered = (api_key or "").encode()
-    matches = [hmac.compare_digest(offered, key.get_secret_value().encode())
-               for key in settings.api_keys]
+    matches = [
+        hmac.compare_digest(offered, key.get_secret_value().encode()) for key in settings.api_keys
+    ]
     if not any(matches):
         raise UnauthorizedError()
 

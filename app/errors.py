@@ -175,9 +175,15 @@ _FACECORE_ERRORS: dict[str, type[ApiError]] = {
     "unsupported_image_shape": UnsupportedImageShapeError,
 }
 _HTTP_ERRORS: dict[int, type[ApiError]] = {
-    400: InvalidRequestError, 401: UnauthorizedError, 404: NotFoundError,
-    405: MethodNotAllowedError, 408: RequestTimeoutError, 413: ImageTooLargeError,
-    415: UnsupportedMediaTypeError, 422: ValidationFailedError, 503: ModelNotReadyError,
+    400: InvalidRequestError,
+    401: UnauthorizedError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    408: RequestTimeoutError,
+    413: ImageTooLargeError,
+    415: UnsupportedMediaTypeError,
+    422: ValidationFailedError,
+    503: ModelNotReadyError,
 }
 
 
@@ -240,6 +246,11 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handler(app: FastAPI) -> None:
     """Route every handled exception type of ``app`` to :func:`handle_error`."""
-    for exc_type in (ApiError, FaceCoreError, RequestValidationError, StarletteHTTPException,
-                     Exception):
+    for exc_type in (
+        ApiError,
+        FaceCoreError,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
         app.add_exception_handler(exc_type, handle_error)

@@ -68,7 +68,7 @@ class JsonCollector:
         start = 0
         while start < len(block):
             size = _FEED_BYTES if self._small_steps else len(block) - start
-            self._small_steps = self._send(block[start:start + size]) > 0
+            self._small_steps = self._send(block[start : start + size]) > 0
             start += size
 
     def finish(self) -> None:
@@ -146,7 +146,8 @@ class JsonCollector:
         if len(text) > self.limits.max_image_chars:
             error = ImageTooLargeError(
                 f"base64 image is {len(text)} characters; the limit is "
-                f"{self.limits.max_image_chars}")
+                f"{self.limits.max_image_chars}"
+            )
             image = ImageInput(b"", error=error)
         else:  # decoded here, in the parsing thread: 3/4 of the memory, the text is dropped
             try:

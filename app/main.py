@@ -44,8 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.stop()
 
 
-def create_app(settings: Settings | None = None,
-               preloaded: LoadedModel | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, preloaded: LoadedModel | None = None) -> FastAPI:
     """Build the application; the model loads when its lifespan starts.
 
     Args:
@@ -60,8 +59,9 @@ def create_app(settings: Settings | None = None,
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN.
-    app = FastAPIOffline(title="faceverify", version="0.1.0", description=DESCRIPTION,
-                         lifespan=lifespan)
+    app = FastAPIOffline(
+        title="faceverify", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings, app.state.metrics = settings, metrics
     app.state.service = FaceService(settings, metrics, preloaded)
     app.state.gallery = Gallery(settings)
@@ -75,15 +75,24 @@ def create_app(settings: Settings | None = None,
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     """Innermost first: body limits, error boundary, CORS, request context (see middleware)."""
-    app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings),
-                       default_limit=OTHER_ROUTES_BODY_BYTES, timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=body_limits(settings),
+        default_limit=OTHER_ROUTES_BODY_BYTES,
+        timeout_s=settings.body_timeout_s,
+    )
     app.add_middleware(ErrorBoundaryMiddleware)
     if settings.cors_origins:
-        app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
-                           expose_headers=["X-Request-ID"])
-    app.add_middleware(RequestContextMiddleware, metrics=metrics,
-                       max_header_bytes=settings.max_header_bytes)
+        app.add_middleware(
+            JsonCORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_header_bytes=settings.max_header_bytes
+    )
 
 
 def _default_app() -> FastAPI:

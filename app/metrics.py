@@ -27,25 +27,49 @@ class Metrics:
 
     def __post_init__(self) -> None:
         registry = self.registry
-        self.requests = Counter("faceverify_http_requests", "HTTP requests by route and status.",
-                                ["method", "route", "status"], registry=registry)
-        self.latency = Histogram("faceverify_http_request_duration_seconds",
-                                 "Request latency by route.", ["method", "route"],
-                                 buckets=_LATENCY_BUCKETS, registry=registry)
-        self.batch_size = Histogram("faceverify_batch_size", "Images per model call.",
-                                    buckets=_BATCH_BUCKETS, registry=registry)
-        self.inference_seconds = Histogram("faceverify_inference_duration_seconds",
-                                           "Duration of one model call.",
-                                           buckets=_LATENCY_BUCKETS, registry=registry)
-        self.faces_detected = Histogram("faceverify_faces_detected",
-                                        "Faces detected per image.", buckets=_FACE_BUCKETS,
-                                        registry=registry)
-        self.image_errors = Counter("faceverify_image_errors", "Images rejected, by error code.",
-                                    ["code"], registry=registry)
-        self.queue_depth = Gauge("faceverify_batch_queue_depth",
-                                 "Images waiting for the model.", registry=registry)
-        self.ready = Gauge("faceverify_ready", "1 once the model is loaded and warmed up.",
-                           registry=registry)
+        self.requests = Counter(
+            "faceverify_http_requests",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "faceverify_http_request_duration_seconds",
+            "Request latency by route.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "faceverify_batch_size",
+            "Images per model call.",
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.inference_seconds = Histogram(
+            "faceverify_inference_duration_seconds",
+            "Duration of one model call.",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.faces_detected = Histogram(
+            "faceverify_faces_detected",
+            "Faces detected per image.",
+            buckets=_FACE_BUCKETS,
+            registry=registry,
+        )
+        self.image_errors = Counter(
+            "faceverify_image_errors",
+            "Images rejected, by error code.",
+            ["code"],
+            registry=registry,
+        )
+        self.queue_depth = Gauge(
+            "faceverify_batch_queue_depth", "Images waiting for the model.", registry=registry
+        )
+        self.ready = Gauge(
+            "faceverify_ready", "1 once the model is loaded and warmed up.", registry=registry
+        )
         self.model_info = Info("faceverify_model", "The served model.", registry=registry)
 
     def exposition(self) -> tuple[bytes, str]:

@@ -56,10 +56,17 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 replaced = {REQUEST_ID_HEADER, *(name for name, _ in SECURITY_HEADERS)}
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in replaced]
-                message = {**message, "headers": [
-                    *headers, *SECURITY_HEADERS, (REQUEST_ID_HEADER, request_id.encode())]}
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in replaced
+                ]
+                message = {
+                    **message,
+                    "headers": [
+                        *headers,
+                        *SECURITY_HEADERS,
+                        (REQUEST_ID_HEADER, request_id.encode()),
+                    ],
+                }
             await send(message)
 
         try:
@@ -76,9 +83,19 @@ class RequestContextMiddleware:
         method = scope["method"]
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.latency.labels(method, route).observe(seconds)
-        access_logger.info("%s %s %d %.1fms", method, scope["path"], status, seconds * 1000,
-                           extra={"method": method, "path": scope["path"], "status": status,
-                                  "duration_ms": round(seconds * 1000, 2)})
+        access_logger.info(
+            "%s %s %d %.1fms",
+            method,
+            scope["path"],
+            status,
+            seconds * 1000,
+            extra={
+                "method": method,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
 
 
 def _header_bytes(scope: Scope) -> int:
@@ -129,7 +146,8 @@ class ErrorBoundaryMiddleware:
             if not started:
                 error = ModelNotReadyError("the server shut down before the request finished")
                 await JSONResponse(error.body(), error.status, {"Connection": "close"})(
-                    scope, receive, send)
+                    scope, receive, send
+                )
             raise
         except Exception as exc:
             if started:
@@ -148,6 +166,9 @@ class JsonCORSMiddleware(CORSMiddleware):
         if response.status_code < 400:
             return response
         error = InvalidRequestError(f"CORS preflight refused: {response.body.decode()}")
-        headers = {k: v for k, v in response.headers.items()
-                   if k.lower() not in ("content-type", "content-length")}
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-type", "content-length")
+        }
         return JSONResponse(error.body(), error.status, headers)

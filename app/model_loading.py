@@ -49,8 +49,10 @@ def load_model(settings: Settings) -> LoadedModel:
         metadata, config = bundle.metadata, preprocess_config(bundle, settings)
         runtime = load_runtime(bundle, settings.backend, settings.device, settings.threads)
         height, width = metadata.input.size
-        batch = np.zeros((min(settings.batch_max_size, WARM_UP_BATCH), height, width,
-                          metadata.input.channels), np.float32)
+        batch = np.zeros(
+            (min(settings.batch_max_size, WARM_UP_BATCH), height, width, metadata.input.channels),
+            np.float32,
+        )
         output = runtime.embed(batch)
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot serve this model"
         reason = " ".join(str(exc).split())[:500] or type(exc).__name__
@@ -59,5 +61,6 @@ def load_model(settings: Settings) -> LoadedModel:
         raise ModelLoadError(
             f"cannot serve the model at {where}: it outputs embeddings of shape "
             f"{tuple(output.shape)}, but metadata.json says dimension "
-            f"{metadata.embedding.dimension}")
+            f"{metadata.embedding.dimension}"
+        )
     return LoadedModel(metadata, config, runtime)

@@ -55,11 +55,19 @@ class MultipartCollector:
         self._files = 0
         self._part = _Part()
         self._header_field, self._header_value = bytearray(), bytearray()
-        self._parser = MultipartParser(boundary, callbacks={
-            "on_part_begin": self._on_part_begin, "on_header_field": self._on_header_field,
-            "on_header_value": self._on_header_value, "on_header_end": self._on_header_end,
-            "on_headers_finished": self._on_headers_finished, "on_part_data": self._on_part_data,
-            "on_part_end": self._on_part_end, "on_end": self._on_end})
+        self._parser = MultipartParser(
+            boundary,
+            callbacks={
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+                "on_end": self._on_end,
+            },
+        )
 
     def feed(self, block: bytes) -> None:
         """Parse one block of the body (blocking: call it in a worker thread)."""
@@ -74,7 +82,8 @@ class MultipartCollector:
         """Check that the complete body ended with the closing boundary."""
         if not self.complete:
             raise InvalidRequestError(
-                "malformed multipart body: it ends before the closing boundary")
+                "malformed multipart body: it ends before the closing boundary"
+            )
 
     def _on_part_begin(self) -> None:
         self._part = _Part()
@@ -91,15 +100,15 @@ class MultipartCollector:
         self._part.header_bytes += size
         if self._part.header_bytes > MAX_PART_HEADER_BYTES:
             raise InvalidRequestError(
-                f"malformed multipart body: part headers over {MAX_PART_HEADER_BYTES} bytes")
+                f"malformed multipart body: part headers over {MAX_PART_HEADER_BYTES} bytes"
+            )
 
     def _on_header_end(self) -> None:
         if bytes(self._header_field).strip().lower() == b"content-disposition":
             _, options = parse_options_header(bytes(self._header_value))
             self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
             filename = options.get(b"filename")
-            self._part.filename = None if filename is None else filename.decode("utf-8",
-                                                                                "replace")
+            self._part.filename = None if filename is None else filename.decode("utf-8", "replace")
         self._header_field.clear()
         self._header_value.clear()
 
@@ -121,7 +130,8 @@ class MultipartCollector:
         part.size += end - start
         if part.filename is None and part.size > MAX_FIELD_BYTES:
             raise InvalidRequestError(
-                f"field {part.name[:64]!r} is longer than {MAX_FIELD_BYTES} bytes")
+                f"field {part.name[:64]!r} is longer than {MAX_FIELD_BYTES} bytes"
+            )
         if part.size > self.limits.max_image_bytes:
             part.too_large, part.chunks = True, []
             return
@@ -134,7 +144,8 @@ class MultipartCollector:
             return
         if part.too_large:
             error = ImageTooLargeError(
-                f"image file exceeds the limit of {self.limits.max_image_bytes} bytes")
+                f"image file exceeds the limit of {self.limits.max_image_bytes} bytes"
+            )
             image = ImageInput(b"", error=error)
         else:
             image = ImageInput(b"".join(part.chunks))

@@ -19,11 +19,20 @@ _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
 class PersonCreate(BaseModel):
     """A person to enrol: the caller's id (or none, to get a generated one) and free metadata."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"id": "alice", "display_name": "Alice Martin", "metadata": {"badge": 1042}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "alice", "display_name": "Alice Martin", "metadata": {"badge": 1042}}
+            ]
+        },
+    )
 
-    id: str | None = Field(None, pattern=PERSON_ID_PATTERN,
-                           description="1-128 of A-Z a-z 0-9 . _ : @ -; generated when absent")
+    id: str | None = Field(
+        None,
+        pattern=PERSON_ID_PATTERN,
+        description="1-128 of A-Z a-z 0-9 . _ : @ -; generated when absent",
+    )
     display_name: str | None = Field(None, max_length=256)
     metadata: dict[str, Any] | None = Field(None, description="free-form JSON, at most 16 KiB")
 
@@ -75,7 +84,8 @@ class EnrolledFace(BaseModel):
 
     face_id: str
     face: FaceInfo | None = Field(
-        None, description="null when no detection was used (centre crop or detection off)")
+        None, description="null when no detection was used (centre crop or detection off)"
+    )
     faces_detected: int
     fallback: bool = False
 
@@ -91,8 +101,9 @@ class EnrolResponse(BaseModel):
 class EnrolJsonRequest(BaseModel):
     """JSON form of /people/{id}/faces: base64-encoded image files."""
 
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"images": [_B64, _B64]}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"images": [_B64, _B64]}]}
+    )
 
     images: list[str] = Field(min_length=1, description="base64 image files")
 
@@ -100,8 +111,9 @@ class EnrolJsonRequest(BaseModel):
 class PersonVerifyJsonRequest(BaseModel):
     """JSON form of /people/{id}/verify: one base64 probe image, optional threshold or far."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"image": _B64, "far": 0.001}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"image": _B64, "far": 0.001}]}
+    )
 
     image: str = Field(description="base64 image file")
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
@@ -111,12 +123,14 @@ class PersonVerifyJsonRequest(BaseModel):
 class IdentifyJsonRequest(BaseModel):
     """JSON form of /identify: one base64 probe image."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"image": _B64, "top_k": 5}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"image": _B64, "top_k": 5}]}
+    )
 
     image: str = Field(description="base64 image file")
-    threshold: float | None = Field(None, ge=-1.0, le=1.0,
-                                    description="overrides the identification threshold")
+    threshold: float | None = Field(
+        None, ge=-1.0, le=1.0, description="overrides the identification threshold"
+    )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="candidates wanted")
 
 
@@ -165,7 +179,8 @@ class IdentifyResponse(BaseModel):
     threshold: float = Field(description="identification threshold used (see README)")
     fpir_target: float = Field(description="false-positive identification rate aimed at")
     fpir_bound: float | None = Field(
-        None, description="FPIR the threshold bounds at this gallery size; null if overridden")
+        None, description="FPIR the threshold bounds at this gallery size; null if overridden"
+    )
     gallery: GallerySize
     model: ModelInfo
     probe: ImageFaces

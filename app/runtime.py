@@ -51,12 +51,14 @@ class OnnxRuntime:
         """
         import onnxruntime as ort
 
-        self.model = OnnxModel(bundle, self._providers(device, ort.get_available_providers()),
-                               threads)
+        self.model = OnnxModel(
+            bundle, self._providers(device, ort.get_available_providers()), threads
+        )
         active = self.model.providers
         if device == "gpu" and CUDA_PROVIDER not in active:
             raise DeviceUnavailableError(
-                f"device=gpu but the ONNX Runtime session runs on {active}")
+                f"device=gpu but the ONNX Runtime session runs on {active}"
+            )
         self.on_gpu = CUDA_PROVIDER in active
         self.description = f"onnxruntime {ort.__version__} providers={active}"
 
@@ -69,7 +71,8 @@ class OnnxRuntime:
         if device == "gpu":
             raise DeviceUnavailableError(
                 f"device=gpu but ONNX Runtime offers only {available}; "
-                "install onnxruntime-gpu with CUDA, or set FACEVERIFY_DEVICE=cpu")
+                "install onnxruntime-gpu with CUDA, or set FACEVERIFY_DEVICE=cpu"
+            )
         return [CPU_PROVIDER]
 
     def embed(self, pixels: np.ndarray) -> np.ndarray:
@@ -111,8 +114,9 @@ class SavedModelRuntime:
         self._device = "/GPU:0" if self.on_gpu else "/CPU:0"
         self._tf = tf
         with tf.device(self._device):
-            self._signature = tf.saved_model.load(
-                str(bundle.model_file("savedmodel"))).signatures["serving_default"]
+            self._signature = tf.saved_model.load(str(bundle.model_file("savedmodel"))).signatures[
+                "serving_default"
+            ]
         self._input, self._output = bundle.input_name, bundle.output_name
         self.description = f"tensorflow {tf.__version__} device={self._device}"
 
@@ -123,8 +127,9 @@ class SavedModelRuntime:
         return outputs[self._output].numpy().astype(np.float32)
 
 
-def load_runtime(model: ModelBundle | Path, backend: str, device: str,
-                 threads: int) -> EmbeddingRuntime:
+def load_runtime(
+    model: ModelBundle | Path, backend: str, device: str, threads: int
+) -> EmbeddingRuntime:
     """Open an export with the chosen backend.
 
     Args:

@@ -37,29 +37,39 @@ class FaceInfo(BaseModel):
     confidence: float = Field(examples=[0.93])
     landmarks: list[list[float]] = Field(
         description="[x, y] of right eye, left eye, nose, mouth, right ear, left ear",
-        examples=[[[130, 110], [185, 108], [158, 140], [157, 170], [95, 120], [222, 118]]])
+        examples=[[[130, 110], [185, 108], [158, 140], [157, 170], [95, 120], [222, 118]]],
+    )
 
 
 class ImageFaces(BaseModel):
     """How the face of one image was found."""
 
     face: FaceInfo | None = Field(
-        None, description="null when no detection was used (centre crop or detection off)")
+        None, description="null when no detection was used (centre crop or detection off)"
+    )
     faces_detected: int = Field(examples=[1])
-    fallback: bool = Field(False, description="true when a fallback (padding, centre crop) "
-                                              "was needed to find or frame the face")
+    fallback: bool = Field(
+        False,
+        description="true when a fallback (padding, centre crop) "
+        "was needed to find or frame the face",
+    )
 
 
 class EmbedResult(BaseModel):
     """One image's embedding and how its face was found."""
 
-    embedding: list[float] = Field(description="L2-normalised embedding",
-                                   examples=[[0.031, -0.012, 0.118]])
+    embedding: list[float] = Field(
+        description="L2-normalised embedding", examples=[[0.031, -0.012, 0.118]]
+    )
     face: FaceInfo | None = Field(
-        None, description="null when no detection was used (centre crop or detection off)")
+        None, description="null when no detection was used (centre crop or detection off)"
+    )
     faces_detected: int = Field(examples=[1])
-    fallback: bool = Field(False, description="true when a fallback (padding, centre crop) "
-                                              "was needed to find or frame the face")
+    fallback: bool = Field(
+        False,
+        description="true when a fallback (padding, centre crop) "
+        "was needed to find or frame the face",
+    )
 
 
 class EmbedFailure(BaseModel):
@@ -83,8 +93,9 @@ class VerifyResponse(BaseModel):
     threshold: float = Field(description="the threshold used", examples=[0.42])
     operating_point: str = Field(
         description="where the threshold came from: the model's default point, a calibrated "
-                    "point chosen with `far` (e.g. far_0.001), or `custom` (`threshold` given)",
-        examples=["best_accuracy"])
+        "point chosen with `far` (e.g. far_0.001), or `custom` (`threshold` given)",
+        examples=["best_accuracy"],
+    )
     model: ModelInfo
     image1: ImageFaces
     image2: ImageFaces
@@ -93,26 +104,32 @@ class VerifyResponse(BaseModel):
 class EmbedJsonRequest(BaseModel):
     """JSON form of /embed: base64-encoded image files."""
 
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"images": [_B64, _B64]}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"images": [_B64, _B64]}]}
+    )
 
     images: list[str] = Field(min_length=1, description="base64 image files (JPEG, PNG, ...)")
 
 
-FAR_DESCRIPTION = ("use the model's calibrated operating point for this false-accept rate "
-                   "(one of metadata.json's operating_points, e.g. 0.001)")
+FAR_DESCRIPTION = (
+    "use the model's calibrated operating point for this false-accept rate "
+    "(one of metadata.json's operating_points, e.g. 0.001)"
+)
 
 
 class VerifyJsonRequest(BaseModel):
     """JSON form of /verify: two base64-encoded image files and an optional threshold."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"image1": _B64, "image2": _B64, "threshold": 0.45}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"image1": _B64, "image2": _B64, "threshold": 0.45}]},
+    )
 
     image1: str = Field(description="base64 image file")
     image2: str = Field(description="base64 image file")
-    threshold: float | None = Field(None, ge=-1.0, le=1.0,
-                                    description="overrides the calibrated threshold")
+    threshold: float | None = Field(
+        None, ge=-1.0, le=1.0, description="overrides the calibrated threshold"
+    )
     far: float | None = Field(None, gt=0.0, lt=1.0, description=FAR_DESCRIPTION)
 
 
@@ -141,7 +158,8 @@ class GalleryStatus(BaseModel):
     backend: str = Field(examples=["sqlite"])
     templates: int = Field(description="templates of the served model, searchable")
     templates_needing_reenrolment: int = Field(
-        description="templates made by another model: never compared, enrol those people again")
+        description="templates made by another model: never compared, enrol those people again"
+    )
 
 
 class ReadyResponse(BaseModel):
@@ -153,8 +171,9 @@ class ReadyResponse(BaseModel):
     gallery: GalleryStatus
 
 
-def request_body(json_model: type[BaseModel], files: dict[str, str],
-                 form_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+def request_body(
+    json_model: type[BaseModel], files: dict[str, str], form_fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """OpenAPI ``requestBody`` accepting multipart files or the JSON model.
 
     Args:
@@ -171,11 +190,20 @@ def request_body(json_model: type[BaseModel], files: dict[str, str],
         else:
             properties[name] = {**binary, "description": description}
     properties.update(form_fields or {})
-    multipart = {"type": "object", "properties": properties, "required": list(
-        name.removesuffix("[]") for name in files)}
-    return {"requestBody": {"required": True, "content": {
-        "multipart/form-data": {"schema": multipart},
-        "application/json": {"schema": json_model.model_json_schema(),
-                             "example": json_model.model_config["json_schema_extra"][
-                                 "examples"][0]},
-    }}}
+    multipart = {
+        "type": "object",
+        "properties": properties,
+        "required": list(name.removesuffix("[]") for name in files),
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": multipart},
+                "application/json": {
+                    "schema": json_model.model_json_schema(),
+                    "example": json_model.model_config["json_schema_extra"]["examples"][0],
+                },
+            },
+        }
+    }

@@ -79,7 +79,8 @@ class GuardedH11Protocol(H11Protocol):
         """Answer an unparsable request in the error shape (uvicorn's is plain text)."""
         if self._waiting_bytes > self.max_header_bytes:
             error: ApiError = HeadersTooLargeError(
-                f"the request line and headers exceed {self.max_header_bytes} bytes")
+                f"the request line and headers exceed {self.max_header_bytes} bytes"
+            )
         else:
             error = InvalidRequestError("invalid HTTP request")
         self._send_error_and_close(error)
@@ -98,16 +99,22 @@ class GuardedH11Protocol(H11Protocol):
         self._header_timer = None
         if self.transport.is_closing() or self.cycle is not self._waiting_cycle:
             return
-        self._send_error_and_close(RequestTimeoutError(
-            f"the request headers did not arrive within {self.header_timeout_s:g} s"))
+        self._send_error_and_close(
+            RequestTimeoutError(
+                f"the request headers did not arrive within {self.header_timeout_s:g} s"
+            )
+        )
 
     def _send_error_and_close(self, error: ApiError) -> None:
         """Write a complete JSON error response on the raw transport and close it."""
         body = json.dumps(error.body()).encode()
-        head = [f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}",
-                "content-type: application/json", f"content-length: {len(body)}",
-                "connection: close",
-                *(f"{name.decode()}: {value.decode()}" for name, value in SECURITY_HEADERS)]
+        head = [
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}",
+            "content-type: application/json",
+            f"content-length: {len(body)}",
+            "connection: close",
+            *(f"{name.decode()}: {value.decode()}" for name, value in SECURITY_HEADERS),
+        ]
         self.transport.write("\r\n".join(head).encode() + b"\r\n\r\n" + body)
         self.transport.close()
 
@@ -115,8 +122,9 @@ class GuardedH11Protocol(H11Protocol):
 class DrainingServer(uvicorn.Server):
     """uvicorn's server with a drain window between SIGTERM and the graceful shutdown."""
 
-    def __init__(self, config: uvicorn.Config, drain_s: float,
-                 on_drain: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, drain_s: float, on_drain: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self.drain_s, self.on_drain = drain_s, on_drain
         self._drain_deadline: float | None = None
@@ -124,8 +132,12 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """First SIGTERM: start draining; anything else: uvicorn's behaviour."""
-        if (sig == signal.SIGTERM and self.drain_s > 0 and self._drain_deadline is None
-                and not self.should_exit):
+        if (
+            sig == signal.SIGTERM
+            and self.drain_s > 0
+            and self._drain_deadline is None
+            and not self.should_exit
+        ):
             self._captured_signals.append(sig)  # re-raised after shutdown, as uvicorn does
             self._drain_deadline = time.monotonic() + self.drain_s
             self.on_drain()
@@ -137,8 +149,10 @@ class DrainingServer(uvicorn.Server):
         if self._drain_deadline is not None:
             if not self._drain_logged:
                 self._drain_logged = True
-                logger.info("SIGTERM: draining for %g s (/ready answers 503), then shutting down",
-                            self.drain_s)
+                logger.info(
+                    "SIGTERM: draining for %g s (/ready answers 503), then shutting down",
+                    self.drain_s,
+                )
             if time.monotonic() >= self._drain_deadline:
                 self.should_exit = True
         return await super().on_tick(counter)
@@ -163,20 +177,32 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise ListenError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port with "
-            "FACEVERIFY_PORT (or address with FACEVERIFY_HOST)") from None
+            "FACEVERIFY_PORT (or address with FACEVERIFY_HOST)"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
 
 def build_server(app: Any, settings: Settings, on_drain: Callable[[], None]) -> DrainingServer:
     """Build the server of ``app`` with the settings' limits and timeouts."""
-    protocol = type("GuardedH11Protocol", (GuardedH11Protocol,), {
-        "header_timeout_s": settings.header_timeout_s,
-        "max_header_bytes": settings.max_header_bytes})
+    protocol = type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {
+            "header_timeout_s": settings.header_timeout_s,
+            "max_header_bytes": settings.max_header_bytes,
+        },
+    )
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-        http=protocol, h11_max_incomplete_event_size=settings.max_header_bytes,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        http=protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]
         timeout_graceful_shutdown=settings.graceful_timeout_s,  # type: ignore[arg-type]
-        server_header=False)
+        server_header=False,
+    )
     return DrainingServer(config, settings.drain_s, on_drain)

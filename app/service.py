@@ -55,8 +55,9 @@ class _Prepared:
 class FaceService:
     """Owns the model, the preprocessing threads and the batcher of one application."""
 
-    def __init__(self, settings: Settings, metrics: Metrics,
-                 preloaded: LoadedModel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, preloaded: LoadedModel | None = None
+    ) -> None:
         self.settings, self.metrics = settings, metrics
         self.metadata: ModelMetadata | None = None
         self.ready = False
@@ -93,21 +94,37 @@ class FaceService:
         self._prep_pool = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
         model = self._preloaded or await loop.run_in_executor(
-            self._model_pool, load_model, settings)
+            self._model_pool, load_model, settings
+        )
         self._preloaded = None
         self.metadata, self._config, self._runtime = model.metadata, model.config, model.runtime
         self._batcher = DynamicBatcher(
-            self._runtime.embed, self._model_pool, max_batch_size=settings.batch_max_size,
-            max_wait_ms=settings.batch_max_wait_ms, observe=self._observe_batch)
+            self._runtime.embed,
+            self._model_pool,
+            max_batch_size=settings.batch_max_size,
+            max_wait_ms=settings.batch_max_wait_ms,
+            observe=self._observe_batch,
+        )
         self._batcher.start()
-        self.metrics.model_info.info({
-            "name": self.metadata.name, "version": self.metadata.version,
-            "dimension": str(self.metadata.embedding.dimension), "backend": settings.backend,
-            "runtime": self._runtime.description, "gpu": str(self._runtime.on_gpu).lower()})
+        self.metrics.model_info.info(
+            {
+                "name": self.metadata.name,
+                "version": self.metadata.version,
+                "dimension": str(self.metadata.embedding.dimension),
+                "backend": settings.backend,
+                "runtime": self._runtime.description,
+                "gpu": str(self._runtime.on_gpu).lower(),
+            }
+        )
         self.ready = True
         self.metrics.ready.set(1)
-        logger.info("model %s %s ready (dimension %d, threshold %.4f)", self.metadata.name,
-                    self.metadata.version, self.metadata.embedding.dimension, self.threshold)
+        logger.info(
+            "model %s %s ready (dimension %d, threshold %.4f)",
+            self.metadata.name,
+            self.metadata.version,
+            self.metadata.embedding.dimension,
+            self.threshold,
+        )
 
     def begin_drain(self) -> None:
         """Answer ``/ready`` 503 from now on while still serving (safe in a signal handler).
@@ -130,8 +147,9 @@ class FaceService:
     async def embed_many(self, images: list[ImageInput]) -> list[Embedded | ApiError]:
         """Embed several images concurrently; a failed image yields its ApiError in place."""
         self._require_ready()
-        outcomes = await asyncio.gather(*(self.embed_one(image) for image in images),
-                                        return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(self.embed_one(image) for image in images), return_exceptions=True
+        )
         results: list[Embedded | ApiError] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
@@ -168,8 +186,13 @@ class FaceService:
             raise ModelNotReadyError("the service is shutting down") from exc
         return Embedded(embedding, prepared.face, prepared.faces_detected, prepared.fallback)
 
-    async def verify(self, first: ImageInput, second: ImageInput,
-                     threshold: float | None = None, far: float | None = None) -> Verification:
+    async def verify(
+        self,
+        first: ImageInput,
+        second: ImageInput,
+        threshold: float | None = None,
+        far: float | None = None,
+    ) -> Verification:
         """Compare two images by the cosine similarity of their embeddings.
 
         Args:
@@ -204,17 +227,22 @@ class FaceService:
         data = image.data
         settings = self.settings
         decoded = decode_image_reduced(
-            data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_pixels,
-            max_aspect_ratio=settings.max_aspect_ratio, min_side=settings.min_image_side,
-            reduce_to=DECODE_REDUCE_TO)
+            data,
+            max_bytes=settings.max_image_bytes,
+            max_pixels=settings.max_pixels,
+            max_aspect_ratio=settings.max_aspect_ratio,
+            min_side=settings.min_image_side,
+            reduce_to=DECODE_REDUCE_TO,
+        )
         config = self._config
         if not self.settings.detection:
             pixels = to_model_input(decoded.rgb, config.size, config.channels)
             return _Prepared(pixels.astype(np.float32), None, 0, False)
         prepared = self._preprocessor().process(decoded.rgb)
         face = None if prepared.face is None else prepared.face.scaled(1 / decoded.scale)
-        return _Prepared(prepared.pixels.astype(np.float32), face, prepared.faces_detected,
-                         prepared.fallback)
+        return _Prepared(
+            prepared.pixels.astype(np.float32), face, prepared.faces_detected, prepared.fallback
+        )
 
     def _preprocessor(self) -> FacePreprocessor:
         """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""

@@ -16,8 +16,9 @@ MIB = 1024 * 1024
 class Settings(BaseSettings):
     """Everything the service can be configured with; validated once at startup."""
 
-    model_config = SettingsConfigDict(env_prefix="FACEVERIFY_", env_file=".env", extra="ignore",
-                                      frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="FACEVERIFY_", env_file=".env", extra="ignore", frozen=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -48,14 +49,18 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     data_dir: Path = Field(Path("var"), description="Holds the SQLite gallery database.")
     database_url: SecretStr | None = Field(
-        None, description="postgresql+psycopg://... to share a gallery; default SQLite.")
+        None, description="postgresql+psycopg://... to share a gallery; default SQLite."
+    )
     encryption_key: SecretStr | None = Field(
-        None, description="Fernet key: templates are encrypted at rest when set.")
+        None, description="Fernet key: templates are encrypted at rest when set."
+    )
     gallery_poll_ms: float = Field(250.0, ge=10, le=60_000)
     identify_fpir: float = Field(0.01, gt=0, lt=1)
     ann_min_templates: int = Field(
-        250_000, ge=0, description="Gallery size from which /identify uses an IVF shortlist; "
-                                   "0 = always exact")
+        250_000,
+        ge=0,
+        description="Gallery size from which /identify uses an IVF shortlist; 0 = always exact",
+    )
     ann_nprobe: int = Field(256, ge=1, le=16_384)
 
     @field_validator("api_keys", "cors_origins", mode="before")
@@ -91,16 +96,20 @@ class Settings(BaseSettings):
         try:
             Fernet(value.get_secret_value().encode())
         except ValueError:
-            raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes), e.g. "
-                             "from cryptography.fernet.Fernet.generate_key()") from None
+            raise ValueError(
+                "must be a Fernet key (32 url-safe base64-encoded bytes), e.g. "
+                "from cryptography.fernet.Fernet.generate_key()"
+            ) from None
         return value
 
     @field_validator("model_path")
     @classmethod
     def _check_model_path(cls, value: Path) -> Path:
         if not value.is_dir():
-            raise ValueError(f"{str(value)!r} is not a directory (an exported model directory "
-                             "holding model.onnx and metadata.json)")
+            raise ValueError(
+                f"{str(value)!r} is not a directory (an exported model directory "
+                "holding model.onnx and metadata.json)"
+            )
         return value
 
     def body_limit(self, images: int) -> int:
@@ -138,8 +147,9 @@ def load_settings(**overrides: object) -> Settings:
             lines.append(f"{name}: {error['msg']}")
         if len(lines) == 1:
             raise SettingsError(f"invalid settings: {lines[0]}") from None
-        raise SettingsError("invalid settings:\n" + "\n".join(f"  {line}" for line in lines)
-                            ) from None
+        raise SettingsError(
+            "invalid settings:\n" + "\n".join(f"  {line}" for line in lines)
+        ) from None
 
 
 @functools.lru_cache(maxsize=1)

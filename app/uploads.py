@@ -40,8 +40,9 @@ class _Collector(Protocol):
     def finish(self) -> None: ...
 
 
-async def read_upload(request: Request, image_fields: tuple[str, ...],
-                      json_model: type[BaseModel], max_images: int) -> Upload:
+async def read_upload(
+    request: Request, image_fields: tuple[str, ...], json_model: type[BaseModel], max_images: int
+) -> Upload:
     """Parse the body as multipart/form-data or as JSON with base64 images.
 
     Args:
@@ -63,15 +64,17 @@ async def read_upload(request: Request, image_fields: tuple[str, ...],
     media_type, options = parse_options_header(request.headers.get("content-type", ""))
     content_type = media_type.decode("latin-1").strip().lower()
     if content_type == "multipart/form-data":
-        upload = await _read_multipart(request, options, MultipartLimits(max_images,
-                                                                          max_image_bytes))
+        upload = await _read_multipart(
+            request, options, MultipartLimits(max_images, max_image_bytes)
+        )
     elif content_type == "application/json" or content_type.endswith("+json"):
         limits = JsonLimits(image_fields, max_images, _base64_chars(max_image_bytes))
         upload = await _read_json(request, json_model, limits)
     else:
         raise UnsupportedMediaTypeError(
             f"content type {content_type or '(none)'!r} is not supported; "
-            "send multipart/form-data or application/json")
+            "send multipart/form-data or application/json"
+        )
     _require(upload, image_fields)
     return upload
 
@@ -89,8 +92,9 @@ async def _consume(request: Request, collector: _Collector) -> None:
     collector.finish()
 
 
-async def _read_multipart(request: Request, options: dict[bytes, bytes],
-                          limits: MultipartLimits) -> Upload:
+async def _read_multipart(
+    request: Request, options: dict[bytes, bytes], limits: MultipartLimits
+) -> Upload:
     boundary = options.get(b"boundary")
     if not boundary:
         raise InvalidRequestError("malformed multipart body: the content type has no boundary")
@@ -99,8 +103,7 @@ async def _read_multipart(request: Request, options: dict[bytes, bytes],
     return Upload(collector.images, dict(collector.fields))
 
 
-async def _read_json(request: Request, json_model: type[BaseModel],
-                     limits: JsonLimits) -> Upload:
+async def _read_json(request: Request, json_model: type[BaseModel], limits: JsonLimits) -> Upload:
     collector = JsonCollector(limits)
     await _consume(request, collector)
     try:
@@ -124,13 +127,16 @@ def _require(upload: Upload, image_fields: tuple[str, ...]) -> None:
     for name in image_fields:
         if upload.images.get(name):
             continue
-        message = ("must be a file upload, not a text field" if name in upload.fields
-                   else "field required")
+        message = (
+            "must be a file upload, not a text field" if name in upload.fields else "field required"
+        )
         errors.append({"loc": ("body", name), "msg": message, "type": "missing"})
     if errors:
         raise RequestValidationError(errors)
 
 
 def _with_body_prefix(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": ("body", *error["loc"]), "msg": error["msg"], "type": error["type"]}
-            for error in exc.errors()]
+    return [
+        {"loc": ("body", *error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]

@@ -70,11 +70,13 @@ def summarise(scores: dict[str, list[float | None]], threshold: float) -> dict[s
     for name, values in scores.items():
         found = np.array([v for v in values if v is not None])
         summary[name] = {
-            "photos": len(values), "misses": len(values) - len(found),
+            "photos": len(values),
+            "misses": len(values) - len(found),
             "mean": round(float(found.mean()), 4) if len(found) else None,
             "p5": round(float(np.percentile(found, 5)), 4) if len(found) else None,
             "verified_at_default": round(float((found >= threshold).mean()), 4)
-            if len(found) else None,
+            if len(found)
+            else None,
         }
     return summary
 
@@ -84,8 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=Path("models/default"))
     parser.add_argument("--split", type=Path, required=True, help="a run's split.json")
     parser.add_argument("--raw-root", type=Path, default=Path("../shared/data/faces"))
-    parser.add_argument("--sources", nargs="+", default=["celeba_subset", "frll",
-                                                         "taiwan_frontal"])
+    parser.add_argument("--sources", nargs="+", default=["celeba_subset", "frll", "taiwan_frontal"])
     parser.add_argument("--photos", type=int, default=300, help="photos sampled (seeded)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/altered_copies.json"))
@@ -94,23 +95,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    records = [r for r in raw_records(heldout_people(args.split), args.raw_root)
-               if r.source in args.sources]
+    records = [
+        r
+        for r in raw_records(heldout_people(args.split), args.raw_root)
+        if r.source in args.sources
+    ]
     random.Random(args.seed).shuffle(records)
     paths = [r.path for r in records[: args.photos]]
     system = OnnxFaceSystem(args.model)
     threshold = system.metadata.threshold.cosine
     summary = summarise(altered_similarities(system, paths), threshold)
-    result = {"model": f"{system.metadata.name} {system.metadata.version}",
-              "default_threshold": threshold, "sources": args.sources, "photos": len(paths),
-              "alterations": summary}
+    result = {
+        "model": f"{system.metadata.name} {system.metadata.version}",
+        "default_threshold": threshold,
+        "sources": args.sources,
+        "photos": len(paths),
+        "alterations": summary,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"| alteration | mean | p5 | verified at default ({threshold:.3f}) | misses |")
     print("|---|---|---|---|---|")
     for name, row in summary.items():
-        print(f"| {name} | {row['mean']} | {row['p5']} | {row['verified_at_default']} | "
-              f"{row['misses']} |")
+        print(
+            f"| {name} | {row['mean']} | {row['p5']} | {row['verified_at_default']} | "
+            f"{row['misses']} |"
+        )
     return 0
 
 

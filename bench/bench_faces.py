@@ -48,8 +48,11 @@ def photo_640x480(rgb: np.ndarray) -> bytes:
     pad = max(0, 640 - scaled.shape[1])
     framed = cv2.copyMakeBorder(scaled, 0, 0, pad // 2, pad - pad // 2, cv2.BORDER_REFLECT)
     left = (framed.shape[1] - 640) // 2
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(framed[:, left:left + 640], cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, 90])
+    ok, encoded = cv2.imencode(
+        ".jpg",
+        cv2.cvtColor(framed[:, left : left + 640], cv2.COLOR_RGB2BGR),
+        [cv2.IMWRITE_JPEG_QUALITY, 90],
+    )
     assert ok
     return encoded.tobytes()
 
@@ -68,10 +71,13 @@ def time_steps(paths: list[Path], config: PreprocessConfig, rounds: int = 3) -> 
             if round_index > 0:
                 for name, milliseconds in timings.items():
                     steps[name].append(milliseconds)
-    return {name: {"median_ms": round(float(np.median(v)), 3),
-                   "p90_ms": round(float(np.percentile(v, 90)), 3)}
-            for name, v in steps.items()} | {"photos": len(photos), "rounds": rounds,
-                                             "size": "640x480 JPEG q90"}
+    return {
+        name: {
+            "median_ms": round(float(np.median(v)), 3),
+            "p90_ms": round(float(np.percentile(v, 90)), 3),
+        }
+        for name, v in steps.items()
+    } | {"photos": len(photos), "rounds": rounds, "size": "640x480 JPEG q90"}
 
 
 def _time_one(data: bytes, detector: FaceDetector, config: PreprocessConfig) -> dict[str, float]:
@@ -83,11 +89,14 @@ def _time_one(data: bytes, detector: FaceDetector, config: PreprocessConfig) -> 
     detected = time.perf_counter()
     if faces:
         face = max(faces, key=lambda f: f.area)
-        to_model_input(align_face(rgb, face.landmarks, config.size), config.size,
-                       config.channels)
+        to_model_input(align_face(rgb, face.landmarks, config.size), config.size, config.channels)
     aligned = time.perf_counter()
-    return {"decode": (decoded - start) * 1000, "detect": (detected - decoded) * 1000,
-            "align": (aligned - detected) * 1000, "total": (aligned - start) * 1000}
+    return {
+        "decode": (decoded - start) * 1000,
+        "detect": (detected - decoded) * 1000,
+        "align": (aligned - detected) * 1000,
+        "total": (aligned - start) * 1000,
+    }
 
 
 def detection_rates(paths: list[Path]) -> dict:
@@ -114,8 +123,9 @@ def detection_rates(paths: list[Path]) -> dict:
     return {
         "images": total,
         "found_rate": {name: round(count / total, 4) for name, count in sorted(found.items())},
-        "median_detect_ms_on_320px": {name: round(float(np.median(v)), 3)
-                                      for name, v in seconds.items()},
+        "median_detect_ms_on_320px": {
+            name: round(float(np.median(v)), 3) for name, v in seconds.items()
+        },
         "images_with_several_faces": several,
         "missed_by_short_then_full": missed_by_default,
     }
@@ -131,19 +141,25 @@ def crop_paths(paths: list[Path], preprocessor: FacePreprocessor) -> dict:
         except FaceCoreError:
             failed.append(str(path))
     total = len(paths)
-    return {"images": total, "methods": dict(sorted(methods.items())),
-            "crop_rate": round((total - len(failed)) / total, 4), "no_crop": failed}
+    return {
+        "images": total,
+        "methods": dict(sorted(methods.items())),
+        "crop_rate": round((total - len(failed)) / total, 4),
+        "no_crop": failed,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--out", type=Path, default=Path("bench/results/faces.json"))
     parser.add_argument("--timing-images", type=int, default=200)
     parser.add_argument("--celeba-every", type=int, default=1, help="use every N-th image")
-    parser.add_argument("--aligned-every", type=int, default=10,
-                        help="use every N-th celeba_aligned_small image")
+    parser.add_argument(
+        "--aligned-every", type=int, default=10, help="use every N-th celeba_aligned_small image"
+    )
     args = parser.parse_args()
     config = PreprocessConfig()
     celeba = images_of(args.data / "celeba_subset", args.celeba_every)
@@ -151,20 +167,27 @@ def main() -> None:
     preprocessor = FacePreprocessor(config)
     every = {"orl": 1, "extended_yaleb": 1, "yale": 1, "celeba_aligned_small": args.aligned_every}
     results = {
-        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
-                    "python": platform.python_version(), "litert_threads": 1},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor(),
+            "python": platform.python_version(),
+            "litert_threads": 1,
+        },
         "preprocessing": config.to_dict(),
         "timing_640x480": time_steps(timing_paths, config),
         "celeba_subset_detection": detection_rates(celeba),
-        "crops_by_set": {name: crop_paths(images_of(args.data / name, step), preprocessor)
-                         for name, step in every.items()},
+        "crops_by_set": {
+            name: crop_paths(images_of(args.data / name, step), preprocessor)
+            for name, step in every.items()
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     summary = {key: results[key] for key in ("timing_640x480",)}
     summary["found_rate"] = results["celeba_subset_detection"]["found_rate"]
-    summary["crops"] = {k: (v["methods"], v["crop_rate"]) for k, v in
-                        results["crops_by_set"].items()}
+    summary["crops"] = {
+        k: (v["methods"], v["crop_rate"]) for k, v in results["crops_by_set"].items()
+    }
     print(json.dumps(summary, indent=1))
 
 

@@ -60,9 +60,12 @@ def unit_vectors(count: int, dimension: int, seed: int) -> np.ndarray:
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     ordered = sorted(samples_ms)
-    return {"p50_ms": round(statistics.median(ordered), 3),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
-            "mean_ms": round(statistics.fmean(ordered), 3), "samples": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
+        "mean_ms": round(statistics.fmean(ordered), 3),
+        "samples": len(ordered),
+    }
 
 
 def people_like(count: int, dimension: int, seed: int) -> tuple[np.ndarray, list[Template]]:
@@ -72,8 +75,7 @@ def people_like(count: int, dimension: int, seed: int) -> tuple[np.ndarray, list
     noise = np.random.default_rng(seed + 1).standard_normal((count, dimension), np.float32)
     vectors = np.repeat(centres, 2, axis=0) + NOISE * noise
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return centres, [Template(f"f{i}", f"p{i // 2}", vector)
-                     for i, vector in enumerate(vectors)]
+    return centres, [Template(f"f{i}", f"p{i // 2}", vector) for i, vector in enumerate(vectors)]
 
 
 def timed_searches(index: TemplateIndex, probes: np.ndarray, top_k: int) -> tuple[list, list]:
@@ -87,13 +89,13 @@ def timed_searches(index: TemplateIndex, probes: np.ndarray, top_k: int) -> tupl
     return times, firsts
 
 
-def in_process(size: int, dimension: int, probes: int, top_k: int,
-               nprobes: list[int]) -> dict:
+def in_process(size: int, dimension: int, probes: int, top_k: int, nprobes: list[int]) -> dict:
     """Exact and IVF-shortlist search over ``size`` person-like templates."""
     centres, templates = people_like(size, dimension, seed=size)
     rng = np.random.default_rng(1)
     queries = centres[rng.integers(0, len(centres), probes)] + NOISE * rng.standard_normal(
-        (probes, dimension), np.float32)
+        (probes, dimension), np.float32
+    )
     before = rss_mib()
     exact = TemplateIndex(dimension)
     exact.add(templates)
@@ -109,12 +111,18 @@ def in_process(size: int, dimension: int, probes: int, top_k: int,
         approximate.set_nprobe(nprobe)
         ann_ms, found = timed_searches(approximate, queries, top_k)
         recall = sum(a == b for a, b in zip(found, truth, strict=True)) / len(truth)
-        shortlists.append({"nprobe": nprobe, **percentiles(ann_ms),
-                           "recall_at_1_vs_exact": recall})
-    return {"templates": size, "top_k": top_k, "matrix_mib": round(size * dimension / 2**18, 1),
-            "exact": {**percentiles(exact_ms), "index_rss_mib": round(exact_mib, 1)},
-            "ivf_shortlist": {"build_s": round(build_s, 1), "index_rss_mib": round(ann_mib, 1),
-                              "by_nprobe": shortlists}}
+        shortlists.append({"nprobe": nprobe, **percentiles(ann_ms), "recall_at_1_vs_exact": recall})
+    return {
+        "templates": size,
+        "top_k": top_k,
+        "matrix_mib": round(size * dimension / 2**18, 1),
+        "exact": {**percentiles(exact_ms), "index_rss_mib": round(exact_mib, 1)},
+        "ivf_shortlist": {
+            "build_s": round(build_s, 1),
+            "index_rss_mib": round(ann_mib, 1),
+            "by_nprobe": shortlists,
+        },
+    }
 
 
 def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
@@ -131,12 +139,18 @@ def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
         for start in range(0, size, batch):
             vectors = unit_vectors(min(batch, size - start), model.dimension, seed=start + 7)
             ids = [f"synthetic-{start + i:07d}" for i in range(len(vectors))]
-            connection.execute(insert(people), [{"id": person, "created_at": now}
-                                                for person in ids])
-            connection.execute(insert(faces), [
-                store._face_row(f"{start + i:032x}", person, model,
-                                NewFace(vector, None, None), now)
-                for i, (person, vector) in enumerate(zip(ids, vectors, strict=True))])
+            connection.execute(
+                insert(people), [{"id": person, "created_at": now} for person in ids]
+            )
+            connection.execute(
+                insert(faces),
+                [
+                    store._face_row(
+                        f"{start + i:032x}", person, model, NewFace(vector, None, None), now
+                    )
+                    for i, (person, vector) in enumerate(zip(ids, vectors, strict=True))
+                ],
+            )
     engine.dispose()
 
 
@@ -153,36 +167,56 @@ def over_http(model_dir: Path, model: ModelKey, size: int, probes: int, top_k: i
             with httpx.Client(base_url=service.url, timeout=120) as client:
                 for number in range(probes + 1):
                     started = time.perf_counter()
-                    response = client.post("/identify", files={"image": ("p.jpg", photo)},
-                                           data={"top_k": str(top_k)})
+                    response = client.post(
+                        "/identify", files={"image": ("p.jpg", photo)}, data={"top_k": str(top_k)}
+                    )
                     elapsed = (time.perf_counter() - started) * 1000
                     response.raise_for_status()
                     if number:  # the first is a warm-up
                         times.append(elapsed)
             server_rss = rss_mib(service.process.pid)
-    return {"templates": size, "top_k": top_k, **percentiles(times),
-            "server_rss_mib": round(server_rss, 1), "fill_s": round(fill_s, 1)}
+    return {
+        "templates": size,
+        "top_k": top_k,
+        **percentiles(times),
+        "server_rss_mib": round(server_rss, 1),
+        "fill_s": round(fill_s, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--http-max", type=int, default=100_000,
-                        help="largest size also measured over HTTP")
+    parser.add_argument(
+        "--http-max", type=int, default=100_000, help="largest size also measured over HTTP"
+    )
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--nprobe", type=int, nargs="+", default=[32, 64, 128, 256],
-                        help="IVF cells scanned per probe (each measured)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
-                        "gallery_search.json")
+    parser.add_argument(
+        "--nprobe",
+        type=int,
+        nargs="+",
+        default=[32, 64, 128, 256],
+        help="IVF cells scanned per probe (each measured)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "gallery_search.json"
+    )
     args = parser.parse_args()
     single_threaded_blas()  # as the service does
     metadata = ModelMetadata.load(args.model)
     model = ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                           "numpy": np.__version__}, "model": model.__dict__,
-               "in_process": [], "http_identify": []}
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+        "model": model.__dict__,
+        "in_process": [],
+        "http_identify": [],
+    }
     for size in args.sizes:
         row = in_process(size, model.dimension, args.probes, args.top_k, args.nprobe)
         print("in process", row, flush=True)

@@ -64,12 +64,16 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def load(url: str, route: str, image: bytes, clients: int, requests: int,
-               seconds: float, pid: int) -> dict:
+async def load(
+    url: str, route: str, image: bytes, clients: int, requests: int, seconds: float, pid: int
+) -> dict:
     """``clients`` concurrent loops of requests; latencies, throughput and peak RSS."""
     latencies: list[float] = []
-    files = ([("images", ("i.jpg", image))] if route == "/embed"
-             else [("image1", ("a.jpg", image)), ("image2", ("b.jpg", image))])
+    files = (
+        [("images", ("i.jpg", image))]
+        if route == "/embed"
+        else [("image1", ("a.jpg", image)), ("image2", ("b.jpg", image))]
+    )
     deadline = time.perf_counter() + seconds
     peak = [rss_mb(pid)]
 
@@ -94,14 +98,28 @@ async def load(url: str, route: str, image: bytes, clients: int, requests: int,
         sampler.cancel()
     images = len(latencies) * (1 if route == "/embed" else 2)
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-    return {"clients": clients, "requests": len(latencies), "seconds": elapsed,
-            "requests_per_s": len(latencies) / elapsed, "images_per_s": images / elapsed,
-            "p50_ms": quantiles[49] * 1000, "p95_ms": quantiles[94] * 1000,
-            "p99_ms": quantiles[98] * 1000, "peak_rss_mb": max(peak)}
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "requests_per_s": len(latencies) / elapsed,
+        "images_per_s": images / elapsed,
+        "p50_ms": quantiles[49] * 1000,
+        "p95_ms": quantiles[94] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+        "peak_rss_mb": max(peak),
+    }
 
 
-def measure(server: LocalService, route: str, image: bytes, clients: int, requests: int,
-            seconds: float, use_wrk: bool) -> dict:
+def measure(
+    server: LocalService,
+    route: str,
+    image: bytes,
+    clients: int,
+    requests: int,
+    seconds: float,
+    use_wrk: bool,
+) -> dict:
     """One route at one concurrency level, loaded by wrk or by httpx in this process."""
     pid = server.process.pid
     if use_wrk:
@@ -109,8 +127,9 @@ def measure(server: LocalService, route: str, image: bytes, clients: int, reques
     return asyncio.run(load(server.url, route, image, clients, requests, seconds, pid))
 
 
-def run_service(model_dir: Path, inputs: dict[str, bytes], requests: int,
-                seconds: float, use_wrk: bool) -> dict:
+def run_service(
+    model_dir: Path, inputs: dict[str, bytes], requests: int, seconds: float, use_wrk: bool
+) -> dict:
     """All routes x inputs x concurrency levels; crops without detection, photos with it.
 
     ``use_wrk``: load from ``wrk`` for ``seconds`` per level; otherwise from httpx in this
@@ -121,9 +140,13 @@ def run_service(model_dir: Path, inputs: dict[str, bytes], requests: int,
         settings = {"detection": str(name == "photo").lower(), "max_images_per_request": "64"}
         with local_service(model_dir, **settings) as server:
             idle = rss_mb(server.process.pid)
-            runs = {route: [measure(server, route, image, clients, requests, seconds, use_wrk)
-                            for clients in CONCURRENCY]
-                    for route in ("/embed", "/verify")}
+            runs = {
+                route: [
+                    measure(server, route, image, clients, requests, seconds, use_wrk)
+                    for clients in CONCURRENCY
+                ]
+                for route in ("/embed", "/verify")
+            }
             results[name] = {"detection": name == "photo", "idle_rss_mb": idle, "routes": runs}
     return results
 
@@ -134,8 +157,12 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "service.json")
     parser.add_argument("--quick", action="store_true", help="few requests: a CI smoke run")
-    parser.add_argument("--load-generator", choices=("auto", "wrk", "httpx"), default="auto",
-                        help="auto: wrk when installed (apt-get install wrk), else httpx")
+    parser.add_argument(
+        "--load-generator",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="auto: wrk when installed (apt-get install wrk), else httpx",
+    )
     args = parser.parse_args()
     use_wrk = args.load_generator == "wrk" or (args.load_generator == "auto" and wrk_available())
     requests, seconds = (24, 3.0) if args.quick else (400, 20.0)
@@ -143,14 +170,26 @@ def main() -> int:
     flops = model_flops_per_image(args.model / "model.onnx")
     gflops = matmul_gflops()
     bare = bare_model(args.model, batch=32, seconds=1.0 if args.quick else 5.0)
-    service = run_service(args.model, test_images(metadata["input"]["size"][0]), requests,
-                          seconds if not use_wrk or args.quick else 8.0, use_wrk)
+    service = run_service(
+        args.model,
+        test_images(metadata["input"]["size"][0]),
+        requests,
+        seconds if not use_wrk or args.quick else 8.0,
+        use_wrk,
+    )
     best_crop_embed = max(run["images_per_s"] for run in service["crop"]["routes"]["/embed"])
     report = {
-        "model": {"dir": str(args.model), "name": metadata["name"],
-                  "version": metadata["version"], "flops_per_image": flops},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "numpy_matmul_gflops": gflops},
+        "model": {
+            "dir": str(args.model),
+            "name": metadata["name"],
+            "version": metadata["version"],
+            "flops_per_image": flops,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "numpy_matmul_gflops": gflops,
+        },
         "quick": args.quick,
         "load_generator": "wrk" if use_wrk else "httpx",
         "physical_limit_images_per_s": gflops * 1e9 / flops if flops else None,
@@ -161,10 +200,16 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({key: report[key] for key in ("physical_limit_images_per_s",
-                                                   "embed_crops_vs_bare")}, indent=2))
-    print(f"bare model: {bare['images_per_s']:.0f} img/s; best /embed crops: "
-          f"{best_crop_embed:.0f} img/s; written {args.out}")
+    print(
+        json.dumps(
+            {key: report[key] for key in ("physical_limit_images_per_s", "embed_crops_vs_bare")},
+            indent=2,
+        )
+    )
+    print(
+        f"bare model: {bare['images_per_s']:.0f} img/s; best /embed crops: "
+        f"{best_crop_embed:.0f} img/s; written {args.out}"
+    )
     return 0
 
 

@@ -27,7 +27,12 @@ from training.losses import AMSoftmaxLoss  # noqa: E402
 from training.model import build_resnet18, wrap_cnn  # noqa: E402
 
 LAYOUTS = [  # (input size, channels, stage-1 stride)
-    (224, 1, 2), (224, 1, 1), (112, 1, 2), (112, 1, 1), (112, 3, 2), (112, 3, 1),
+    (224, 1, 2),
+    (224, 1, 1),
+    (112, 1, 2),
+    (112, 1, 1),
+    (112, 3, 2),
+    (112, 3, 1),
 ]
 CLASSES = 40
 RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
@@ -46,8 +51,9 @@ def forward_flops(model: keras.Model) -> int:
     return total
 
 
-def bench_layout(size: int, channels: int, stride: int, batch: int, warmup: int,
-                 steps: int) -> dict:
+def bench_layout(
+    size: int, channels: int, stride: int, batch: int, warmup: int, steps: int
+) -> dict:
     """Time ``steps`` training steps after ``warmup`` steps for one layout."""
     keras.utils.set_random_seed(0)
     model = wrap_cnn(build_resnet18((size, size, channels), CLASSES, stride), CLASSES)
@@ -61,8 +67,11 @@ def bench_layout(size: int, channels: int, stride: int, batch: int, warmup: int,
     flops = forward_flops(model)
     rate = batch * steps / seconds
     return {
-        "input": [size, size, channels], "stage1_stride": stride, "batch_size": batch,
-        "steps_timed": steps, "step_s": round(seconds / steps, 3),
+        "input": [size, size, channels],
+        "stage1_stride": stride,
+        "batch_size": batch,
+        "steps_timed": steps,
+        "step_s": round(seconds / steps, 3),
         "images_per_s": round(rate, 1),
         "forward_gflops_per_image": round(flops / 1e9, 3),
         # a training step costs about 3x the forward pass (forward + two backward matmuls)
@@ -78,14 +87,19 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    machine = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-               "tensorflow": tf.__version__, "keras": keras.__version__,
-               "numpy_matmul_gflops_float32": round(matmul_gflops(), 1)}
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy_matmul_gflops_float32": round(matmul_gflops(), 1),
+    }
     print(json.dumps(machine))
     results = []
     for size, channels, stride in LAYOUTS:
-        results.append(bench_layout(size, channels, stride, args.batch_size, args.warmup,
-                                    args.steps))
+        results.append(
+            bench_layout(size, channels, stride, args.batch_size, args.warmup, args.steps)
+        )
         print(json.dumps(results[-1]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "layouts": results}, indent=2) + "\n")

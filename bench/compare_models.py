@@ -26,7 +26,7 @@ def describe(name: str, export: Path, report_file: Path, seconds: float) -> dict
     return {
         "name": name,
         "input": f"{metadata['input']['size'][0]}x{metadata['input']['size'][1]}"
-                 f"x{metadata['input']['channels']}",
+        f"x{metadata['input']['channels']}",
         "stage1_stride": training.get("stage1_stride"),
         "epochs": training.get("epochs_completed"),
         "accuracy_10fold": report["accuracy"]["mean"],
@@ -41,14 +41,18 @@ def describe(name: str, export: Path, report_file: Path, seconds: float) -> dict
 
 def markdown(rows: list[dict]) -> str:
     """Render the rows as a Markdown table."""
-    lines = ["| model | input | stage-1 stride | epochs | 10-fold acc | AUC | EER | TAR@FAR=1e-3 "
-             "| GFLOPs/img | ORT img/s b1 | ORT img/s b32 |", "|" + "---|" * 11]
+    lines = [
+        "| model | input | stage-1 stride | epochs | 10-fold acc | AUC | EER | TAR@FAR=1e-3 "
+        "| GFLOPs/img | ORT img/s b1 | ORT img/s b32 |",
+        "|" + "---|" * 11,
+    ]
     for r in rows:
         lines.append(
             f"| {r['name']} | {r['input']} | {r['stage1_stride']} | {r['epochs']} "
             f"| {r['accuracy_10fold']:.4f} | {r['auc']:.4f} | {r['eer']:.4f} "
             f"| {r['tar_at_far_1e-3']:.4f} | {r['gflops_per_image']:.3f} "
-            f"| {r['ort_images_per_s_batch1']:.0f} | {r['ort_images_per_s_batch32']:.0f} |")
+            f"| {r['ort_images_per_s_batch1']:.0f} | {r['ort_images_per_s_batch32']:.0f} |"
+        )
     return "\n".join(lines)
 
 

@@ -31,13 +31,22 @@ def png(width: int, height: int, noise: bool = False) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG declaring ``width`` x ``height`` with a tiny payload (the header is what counts)."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload)))
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def max_pixels_jpeg() -> bytes:
@@ -52,11 +61,18 @@ def multipart(files: list[tuple[str, bytes]], fields: dict[str, str] | None = No
     """A multipart/form-data body with ``BOUNDARY``."""
     body = bytearray()
     for name, data in files:
-        body += (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
-                 f'filename="{name}.bin"\r\n\r\n').encode() + data + b"\r\n"
+        body += (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{name}.bin"\r\n\r\n'
+            ).encode()
+            + data
+            + b"\r\n"
+        )
     for name, value in (fields or {}).items():
-        body += (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                 f"{value}\r\n").encode()
+        body += (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
     return bytes(body + f"--{BOUNDARY}--\r\n".encode())
 
 

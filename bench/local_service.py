@@ -66,13 +66,23 @@ def local_service(
     """
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="faceverify-bench-")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FACEVERIFY_HOST": HOST,
-           "FACEVERIFY_DATA_DIR": data_dir,
-           "FACEVERIFY_PORT": str(port), "FACEVERIFY_MODEL_PATH": str(Path(model_dir).resolve()),
-           "FACEVERIFY_LOG_LEVEL": "WARNING",
-           **{f"FACEVERIFY_{name.upper()}": value for name, value in settings.items()}}
-    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FACEVERIFY_HOST": HOST,
+        "FACEVERIFY_DATA_DIR": data_dir,
+        "FACEVERIFY_PORT": str(port),
+        "FACEVERIFY_MODEL_PATH": str(Path(model_dir).resolve()),
+        "FACEVERIFY_LOG_LEVEL": "WARNING",
+        **{f"FACEVERIFY_{name.upper()}": value for name, value in settings.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     service = LocalService(f"http://{HOST}:{port}", process)
     try:
         _wait_ready(service, timeout)

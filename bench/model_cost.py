@@ -19,8 +19,10 @@ def model_flops_per_image(model_file: Path) -> float:
     for dim in model.graph.input[0].type.tensor_type.shape.dim[:1]:
         dim.dim_value = 1
     model = onnx.shape_inference.infer_shapes(model)
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-              for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]}
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in [*model.graph.value_info, *model.graph.input, *model.graph.output]
+    }
     shapes.update({t.name: list(t.dims) for t in model.graph.initializer})
     flops = 0.0
     for node in model.graph.node:
@@ -40,13 +42,15 @@ def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
     """Images per second of ONNX Runtime alone on random batches (the service's wrapper)."""
     bundle = ModelBundle.load(model_dir)
     model = OnnxModel(bundle, ort.get_available_providers())
-    pixels = np.random.default_rng(0).uniform(
-        0, 255, (batch, bundle.size, bundle.size, bundle.channels)).astype(np.float32)
+    pixels = (
+        np.random.default_rng(0)
+        .uniform(0, 255, (batch, bundle.size, bundle.size, bundle.channels))
+        .astype(np.float32)
+    )
     model.embed(pixels)
     runs, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds or runs < 3:
         model.embed(pixels)
         runs += 1
     elapsed = time.perf_counter() - started
-    return {"batch": batch, "images_per_s": runs * batch / elapsed,
-            "providers": model.providers}
+    return {"batch": batch, "images_per_s": runs * batch / elapsed, "providers": model.providers}

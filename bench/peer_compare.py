@@ -36,8 +36,10 @@ def http_part(options: Options, comparison: Comparison, files: list) -> dict:
 def roc_curves(comparison: Comparison) -> dict:
     """ROC inputs of every system that ran, on all pairs."""
     pairs = comparison.pairs
-    return {name: (pairs.same, pair_scores(results, pairs, metric))
-            for name, metric, results in comparison.runs.values()}
+    return {
+        name: (pairs.same, pair_scores(results, pairs, metric))
+        for name, metric, results in comparison.runs.values()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,15 +53,25 @@ def main(argv: list[str] | None = None) -> int:
     comparison = compare(options, records)
     command = "python -m bench.peer_compare " + shlex.join(sys.argv[1:] if argv is None else argv)
     report = {
-        "command": command, "model": str(options.model), "machine": machine(),
-        "data": {"split": str(options.split) if options.split else None, "roots": options.data,
-                 "people": len({r.identity for r in records}), "images": len(records)},
-        "pairs": comparison.pair_counts(), "systems": comparison.systems,
+        "command": command,
+        "model": str(options.model),
+        "machine": machine(),
+        "data": {
+            "split": str(options.split) if options.split else None,
+            "roots": options.data,
+            "people": len({r.identity for r in records}),
+            "images": len(records),
+        },
+        "pairs": comparison.pair_counts(),
+        "systems": comparison.systems,
         "http": http_part(options, comparison, [r.path for r in records]),
     }
     write_json(report, options.out / "report.json")
-    plot_roc(roc_curves(comparison), options.out / "roc.png",
-             f"{report['data']['people']} people, {len(records)} raw photos, all pairs")
+    plot_roc(
+        roc_curves(comparison),
+        options.out / "roc.png",
+        f"{report['data']['people']} people, {len(records)} raw photos, all pairs",
+    )
     table = markdown_table(report)
     print(table)
     if options.write_docs:

@@ -39,14 +39,19 @@ def wrk_available() -> bool:
 def multipart_body(route: str, image: bytes) -> bytes:
     """The request body: one ``images`` part for /embed, ``image1`` + ``image2`` for /verify."""
     fields = ["images"] if route == "/embed" else ["image1", "image2"]
-    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; '
-             f'filename="{field}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode() + image
-             + b"\r\n" for field in fields]
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{field}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+        + image
+        + b"\r\n"
+        for field in fields
+    ]
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
-def wrk_load(url: str, route: str, image: bytes, clients: int, seconds: float,
-             rss: Callable[[], float]) -> dict:
+def wrk_load(
+    url: str, route: str, image: bytes, clients: int, seconds: float, rss: Callable[[], float]
+) -> dict:
     """Run ``wrk`` with ``clients`` connections for ``seconds``; sample the server's RSS.
 
     Args:
@@ -64,8 +69,17 @@ def wrk_load(url: str, route: str, image: bytes, clients: int, seconds: float,
         body, script = Path(folder) / "body.bin", Path(folder) / "post.lua"
         body.write_bytes(multipart_body(route, image))
         script.write_text(SCRIPT.format(body=body, boundary=BOUNDARY))
-        command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout",
-                   "60s", "-s", str(script), f"{url}{route}"]
+        command = [
+            "wrk",
+            "-t1",
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "60s",
+            "-s",
+            str(script),
+            f"{url}{route}",
+        ]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         peak = [rss()]
         while process.poll() is None:
@@ -76,8 +90,15 @@ def wrk_load(url: str, route: str, image: bytes, clients: int, seconds: float,
     if result["errors"] or result["non_2xx"]:
         raise RuntimeError(f"wrk saw failed requests: {result}")
     per_request = 1 if route == "/embed" else 2
-    return {"clients": clients, "requests": result["requests"], "seconds": result["seconds"],
-            "requests_per_s": result["requests"] / result["seconds"],
-            "images_per_s": per_request * result["requests"] / result["seconds"],
-            "p50_ms": result["p50_ms"], "p95_ms": result["p95_ms"], "p99_ms": result["p99_ms"],
-            "peak_rss_mb": max(peak), "load_generator": "wrk"}
+    return {
+        "clients": clients,
+        "requests": result["requests"],
+        "seconds": result["seconds"],
+        "requests_per_s": result["requests"] / result["seconds"],
+        "images_per_s": per_request * result["requests"] / result["seconds"],
+        "p50_ms": result["p50_ms"],
+        "p95_ms": result["p95_ms"],
+        "p99_ms": result["p99_ms"],
+        "peak_rss_mb": max(peak),
+        "load_generator": "wrk",
+    }

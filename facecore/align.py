@@ -9,12 +9,20 @@ TEMPLATE_SIZE = 112
 # The standard ArcFace 112x112 five-point template: eye on the image's left, eye on the
 # image's right, nose tip, mouth corner left, mouth corner right.
 ARCFACE_FIVE_POINTS = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-     [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float32,
+)
 # The four points BlazeFace gives (both eyes, nose tip, mouth centre); the mouth centre
 # is the mean of the template's two mouth corners.
 FOUR_POINT_TEMPLATE = np.vstack(
-    [ARCFACE_FIVE_POINTS[:3], ARCFACE_FIVE_POINTS[3:].mean(axis=0, keepdims=True)])
+    [ARCFACE_FIVE_POINTS[:3], ARCFACE_FIVE_POINTS[3:].mean(axis=0, keepdims=True)]
+)
 
 
 def template_points(size: int) -> np.ndarray:
@@ -68,5 +76,11 @@ def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int = TEMPLATE_SIZE
     """
     points = np.asarray(landmarks, np.float32)[:4]
     matrix = similarity_transform(points, template_points(size))
-    return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(
+        rgb,
+        matrix,
+        (size, size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )

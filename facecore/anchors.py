@@ -25,8 +25,9 @@ class SsdAnchorOptions:
 
 
 # face_detection_short_range_common.pbtxt: 128x128 input, 896 anchors.
-SHORT_RANGE = SsdAnchorOptions(input_size=128, strides=(8, 16, 16, 16),
-                               interpolated_scale_aspect_ratio=1.0)
+SHORT_RANGE = SsdAnchorOptions(
+    input_size=128, strides=(8, 16, 16, 16), interpolated_scale_aspect_ratio=1.0
+)
 # face_detection_full_range_common.pbtxt: 192x192 input, 2304 anchors.
 FULL_RANGE = SsdAnchorOptions(input_size=192, strides=(4,), interpolated_scale_aspect_ratio=0.0)
 

@@ -39,12 +39,21 @@ _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, Inde
 
 
 def decode_image(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_aspect_ratio: float | None = None, min_side: int = 1,
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float | None = None,
+    min_side: int = 1,
 ) -> np.ndarray:
     """Decode image bytes into an upright RGB array (see :func:`decode_image_reduced`)."""
-    return decode_image_reduced(data, max_bytes=max_bytes, max_pixels=max_pixels,
-                                max_aspect_ratio=max_aspect_ratio, min_side=min_side).rgb
+    return decode_image_reduced(
+        data,
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        max_aspect_ratio=max_aspect_ratio,
+        min_side=min_side,
+    ).rgb
 
 
 @dataclass(frozen=True, eq=False)  # holds an array: compare by identity
@@ -56,8 +65,13 @@ class DecodedImage:
 
 
 def decode_image_reduced(
-    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_aspect_ratio: float | None = None, min_side: int = 1, reduce_to: int | None = None,
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float | None = None,
+    min_side: int = 1,
+    reduce_to: int | None = None,
 ) -> DecodedImage:
     """Decode image bytes into an upright RGB array, a large JPEG at a reduced size.
 
@@ -126,11 +140,13 @@ def _check_shape(size: tuple[int, int], max_aspect_ratio: float | None, min_side
     width, height = size
     if min(width, height) < min_side:
         raise UnsupportedImageShapeError(
-            f"image is {width}x{height}; each side must be at least {min_side} pixels")
+            f"image is {width}x{height}; each side must be at least {min_side} pixels"
+        )
     if max_aspect_ratio is not None and max(width, height) > max_aspect_ratio * min(width, height):
         raise UnsupportedImageShapeError(
             f"image is {width}x{height}; the longer side may be at most {max_aspect_ratio:g} "
-            "times the shorter")
+            "times the shorter"
+        )
 
 
 def _describe(error: BaseException) -> str:
@@ -146,7 +162,8 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageTooLargeError(str(error)) from error
     except UnidentifiedImageError as error:
         raise InvalidImageError(
-            f"not a recognised image; accepted formats: {_FORMAT_NAMES}") from error
+            f"not a recognised image; accepted formats: {_FORMAT_NAMES}"
+        ) from error
     except _DECODE_ERRORS as error:
         raise InvalidImageError(f"not a recognised image: {_describe(error)}") from error
     width, height = image.size
@@ -154,7 +171,8 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise InvalidImageError(f"image declares an empty size {width}x{height}")
     if width * height > max_pixels:
         raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}")
+            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
+        )
     return image
 
 

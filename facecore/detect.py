@@ -47,8 +47,11 @@ class Face:
         if factor == 1.0:
             return self
         box = tuple(float(value) * factor for value in self.box)
-        return Face(box, self.confidence,  # type: ignore[arg-type]
-                    (self.landmarks * np.float32(factor)).astype(np.float32))
+        return Face(
+            box,
+            self.confidence,  # type: ignore[arg-type]
+            (self.landmarks * np.float32(factor)).astype(np.float32),
+        )
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,16 @@ class BlazeFace:
     instance may be shared by the threads of a service.
     """
 
-    def __init__(self, model: BlazeFaceModel, min_confidence: float, nms_iou: float,
-                 num_threads: int = 1) -> None:
+    def __init__(
+        self, model: BlazeFaceModel, min_confidence: float, nms_iou: float, num_threads: int = 1
+    ) -> None:
         self._size = model.anchors.input_size
         self._anchors = generate_anchor_centers(model.anchors)
         self._min_confidence = min_confidence
         self._nms_iou = nms_iou
-        self._interpreter = Interpreter(model_content=model_bytes(model.file_name),
-                                        num_threads=num_threads)
+        self._interpreter = Interpreter(
+            model_content=model_bytes(model.file_name), num_threads=num_threads
+        )
         self._interpreter.allocate_tensors()
         self._lock = threading.Lock()
         self._input_index = self._interpreter.get_input_details()[0]["index"]
@@ -117,8 +122,13 @@ class BlazeFace:
         shift = offset / scale
         height, width = rgb.shape[:2]
         return [
-            _face_in_image(box * to_pixels - np.tile(shift, 2), points * to_pixels - shift,
-                           score, width, height)
+            _face_in_image(
+                box * to_pixels - np.tile(shift, 2),
+                points * to_pixels - shift,
+                score,
+                width,
+                height,
+            )
             for box, points, score in merged
         ]
 
@@ -135,19 +145,23 @@ class BlazeFace:
         resized = cv2.resize(rgb, (new_w, new_h), interpolation=interpolation)
         left, top = (self._size - new_w) // 2, (self._size - new_h) // 2
         canvas = np.zeros((self._size, self._size, 3), np.uint8)
-        canvas[top:top + new_h, left:left + new_w] = resized
+        canvas[top : top + new_h, left : left + new_w] = resized
         offset = np.array([left, top], np.float64)
         tensor = canvas.astype(np.float32) * (2.0 / 255.0) - 1.0
         return tensor[None], scale, offset
 
 
-def _face_in_image(box: np.ndarray, points: np.ndarray, score: float,
-                   width: int, height: int) -> Face:
+def _face_in_image(
+    box: np.ndarray, points: np.ndarray, score: float, width: int, height: int
+) -> Face:
     """Build a ``Face`` from a pixel (xmin, ymin, xmax, ymax) box clipped to the image."""
     x0, y0 = np.clip(box[0], 0, width), np.clip(box[1], 0, height)
     x1, y1 = np.clip(box[2], 0, width), np.clip(box[3], 0, height)
-    return Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), float(score),
-                points.astype(np.float32))
+    return Face(
+        (float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
+        float(score),
+        points.astype(np.float32),
+    )
 
 
 class FaceDetector:
@@ -165,13 +179,19 @@ class FaceDetector:
         num_threads: LiteRT threads per model.
     """
 
-    def __init__(self, models: tuple[str, ...] = ("short", "full"), min_confidence: float = 0.5,
-                 nms_iou: float = 0.3, num_threads: int = 1) -> None:
+    def __init__(
+        self,
+        models: tuple[str, ...] = ("short", "full"),
+        min_confidence: float = 0.5,
+        nms_iou: float = 0.3,
+        num_threads: int = 1,
+    ) -> None:
         unknown = [name for name in models if name not in MODELS]
         if not models or unknown:
             raise ValueError(f"models must be a non-empty subset of {sorted(MODELS)}, got {models}")
-        self._models = [BlazeFace(MODELS[name], min_confidence, nms_iou, num_threads)
-                        for name in models]
+        self._models = [
+            BlazeFace(MODELS[name], min_confidence, nms_iou, num_threads) for name in models
+        ]
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Detect faces.

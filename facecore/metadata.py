@@ -77,8 +77,9 @@ class OperatingPoint(_Frozen):
     far_target: float | None = Field(default=None, gt=0.0, lt=1.0)
     far: float = Field(ge=0.0, le=1.0, description="measured false-accept rate")
     tar: float = Field(ge=0.0, le=1.0, description="measured true-accept rate")
-    accuracy: float | None = Field(default=None, ge=0.0, le=1.0,
-                                   description="balanced accuracy on the calibration pairs")
+    accuracy: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="balanced accuracy on the calibration pairs"
+    )
 
 
 class TrainingInfo(BaseModel):
@@ -134,8 +135,9 @@ class ModelMetadata(_Frozen):
                 return point
         raise KeyError(f"no operating point for far={far:g}; allowed: {list(self.far_targets)}")
 
-    def choose_threshold(self, threshold: float | None = None,
-                         far: float | None = None) -> tuple[float, str]:
+    def choose_threshold(
+        self, threshold: float | None = None, far: float | None = None
+    ) -> tuple[float, str]:
         """Return the cosine threshold to apply and the name of its operating point.
 
         An explicit ``threshold`` is ``custom``; ``far`` picks its calibrated point; neither
@@ -162,8 +164,9 @@ class ModelMetadata(_Frozen):
     @property
     def far_targets(self) -> tuple[float, ...]:
         """The FAR targets of the calibrated operating points, ascending."""
-        return tuple(sorted(p.far_target for p in self.operating_points
-                            if p.far_target is not None))
+        return tuple(
+            sorted(p.far_target for p in self.operating_points if p.far_target is not None)
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> ModelMetadata:

@@ -53,12 +53,16 @@ class ModelBundle:
         except (TypeError, ValueError) as error:
             raise ModelBundleError(f"{path}: metadata.json preprocessing: {error}") from None
         height, width = metadata.input.size
-        if (height, width, metadata.input.channels) != (preprocess.size, preprocess.size,
-                                                         preprocess.channels):
+        if (height, width, metadata.input.channels) != (
+            preprocess.size,
+            preprocess.size,
+            preprocess.channels,
+        ):
             raise ModelBundleError(
                 f"{path}: the model takes {height}x{width}x{metadata.input.channels} pixels, "
                 f"but its preprocessing makes {preprocess.size}x{preprocess.size}x"
-                f"{preprocess.channels}")
+                f"{preprocess.channels}"
+            )
         return cls(path, metadata, preprocess)
 
     def model_file(self, backend: str) -> Path:

@@ -30,8 +30,9 @@ class OnnxModel:
         ModelBundleError: No ``model.onnx``, or its tensors disagree with the metadata.
     """
 
-    def __init__(self, bundle: ModelBundle, providers: Sequence[str] = (CPU_PROVIDER,),
-                 threads: int = 0) -> None:
+    def __init__(
+        self, bundle: ModelBundle, providers: Sequence[str] = (CPU_PROVIDER,), threads: int = 0
+    ) -> None:
         import onnxruntime as ort
 
         self.bundle = bundle
@@ -41,8 +42,9 @@ class OnnxModel:
         # Idle ORT threads would otherwise spin-wait on the cores that parse HTTP and decode
         # images between batches (measured: /embed on crops 330 -> 365 req/s on 2 cores).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(bundle.model_file("onnx")), options,
-                                            providers=list(providers))
+        self.session = ort.InferenceSession(
+            str(bundle.model_file("onnx")), options, providers=list(providers)
+        )
         self._check_graph()
 
     @property
@@ -64,21 +66,25 @@ class OnnxModel:
             raise ModelBundleError(
                 f"{bundle.directory}: metadata.json names input {bundle.input_name!r} and output "
                 f"{bundle.output_name!r}; model.onnx has inputs {sorted(inputs)} and outputs "
-                f"{sorted(outputs)}")
+                f"{sorted(outputs)}"
+            )
         expected = [bundle.size, bundle.size, bundle.channels]
         if not _agrees(inputs[bundle.input_name][1:], expected):
             raise ModelBundleError(
                 f"{bundle.directory}: model.onnx takes {inputs[bundle.input_name]}, "
-                f"metadata.json says [N, {', '.join(map(str, expected))}]")
+                f"metadata.json says [N, {', '.join(map(str, expected))}]"
+            )
         if not _agrees(outputs[bundle.output_name][-1:], [bundle.dimension]):
             raise ModelBundleError(
                 f"{bundle.directory}: model.onnx outputs {outputs[bundle.output_name]}, "
-                f"metadata.json says dimension {bundle.dimension}")
+                f"metadata.json says dimension {bundle.dimension}"
+            )
 
 
 def _agrees(shape: Sequence[object], expected: Sequence[int]) -> bool:
     """Whether a graph shape matches, a symbolic (named or unknown) dimension matching any."""
     if len(shape) != len(expected):
         return False
-    return all(not isinstance(dim, int) or dim == want for dim, want in zip(shape, expected,
-                                                                             strict=True))
+    return all(
+        not isinstance(dim, int) or dim == want for dim, want in zip(shape, expected, strict=True)
+    )

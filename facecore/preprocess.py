@@ -116,8 +116,10 @@ class PreprocessConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (tuples become lists)."""
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in asdict(self).items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PreprocessConfig:
@@ -130,8 +132,12 @@ class PreprocessConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown PreprocessConfig keys: {unknown}")
-        return cls(**{key: tuple(value) if isinstance(value, list) else value
-                      for key, value in values.items()})
+        return cls(
+            **{
+                key: tuple(value) if isinstance(value, list) else value
+                for key, value in values.items()
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
@@ -164,7 +170,8 @@ class FacePreprocessor:
     def __init__(self, config: PreprocessConfig, detector: FaceDetector | None = None) -> None:
         self.config = config
         self.detector = detector or FaceDetector(
-            config.detector_models, config.min_confidence, config.nms_iou)
+            config.detector_models, config.min_confidence, config.nms_iou
+        )
 
     def process(self, rgb: np.ndarray) -> PreparedFace:
         """Image -> model input pixels (size, size, channels).
@@ -175,8 +182,9 @@ class FacePreprocessor:
         """
         aligned = self.align_crop(rgb)
         pixels = to_model_input(aligned.pixels, self.config.size, self.config.channels)
-        return PreparedFace(pixels, aligned.face, aligned.faces_detected, aligned.fallback,
-                            aligned.method)
+        return PreparedFace(
+            pixels, aligned.face, aligned.faces_detected, aligned.fallback, aligned.method
+        )
 
     def align_crop(self, rgb: np.ndarray) -> PreparedFace:
         """Image -> aligned RGB crop (size, size, 3), as cached by ``training prepare``.
@@ -235,5 +243,5 @@ class FacePreprocessor:
         height, width = rgb.shape[:2]
         side = min(height, width)
         top, left = (height - side) // 2, (width - side) // 2
-        square = np.ascontiguousarray(rgb[top:top + side, left:left + side])
+        square = np.ascontiguousarray(rgb[top : top + side, left : left + side])
         return to_model_input(square, self.config.size, 3)

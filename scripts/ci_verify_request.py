@@ -63,8 +63,10 @@ def verify_pair(client: httpx.Client, image1: Path, image2: Path) -> dict:
     Raises:
         SmokeTestError: If the status is not 200 or `verified`/`similarity` are missing.
     """
-    files = {"image1": (image1.name, image1.read_bytes()),
-             "image2": (image2.name, image2.read_bytes())}
+    files = {
+        "image1": (image1.name, image1.read_bytes()),
+        "image2": (image2.name, image2.read_bytes()),
+    }
     response = client.post("/verify", files=files)
     if response.status_code != 200:
         raise SmokeTestError(f"/verify: HTTP {response.status_code}: {response.text[:500]}")
@@ -102,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         except SmokeTestError as exc:
             print(f"smoke test failed: {exc}", file=sys.stderr)
             return 1
-    print("verify:", json.dumps({key: answer[key] for key in ("verified", "similarity",
-                                                             "threshold") if key in answer}))
+    print(
+        "verify:",
+        json.dumps(
+            {key: answer[key] for key in ("verified", "similarity", "threshold") if key in answer}
+        ),
+    )
     return 0
 
 

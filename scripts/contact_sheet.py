@@ -51,8 +51,9 @@ def build_sheet(data: Path, sets: list[str], per_set: int, size: int) -> Image.I
     """Assemble the grid: a label column, then ``per_set`` tiles per row."""
     preprocessor = FacePreprocessor(PreprocessConfig(size=size))
     tile_height = size + TAG_HEIGHT
-    sheet = Image.new("RGB", (LABEL_WIDTH + per_set * (size + 2), len(sets) * (tile_height + 2)),
-                      "white")
+    sheet = Image.new(
+        "RGB", (LABEL_WIDTH + per_set * (size + 2), len(sets) * (tile_height + 2)), "white"
+    )
     draw = ImageDraw.Draw(sheet)
     for row, name in enumerate(sets):
         top = row * (tile_height + 2)
@@ -64,8 +65,9 @@ def build_sheet(data: Path, sets: list[str], per_set: int, size: int) -> Image.I
 
 def main() -> None:
     """Write the contact sheet."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--out", type=Path, default=Path("docs/aligned_faces.png"))
     parser.add_argument("--sets", nargs="+", default=list(SETS))

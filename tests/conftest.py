@@ -26,9 +26,15 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SettingsFa
             monkeypatch.delenv(name)
 
     def factory(**overrides: object) -> Settings:
-        values = {"model_path": TINY_MODEL, "device": "cpu", "threads": 1,
-                  "preprocess_workers": 2, "batch_max_wait_ms": 5.0,
-                  "data_dir": tmp_path / "data", **overrides}
+        values = {
+            "model_path": TINY_MODEL,
+            "device": "cpu",
+            "threads": 1,
+            "preprocess_workers": 2,
+            "batch_max_wait_ms": 5.0,
+            "data_dir": tmp_path / "data",
+            **overrides,
+        }
         return load_settings(_env_file=None, **values)
 
     return factory

@@ -15,8 +15,9 @@ import numpy as np
 from PIL import Image
 
 FACES_DIR = Path(__file__).parent / "fixtures" / "faces"
-ORL_FACES = [FACES_DIR / "orl" / person / name for person in ("s1", "s2")
-             for name in ("1.pgm", "2.pgm")]
+ORL_FACES = [
+    FACES_DIR / "orl" / person / name for person in ("s1", "s2") for name in ("1.pgm", "2.pgm")
+]
 PHOTO_ONE_FACE = FACES_DIR / "celeba" / "07201" / "001085.jpg"
 PHOTO_ONE_FACE_2 = FACES_DIR / "celeba" / "07201" / "007710.jpg"
 PHOTO_TWO_FACES = FACES_DIR / "celeba" / "07337" / "132009.jpg"
@@ -36,7 +37,7 @@ def two_colour_rgb(width: int = 40, height: int = 20) -> np.ndarray:
     """RGB uint8 image: left half red, right half blue."""
     image = np.zeros((height, width, 3), np.uint8)
     image[:, : width // 2] = RED
-    image[:, width // 2:] = BLUE
+    image[:, width // 2 :] = BLUE
     return image
 
 
@@ -116,14 +117,16 @@ def truncated_jpeg() -> bytes:
 
 def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     """A PNG header declaring ``width`` x ``height`` pixels with only a tiny payload."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
         body = kind + payload
         return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     pixels = zlib.compress(b"\x00" * 64)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def not_an_image() -> bytes:

@@ -13,8 +13,9 @@ from bench.local_service import free_port
 __all__ = ["free_port", "wait_ready"]
 
 
-def wait_ready(base_url: str, process: subprocess.Popen, output: Callable[[], str],
-               timeout: float = 90.0) -> None:
+def wait_ready(
+    base_url: str, process: subprocess.Popen, output: Callable[[], str], timeout: float = 90.0
+) -> None:
     """Poll ``/ready`` until it answers 200.
 
     Raises:

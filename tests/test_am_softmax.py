@@ -100,6 +100,7 @@ def test_training_and_feature_models_survive_save_and_load(tmp_path):
     for original, name in ((model, "train.keras"), (features, "features.keras")):
         original.save(tmp_path / name)
         loaded = keras.models.load_model(tmp_path / name)
-        np.testing.assert_allclose(loaded.predict(x, verbose=0), original.predict(x, verbose=0),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            loaded.predict(x, verbose=0), original.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+        )
     assert isinstance(keras.models.load_model(tmp_path / "train.keras").loss, AMSoftmaxLoss)

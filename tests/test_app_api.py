@@ -19,8 +19,9 @@ def files(first: bytes = FACE_A, second: bytes = FACE_B) -> dict:
 
 
 def test_embed_multipart_returns_normalised_embeddings_in_order(client):
-    response = client.post("/embed", files=[("images", ("a.jpg", FACE_A)),
-                                            ("images", ("b.jpg", FACE_B))])
+    response = client.post(
+        "/embed", files=[("images", ("a.jpg", FACE_A)), ("images", ("b.jpg", FACE_B))]
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["model"] == {"name": "tiny-random", "version": "0.0.1", "dimension": 16}
@@ -38,8 +39,9 @@ def test_embed_json_matches_multipart_and_isolates_failures(client):
     encoded = base64.b64encode(FACE_A).decode()
     body = client.post("/embed", json={"images": [encoded, "not base64!", encoded]}).json()
     first, broken, third = body["results"]
-    assert broken == {"error": {"code": "invalid_image",
-                                "message": "the image is not valid base64"}}
+    assert broken == {
+        "error": {"code": "invalid_image", "message": "the image is not valid base64"}
+    }
     assert first["embedding"] == third["embedding"]
     multipart = client.post("/embed", files={"images": ("a.jpg", FACE_A)}).json()
     assert np.allclose(multipart["results"][0]["embedding"], first["embedding"], atol=1e-6)
@@ -57,8 +59,9 @@ def test_verify_same_image_is_verified_with_similarity_one(client):
 
 def test_verify_threshold_override_decides_the_verdict(client):
     encoded = [base64.b64encode(data).decode() for data in (FACE_A, FACE_B)]
-    strict = client.post("/verify", json={"image1": encoded[0], "image2": encoded[1],
-                                          "threshold": 1.0}).json()
+    strict = client.post(
+        "/verify", json={"image1": encoded[0], "image2": encoded[1], "threshold": 1.0}
+    ).json()
     lenient = client.post("/verify", files=files(), data={"threshold": "-1"}).json()
     assert strict["threshold"] == 1.0 and strict["verified"] is (strict["similarity"] >= 1.0)
     assert lenient["threshold"] == -1.0 and lenient["verified"] is True
@@ -136,8 +139,9 @@ def test_metrics_expose_requests_latency_batches_faces_and_model(client):
 def test_logs_carry_request_id_and_never_image_bytes_or_embeddings(client, caplog):
     encoded = base64.b64encode(FACE_A).decode()
     with caplog.at_level(logging.DEBUG):
-        response = client.post("/embed", json={"images": [encoded]},
-                               headers={"X-Request-ID": "log-check-1"})
+        response = client.post(
+            "/embed", json={"images": [encoded]}, headers={"X-Request-ID": "log-check-1"}
+        )
     embedding = response.json()["results"][0]["embedding"]
     access = [r for r in caplog.records if r.name == "app.access"]
     assert any(r.request_id == "log-check-1" and r.status == 200 for r in access)

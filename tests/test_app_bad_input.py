@@ -25,7 +25,7 @@ def corrupt_png() -> bytes:
     Image.open(images.PHOTO_ONE_FACE).save(buffer, "PNG")
     data = bytearray(buffer.getvalue())
     middle = len(data) // 2
-    data[middle:middle + 64] = bytes(64)
+    data[middle : middle + 64] = bytes(64)
     return bytes(data)
 
 
@@ -57,14 +57,17 @@ def assert_still_serving(client):
     assert client.post("/verify", files=verify_files(FACE)).status_code == 200
 
 
-@pytest.mark.parametrize(("name", "data", "status", "code"), [
-    ("zero-byte file", b"", 400, "invalid_image"),
-    ("text file", images.not_an_image(), 400, "invalid_image"),
-    ("truncated jpeg", images.truncated_jpeg(), 400, "invalid_image"),
-    ("corrupt png", corrupt_png(), 400, "invalid_image"),
-    ("decompression bomb", images.bomb_png(30_000, 30_000), 413, "image_too_large"),
-    ("photo without a face", images.PHOTO_NO_FACE.read_bytes(), 422, "no_face"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "status", "code"),
+    [
+        ("zero-byte file", b"", 400, "invalid_image"),
+        ("text file", images.not_an_image(), 400, "invalid_image"),
+        ("truncated jpeg", images.truncated_jpeg(), 400, "invalid_image"),
+        ("corrupt png", corrupt_png(), 400, "invalid_image"),
+        ("decompression bomb", images.bomb_png(30_000, 30_000), 413, "image_too_large"),
+        ("photo without a face", images.PHOTO_NO_FACE.read_bytes(), 422, "no_face"),
+    ],
+)
 def test_bad_image_in_verify(client, assert_still_serving, name, data, status, code):
     response = client.post("/verify", files=verify_files(data))
     assert (response.status_code, error_code(response)) == (status, code), name
@@ -77,37 +80,90 @@ def test_bad_images_in_embed_fail_alone(client, assert_still_serving):
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r.get("error", {}).get("code") for r in results] == [
-        "invalid_image", None, "invalid_image", "image_too_large"]
+        "invalid_image",
+        None,
+        "invalid_image",
+        "image_too_large",
+    ]
     assert len(results[1]["embedding"]) == 16
 
 
-@pytest.mark.parametrize(("name", "request_kwargs", "status", "code"), [
-    ("empty body", {"content": b""}, 415, "unsupported_media_type"),
-    ("empty json body", {"content": b"", "headers": {"content-type": "application/json"}},
-     400, "invalid_request"),
-    ("broken json", {"content": b"{", "headers": {"content-type": "application/json"}},
-     400, "invalid_request"),
-    ("wrong content type", {"content": FACE, "headers": {"content-type": "image/jpeg"}},
-     415, "unsupported_media_type"),
-    ("broken multipart", {"content": b"--x\r\ngarbage",
-                          "headers": {"content-type": "multipart/form-data; boundary=x"}},
-     400, "invalid_request"),
-    ("missing field", {"files": {"image1": ("a", FACE)}}, 422, "validation_error"),
-    ("wrong field names", {"files": {"face1": ("a", FACE), "face2": ("b", FACE)}},
-     422, "validation_error"),
-    ("image sent as a text field", {"data": {"image1": "abc"}, "files": {"image2": ("b", FACE)}},
-     422, "validation_error"),
-    ("invalid base64", {"json": {"image1": "%%%notbase64%%%", "image2": "AAAA"}},
-     400, "invalid_image"),
-    ("threshold above 1", {"json": {"image1": "", "image2": "", "threshold": 1.5}},
-     422, "validation_error"),
-    ("threshold below -1", {"files": verify_files(FACE), "data": {"threshold": "-2"}},
-     422, "validation_error"),
-    ("threshold not a number", {"files": verify_files(FACE), "data": {"threshold": "high"}},
-     422, "validation_error"),
-    ("unknown json field", {"json": {"image1": "", "image2": "", "colour": "red"}},
-     422, "validation_error"),
-])
+@pytest.mark.parametrize(
+    ("name", "request_kwargs", "status", "code"),
+    [
+        ("empty body", {"content": b""}, 415, "unsupported_media_type"),
+        (
+            "empty json body",
+            {"content": b"", "headers": {"content-type": "application/json"}},
+            400,
+            "invalid_request",
+        ),
+        (
+            "broken json",
+            {"content": b"{", "headers": {"content-type": "application/json"}},
+            400,
+            "invalid_request",
+        ),
+        (
+            "wrong content type",
+            {"content": FACE, "headers": {"content-type": "image/jpeg"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "broken multipart",
+            {
+                "content": b"--x\r\ngarbage",
+                "headers": {"content-type": "multipart/form-data; boundary=x"},
+            },
+            400,
+            "invalid_request",
+        ),
+        ("missing field", {"files": {"image1": ("a", FACE)}}, 422, "validation_error"),
+        (
+            "wrong field names",
+            {"files": {"face1": ("a", FACE), "face2": ("b", FACE)}},
+            422,
+            "validation_error",
+        ),
+        (
+            "image sent as a text field",
+            {"data": {"image1": "abc"}, "files": {"image2": ("b", FACE)}},
+            422,
+            "validation_error",
+        ),
+        (
+            "invalid base64",
+            {"json": {"image1": "%%%notbase64%%%", "image2": "AAAA"}},
+            400,
+            "invalid_image",
+        ),
+        (
+            "threshold above 1",
+            {"json": {"image1": "", "image2": "", "threshold": 1.5}},
+            422,
+            "validation_error",
+        ),
+        (
+            "threshold below -1",
+            {"files": verify_files(FACE), "data": {"threshold": "-2"}},
+            422,
+            "validation_error",
+        ),
+        (
+            "threshold not a number",
+            {"files": verify_files(FACE), "data": {"threshold": "high"}},
+            422,
+            "validation_error",
+        ),
+        (
+            "unknown json field",
+            {"json": {"image1": "", "image2": "", "colour": "red"}},
+            422,
+            "validation_error",
+        ),
+    ],
+)
 def test_bad_request_to_verify(client, assert_still_serving, name, request_kwargs, status, code):
     response = client.post("/verify", **request_kwargs)
     assert (response.status_code, error_code(response)) == (status, code), name
@@ -129,16 +185,18 @@ def test_oversize_uploads_are_refused(make_client):
     one_big = client.post("/verify", files=verify_files(FACE))  # 21.7 KiB > 21 KiB per image
     assert (one_big.status_code, error_code(one_big)) == (413, "image_too_large")
     limit = client.app.state.settings.max_body_bytes
-    declared = client.post("/verify", content=b"x" * (limit + 1),
-                           headers={"content-type": "application/json"})
+    declared = client.post(
+        "/verify", content=b"x" * (limit + 1), headers={"content-type": "application/json"}
+    )
     assert (declared.status_code, error_code(declared)) == (413, "image_too_large")
 
     def chunks():  # no Content-Length: the running count must stop it
         for _ in range(limit // 4096 + 2):
             yield b"a" * 4096
 
-    streamed = client.post("/verify", content=chunks(),
-                           headers={"content-type": "multipart/form-data; boundary=x"})
+    streamed = client.post(
+        "/verify", content=chunks(), headers={"content-type": "multipart/form-data; boundary=x"}
+    )
     assert (streamed.status_code, error_code(streamed)) == (413, "image_too_large")
     assert client.post("/verify", files=verify_files(FACE_2, FACE_2)).status_code == 200
 
@@ -153,15 +211,25 @@ def test_several_faces_use_the_largest_or_are_rejected_by_policy(client, make_cl
 
 
 def test_exif_rotation_is_applied_before_detection(client, assert_still_serving):
-    upright, rotated = client.post("/embed", files=[
-        ("images", ("u", FACE)), ("images", ("r", exif_rotated_face()))]).json()["results"]
+    upright, rotated = client.post(
+        "/embed", files=[("images", ("u", FACE)), ("images", ("r", exif_rotated_face()))]
+    ).json()["results"]
     assert np.allclose(upright["face"]["box"], rotated["face"]["box"], atol=6)
     assert float(np.dot(upright["embedding"], rotated["embedding"])) > 0.95
 
 
-@pytest.mark.parametrize(("mode", "fmt"), [
-    ("RGBA", "PNG"), ("P", "PNG"), ("I;16", "PNG"), ("CMYK", "JPEG"), ("L", "PNG"),
-    ("LA", "PNG"), ("1", "PNG")])
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [
+        ("RGBA", "PNG"),
+        ("P", "PNG"),
+        ("I;16", "PNG"),
+        ("CMYK", "JPEG"),
+        ("L", "PNG"),
+        ("LA", "PNG"),
+        ("1", "PNG"),
+    ],
+)
 def test_unusual_pixel_formats_are_embedded(client, mode, fmt):
     data = face_in_mode(mode, fmt)
     response = client.post("/embed", files={"images": (f"face.{fmt.lower()}", data)})

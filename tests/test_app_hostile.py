@@ -32,17 +32,19 @@ def multipart(parts: list[tuple[str, str | None, bytes]], close: bool = True) ->
     body = b""
     for name, filename, data in parts:
         disposition = f'form-data; name="{name}"' + (
-            f'; filename="{filename}"' if filename is not None else "")
+            f'; filename="{filename}"' if filename is not None else ""
+        )
         head = f"--b0undary\r\nContent-Disposition: {disposition}\r\n\r\n"
         body += head.encode() + data + b"\r\n"
     body += b"--b0undary--\r\n" if close else b""
-    return {"content": body,
-            "headers": {"content-type": "multipart/form-data; boundary=b0undary"}}
+    return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=b0undary"}}
 
 
 def eps_file() -> bytes:
-    return (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
-            b"newpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n")
+    return (
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+        b"newpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
+    )
 
 
 def grey_png(width: int, height: int) -> bytes:
@@ -54,52 +56,111 @@ def grey_png(width: int, height: int) -> bytes:
 def wrapped_base64(data: bytes) -> str:
     """As the ``base64`` tool prints it: 76 columns, newline-terminated lines."""
     text = base64.b64encode(data).decode()
-    return "".join(text[i:i + 76] + "\n" for i in range(0, len(text), 76))
+    return "".join(text[i : i + 76] + "\n" for i in range(0, len(text), 76))
 
 
 VERIFY_CASES = [
     # H1: shapes refused from the header, before any pixel is decoded
-    ("40000x1000 png", {"files": verify_files(images.bomb_png(40_000, 1_000))},
-     422, "unsupported_image_shape"),
-    ("40,000,000x1 png", {"files": verify_files(images.bomb_png(40_000_000, 1))},
-     422, "unsupported_image_shape"),
+    (
+        "40000x1000 png",
+        {"files": verify_files(images.bomb_png(40_000, 1_000))},
+        422,
+        "unsupported_image_shape",
+    ),
+    (
+        "40,000,000x1 png",
+        {"files": verify_files(images.bomb_png(40_000_000, 1))},
+        422,
+        "unsupported_image_shape",
+    ),
     ("8x8 png", {"files": verify_files(grey_png(8, 8))}, 422, "unsupported_image_shape"),
-    ("8000x1000 without a face", {"files": verify_files(grey_png(8_000, 1_000))},
-     422, "no_face"),
+    ("8000x1000 without a face", {"files": verify_files(grey_png(8_000, 1_000))}, 422, "no_face"),
     # H2 / M6: JSON refused while streaming
-    ("json: 20000 tiny strings", raw_json(json.dumps({"images": ["QQ=="] * 20_000})),
-     422, "too_many_images"),
+    (
+        "json: 20000 tiny strings",
+        raw_json(json.dumps({"images": ["QQ=="] * 20_000})),
+        422,
+        "too_many_images",
+    ),
     ("json: nested 100000 deep", raw_json("[" * 100_000), 400, "invalid_request"),
     ("json: object nested 100000 deep", raw_json('{"a":' * 100_000), 400, "invalid_request"),
-    ("json: 5000-digit integer", raw_json('{"image1": "", "image2": "", "threshold": '
-                                          + "9" * 5000 + "}"), 400, "invalid_request"),
+    (
+        "json: 5000-digit integer",
+        raw_json('{"image1": "", "image2": "", "threshold": ' + "9" * 5000 + "}"),
+        400,
+        "invalid_request",
+    ),
     ("json: array body", raw_json("[]"), 400, "invalid_request"),
     ("json: invalid utf-8", raw_json(b'{"image1": "\xff"}'), 400, "invalid_request"),
-    ("json: trailing garbage", raw_json('{"image1": "", "image2": ""} x'),
-     400, "invalid_request"),
+    ("json: trailing garbage", raw_json('{"image1": "", "image2": ""} x'), 400, "invalid_request"),
     # L7: no coercion, no silent duplicates
-    ("json: threshold true", {"json": {"image1": FACE_B64, "image2": FACE_B64,
-                                       "threshold": True}}, 422, "validation_error"),
-    ("json: threshold as a string", {"json": {"image1": FACE_B64, "image2": FACE_B64,
-                                              "threshold": "0.5"}}, 422, "validation_error"),
-    ("json: duplicate key", raw_json(f'{{"image1": "{FACE_B64}", "image2": "{FACE_B64}", '
-                                     '"threshold": 0.1, "threshold": 0.9}'),
-     422, "validation_error"),
-    ("multipart: duplicate threshold", multipart([
-        ("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2), ("threshold", None, b"0.1"),
-        ("threshold", None, b"0.9")]), 422, "validation_error"),
+    (
+        "json: threshold true",
+        {"json": {"image1": FACE_B64, "image2": FACE_B64, "threshold": True}},
+        422,
+        "validation_error",
+    ),
+    (
+        "json: threshold as a string",
+        {"json": {"image1": FACE_B64, "image2": FACE_B64, "threshold": "0.5"}},
+        422,
+        "validation_error",
+    ),
+    (
+        "json: duplicate key",
+        raw_json(
+            f'{{"image1": "{FACE_B64}", "image2": "{FACE_B64}", '
+            '"threshold": 0.1, "threshold": 0.9}'
+        ),
+        422,
+        "validation_error",
+    ),
+    (
+        "multipart: duplicate threshold",
+        multipart(
+            [
+                ("image1", "a.jpg", FACE),
+                ("image2", "b.jpg", FACE_2),
+                ("threshold", None, b"0.1"),
+                ("threshold", None, b"0.9"),
+            ]
+        ),
+        422,
+        "validation_error",
+    ),
     # M1: per-part limits while streaming; L12: unterminated multipart
-    ("multipart: field over 1 KiB", multipart([
-        ("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2), ("threshold", None, b"1" * 2000)]),
-     400, "invalid_request"),
-    ("multipart: three files", multipart([
-        ("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2), ("image2", "c.jpg", FACE)]),
-     422, "too_many_images"),
-    ("multipart: no closing boundary", multipart([
-        ("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2)], close=False),
-     400, "invalid_request"),
-    ("multipart: no boundary", {"content": b"x", "headers": {
-        "content-type": "multipart/form-data"}}, 400, "invalid_request"),
+    (
+        "multipart: field over 1 KiB",
+        multipart(
+            [
+                ("image1", "a.jpg", FACE),
+                ("image2", "b.jpg", FACE_2),
+                ("threshold", None, b"1" * 2000),
+            ]
+        ),
+        400,
+        "invalid_request",
+    ),
+    (
+        "multipart: three files",
+        multipart(
+            [("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2), ("image2", "c.jpg", FACE)]
+        ),
+        422,
+        "too_many_images",
+    ),
+    (
+        "multipart: no closing boundary",
+        multipart([("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2)], close=False),
+        400,
+        "invalid_request",
+    ),
+    (
+        "multipart: no boundary",
+        {"content": b"x", "headers": {"content-type": "multipart/form-data"}},
+        400,
+        "invalid_request",
+    ),
     # L9: only the documented formats are decoded
     ("eps file", {"files": verify_files(eps_file())}, 400, "invalid_image"),
 ]
@@ -113,12 +174,17 @@ def still_serving(client):
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize(("name", "request_kwargs", "status", "code"), VERIFY_CASES,
-                         ids=[case[0] for case in VERIFY_CASES])
+@pytest.mark.parametrize(
+    ("name", "request_kwargs", "status", "code"),
+    VERIFY_CASES,
+    ids=[case[0] for case in VERIFY_CASES],
+)
 def test_hostile_verify(client, still_serving, name, request_kwargs, status, code):
     response = client.post("/verify", **request_kwargs)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
-        name, response.text[:300])
+        name,
+        response.text[:300],
+    )
     assert set(response.json()) == {"error"}
     message = response.json()["error"]["message"]
     assert message and "object at 0x" not in message and len(message) < 400
@@ -140,11 +206,13 @@ def test_oversized_image_fails_alone_without_being_buffered(make_client, form):
     client = make_client(max_image_bytes=32 * 1024)
     big = FACE + b"\0" * 40 * 1024  # a JPEG with trailing bytes: over the limit
     if form == "multipart":
-        response = client.post("/embed", files=[("images", ("a.jpg", FACE)),
-                                                ("images", ("big.jpg", big))])
+        response = client.post(
+            "/embed", files=[("images", ("a.jpg", FACE)), ("images", ("big.jpg", big))]
+        )
     else:
-        response = client.post("/embed", json={"images": [FACE_B64,
-                                                           base64.b64encode(big).decode()]})
+        response = client.post(
+            "/embed", json={"images": [FACE_B64, base64.b64encode(big).decode()]}
+        )
     assert response.status_code == 200, response.text
     first, second = response.json()["results"]
     assert len(first["embedding"]) == 16
@@ -161,16 +229,18 @@ def test_uploads_never_touch_the_disk(client, monkeypatch):
     buffer = io.BytesIO()
     Image.fromarray(noise).save(buffer, "PNG")
     assert len(buffer.getvalue()) > 2 * 1024 * 1024  # Starlette spooled parts over 1 MB
-    response = client.post("/embed", files=[("images", ("noise.png", buffer.getvalue())),
-                                            ("images", ("face.jpg", FACE))])
+    response = client.post(
+        "/embed",
+        files=[("images", ("noise.png", buffer.getvalue())), ("images", ("face.jpg", FACE))],
+    )
     assert response.status_code == 200
-    assert [r.get("error", {}).get("code") for r in response.json()["results"]] == [
-        "no_face", None]
+    assert [r.get("error", {}).get("code") for r in response.json()["results"]] == ["no_face", None]
 
 
 def test_line_wrapped_base64_is_accepted(client):
-    response = client.post("/verify", json={"image1": wrapped_base64(FACE),
-                                            "image2": wrapped_base64(FACE_2)})
+    response = client.post(
+        "/verify", json={"image1": wrapped_base64(FACE), "image2": wrapped_base64(FACE_2)}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -180,12 +250,14 @@ def test_detection_on_a_large_image_maps_back_to_its_pixels(client, factor):
     big = small.resize((small.width * factor, small.height * factor), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     big.save(buffer, "JPEG", quality=90)
-    results = client.post("/embed", files=[("images", ("s.jpg", FACE)),
-                                           ("images", ("b.jpg", buffer.getvalue()))]).json()
+    results = client.post(
+        "/embed", files=[("images", ("s.jpg", FACE)), ("images", ("b.jpg", buffer.getvalue()))]
+    ).json()
     first, second = results["results"]
     assert np.allclose(np.array(second["face"]["box"]) / factor, first["face"]["box"], atol=4)
-    assert np.allclose(np.array(second["face"]["landmarks"]) / factor,
-                       first["face"]["landmarks"], atol=4)
+    assert np.allclose(
+        np.array(second["face"]["landmarks"]) / factor, first["face"]["landmarks"], atol=4
+    )
     assert float(np.dot(first["embedding"], second["embedding"])) > 0.9
 
 
@@ -227,8 +299,10 @@ def test_cors_on_errors_and_json_preflight_refusal(make_client):
     too_big = client.post("/verify", content=b"x" * 100_000, headers={**JSON, **origin})
     assert too_big.status_code == 413
     assert too_big.headers["access-control-allow-origin"] == "https://ok.example"
-    refused = client.options("/verify", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    refused = client.options(
+        "/verify",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_request")
 
 

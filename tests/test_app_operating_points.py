@@ -37,8 +37,10 @@ def test_default_is_the_best_accuracy_point(calibrated_client):
     assert (body["threshold"], body["operating_point"]) == (0.5, "best_accuracy")
 
 
-@pytest.mark.parametrize("far, threshold, name", [
-    ("0.01", 0.7, "far_0.01"), ("1e-3", 0.99, "far_0.001"), ("0.001", 0.99, "far_0.001")])
+@pytest.mark.parametrize(
+    "far, threshold, name",
+    [("0.01", 0.7, "far_0.01"), ("1e-3", 0.99, "far_0.001"), ("0.001", 0.99, "far_0.001")],
+)
 def test_far_selects_its_calibrated_point(calibrated_client, far, threshold, name):
     body = verify(calibrated_client, far=far).json()
     assert (body["threshold"], body["operating_point"]) == (threshold, name)
@@ -47,8 +49,9 @@ def test_far_selects_its_calibrated_point(calibrated_client, far, threshold, nam
 
 def test_far_in_json_and_custom_threshold(calibrated_client):
     encoded = [base64.b64encode(data).decode() for data in (FACE_A, FACE_B)]
-    body = calibrated_client.post("/verify", json={"image1": encoded[0], "image2": encoded[1],
-                                                   "far": 0.01}).json()
+    body = calibrated_client.post(
+        "/verify", json={"image1": encoded[0], "image2": encoded[1], "far": 0.01}
+    ).json()
     assert body["operating_point"] == "far_0.01"
     custom = verify(calibrated_client, threshold=0.25).json()
     assert (custom["threshold"], custom["operating_point"]) == (0.25, "custom")
@@ -63,8 +66,9 @@ def test_unknown_far_names_the_allowed_values(calibrated_client):
     assert verify(calibrated_client).status_code == 200  # still serving
 
 
-@pytest.mark.parametrize("fields", [{"far": "often"}, {"far": "0"}, {"far": "1.5"},
-                                    {"far": "0.01", "threshold": "0.3"}])
+@pytest.mark.parametrize(
+    "fields", [{"far": "often"}, {"far": "0"}, {"far": "1.5"}, {"far": "0.01", "threshold": "0.3"}]
+)
 def test_malformed_far_is_a_validation_error(calibrated_client, fields):
     response = verify(calibrated_client, **fields)
     assert response.status_code == 422

@@ -35,8 +35,9 @@ async def _concurrent_verifies(app, requests: int) -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             files = {"image1": ("a.jpg", FACE_A), "image2": ("b.jpg", FACE_B)}
-            responses = await asyncio.gather(*(client.post("/verify", files=files)
-                                               for _ in range(requests)))
+            responses = await asyncio.gather(
+                *(client.post("/verify", files=files) for _ in range(requests))
+            )
             responses.append(await client.get("/metrics"))
             return responses
 
@@ -97,8 +98,10 @@ def test_batcher_drains_queued_work_on_close():
         with ThreadPoolExecutor(1) as executor:
             batcher = DynamicBatcher(run_batch, executor, max_batch_size=4, max_wait_ms=1000)
             batcher.start()
-            waiting = [asyncio.ensure_future(batcher.embed(np.full((1, 1, 1), i, np.float32)))
-                       for i in range(10)]
+            waiting = [
+                asyncio.ensure_future(batcher.embed(np.full((1, 1, 1), i, np.float32)))
+                for i in range(10)
+            ]
             await asyncio.sleep(0)
             await batcher.close()
             with pytest.raises(BatcherClosedError):

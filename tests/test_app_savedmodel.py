@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_export_with_saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny fixture model exported again, seed for seed, with its ``saved_model/``."""
     out = tmp_path_factory.mktemp("tiny") / "model"
-    subprocess.run([sys.executable, "scripts/make_tiny_model.py", "--out", str(out),
-                    "--saved-model"], cwd=ROOT, check=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "scripts/make_tiny_model.py", "--out", str(out), "--saved-model"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert (out / "saved_model" / "saved_model.pb").is_file()
     return out
 

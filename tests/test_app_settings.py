@@ -26,15 +26,19 @@ def test_environment_variables_with_prefix_configure_the_service(monkeypatch, ma
     assert "alpha" not in repr(settings)
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("FACEVERIFY_BACKEND", "tensorrt", "FACEVERIFY_BACKEND"),
-    ("FACEVERIFY_DEVICE", "tpu", "FACEVERIFY_DEVICE"),
-    ("FACEVERIFY_BATCH_MAX_SIZE", "0", "FACEVERIFY_BATCH_MAX_SIZE"),
-    ("FACEVERIFY_MAX_IMAGE_BYTES", "lots", "FACEVERIFY_MAX_IMAGE_BYTES"),
-    ("FACEVERIFY_MODEL_PATH", "/no/such/model", "is not a directory"),
-])
-def test_invalid_settings_raise_one_readable_message(monkeypatch, make_settings, name, value,
-                                                     expected):
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("FACEVERIFY_BACKEND", "tensorrt", "FACEVERIFY_BACKEND"),
+        ("FACEVERIFY_DEVICE", "tpu", "FACEVERIFY_DEVICE"),
+        ("FACEVERIFY_BATCH_MAX_SIZE", "0", "FACEVERIFY_BATCH_MAX_SIZE"),
+        ("FACEVERIFY_MAX_IMAGE_BYTES", "lots", "FACEVERIFY_MAX_IMAGE_BYTES"),
+        ("FACEVERIFY_MODEL_PATH", "/no/such/model", "is not a directory"),
+    ],
+)
+def test_invalid_settings_raise_one_readable_message(
+    monkeypatch, make_settings, name, value, expected
+):
     monkeypatch.setenv(name, value)
     overrides = {} if name == "FACEVERIFY_MODEL_PATH" else {"model_path": TINY_MODEL}
     with pytest.raises(SettingsError, match=expected) as raised:
@@ -53,24 +57,33 @@ def test_get_settings_is_cached(monkeypatch, make_settings):
 
 def _python(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess:
     environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, *code_or_args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_importing_the_app_builds_nothing_and_loads_no_tensorflow():
-    code = ("import sys, app.main, app.__main__; "
-            "from app.settings import get_settings; "
-            "assert get_settings.cache_info().currsize == 0; "
-            "assert 'tensorflow' not in sys.modules and 'training' not in sys.modules; "
-            "print('lazy')")
+    code = (
+        "import sys, app.main, app.__main__; "
+        "from app.settings import get_settings; "
+        "assert get_settings.cache_info().currsize == 0; "
+        "assert 'tensorflow' not in sys.modules and 'training' not in sys.modules; "
+        "print('lazy')"
+    )
     result = _python(["-c", code], FACEVERIFY_MODEL_PATH="/no/such/model")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "lazy"
 
 
 def test_python_m_app_with_invalid_settings_exits_with_a_clear_message():
-    result = _python(["-m", "app"], FACEVERIFY_MODEL_PATH="/no/such/model",
-                     FACEVERIFY_BATCH_MAX_SIZE="-3")
+    result = _python(
+        ["-m", "app"], FACEVERIFY_MODEL_PATH="/no/such/model", FACEVERIFY_BATCH_MAX_SIZE="-3"
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "FACEVERIFY_BATCH_MAX_SIZE" in result.stderr and "invalid settings" in result.stderr

@@ -11,8 +11,7 @@ import tensorflow as tf
 from training.augment import degrade_like_clients
 from training.images import load_image
 
-FACE = os.path.join(os.path.dirname(__file__), "fixtures", "faces", "celeba", "07201",
-                    "001085.jpg")
+FACE = os.path.join(os.path.dirname(__file__), "fixtures", "faces", "celeba", "07201", "001085.jpg")
 
 
 @pytest.fixture
@@ -29,22 +28,25 @@ def test_shape_and_range_are_kept(face):
 
 
 def test_grey_copy_has_equal_channels(face):
-    out = degrade_like_clients(face, grey=1.0, jpeg=0.0, rescale=0.0, rotate_degrees=0.0,
-                               colour=0.0).numpy()
+    out = degrade_like_clients(
+        face, grey=1.0, jpeg=0.0, rescale=0.0, rotate_degrees=0.0, colour=0.0
+    ).numpy()
     assert np.allclose(out[..., 0], out[..., 1], atol=1.0)
     assert np.allclose(out[..., 1], out[..., 2], atol=1.0)
 
 
 def test_down_up_scaling_blurs_without_moving_the_face(face):
-    out = degrade_like_clients(face, grey=0.0, jpeg=0.0, rescale=1.0, rotate_degrees=0.0,
-                               colour=0.0).numpy()
+    out = degrade_like_clients(
+        face, grey=0.0, jpeg=0.0, rescale=1.0, rotate_degrees=0.0, colour=0.0
+    ).numpy()
     assert np.abs(np.diff(out, axis=1)).mean() < np.abs(np.diff(face, axis=1)).mean()
     assert np.abs(out.mean() - face.mean()) < 3.0
 
 
 def test_nothing_enabled_is_the_identity(face):
-    out = degrade_like_clients(face, grey=0.0, jpeg=0.0, rescale=0.0, rotate_degrees=0.0,
-                               colour=0.0).numpy()
+    out = degrade_like_clients(
+        face, grey=0.0, jpeg=0.0, rescale=0.0, rotate_degrees=0.0, colour=0.0
+    ).numpy()
     np.testing.assert_allclose(out, face, atol=1e-3)
 
 

@@ -45,10 +45,16 @@ def test_unmeasurable_far_targets_are_left_out():
 
 def test_metadata_default_is_the_best_accuracy_point(tmp_path):
     labels, scores = synthetic_scores()
-    metadata = ModelMetadata.model_validate({
-        "name": "m", "version": "1", "input": {"size": [8, 8], "channels": 3},
-        "embedding": {"dimension": 4}, "preprocessing": {},
-        "threshold": {"cosine": 0.5, "operating_point": "placeholder", "calibrated": False}})
+    metadata = ModelMetadata.model_validate(
+        {
+            "name": "m",
+            "version": "1",
+            "input": {"size": [8, 8], "channels": 3},
+            "embedding": {"dimension": 4},
+            "preprocessing": {},
+            "threshold": {"cosine": 0.5, "operating_point": "placeholder", "calibrated": False},
+        }
+    )
     calibrated = with_operating_points(metadata, operating_points(labels, scores), "test pairs")
     calibrated.save(tmp_path)
     loaded = ModelMetadata.load(tmp_path)

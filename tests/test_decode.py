@@ -93,8 +93,11 @@ def test_animated_gif_gives_first_frame():
     assert_close(rgb[10, 20], images.RED, 0)
 
 
-@pytest.mark.parametrize("data", [images.truncated_jpeg(), images.not_an_image(), b""],
-                         ids=["truncated", "text", "empty"])
+@pytest.mark.parametrize(
+    "data",
+    [images.truncated_jpeg(), images.not_an_image(), b""],
+    ids=["truncated", "text", "empty"],
+)
 def test_undecodable_bytes_raise_invalid_image(data):
     with pytest.raises(InvalidImageError) as raised:
         decode(data)
@@ -131,9 +134,14 @@ def test_32_bit_integer_tiff_keeps_its_brightness(values, expected):
     assert rgb.shape == (20, 30, 3) and int(rgb.mean()) == expected
 
 
-@pytest.mark.parametrize(("size", "limits"), [
-    ((400, 20), {"max_aspect_ratio": 8.0}), ((20, 400), {"max_aspect_ratio": 8.0}),
-    ((10, 10), {"min_side": 16})])
+@pytest.mark.parametrize(
+    ("size", "limits"),
+    [
+        ((400, 20), {"max_aspect_ratio": 8.0}),
+        ((20, 400), {"max_aspect_ratio": 8.0}),
+        ((10, 10), {"min_side": 16}),
+    ],
+)
 def test_unusable_shapes_are_refused_from_the_header(size, limits):
     with pytest.raises(UnsupportedImageShapeError):
         decode_image(images.bomb_png(*size), max_bytes=10**6, max_pixels=10**6, **limits)

@@ -116,8 +116,10 @@ def test_detector_rejects_bad_input():
 
 
 def test_models_load_without_importing_tensorflow():
-    code = ("import sys; from facecore.detect import FaceDetector; FaceDetector(); "
-            "assert 'tensorflow' not in sys.modules")
+    code = (
+        "import sys; from facecore.detect import FaceDetector; FaceDetector(); "
+        "assert 'tensorflow' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
@@ -156,8 +158,9 @@ def test_aligned_real_face_has_landmarks_on_the_template(detector, size):
     rgb = load(images.PHOTO_ONE_FACE)
     crop = align_face(rgb, detector.detect(rgb)[0].landmarks, size)
     assert crop.shape == (size, size, 3) and crop.dtype == np.uint8
-    upscaled = cv2.copyMakeBorder(crop, size // 2, size // 2, size // 2, size // 2,
-                                  cv2.BORDER_CONSTANT, value=0)
+    upscaled = cv2.copyMakeBorder(
+        crop, size // 2, size // 2, size // 2, size // 2, cv2.BORDER_CONSTANT, value=0
+    )
     again = detector.detect(upscaled)[0].landmarks[:4] - size // 2
     assert np.abs(again - template_points(size)).max() < 0.06 * size
 

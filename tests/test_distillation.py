@@ -54,10 +54,12 @@ def test_similarity_matrix_matches_numpy(batch):
 
 def test_a_student_equal_to_its_teacher_has_zero_loss(batch):
     teacher, _, packed, _ = batch
-    assert float(np.max(keras.ops.convert_to_numpy(projection_cosine_loss(packed, teacher)))) \
-        == pytest.approx(0.0, abs=1e-6)
-    assert float(np.max(keras.ops.convert_to_numpy(similarity_matrix_loss(packed, 3 * teacher)))) \
-        == pytest.approx(0.0, abs=1e-6)
+    assert float(
+        np.max(keras.ops.convert_to_numpy(projection_cosine_loss(packed, teacher)))
+    ) == pytest.approx(0.0, abs=1e-6)
+    assert float(
+        np.max(keras.ops.convert_to_numpy(similarity_matrix_loss(packed, 3 * teacher)))
+    ) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_am_softmax_ignores_unlabelled_rows():

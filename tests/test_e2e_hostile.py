@@ -25,24 +25,38 @@ from servers import free_port, wait_ready
 ROOT = Path(__file__).resolve().parents[1]
 FACE = images.PHOTO_ONE_FACE.read_bytes()
 FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
-FAST_LIMITS = {"FACEVERIFY_HEADER_TIMEOUT_S": "1", "FACEVERIFY_BODY_TIMEOUT_S": "2",
-               "FACEVERIFY_MAX_HEADER_BYTES": "16384", "FACEVERIFY_DRAIN_S": "0",
-               "FACEVERIFY_KEEP_ALIVE_TIMEOUT_S": "1"}
+FAST_LIMITS = {
+    "FACEVERIFY_HEADER_TIMEOUT_S": "1",
+    "FACEVERIFY_BODY_TIMEOUT_S": "2",
+    "FACEVERIFY_MAX_HEADER_BYTES": "16384",
+    "FACEVERIFY_DRAIN_S": "0",
+    "FACEVERIFY_KEEP_ALIVE_TIMEOUT_S": "1",
+}
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def server_env(port: int, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEVERIFY_")}
-    return {**env, "FACEVERIFY_MODEL_PATH": str(TINY_MODEL), "FACEVERIFY_PORT": str(port),
-            "FACEVERIFY_HOST": "127.0.0.1", "FACEVERIFY_DEVICE": "cpu",
-            "PYTHONPATH": str(ROOT), **overrides}
+    return {
+        **env,
+        "FACEVERIFY_MODEL_PATH": str(TINY_MODEL),
+        "FACEVERIFY_PORT": str(port),
+        "FACEVERIFY_HOST": "127.0.0.1",
+        "FACEVERIFY_DEVICE": "cpu",
+        "PYTHONPATH": str(ROOT),
+        **overrides,
+    }
 
 
 def start(port: int, log: Path, **overrides: str) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT,
-                               env=server_env(port, **overrides), stdout=log.open("w"),
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=server_env(port, **overrides),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}", process, log.read_text)
     except AssertionError:
@@ -100,17 +114,23 @@ def test_slow_headers_get_408_and_are_closed(server):
 
 def test_slow_body_gets_408(server):
     port, _ = server
-    head = (b"POST /verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 100000\r\n\r\n{")
+    head = (
+        b"POST /verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000\r\n\r\n{"
+    )
     answer, seconds = trickle(port, head)
     assert status_and_code(answer) == (408, "request_timeout") and seconds < 5
     assert b"connection: close" in answer.lower()
 
 
-@pytest.mark.parametrize("headers", [
-    b"X-Big: " + b"a" * 40_000 + b"\r\n",  # one header over the 16 KiB cap
-    b"a: b\r\n" * 5_000,  # many small headers: the same cap bounds their count
-], ids=["one huge header", "5000 headers"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"X-Big: " + b"a" * 40_000 + b"\r\n",  # one header over the 16 KiB cap
+        b"a: b\r\n" * 5_000,  # many small headers: the same cap bounds their count
+    ],
+    ids=["one huge header", "5000 headers"],
+)
 def test_oversized_headers_get_a_json_431(server, headers):
     port, _ = server
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -153,16 +173,19 @@ def test_endless_header_is_cut_at_the_cap(server):
 
 def test_aborted_upload_is_not_an_error(server):
     port, log = server
-    head = (b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
-            b"Content-Type: multipart/form-data; boundary=b0\r\n\r\n--b0\r\n"
-            b'Content-Disposition: form-data; name="images"; filename="a.jpg"\r\n\r\n')
+    head = (
+        b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+        b"Content-Type: multipart/form-data; boundary=b0\r\n\r\n--b0\r\n"
+        b'Content-Disposition: form-data; name="images"; filename="a.jpg"\r\n\r\n'
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(head + FACE)
         time.sleep(0.3)
     time.sleep(0.5)
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-    assert re.search(r'faceverify_http_requests_total\{[^}]*route="/embed"[^}]*status="499"',
-                     metrics) or re.search(r'status="499"', metrics), metrics[-2000:]
+    assert re.search(
+        r'faceverify_http_requests_total\{[^}]*route="/embed"[^}]*status="499"', metrics
+    ) or re.search(r'status="499"', metrics), metrics[-2000:]
     text = log.read_text()
     assert " ERROR " not in text and "Traceback" not in text, text[-3000:]
 
@@ -178,8 +201,11 @@ def test_path_cannot_forge_log_lines(server):
 
 def test_headers_of_a_normal_response(server):
     port, _ = server
-    response = httpx.post(f"http://127.0.0.1:{port}/verify", timeout=30, files={
-        "image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)})
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/verify",
+        timeout=30,
+        files={"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)},
+    )
     assert response.status_code == 200
     assert "server" not in response.headers
     assert response.headers["cache-control"] == "no-store"
@@ -188,9 +214,14 @@ def test_headers_of_a_normal_response(server):
 
 
 def run_app(port: int, model: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=90, env=server_env(port, FACEVERIFY_MODEL_PATH=str(
-                              model)))
+    return subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=server_env(port, FACEVERIFY_MODEL_PATH=str(model)),
+    )
 
 
 def broken_copy(tmp_path: Path, edit) -> Path:
@@ -201,13 +232,16 @@ def broken_copy(tmp_path: Path, edit) -> Path:
     return model
 
 
-@pytest.mark.parametrize(("case", "expected"), [
-    ("port in use", "FACEVERIFY_PORT"),
-    ("missing model directory", "FACEVERIFY_MODEL_PATH"),
-    ("metadata.json not JSON", "FACEVERIFY_MODEL_PATH"),
-    ("model.onnx missing", "model.onnx"),
-    ("dimension differs from the model's output", "dimension 32"),
-])
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("port in use", "FACEVERIFY_PORT"),
+        ("missing model directory", "FACEVERIFY_MODEL_PATH"),
+        ("metadata.json not JSON", "FACEVERIFY_MODEL_PATH"),
+        ("model.onnx missing", "model.onnx"),
+        ("dimension differs from the model's output", "dimension 32"),
+    ],
+)
 def test_start_up_failures_are_one_clear_line(server, tmp_path, case, expected):
     port, model = free_port(), TINY_MODEL
     if case == "port in use":
@@ -219,9 +253,11 @@ def test_start_up_failures_are_one_clear_line(server, tmp_path, case, expected):
     elif case == "model.onnx missing":
         model = broken_copy(tmp_path, lambda m, _: (m / "model.onnx").unlink())
     else:
+
         def wrong_dimension(m, metadata):
             metadata["embedding"]["dimension"] = 32
             (m / "metadata.json").write_text(json.dumps(metadata))
+
         model = broken_copy(tmp_path, wrong_dimension)
     result = run_app(port, model)
     assert result.returncode == 2, result.stderr[-2000:]
@@ -233,8 +269,9 @@ def test_start_up_failures_are_one_clear_line(server, tmp_path, case, expected):
 def test_sigterm_drains_under_32_clients(tmp_path):
     """/ready says 503 during the drain while every in-flight request completes."""
     port = free_port()
-    process = start(port, tmp_path / "server.log", FACEVERIFY_DRAIN_S="4",
-                    FACEVERIFY_GRACEFUL_TIMEOUT_S="20")
+    process = start(
+        port, tmp_path / "server.log", FACEVERIFY_DRAIN_S="4", FACEVERIFY_GRACEFUL_TIMEOUT_S="20"
+    )
     base, stop, warmed = f"http://127.0.0.1:{port}", threading.Event(), threading.Barrier(33)
     files = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
 

@@ -54,12 +54,24 @@ DIFFERENT_PEOPLE = list(itertools.combinations([first for first, _ in PEOPLE.val
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "FACEVERIFY_MODEL_PATH": str(MODEL), "FACEVERIFY_PORT": str(port),
-           "FACEVERIFY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-           "FACEVERIFY_HOST": "127.0.0.1", "FACEVERIFY_DEVICE": "cpu",
-           "FACEVERIFY_BATCH_MAX_WAIT_MS": "20", "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "FACEVERIFY_MODEL_PATH": str(MODEL),
+        "FACEVERIFY_PORT": str(port),
+        "FACEVERIFY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "FACEVERIFY_HOST": "127.0.0.1",
+        "FACEVERIFY_DEVICE": "cpu",
+        "FACEVERIFY_BATCH_MAX_WAIT_MS": "20",
+        "PYTHONPATH": str(ROOT),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base_url, process, lambda: server_output(process))
@@ -79,8 +91,12 @@ def verify(base_url: str, first: Path | bytes, second: Path | bytes, **fields) -
     def part(image: Path | bytes, name: str) -> tuple[str, bytes]:
         return (name, image) if isinstance(image, bytes) else (image.name, image.read_bytes())
 
-    response = httpx.post(f"{base_url}/verify", timeout=60, data=fields, files={
-        "image1": part(first, "a.jpg"), "image2": part(second, "b.jpg")})
+    response = httpx.post(
+        f"{base_url}/verify",
+        timeout=60,
+        data=fields,
+        files={"image1": part(first, "a.jpg"), "image2": part(second, "b.jpg")},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -91,9 +107,14 @@ def test_server_answers_verify_and_embed(server):
     base_url, _ = server
     same_image = verify(base_url, images.PHOTO_ONE_FACE, images.PHOTO_ONE_FACE)
     assert same_image["verified"] and same_image["similarity"] > 0.999, MODE
-    embed = httpx.post(f"{base_url}/embed", timeout=60, files=[
-        ("images", ("a.jpg", images.PHOTO_ONE_FACE.read_bytes())),
-        ("images", ("b.txt", b"not an image"))])
+    embed = httpx.post(
+        f"{base_url}/embed",
+        timeout=60,
+        files=[
+            ("images", ("a.jpg", images.PHOTO_ONE_FACE.read_bytes())),
+            ("images", ("b.txt", b"not an image")),
+        ],
+    )
     first, second = embed.json()["results"]
     assert len(first["embedding"]) == embed.json()["model"]["dimension"]
     assert second["error"]["code"] == "invalid_image"
@@ -179,8 +200,9 @@ def in_process(pairs: list[tuple[Path, Path]]) -> list[float]:
 
     embedder = OnnxEmbedder(MODEL)
     preprocessor = FacePreprocessor(embedder.bundle.preprocess)
-    pixels = [preprocessor.process(decode_image(p.read_bytes())).pixels
-              for pair in pairs for p in pair]
+    pixels = [
+        preprocessor.process(decode_image(p.read_bytes())).pixels for pair in pairs for p in pair
+    ]
     embeddings = embedder.embed_pixels(np.stack(pixels))
     return [float(embeddings[i] @ embeddings[i + 1]) for i in range(0, len(embeddings), 2)]
 
@@ -192,7 +214,7 @@ def slow_embed_body(started: threading.Event) -> Iterator[bytes]:
     yield body[: len(body) // 2]
     started.set()
     time.sleep(0.5)
-    yield body[len(body) // 2:]
+    yield body[len(body) // 2 :]
 
 
 @pytest.mark.slow
@@ -202,8 +224,12 @@ def test_sigterm_lets_in_flight_requests_finish(server):
     started = [threading.Event() for _ in range(3)]
 
     def call(flag: threading.Event) -> httpx.Response:
-        return httpx.post(f"{base_url}/embed", content=slow_embed_body(flag), timeout=60,
-                          headers={"content-type": "application/json"})
+        return httpx.post(
+            f"{base_url}/embed",
+            content=slow_embed_body(flag),
+            timeout=60,
+            headers={"content-type": "application/json"},
+        )
 
     with ThreadPoolExecutor(len(started)) as pool:
         futures = [pool.submit(call, flag) for flag in started]

@@ -164,8 +164,15 @@ def test_a_distillation_projection_can_be_exported_for_measurement(tmp_path):
 
     model = wrap_distillation(tiny_training_model(), num_classes=5, teacher_dim=7)
     out = tmp_path / "projection"
-    metadata = export_model(model, out, name="p", version="0", preprocess={"size": SIZE},
-                            saved_model=False, embedding_layer="teacher_projection")
+    metadata = export_model(
+        model,
+        out,
+        name="p",
+        version="0",
+        preprocess={"size": SIZE},
+        saved_model=False,
+        embedding_layer="teacher_projection",
+    )
     assert metadata.embedding.dimension == 7
     assert metadata.training.embedding_layer == "teacher_projection"
     batch = pixels()
@@ -175,6 +182,12 @@ def test_a_distillation_projection_can_be_exported_for_measurement(tmp_path):
     np.testing.assert_allclose(served, expected, atol=1e-5)
     with pytest.raises(ValueError, match="no layer 'missing'"):
         embedding_model(model, "missing")
-    default = export_model(model, tmp_path / "feature", name="f", version="0",
-                           preprocess={"size": SIZE}, saved_model=False)
+    default = export_model(
+        model,
+        tmp_path / "feature",
+        name="f",
+        version="0",
+        preprocess={"size": SIZE},
+        saved_model=False,
+    )
     assert default.embedding.dimension == DIMENSION

@@ -52,8 +52,9 @@ def test_empty_index_finds_nobody():
 
 def test_identification_threshold_rises_with_gallery_size():
     points = [OperatingPoint(1e-2, 0.6), OperatingPoint(1e-3, 0.7), OperatingPoint(1e-4, 0.8)]
-    chosen = {n: identification_threshold(points, 0.5, n, fpir_target=0.01)
-              for n in (1, 5, 50, 5000)}
+    chosen = {
+        n: identification_threshold(points, 0.5, n, fpir_target=0.01) for n in (1, 5, 50, 5000)
+    }
     assert [chosen[n].cosine for n in (1, 5, 50, 5000)] == [0.6, 0.7, 0.8, 0.8]
     assert chosen[50].fpir_bound == pytest.approx(1 - (1 - 1e-4) ** 50)
     assert chosen[50].fpir_bound <= 0.01 < chosen[5000].fpir_bound  # honest when unmet

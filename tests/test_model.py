@@ -9,6 +9,7 @@ from training.model import FEATURE_LAYER, build_resnet18, feature_model, wrap_cn
 
 def expected_params(channels: int, classes: int, stage1_stride: int) -> int:
     """Count ResNet18 parameters from its definition (BN: 4 per channel, 2 trainable)."""
+
     def conv_bn(cin, cout, k):
         return k * k * cin * cout + 4 * cout
 

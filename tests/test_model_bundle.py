@@ -35,6 +35,7 @@ def set_in(path, value):
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = value
+
     return edit
 
 
@@ -54,17 +55,22 @@ BROKEN_GRAPH = [
 ]
 
 
-@pytest.mark.parametrize(("case", "edit_metadata", "edit_files", "expected"), BROKEN,
-                         ids=[case[0] for case in BROKEN])
+@pytest.mark.parametrize(
+    ("case", "edit_metadata", "edit_files", "expected"), BROKEN, ids=[case[0] for case in BROKEN]
+)
 def test_broken_export_is_refused_on_load(tmp_path, case, edit_metadata, edit_files, expected):
     with pytest.raises(ModelBundleError, match=expected):
         ModelBundle.load(edited_copy(tmp_path, edit_metadata, edit_files))
 
 
-@pytest.mark.parametrize(("case", "edit_metadata", "edit_files", "expected"), BROKEN_GRAPH,
-                         ids=[case[0] for case in BROKEN_GRAPH])
-def test_graph_disagreeing_with_metadata_is_refused(tmp_path, case, edit_metadata, edit_files,
-                                                     expected):
+@pytest.mark.parametrize(
+    ("case", "edit_metadata", "edit_files", "expected"),
+    BROKEN_GRAPH,
+    ids=[case[0] for case in BROKEN_GRAPH],
+)
+def test_graph_disagreeing_with_metadata_is_refused(
+    tmp_path, case, edit_metadata, edit_files, expected
+):
     bundle = ModelBundle.load(edited_copy(tmp_path, edit_metadata, edit_files))
     with pytest.raises(ModelBundleError, match=expected):
         OnnxModel(bundle)

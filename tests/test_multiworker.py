@@ -36,13 +36,33 @@ def free_ports(count):
 
 
 def start_worker(index, workers, data, out, epochs, log_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
-               TF_CONFIG=json.dumps({"cluster": {"worker": workers},
-                                     "task": {"type": "worker", "index": index}}))
-    command = [sys.executable, "-m", "training", "train", "--preset", "smoke", "--data", str(data),
-               "--out", str(out), "--epochs", str(epochs), "--verbose", "2"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("w"),
-                            stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+        TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        ),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "training",
+        "train",
+        "--preset",
+        "smoke",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--verbose",
+        "2",
+    ]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT
+    )
 
 
 def train_two_workers(data, out, epochs, logs_dir):
@@ -52,8 +72,7 @@ def train_two_workers(data, out, epochs, logs_dir):
     processes = [start_worker(i, workers, data, out, epochs, logs[i]) for i in range(2)]
     deadline = time.monotonic() + RUN_TIMEOUT_S
     try:
-        codes = [process.wait(timeout=max(deadline - time.monotonic(), 1))
-                 for process in processes]
+        codes = [process.wait(timeout=max(deadline - time.monotonic(), 1)) for process in processes]
     except subprocess.TimeoutExpired:
         codes = None
     finally:

@@ -32,8 +32,12 @@ def prepared_crops(tmp_path: Path) -> list[Path]:
         shutil.copy(photo, person / photo.name)
     size = str(OnnxEmbedder(TINY_MODEL).metadata.input.size[0])
     out = tmp_path / "cache"
-    assert training_cli(["prepare", "--data", str(root), "--out", str(out), "--size", size,
-                         "--workers", "1"]) == 0
+    assert (
+        training_cli(
+            ["prepare", "--data", str(root), "--out", str(out), "--size", size, "--workers", "1"]
+        )
+        == 0
+    )
     return [out / "raw" / p.parent.name / f"{p.stem}.png" for p in PHOTOS]
 
 

@@ -29,16 +29,20 @@ def enrol(client, person_id, *photos):
 
 
 def identify(client, photo, **fields):
-    response = client.post("/identify", files={"image": ("probe.jpg", photo)},
-                           data={k: str(v) for k, v in fields.items()})
+    response = client.post(
+        "/identify",
+        files={"image": ("probe.jpg", photo)},
+        data={k: str(v) for k, v in fields.items()},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def test_create_get_list_and_conflicts(gallery_client):
     client = gallery_client
-    created = client.post("/people", json={"id": "alice", "display_name": "Alice",
-                                            "metadata": {"badge": 1042}})
+    created = client.post(
+        "/people", json={"id": "alice", "display_name": "Alice", "metadata": {"badge": 1042}}
+    )
     assert created.status_code == 201
     assert created.json()["faces"] == [] and created.json()["metadata"] == {"badge": 1042}
     generated = client.post("/people", json={}).json()["id"]
@@ -65,8 +69,9 @@ def test_enrol_verify_identify_and_erase(gallery_client):
     assert person["faces"][0]["model"] == {"name": "tiny-random", "version": "0.0.1"}
     assert person["faces"][0]["current"] and len(person["faces"][0]["box"]) == 4
 
-    verdict = client.post("/people/alice/verify", json={
-        "image": base64.b64encode(FACE_A).decode()}).json()
+    verdict = client.post(
+        "/people/alice/verify", json={"image": base64.b64encode(FACE_A).decode()}
+    ).json()
     assert verdict["similarity"] == pytest.approx(1.0, abs=1e-5) and verdict["verified"]
     assert verdict["face_id"] == alice[0] and verdict["templates"] == 2
     assert verdict["mean_similarity"] <= verdict["similarity"]
@@ -81,8 +86,9 @@ def test_enrol_verify_identify_and_erase(gallery_client):
     assert client.delete("/people/alice").status_code == 204
     assert client.get("/people/alice").status_code == 404
     assert [c["person_id"] for c in identify(client, FACE_A, top_k=5)["candidates"]] == ["carol"]
-    assert client.post("/people/alice/verify",
-                       files={"image": ("a.jpg", FACE_A)}).status_code == 404
+    assert (
+        client.post("/people/alice/verify", files={"image": ("a.jpg", FACE_A)}).status_code == 404
+    )
 
 
 def test_error_paths(gallery_client, make_client):
@@ -93,8 +99,10 @@ def test_error_paths(gallery_client, make_client):
     no_templates = client.post("/people/dave/verify", files={"image": ("a.jpg", FACE_A)})
     assert no_templates.status_code == 422
     assert no_templates.json()["error"]["code"] == "no_templates"
-    mixed = client.post("/people/dave/faces", files=[("images", ("a.jpg", FACE_A)),
-                                                      ("images", ("b.txt", b"not an image"))])
+    mixed = client.post(
+        "/people/dave/faces",
+        files=[("images", ("a.jpg", FACE_A)), ("images", ("b.txt", b"not an image"))],
+    )
     first, broken = mixed.json()["results"]
     assert "face_id" in first and broken["error"]["code"] == "invalid_image"
     assert first["faces_detected"] == 1 and len(first["face"]["box"]) == 4
@@ -150,8 +158,9 @@ def other_process_store(database_url, tmp_path):
     from app.gallery.database import open_engine
     from app.gallery.store import GalleryStore
 
-    return GalleryStore(open_engine(resolve_url(database_url, tmp_path / "data")),
-                        TemplateCodec(None))
+    return GalleryStore(
+        open_engine(resolve_url(database_url, tmp_path / "data")), TemplateCodec(None)
+    )
 
 
 def embedding(client, photo):
@@ -159,8 +168,7 @@ def embedding(client, photo):
     return np.asarray(result["embedding"], np.float32)
 
 
-def test_changes_committed_by_another_process_reach_the_index(make_client, database_url,
-                                                              tmp_path):
+def test_changes_committed_by_another_process_reach_the_index(make_client, database_url, tmp_path):
     """A commit whose in-memory update never happened (another replica, or this process
     crashing right after the commit) is picked up by polling, and by a restart."""
     client = make_client(database_url=database_url, gallery_poll_ms=50)
@@ -177,8 +185,9 @@ def test_changes_committed_by_another_process_reach_the_index(make_client, datab
     assert identify(restarted, FACE_A)["candidates"][0]["face_id"] == face.id
 
 
-def test_a_replica_behind_pruned_events_reloads_everything(make_client, database_url,
-                                                           tmp_path, monkeypatch):
+def test_a_replica_behind_pruned_events_reloads_everything(
+    make_client, database_url, tmp_path, monkeypatch
+):
     from app.gallery import changelog
 
     monkeypatch.setattr(changelog, "PRUNE_EVERY", 1)

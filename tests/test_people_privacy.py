@@ -28,12 +28,23 @@ def embedding_of(client, photo: bytes) -> bytes:
 def test_delete_leaves_nothing_of_the_person_in_the_sqlite_file(make_client, tmp_path):
     data_dir = tmp_path / "data"
     client = make_client(data_dir=data_dir)
-    client.post("/people", json={"id": "zelda-erasure-check", "display_name": "Zelda Quux",
-                                 "metadata": {"employee": "ZQ-778899"}})
+    client.post(
+        "/people",
+        json={
+            "id": "zelda-erasure-check",
+            "display_name": "Zelda Quux",
+            "metadata": {"employee": "ZQ-778899"},
+        },
+    )
     enrol(client, "zelda-erasure-check", FACE_A, FACE_B)
     enrol(client, "someone-else", images.ORL_FACES[0].read_bytes())
-    secrets = [b"zelda-erasure-check", b"Zelda Quux", b"ZQ-778899",
-               embedding_of(client, FACE_A), embedding_of(client, FACE_B)]
+    secrets = [
+        b"zelda-erasure-check",
+        b"Zelda Quux",
+        b"ZQ-778899",
+        embedding_of(client, FACE_A),
+        embedding_of(client, FACE_B),
+    ]
     before = stored_bytes(data_dir)
     assert all(secret in before for secret in secrets)  # the check can see them
 
@@ -85,12 +96,16 @@ def test_audit_lines_name_person_and_request_never_embeddings(make_client, caplo
     client = make_client()
     with caplog.at_level(logging.INFO, logger="app.audit"):
         client.post("/people", json={"id": "ivan"})
-        response = client.post("/people/ivan/faces", files={"images": ("a.jpg", FACE_A)},
-                               headers={"X-Request-ID": "req-enrol-1"})
+        response = client.post(
+            "/people/ivan/faces",
+            files={"images": ("a.jpg", FACE_A)},
+            headers={"X-Request-ID": "req-enrol-1"},
+        )
         client.delete("/people/ivan", headers={"X-Request-ID": "req-erase-1"})
     audit = [record.getMessage() for record in caplog.records if record.name == "app.audit"]
-    assert ("faces_enrolled person=ivan templates=1 model=tiny-random/0.0.1 "
-            "request=req-enrol-1") in audit
+    assert (
+        "faces_enrolled person=ivan templates=1 model=tiny-random/0.0.1 request=req-enrol-1"
+    ) in audit
     assert "person_erased person=ivan templates_removed=1 request=req-erase-1" in audit
     embedding = client.post("/embed", files={"images": ("a.jpg", FACE_A)}).json()
     first_value = f"{embedding['results'][0]['embedding'][0]:.4f}"

@@ -21,25 +21,39 @@ from postgres import fresh_database
 from servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = [images.PHOTO_ONE_FACE.read_bytes(), images.PHOTO_ONE_FACE_2.read_bytes(),
-          *(path.read_bytes() for path in images.ORL_FACES)]
+PHOTOS = [
+    images.PHOTO_ONE_FACE.read_bytes(),
+    images.PHOTO_ONE_FACE_2.read_bytes(),
+    *(path.read_bytes() for path in images.ORL_FACES),
+]
 ENROLLERS, IDENTIFIERS, PEOPLE_EACH, IDENTIFY_ROUNDS = 16, 16, 3, 8
 
 
 @contextmanager
 def serve(data_dir: Path, database_url: str | None, log: Path) -> Iterator[str]:
     port = free_port()
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("FACEVERIFY_")}
-    env.update({"FACEVERIFY_MODEL_PATH": str(TINY_MODEL), "FACEVERIFY_PORT": str(port),
-                "FACEVERIFY_HOST": "127.0.0.1", "FACEVERIFY_DEVICE": "cpu",
-                "FACEVERIFY_THREADS": "1", "FACEVERIFY_DATA_DIR": str(data_dir),
-                "PYTHONPATH": str(ROOT)})
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FACEVERIFY_")}
+    env.update(
+        {
+            "FACEVERIFY_MODEL_PATH": str(TINY_MODEL),
+            "FACEVERIFY_PORT": str(port),
+            "FACEVERIFY_HOST": "127.0.0.1",
+            "FACEVERIFY_DEVICE": "cpu",
+            "FACEVERIFY_THREADS": "1",
+            "FACEVERIFY_DATA_DIR": str(data_dir),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if database_url:
         env["FACEVERIFY_DATABASE_URL"] = database_url
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base_url, process, log.read_text)
@@ -69,8 +83,7 @@ def enrol_people(base_url: str, worker: int) -> list[str]:
             person = f"w{worker:02d}-p{number}"
             assert client.post("/people", json={"id": person}).status_code == 201
             photo = PHOTOS[(worker + number) % len(PHOTOS)]
-            response = client.post(f"/people/{person}/faces",
-                                   files={"images": ("face.jpg", photo)})
+            response = client.post(f"/people/{person}/faces", files={"images": ("face.jpg", photo)})
             assert response.status_code == 200, response.text
             assert "face_id" in response.json()["results"][0], response.text
             enrolled.append(person)
@@ -82,8 +95,9 @@ def identify_rounds(base_url: str, worker: int) -> int:
     with httpx.Client(base_url=base_url, timeout=60) as client:
         for round_number in range(IDENTIFY_ROUNDS):
             photo = PHOTOS[(worker + round_number) % len(PHOTOS)]
-            response = client.post("/identify", files={"image": ("probe.jpg", photo)},
-                                   data={"top_k": "50"})
+            response = client.post(
+                "/identify", files={"image": ("probe.jpg", photo)}, data={"top_k": "50"}
+            )
             assert response.status_code == 200, response.text
             answered += 1
     return answered
@@ -115,16 +129,21 @@ def check_concurrent_use(tmp_path: Path, url: str | None) -> int:
         assert httpx.get(f"{base}/ready").json()["gallery"]["templates"] == expected
         found = set()
         for photo in PHOTOS:  # top 50 of 48 people: every enrolment is in the index
-            answer = httpx.post(f"{base}/identify", files={"image": ("p.jpg", photo)},
-                                data={"top_k": "50"}, timeout=60).json()
+            answer = httpx.post(
+                f"{base}/identify",
+                files={"image": ("p.jpg", photo)},
+                data={"top_k": "50"},
+                timeout=60,
+            ).json()
             found |= {c["person_id"] for c in answer["candidates"]}
         assert found == set(enrolled)
     return expected
 
 
 def first_candidate(base_url: str, photo: bytes) -> str | None:
-    answer = httpx.post(f"{base_url}/identify", files={"image": ("p.jpg", photo)},
-                        timeout=60).json()
+    answer = httpx.post(
+        f"{base_url}/identify", files={"image": ("p.jpg", photo)}, timeout=60
+    ).json()
     return answer["candidates"][0]["person_id"] if answer["candidates"] else None
 
 
@@ -140,9 +159,11 @@ def seconds_until(condition, limit: float = 5.0) -> float:
 @pytest.mark.e2e
 def test_two_replicas_on_postgresql_see_each_others_changes_within_a_second(tmp_path):
     photo = PHOTOS[0]
-    with fresh_database() as url, \
-            serve(tmp_path / "a", url, tmp_path / "a.log") as first, \
-            serve(tmp_path / "b", url, tmp_path / "b.log") as second:
+    with (
+        fresh_database() as url,
+        serve(tmp_path / "a", url, tmp_path / "a.log") as first,
+        serve(tmp_path / "b", url, tmp_path / "b.log") as second,
+    ):
         assert first_candidate(second, photo) is None
         httpx.post(f"{first}/people", json={"id": "judy"})
         httpx.post(f"{first}/people/judy/faces", files={"images": ("j.jpg", photo)}, timeout=60)

@@ -43,18 +43,25 @@ def test_prepare_writes_mirrored_crops_and_report(data_root, tmp_path):
     out = tmp_path / "cache"
     assert run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1") == 0
     crops = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
-    assert crops == ["faces_set/s1/1.png", "faces_set/s2/1.png", "faces_set/s2/2.png",
-                     "faces_set/s3/dark.png"]
+    assert crops == [
+        "faces_set/s1/1.png",
+        "faces_set/s2/1.png",
+        "faces_set/s2/2.png",
+        "faces_set/s3/dark.png",
+    ]
     crop = np.asarray(Image.open(out / "faces_set/s1/1.png"))
     assert crop.shape == (112, 112, 3) and crop.dtype == np.uint8
     summary = read_report(out)["sets"]["faces_set"]
     assert summary["images"] == 9 and summary["crops"] == 4
     assert summary["detected"] == 3 and summary["fallback"]["center_crop"] == 1
-    assert summary["skipped"] == {"no_face": [str(data_root / "s3/scene.jpg")],
-                                  "undecodable": [str(data_root / "s2/broken.jpg")]}
+    assert summary["skipped"] == {
+        "no_face": [str(data_root / "s3/scene.jpg")],
+        "undecodable": [str(data_root / "s2/broken.jpg")],
+    }
     assert summary["duplicates"] == {
         "same_person_removed": [str(data_root / "s1/1_copy.pgm")],
-        "label_noise_dropped": [str(data_root / "s1/2.pgm"), str(data_root / "s2/stolen.pgm")]}
+        "label_noise_dropped": [str(data_root / "s1/2.pgm"), str(data_root / "s2/stolen.pgm")],
+    }
     assert read_report(out)["preprocessing"]["size"] == 112
 
 
@@ -75,11 +82,14 @@ def test_prepare_resumes_and_redoes_missing_crops(data_root, tmp_path):
 def test_prepare_with_worker_processes_and_namespace_root(tmp_path):
     out = tmp_path / "cache"
     orl_root = images.FACES_DIR / "orl"
-    run_prepare("--data", f"people={orl_root}", "--out", str(out), "--workers", "2",
-                "--size", "96")
+    run_prepare("--data", f"people={orl_root}", "--out", str(out), "--workers", "2", "--size", "96")
     crops = sorted(out.rglob("*.png"))
     assert [str(p.relative_to(out)) for p in crops] == [
-        "orl/s1/1.png", "orl/s1/2.png", "orl/s2/1.png", "orl/s2/2.png"]
+        "orl/s1/1.png",
+        "orl/s1/2.png",
+        "orl/s2/1.png",
+        "orl/s2/2.png",
+    ]
     assert Image.open(crops[0]).size == (96, 96)
     assert read_report(out)["totals"]["crops"] == 4
 
@@ -93,6 +103,7 @@ def test_prepare_does_not_import_tensorflow(tmp_path):
         f"'--out', {str(tmp_path / 'cache')!r}, '--workers', '1']))\n"
         "assert 'tensorflow' not in sys.modules, 'prepare imported TensorFlow'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).parents[1])
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1]
+    )
     assert result.returncode == 0, result.stderr[-2000:]

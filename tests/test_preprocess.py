@@ -41,9 +41,16 @@ def test_config_round_trips_through_json():
     assert restored == config
 
 
-@pytest.mark.parametrize("bad", [{"channels": 2}, {"face_policy": "smallest"},
-                                 {"no_face_policy": "guess"}, {"detector_models": ("tiny",)},
-                                 {"min_confidence": 1.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"channels": 2},
+        {"face_policy": "smallest"},
+        {"no_face_policy": "guess"},
+        {"detector_models": ("tiny",)},
+        {"min_confidence": 1.5},
+    ],
+)
 def test_config_rejects_invalid_values(bad):
     with pytest.raises(ValueError):
         PreprocessConfig(**bad)
@@ -76,12 +83,15 @@ def test_reject_policy_raises_on_several_faces(detector):
     with pytest.raises(MultipleFacesError) as raised:
         preprocessor(detector, face_policy="reject").process(load(images.PHOTO_TWO_FACES))
     assert raised.value.code == "multiple_faces"
-    assert preprocessor(detector, face_policy="reject").process(
-        load(images.PHOTO_ONE_FACE)).faces_detected == 1
+    assert (
+        preprocessor(detector, face_policy="reject")
+        .process(load(images.PHOTO_ONE_FACE))
+        .faces_detected
+        == 1
+    )
 
 
-@pytest.mark.parametrize(("policy", "expected"), [("largest", "big"),
-                                                  ("most_confident", "small")])
+@pytest.mark.parametrize(("policy", "expected"), [("largest", "big"), ("most_confident", "small")])
 def test_face_policy_choice(policy, expected):
     stub = StubDetector()
     engine = FacePreprocessor(PreprocessConfig(face_policy=policy), detector=stub)
@@ -121,7 +131,7 @@ def test_center_crop_fallback_for_an_almost_black_crop(detector):
     assert prepared.method == "center" and prepared.fallback and prepared.face is None
     height, width = rgb.shape[:2]  # 192 x 168: the centre 168 x 168 square
     top = (height - width) // 2
-    assert np.array_equal(prepared.pixels, to_model_input(rgb[top:top + width], 112, 3))
+    assert np.array_equal(prepared.pixels, to_model_input(rgb[top : top + width], 112, 3))
 
 
 def test_center_crop_is_only_for_small_crop_like_images(detector):

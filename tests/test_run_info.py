@@ -13,8 +13,7 @@ def make_run(tmp_path, data: list[str], prepared_size: int | None) -> tuple:
     cache.mkdir(parents=True)
     if prepared_size is not None:
         config = PreprocessConfig(size=prepared_size, face_policy="most_confident")
-        (cache / "prepare_report.json").write_text(json.dumps(
-            {"preprocessing": config.to_dict()}))
+        (cache / "prepare_report.json").write_text(json.dumps({"preprocessing": config.to_dict()}))
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"data": data}))
@@ -46,11 +45,13 @@ def test_crops_prepared_at_another_size_are_refused(tmp_path):
 def test_unprepared_folders_use_the_documented_defaults(tmp_path):
     run, _ = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=None)
     assert PreprocessConfig.from_dict(preprocessing(run, 32, 1)) == PreprocessConfig(
-        size=32, channels=1)
+        size=32, channels=1
+    )
 
 
-@pytest.mark.parametrize(("spec", "expected_name"), [("orl=cache/orl", "orl"),
-                                                     ("cache/yale", "yale")])
+@pytest.mark.parametrize(
+    ("spec", "expected_name"), [("orl=cache/orl", "orl"), ("cache/yale", "yale")]
+)
 def test_data_specs_are_recorded_absolute(tmp_path, monkeypatch, spec, expected_name):
     from training.folders import absolute_spec, parse_root
 

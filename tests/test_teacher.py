@@ -16,7 +16,8 @@ from training.teacher_cache import load_teacher_embeddings, read_info
 FACES = os.path.join(os.path.dirname(__file__), "fixtures", "faces")
 HAS_DLIB = all(importlib.util.find_spec(name) for name in ("dlib", "face_recognition_models"))
 pytestmark = pytest.mark.skipif(
-    not HAS_DLIB, reason="the teacher needs dlib-bin and face-recognition-models (make peer)")
+    not HAS_DLIB, reason="the teacher needs dlib-bin and face-recognition-models (make peer)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +29,24 @@ def cache(tmp_path_factory):
     for name in ("07238/010481.jpg", "07233/009730.jpg"):
         shutil.copy(os.path.join(FACES, "celeba_heldout", name), unlabelled / name.split("/")[1])
     out = root / "cache"
-    assert main(["prepare", "--data", os.path.join(FACES, "celeba"), "--data",
-                 os.path.join(FACES, "orl"), "--unlabelled", str(unlabelled), "--out", str(out),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "--data",
+                os.path.join(FACES, "celeba"),
+                "--data",
+                os.path.join(FACES, "orl"),
+                "--unlabelled",
+                str(unlabelled),
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert main(["teacher", "--cache", str(out), "--workers", "1"]) == 0
     return out
 
@@ -39,7 +55,8 @@ def test_every_crop_gets_a_unit_teacher_vector(cache):
     teacher = load_teacher_embeddings(cache)
     assert read_info(cache).dimension == 128
     assert sorted(teacher.index) == sorted(
-        str(path.relative_to(cache)) for path in cache.rglob("*.png"))
+        str(path.relative_to(cache)) for path in cache.rglob("*.png")
+    )
     assert len(teacher.index) == 9  # 3 CelebA + 4 ORL + 2 unlabelled
     assert np.allclose(np.linalg.norm(teacher.vectors, axis=1), 1.0, atol=1e-5)
     report = json.loads((cache / "teacher" / "report.json").read_text())
@@ -75,10 +92,33 @@ def test_missing_original_is_reported_not_fatal(cache, tmp_path):
 @pytest.mark.slow
 def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "--preset", "smoke", "--data", str(cache / "celeba"), "--data",
-                 str(cache / "orl"), "--unlabelled", str(cache / "unlabelled"), "--teacher",
-                 str(cache), "--distill", "both", "--client-augment", "--channels", "3",
-                 "--out", str(out), "--verbose", "0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--data",
+                str(cache / "celeba"),
+                "--data",
+                str(cache / "orl"),
+                "--unlabelled",
+                str(cache / "unlabelled"),
+                "--teacher",
+                str(cache),
+                "--distill",
+                "both",
+                "--client-augment",
+                "--channels",
+                "3",
+                "--out",
+                str(out),
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["unlabelled_images"] == 2
     history = (out / "history.csv").read_text().splitlines()[0]
@@ -89,8 +129,30 @@ def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
 
 def test_distillation_without_teacher_is_refused(cache, tmp_path):
     with pytest.raises(SystemExit, match="needs --teacher"):
-        main(["train", "--preset", "smoke", "--data", str(cache / "orl"), "--distill", "both",
-              "--out", str(tmp_path / "run")])
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--data",
+                str(cache / "orl"),
+                "--distill",
+                "both",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
     with pytest.raises(SystemExit, match="through the teacher only"):
-        main(["train", "--preset", "smoke", "--data", str(cache / "orl"), "--unlabelled",
-              str(cache / "unlabelled"), "--out", str(tmp_path / "run")])
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--data",
+                str(cache / "orl"),
+                "--unlabelled",
+                str(cache / "unlabelled"),
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )

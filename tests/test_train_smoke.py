@@ -10,8 +10,16 @@ from PIL import Image
 
 from training.cli import main
 
-ARTEFACTS = ("best.keras", "final.keras", "config.json", "labels.json", "split.json",
-             "summary.json", "history.csv", "learning_curve.png")
+ARTEFACTS = (
+    "best.keras",
+    "final.keras",
+    "config.json",
+    "labels.json",
+    "split.json",
+    "summary.json",
+    "history.csv",
+    "learning_curve.png",
+)
 
 
 def make_identity_folders(root, people=3, images=6, size=40):
@@ -47,10 +55,14 @@ def test_smoke_run_writes_artefacts_and_resumes(tmp_path):
     for name in ARTEFACTS:
         assert (out / name).is_file(), name
     assert json.loads((out / "labels.json").read_text()) == {
-        f"faces/person{i}": i for i in range(3)}
+        f"faces/person{i}": i for i in range(3)
+    }
     config = json.loads((out / "config.json").read_text())
     assert (config["preset"], config["input_size"], config["monitor"]) == (
-        "smoke", 32, "val_accuracy")
+        "smoke",
+        32,
+        "val_accuracy",
+    )
     split = json.loads((out / "split.json").read_text())
     assert split["kind"] == "per_image" and split["heldout"] == []
     assert len(split["train"]) + len(split["validation"]) == 18
@@ -67,8 +79,9 @@ def test_smoke_run_writes_artefacts_and_resumes(tmp_path):
 def test_identity_split_keeps_heldout_people_out_of_training(tmp_path):
     data = make_identity_folders(tmp_path / "faces", people=4)
     out = tmp_path / "run"
-    assert train(data, out, "--epochs", "1", "--split", "identity",
-                 "--holdout-fraction", "0.25") == 0
+    assert (
+        train(data, out, "--epochs", "1", "--split", "identity", "--holdout-fraction", "0.25") == 0
+    )
     split = json.loads((out / "split.json").read_text())
     labels = json.loads((out / "labels.json").read_text())
     assert len(split["heldout_identities"]) == 1
@@ -88,8 +101,20 @@ def test_init_from_starts_from_a_checkpoints_weights(tmp_path):
     assert train(data, first, "--epochs", "1") == 0
     second = tmp_path / "second"
     # A learning rate too small to move any weight: the second run ends where it started.
-    assert train(data, second, "--epochs", "1", "--learning-rate", "1e-20",
-                 "--init-from", str(first / "final.keras")) == 0
+    assert (
+        train(
+            data,
+            second,
+            "--epochs",
+            "1",
+            "--learning-rate",
+            "1e-20",
+            "--init-from",
+            str(first / "final.keras"),
+        )
+        == 0
+    )
+
     def stem(path):
         return keras.ops.convert_to_numpy(load_model(path).get_layer("stem_conv").kernel)
 

@@ -7,8 +7,13 @@ import keras
 PIXEL_RANGE = (0.0, 255.0)
 
 
-def build_augmenter(seed: int, shift: float = 0.05, zoom: float = 0.1,
-                    brightness: float = 0.1, contrast: float = 0.1) -> keras.Sequential:
+def build_augmenter(
+    seed: int,
+    shift: float = 0.05,
+    zoom: float = 0.1,
+    brightness: float = 0.1,
+    contrast: float = 0.1,
+) -> keras.Sequential:
     """Random flip, small shift and scale, brightness and contrast on 0..255 batches.
 
     Args:
@@ -33,8 +38,14 @@ def build_augmenter(seed: int, shift: float = 0.05, zoom: float = 0.1,
     )
 
 
-def degrade_like_clients(image, grey: float = 0.2, jpeg: float = 0.3, rescale: float = 0.25,
-                         rotate_degrees: float = 10.0, colour: float = 0.5):
+def degrade_like_clients(
+    image,
+    grey: float = 0.2,
+    jpeg: float = 0.3,
+    rescale: float = 0.25,
+    rotate_degrees: float = 10.0,
+    colour: float = 0.5,
+):
     """Degrade one float image (H, W, C, 0..255) the way clients degrade photos.
 
     Each transform fires independently with its probability:
@@ -57,8 +68,9 @@ def degrade_like_clients(image, grey: float = 0.2, jpeg: float = 0.3, rescale: f
     rgb = image.shape[-1] == 3
     if rgb:
         image = maybe(colour, _jitter_colour, image)
-        image = maybe(grey, lambda x: tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(x)),
-                      image)
+        image = maybe(
+            grey, lambda x: tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(x)), image
+        )
     image = maybe(jpeg, _recompress, image)
     image = maybe(rescale, _down_up, image)
     image = _rotate(image, rotate_degrees)
@@ -102,8 +114,14 @@ def _rotate(image, degrees: float):
     width = tf.cast(tf.shape(image)[1], tf.float32)
     cx, cy = (width - 1) / 2, (height - 1) / 2
     # Output-to-input map of a rotation about the centre, as ImageProjectiveTransformV3 takes it.
-    transform = tf.stack([cos, -sin, cx - cos * cx + sin * cy,
-                          sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+    transform = tf.stack(
+        [cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0]
+    )
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[None], transforms=transform[None], output_shape=tf.shape(image)[:2],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")[0]
+        images=image[None],
+        transforms=transform[None],
+        output_shape=tf.shape(image)[:2],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )[0]

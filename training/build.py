@@ -17,15 +17,19 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
         warmup = min(int(round(config.warmup_epochs * steps_per_epoch)), total - 1)
         rate = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=config.learning_rate * 0.01 if warmup else config.learning_rate,
-            decay_steps=max(total - warmup, 1), alpha=0.01,
-            warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
+            decay_steps=max(total - warmup, 1),
+            alpha=0.01,
+            warmup_target=config.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
     if config.weight_decay > 0:
         return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
     return keras.optimizers.Adam(rate)
 
 
-def build_training_model(config: TrainConfig, num_classes: int, steps_per_epoch: int,
-                         teacher_dim: int | None = None):
+def build_training_model(
+    config: TrainConfig, num_classes: int, steps_per_epoch: int, teacher_dim: int | None = None
+):
     """Build and compile ResNet18 + AM-Softmax head (call inside the strategy scope).
 
     With ``config.distill`` other than ``none``, the model also has the distillation
@@ -38,8 +42,9 @@ def build_training_model(config: TrainConfig, num_classes: int, steps_per_epoch:
     from training.losses import AMSoftmaxLoss
     from training.model import build_resnet18, wrap_cnn, wrap_distillation
 
-    backbone = build_resnet18(config.input_shape, num_classes, config.stage1_stride,
-                              bn_momentum=config.bn_momentum)
+    backbone = build_resnet18(
+        config.input_shape, num_classes, config.stage1_stride, bn_momentum=config.bn_momentum
+    )
     margin_loss = AMSoftmaxLoss(config.scale, config.margin, config.always_subtract)
     optimizer = make_optimizer(config, steps_per_epoch)
     if config.distill == "none":
@@ -51,8 +56,11 @@ def build_training_model(config: TrainConfig, num_classes: int, steps_per_epoch:
     model = wrap_distillation(backbone, num_classes, teacher_dim, dropout_rate=config.dropout)
     model.compile(
         optimizer=optimizer,
-        loss={"predictions": margin_loss, "projection": ProjectionCosineLoss(),
-              "embedding": SimilarityMatrixLoss()},
+        loss={
+            "predictions": margin_loss,
+            "projection": ProjectionCosineLoss(),
+            "embedding": SimilarityMatrixLoss(),
+        },
         loss_weights=config.loss_weights,
         metrics={"predictions": ["accuracy"]},
     )

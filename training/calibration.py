@@ -17,19 +17,31 @@ FAR_TARGETS = (1e-2, 1e-3, 1e-4)
 DEFAULT_POINT = "best_accuracy"
 
 
-def _point_at(labels: np.ndarray, scores: np.ndarray, name: str, threshold: float,
-              far_target: float | None = None) -> OperatingPoint:
+def _point_at(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    name: str,
+    threshold: float,
+    far_target: float | None = None,
+) -> OperatingPoint:
     """Measure TAR, FAR and balanced accuracy of ``scores >= threshold``."""
     cosine = float(np.clip(threshold, -1.0, 1.0))  # inf (accept nothing) -> 1
     accepted = scores >= cosine
     tar = float(accepted[labels].mean())
     far = float(accepted[~labels].mean())
-    return OperatingPoint(name=name, cosine=cosine, far_target=far_target, far=far, tar=tar,
-                          accuracy=(tar + 1.0 - far) / 2.0)
+    return OperatingPoint(
+        name=name,
+        cosine=cosine,
+        far_target=far_target,
+        far=far,
+        tar=tar,
+        accuracy=(tar + 1.0 - far) / 2.0,
+    )
 
 
-def operating_points(labels, scores, far_targets: tuple[float, ...] = FAR_TARGETS
-                     ) -> tuple[OperatingPoint, ...]:
+def operating_points(
+    labels, scores, far_targets: tuple[float, ...] = FAR_TARGETS
+) -> tuple[OperatingPoint, ...]:
     """Return the best-accuracy point, then one point per measurable FAR target.
 
     A FAR target is measurable with at least 1/FAR impostor pairs; the others are left
@@ -52,11 +64,16 @@ def operating_points(labels, scores, far_targets: tuple[float, ...] = FAR_TARGET
     return tuple(points)
 
 
-def with_operating_points(metadata: ModelMetadata, points: tuple[OperatingPoint, ...],
-                          source: str) -> ModelMetadata:
+def with_operating_points(
+    metadata: ModelMetadata, points: tuple[OperatingPoint, ...], source: str
+) -> ModelMetadata:
     """Return ``metadata`` whose default threshold is the best-accuracy point of ``points``."""
     default = next(point for point in points if point.name == DEFAULT_POINT)
-    threshold = Threshold(cosine=default.cosine, far=default.far, tar=default.tar,
-                          operating_point=f"best balanced accuracy on {source}",
-                          calibrated=True)
+    threshold = Threshold(
+        cosine=default.cosine,
+        far=default.far,
+        tar=default.tar,
+        operating_point=f"best balanced accuracy on {source}",
+        calibrated=True,
+    )
     return metadata.model_copy(update={"threshold": threshold, "operating_points": points})

@@ -27,8 +27,10 @@ def read_history(out_dir: Path) -> list[dict[str, float]]:
     if not path.exists():
         return []
     with path.open(newline="") as handle:
-        return [{key: float(value) for key, value in row.items() if value not in ("", None)}
-                for row in csv.DictReader(handle)]
+        return [
+            {key: float(value) for key, value in row.items() if value not in ("", None)}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def best_epoch(history: list[dict[str, float]], monitor: str, mode: str) -> dict[str, float] | None:
@@ -80,7 +82,10 @@ def build_callbacks(
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(out_dir / BACKUP_DIR), delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(
-            str(out_dir / BEST_MODEL), monitor=monitor, mode=mode, save_best_only=True,
+            str(out_dir / BEST_MODEL),
+            monitor=monitor,
+            mode=mode,
+            save_best_only=True,
             initial_value_threshold=previous_best[monitor] if previous_best else None,
             verbose=min(verbose, 1),
         ),
@@ -92,6 +97,9 @@ def build_callbacks(
     else:
         log.warning("tensorboard is not installed: no TensorBoard logs")
     if config.patience > 0:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=mode, patience=config.patience, verbose=min(verbose, 1)))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode=mode, patience=config.patience, verbose=min(verbose, 1)
+            )
+        )
     return callbacks

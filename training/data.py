@@ -33,8 +33,10 @@ class Splits:
         """Return the content of ``split.json``: kind, seed, held-out people and records."""
 
         def rows(records: Sequence[ImageRecord]) -> list[dict[str, str]]:
-            return [{"path": str(Path(r.path).resolve()), "identity": r.identity,
-                     "source": r.source} for r in records]
+            return [
+                {"path": str(Path(r.path).resolve()), "identity": r.identity, "source": r.source}
+                for r in records
+            ]
 
         return {
             "kind": config.split,
@@ -67,8 +69,9 @@ def label_map(records: Sequence[ImageRecord]) -> dict[str, int]:
     return {identity: index for index, identity in enumerate(sorted({r.identity for r in records}))}
 
 
-def load_pixels(records: Sequence[ImageRecord], size: int, channels: int,
-                workers: int | None = None) -> np.ndarray:
+def load_pixels(
+    records: Sequence[ImageRecord], size: int, channels: int, workers: int | None = None
+) -> np.ndarray:
     """Load every record's image once, in a thread pool.
 
     Args:
@@ -113,11 +116,14 @@ def training_dataset(pixels: np.ndarray, targets, config: TrainConfig) -> tf.dat
     if config.steps_per_epoch is not None:
         dataset = dataset.repeat()
     if config.client_augment:
-        dataset = dataset.map(lambda x, y: (degrade_like_clients(tf.cast(x, tf.float32)), y),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda x, y: (degrade_like_clients(tf.cast(x, tf.float32)), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     dataset = dataset.batch(config.batch_size, drop_remainder=len(pixels) > config.batch_size)
-    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if config.augment:
         augmenter = build_augmenter(config.seed)
         dataset = dataset.map(

@@ -22,8 +22,10 @@ def crop_keys(records: Sequence[ImageRecord], cache: Path) -> list[str]:
     for record in records:
         path = Path(record.path).resolve()
         if not path.is_relative_to(root):
-            raise ValueError(f"{record.path} is not inside the teacher's cache {cache}: train "
-                             "on the crops of the cache that `training teacher` embedded")
+            raise ValueError(
+                f"{record.path} is not inside the teacher's cache {cache}: train "
+                "on the crops of the cache that `training teacher` embedded"
+            )
         keys.append(str(path.relative_to(root)))
     return keys
 
@@ -44,8 +46,12 @@ def centred(vectors: np.ndarray, mask: np.ndarray, mean: np.ndarray | None = Non
     return (shifted / norms).astype(np.float32), mean.astype(np.float32)
 
 
-def packed_teacher(records: Sequence[ImageRecord], teacher: TeacherEmbeddings, cache: Path,
-                   mean: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def packed_teacher(
+    records: Sequence[ImageRecord],
+    teacher: TeacherEmbeddings,
+    cache: Path,
+    mean: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Centred teacher vectors with the has-a-vector mask as a last column.
 
     Returns:
@@ -62,18 +68,26 @@ def class_labels(records: Sequence[ImageRecord], labels: dict[str, int]) -> np.n
     Raises:
         KeyError: A labelled record's identity has no class.
     """
-    return np.asarray([-1 if r.identity == UNLABELLED else labels[r.identity] for r in records],
-                      dtype=np.int32)
+    return np.asarray(
+        [-1 if r.identity == UNLABELLED else labels[r.identity] for r in records], dtype=np.int32
+    )
 
 
-def distillation_targets(records: Sequence[ImageRecord], labels: dict[str, int],
-                         teacher: TeacherEmbeddings, cache: Path,
-                         mean: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+def distillation_targets(
+    records: Sequence[ImageRecord],
+    labels: dict[str, int],
+    teacher: TeacherEmbeddings,
+    cache: Path,
+    mean: np.ndarray | None = None,
+) -> tuple[dict, np.ndarray]:
     """Build the ``y`` dict of :func:`training.model.wrap_distillation`'s outputs.
 
     Returns:
         ``({"predictions", "projection", "embedding"}, the centring mean)``.
     """
     packed, mean = packed_teacher(records, teacher, cache, mean)
-    return {"predictions": class_labels(records, labels), "projection": packed,
-            "embedding": packed}, mean
+    return {
+        "predictions": class_labels(records, labels),
+        "projection": packed,
+        "embedding": packed,
+    }, mean

@@ -108,6 +108,10 @@ def setup(precision: str) -> tuple[tf.distribute.Strategy, str]:
     gpus = enable_memory_growth()
     strategy = choose_strategy(gpus)
     policy = set_precision(precision, have_gpu=bool(gpus))
-    log.info("strategy %s with %d replica(s), policy %s",
-             type(strategy).__name__, strategy.num_replicas_in_sync, policy)
+    log.info(
+        "strategy %s with %d replica(s), policy %s",
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+        policy,
+    )
     return strategy, policy

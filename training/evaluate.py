@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     labels = np.array([pair.same for pair in pairs])
     folds = fold_ids(pairs)
     report = verification_report(
-        labels, scores, folds=folds, far_targets=FAR_TARGETS, operating_far=args.far,
-        seed=args.seed)
+        labels, scores, folds=folds, far_targets=FAR_TARGETS, operating_far=args.far, seed=args.seed
+    )
     out = args.out or args.model / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "source": source, **report.to_dict()}
@@ -168,8 +168,14 @@ def fold_ids(pairs: list[Pair]) -> np.ndarray | None:
     return np.array([pair.fold for pair in pairs])
 
 
-def calibrate(model_dir: Path, metadata: ModelMetadata, labels: np.ndarray, scores: np.ndarray,
-              report: VerificationReport, source: str) -> None:
+def calibrate(
+    model_dir: Path,
+    metadata: ModelMetadata,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    report: VerificationReport,
+    source: str,
+) -> None:
     """Store the operating points and the evaluation figures in ``metadata.json``.
 
     The default threshold becomes the best-accuracy point (:mod:`training.calibration`).
@@ -179,10 +185,14 @@ def calibrate(model_dir: Path, metadata: ModelMetadata, labels: np.ndarray, scor
     calibrated = with_operating_points(metadata, points, source)
     calibrated.model_copy(update={"evaluation": evaluation}).save(model_dir)
     for point in points:
-        print(f"operating point {point.name}: cosine {point.cosine:.4f}, TAR {point.tar:.4f}, "
-              f"FAR {point.far:.5f}")
-    print(f"calibrated {model_dir / 'metadata.json'}: default threshold "
-          f"{calibrated.threshold.cosine:.4f}")
+        print(
+            f"operating point {point.name}: cosine {point.cosine:.4f}, TAR {point.tar:.4f}, "
+            f"FAR {point.far:.5f}"
+        )
+    print(
+        f"calibrated {model_dir / 'metadata.json'}: default threshold "
+        f"{calibrated.threshold.cosine:.4f}"
+    )
 
 
 def print_summary(report: VerificationReport, out: Path) -> None:

@@ -134,8 +134,10 @@ def export_model(
         embedder.export(
             str(out / "saved_model"), format="tf_saved_model", input_signature=[spec], verbose=False
         )
-    info = {**(training_info or {}),
-            **({"embedding_layer": embedding_layer} if embedding_layer != FEATURE_LAYER else {})}
+    info = {
+        **(training_info or {}),
+        **({"embedding_layer": embedding_layer} if embedding_layer != FEATURE_LAYER else {}),
+    }
     metadata = ModelMetadata(
         name=name,
         version=version,
@@ -145,9 +147,15 @@ def export_model(
         preprocessing=preprocess,
         threshold=threshold,
         training=info or None,
-        terms=terms if terms is not None else terms_for_sets(
-            [*info.get("sets", []), *info.get("unlabelled_sets", []),
-             *(["teacher"] if info.get("teacher") else [])]),
+        terms=terms
+        if terms is not None
+        else terms_for_sets(
+            [
+                *info.get("sets", []),
+                *info.get("unlabelled_sets", []),
+                *(["teacher"] if info.get("teacher") else []),
+            ]
+        ),
     )
     metadata.save(out / "metadata.json")
     return metadata
@@ -199,8 +207,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="1.0.0", help="model version")
     parser.add_argument("--run-dir", type=Path, help="training run (default: checkpoint folder)")
     parser.add_argument("--no-saved-model", action="store_true", help="write ONNX only")
-    parser.add_argument("--embedding-layer", default=FEATURE_LAYER,
-                        help="layer served as the embedding (default: %(default)s)")
+    parser.add_argument(
+        "--embedding-layer",
+        default=FEATURE_LAYER,
+        help="layer served as the embedding (default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

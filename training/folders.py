@@ -104,9 +104,11 @@ def scan_unlabelled_folders(roots: Iterable[str]) -> list[ImageRecord]:
         root = Path(spec)
         if not root.is_dir():
             raise FileNotFoundError(f"unlabelled root not found: {root}")
-        found = [ImageRecord(path, UNLABELLED, root.resolve().name)
-                 for path in sorted(root.iterdir())
-                 if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
+        found = [
+            ImageRecord(path, UNLABELLED, root.resolve().name)
+            for path in sorted(root.iterdir())
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+        ]
         if not found:
             raise FileNotFoundError(f"no images directly under {root}")
         records.extend(found)

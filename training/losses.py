@@ -36,8 +36,9 @@ def am_softmax_logits(labels, cosines, scale: float, margin: float, always_subtr
     return scale * (cosines - margin * target)
 
 
-def am_softmax_loss(labels, cosines, scale: float = 30.0, margin: float = 0.35,
-                    always_subtract: bool = False):
+def am_softmax_loss(
+    labels, cosines, scale: float = 30.0, margin: float = 0.35, always_subtract: bool = False
+):
     """Per-sample AM-Softmax loss: softmax cross-entropy of :func:`am_softmax_logits`.
 
     Args:
@@ -63,8 +64,14 @@ def am_softmax_loss(labels, cosines, scale: float = 30.0, margin: float = 0.35,
 class AMSoftmaxLoss(keras.losses.Loss):
     """Keras loss wrapping :func:`am_softmax_loss` (sparse integer labels)."""
 
-    def __init__(self, scale: float = 30.0, margin: float = 0.35, always_subtract: bool = False,
-                 name: str = "am_softmax_loss", **kwargs):
+    def __init__(
+        self,
+        scale: float = 30.0,
+        margin: float = 0.35,
+        always_subtract: bool = False,
+        name: str = "am_softmax_loss",
+        **kwargs,
+    ):
         """Create the loss.
 
         Args:

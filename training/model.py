@@ -20,10 +20,16 @@ BN_EPSILON = 1e-5
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, bn_momentum: float):
     """Convolution (no bias) followed by batch normalisation."""
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
-                      kernel_initializer="he_normal", name=f"{name}_conv")(x)
-    return layers.BatchNormalization(momentum=bn_momentum, epsilon=BN_EPSILON,
-                                     name=f"{name}_bn")(x)
+    x = layers.Conv2D(
+        filters,
+        kernel,
+        strides=stride,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name=f"{name}_conv",
+    )(x)
+    return layers.BatchNormalization(momentum=bn_momentum, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
 
 
 def _basic_block(x, filters: int, stride: int, name: str, bn_momentum: float):
@@ -38,8 +44,13 @@ def _basic_block(x, filters: int, stride: int, name: str, bn_momentum: float):
     return layers.ReLU(name=f"{name}_out")(y)
 
 
-def build_resnet18(input_shape: tuple[int, int, int], num_classes: int, stage1_stride: int = 2,
-                   name: str = "resnet18", bn_momentum: float = BN_MOMENTUM) -> keras.Model:
+def build_resnet18(
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    stage1_stride: int = 2,
+    name: str = "resnet18",
+    bn_momentum: float = BN_MOMENTUM,
+) -> keras.Model:
     """Build ResNet18 with a softmax classifier on a 512-d pooled feature.
 
     The model takes raw 0..255 pixels and rescales them to [-1, 1] itself.
@@ -73,13 +84,18 @@ def build_resnet18(input_shape: tuple[int, int, int], num_classes: int, stage1_s
             stride = first_stride if block == 1 else 1
             x = _basic_block(x, filters, stride, f"stage{stage}_block{block}", bn_momentum)
     features = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
-                           name="predictions")(features)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(
+        features
+    )
     return keras.Model(inputs, outputs, name=name)
 
 
-def wrap_cnn(model: keras.Model, num_classes: int, feature_layer: str = FEATURE_LAYER,
-             dropout_rate: float = 0.5) -> keras.Model:
+def wrap_cnn(
+    model: keras.Model,
+    num_classes: int,
+    feature_layer: str = FEATURE_LAYER,
+    dropout_rate: float = 0.5,
+) -> keras.Model:
     """Cut a functional model at a named layer and put the AM-Softmax head on top.
 
     The head outputs cosines; scale and margin belong to
@@ -103,8 +119,13 @@ def wrap_cnn(model: keras.Model, num_classes: int, feature_layer: str = FEATURE_
 TEACHER_PROJECTION = "teacher_projection"
 
 
-def wrap_distillation(model: keras.Model, num_classes: int, teacher_dim: int,
-                      feature_layer: str = FEATURE_LAYER, dropout_rate: float = 0.5) -> keras.Model:
+def wrap_distillation(
+    model: keras.Model,
+    num_classes: int,
+    teacher_dim: int,
+    feature_layer: str = FEATURE_LAYER,
+    dropout_rate: float = 0.5,
+) -> keras.Model:
     """:func:`wrap_cnn` plus the outputs the distillation losses need.
 
     The training-only ``teacher_projection`` (linear, no bias) maps the feature to the
@@ -122,17 +143,22 @@ def wrap_distillation(model: keras.Model, num_classes: int, teacher_dim: int,
         raise ValueError(f"teacher_dim must be >= 1, got {teacher_dim}")
     classifier = wrap_cnn(model, num_classes, feature_layer, dropout_rate)
     features = model.get_layer(feature_layer).output
-    projection = layers.Dense(teacher_dim, use_bias=False, dtype="float32",
-                              name=TEACHER_PROJECTION)(features)
-    outputs = {"predictions": classifier.outputs[0], "projection": projection,
-               "embedding": features}
+    projection = layers.Dense(
+        teacher_dim, use_bias=False, dtype="float32", name=TEACHER_PROJECTION
+    )(features)
+    outputs = {
+        "predictions": classifier.outputs[0],
+        "projection": projection,
+        "embedding": features,
+    }
     return keras.Model(model.inputs, outputs, name=f"{model.name}_distill")
 
 
 def feature_model(model: keras.Model, feature_layer: str = FEATURE_LAYER) -> keras.Model:
     """Return the sub-model from ``model``'s input to ``feature_layer`` (the embedding)."""
-    return keras.Model(model.inputs, model.get_layer(feature_layer).output,
-                       name=f"{model.name}_features")
+    return keras.Model(
+        model.inputs, model.get_layer(feature_layer).output, name=f"{model.name}_features"
+    )
 
 
 def load_model(path) -> keras.Model:
@@ -141,5 +167,6 @@ def load_model(path) -> keras.Model:
     Importing this module registers ``AMSoftmax`` and ``AMSoftmaxLoss``; loading works
     with plain ``keras.models.load_model`` too once ``training.model`` is imported.
     """
-    return keras.models.load_model(path, custom_objects={"AMSoftmax": AMSoftmax,
-                                                         "AMSoftmaxLoss": AMSoftmaxLoss})
+    return keras.models.load_model(
+        path, custom_objects={"AMSoftmax": AMSoftmax, "AMSoftmaxLoss": AMSoftmaxLoss}
+    )

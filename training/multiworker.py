@@ -50,8 +50,9 @@ class WorkerRun:
     verbose: int
 
 
-def replica_sums(model: keras.Model, loss_fn: keras.losses.Loss, images, labels,
-                 training: bool) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+def replica_sums(
+    model: keras.Model, loss_fn: keras.losses.Loss, images, labels, training: bool
+) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
     """Run the model on one replica's batch.
 
     Returns:
@@ -62,21 +63,25 @@ def replica_sums(model: keras.Model, loss_fn: keras.losses.Loss, images, labels,
     per_example = loss_fn(labels, cosines)
     labels = tf.reshape(tf.cast(labels, tf.int64), [-1])
     correct = tf.equal(tf.argmax(cosines, axis=-1), labels)
-    sums = {"loss": tf.reduce_sum(per_example),
-            "correct": tf.reduce_sum(tf.cast(correct, tf.float32)),
-            "count": tf.cast(tf.size(labels), tf.float32)}
+    sums = {
+        "loss": tf.reduce_sum(per_example),
+        "correct": tf.reduce_sum(tf.cast(correct, tf.float32)),
+        "count": tf.cast(tf.size(labels), tf.float32),
+    }
     return sums, per_example
 
 
-def make_train_step(strategy: tf.distribute.Strategy, model: keras.Model,
-                    loss_fn: keras.losses.Loss):
+def make_train_step(
+    strategy: tf.distribute.Strategy, model: keras.Model, loss_fn: keras.losses.Loss
+):
     """Return a ``tf.function`` that trains one global batch from a distributed iterator."""
     optimizer = model.optimizer
 
     def replica_step(images, labels):
         # the exact global batch (the last one of a pass may be short or split unevenly)
         global_batch = tf.distribute.get_replica_context().all_reduce(
-            SUM, tf.cast(tf.shape(labels)[0], tf.float32))
+            SUM, tf.cast(tf.shape(labels)[0], tf.float32)
+        )
         with tf.GradientTape() as tape:
             sums, per_example = replica_sums(model, loss_fn, images, labels, training=True)
             loss = tf.reduce_sum(per_example) / tf.maximum(global_batch, 1.0)
@@ -95,8 +100,9 @@ def make_train_step(strategy: tf.distribute.Strategy, model: keras.Model,
     return train_step
 
 
-def make_eval_step(strategy: tf.distribute.Strategy, model: keras.Model,
-                   loss_fn: keras.losses.Loss):
+def make_eval_step(
+    strategy: tf.distribute.Strategy, model: keras.Model, loss_fn: keras.losses.Loss
+):
     """Return a ``tf.function`` that sums loss, correct and count over one global batch."""
 
     def replica_step(images, labels):
@@ -122,8 +128,9 @@ def make_sync_step(strategy: tf.distribute.Strategy, model: keras.Model):
 
     def replica_sync():
         context = tf.distribute.get_replica_context()
-        means = context.all_reduce(tf.distribute.ReduceOp.MEAN,
-                                   [tf.identity(v.value) for v in variables])
+        means = context.all_reduce(
+            tf.distribute.ReduceOp.MEAN, [tf.identity(v.value) for v in variables]
+        )
         for variable, mean in zip(variables, means, strict=True):
             variable.assign(mean)
 
@@ -185,19 +192,29 @@ def discard_worker_checkpoints(manager: tf.train.CheckpointManager, chief: bool)
 
 def run_callbacks(model: keras.Model, run: WorkerRun, steps: int):
     """Return a ``CallbackList`` of the run's callbacks minus ``BackupAndRestore``."""
-    callbacks = [callback for callback in build_callbacks(run.out, run.config, run.verbose)
-                 if not isinstance(callback, keras.callbacks.BackupAndRestore)]
-    return keras.callbacks.CallbackList(callbacks, add_progbar=run.verbose > 0, model=model,
-                                        verbose=run.verbose, epochs=run.config.epochs,
-                                        steps=steps)
+    callbacks = [
+        callback
+        for callback in build_callbacks(run.out, run.config, run.verbose)
+        if not isinstance(callback, keras.callbacks.BackupAndRestore)
+    ]
+    return keras.callbacks.CallbackList(
+        callbacks,
+        add_progbar=run.verbose > 0,
+        model=model,
+        verbose=run.verbose,
+        epochs=run.config.epochs,
+        steps=steps,
+    )
 
 
-def build_steps(strategy: tf.distribute.Strategy, model: keras.Model,
-                config: TrainConfig) -> tuple:
+def build_steps(strategy: tf.distribute.Strategy, model: keras.Model, config: TrainConfig) -> tuple:
     """Return the loop's ``(train_step, eval_step, sync_step)`` functions."""
     loss_fn = AMSoftmaxLoss(config.scale, config.margin, config.always_subtract, reduction=None)
-    return (make_train_step(strategy, model, loss_fn), make_eval_step(strategy, model, loss_fn),
-            make_sync_step(strategy, model))
+    return (
+        make_train_step(strategy, model, loss_fn),
+        make_eval_step(strategy, model, loss_fn),
+        make_sync_step(strategy, model),
+    )
 
 
 def distribute(strategy: tf.distribute.Strategy, datasets: tuple) -> tuple:
@@ -209,8 +226,13 @@ def distribute(strategy: tf.distribute.Strategy, datasets: tuple) -> tuple:
     return iterator, validation
 
 
-def train_multiworker(model: keras.Model, strategy: tf.distribute.Strategy, datasets: tuple,
-                      steps: int, run: WorkerRun) -> list[float]:
+def train_multiworker(
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    datasets: tuple,
+    steps: int,
+    run: WorkerRun,
+) -> list[float]:
     """Train a compiled model with the custom loop; resume from the last checkpoint.
 
     Args:

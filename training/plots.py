@@ -93,14 +93,25 @@ def plot_learning_curve(history: list[dict[str, float]], path: Path) -> Path:
     figure = Figure(figsize=(7, 4.5))
     axes = figure.add_subplot()
     epochs = [int(row["epoch"]) + 1 for row in history]
-    names = sorted({key for row in history for key in row
-                    if key.endswith("loss") and not key.startswith("val_")})
+    names = sorted(
+        {
+            key
+            for row in history
+            for key in row
+            if key.endswith("loss") and not key.startswith("val_")
+        }
+    )
     for index, name in enumerate(names):
         colour = f"C{index}"
         axes.plot(epochs, [row.get(name, np.nan) for row in history], color=colour, label=name)
         if any(f"val_{name}" in row for row in history):
-            axes.plot(epochs, [row.get(f"val_{name}", np.nan) for row in history], color=colour,
-                      linestyle="--", label=f"val_{name}")
+            axes.plot(
+                epochs,
+                [row.get(f"val_{name}", np.nan) for row in history],
+                color=colour,
+                linestyle="--",
+                label=f"val_{name}",
+            )
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss (log scale)")

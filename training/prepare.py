@@ -57,14 +57,28 @@ class Task:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``prepare`` options."""
-    parser.add_argument("--data", action="append", default=[], metavar="[NAMESPACE=]PATH",
-                        help="identity-folder root (repeatable)")
-    parser.add_argument("--unlabelled", action="append", default=[], metavar="PATH",
-                        help="folder of faces without identities, ROOT/IMAGE (repeatable)")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="[NAMESPACE=]PATH",
+        help="identity-folder root (repeatable)",
+    )
+    parser.add_argument(
+        "--unlabelled",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="folder of faces without identities, ROOT/IMAGE (repeatable)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="cache directory")
     parser.add_argument("--size", type=int, default=112, help="side of the aligned crops")
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
-                        help="worker processes, one detector each")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, (os.cpu_count() or 2) - 1),
+        help="worker processes, one detector each",
+    )
     parser.add_argument("--face-policy", choices=FACE_POLICIES, default="largest")
     parser.add_argument("--no-face-policy", choices=NO_FACE_POLICIES, default="padded_or_center")
 
@@ -76,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
         0 on success.
     """
     started = time.perf_counter()
-    config = PreprocessConfig(size=args.size, face_policy=args.face_policy,
-                              no_face_policy=args.no_face_policy)
+    config = PreprocessConfig(
+        size=args.size, face_policy=args.face_policy, no_face_policy=args.no_face_policy
+    )
     if not args.data and not args.unlabelled:
         raise SystemExit("prepare: give at least one --data or --unlabelled folder")
     records = scan_identity_folders(args.data) + scan_unlabelled_folders(args.unlabelled)
@@ -90,13 +105,16 @@ def run(args: argparse.Namespace) -> int:
     tasks = [task for task in plan_tasks(records, out, dropped) if not _finished(task, done)]
     for result in _run_tasks(tasks, config, args.workers, log_path):
         done[result["path"]] = result
-    report = build_report(records, duplicates, done, config.to_dict(),
-                          time.perf_counter() - started)
+    report = build_report(
+        records, duplicates, done, config.to_dict(), time.perf_counter() - started
+    )
     (out / REPORT_NAME).write_text(json.dumps(report, indent=2))
     totals = report["totals"]
-    print(f"prepared {totals['crops']} crops of {totals['images']} images "
-          f"({totals['skipped']} skipped, {totals['duplicates_dropped']} duplicates dropped) "
-          f"in {report['wall_seconds']:.1f} s -> {out / REPORT_NAME}")
+    print(
+        f"prepared {totals['crops']} crops of {totals['images']} images "
+        f"({totals['skipped']} skipped, {totals['duplicates_dropped']} duplicates dropped) "
+        f"in {report['wall_seconds']:.1f} s -> {out / REPORT_NAME}"
+    )
     return 0
 
 
@@ -105,8 +123,11 @@ def plan_tasks(records: Sequence[ImageRecord], out: Path, dropped: set[str]) -> 
 
     Unlabelled images mirror ``ROOT/IMAGE``.
     """
-    return [Task(record.source, str(record.path), str(out), str(crop_path(record)))
-            for record in records if str(record.path) not in dropped]
+    return [
+        Task(record.source, str(record.path), str(out), str(crop_path(record)))
+        for record in records
+        if str(record.path) not in dropped
+    ]
 
 
 def crop_path(record: ImageRecord) -> Path:
@@ -139,8 +160,9 @@ def _finished(task: Task, done: dict[str, dict]) -> bool:
     return entry["status"] != "ok" or task.out_path.is_file()
 
 
-def _run_tasks(tasks: list[Task], config: PreprocessConfig, workers: int,
-               log_path: Path) -> Iterator[dict]:
+def _run_tasks(
+    tasks: list[Task], config: PreprocessConfig, workers: int, log_path: Path
+) -> Iterator[dict]:
     """Process tasks in worker processes (or in-process for one worker), logging each."""
     with log_path.open("a") as log, tqdm(total=len(tasks), unit="img", desc="prepare") as bar:
         if workers <= 1 or len(tasks) <= 1:
@@ -177,8 +199,9 @@ def _prepare_one(task: Task) -> dict:
     assert _PREPROCESSOR is not None, "worker not initialised"
     result = {"path": task.path, "source": task.source, "status": "ok"}
     try:
-        rgb = decode_image(Path(task.path).read_bytes(), max_bytes=MAX_FILE_BYTES,
-                           max_pixels=MAX_PIXELS)
+        rgb = decode_image(
+            Path(task.path).read_bytes(), max_bytes=MAX_FILE_BYTES, max_pixels=MAX_PIXELS
+        )
         prepared = _PREPROCESSOR.align_crop(rgb)
     except InvalidImageError as error:
         return {**result, "status": "undecodable", "error": str(error)}
@@ -186,8 +209,13 @@ def _prepare_one(task: Task) -> dict:
         return {**result, "status": error.code, "error": str(error)}
     _write_png_atomically(task.out_path, prepared.pixels)
     box = None if prepared.face is None else [round(float(v), 2) for v in prepared.face.box]
-    return {**result, "crop": task.crop, "method": prepared.method,
-            "faces_detected": prepared.faces_detected, "box": box}
+    return {
+        **result,
+        "crop": task.crop,
+        "method": prepared.method,
+        "faces_detected": prepared.faces_detected,
+        "box": box,
+    }
 
 
 def _write_png_atomically(path: Path, rgb) -> None:

@@ -62,12 +62,18 @@ def find_duplicates(records: Sequence[ImageRecord]) -> Duplicates:
             duplicates.label_noise_dropped.extend(paths)
             action = "label noise: all copies dropped"
         duplicates.groups.append(
-            {"sha256": digest, "files": paths, "identities": identities, "action": action})
+            {"sha256": digest, "files": paths, "identities": identities, "action": action}
+        )
     return duplicates
 
 
-def build_report(records: Sequence[ImageRecord], duplicates: Duplicates,
-                 results: dict[str, dict], config: dict, wall_seconds: float) -> dict:
+def build_report(
+    records: Sequence[ImageRecord],
+    duplicates: Duplicates,
+    results: dict[str, dict],
+    config: dict,
+    wall_seconds: float,
+) -> dict:
     """Summarise a prepare run per set and in total.
 
     Args:
@@ -86,11 +92,20 @@ def build_report(records: Sequence[ImageRecord], duplicates: Duplicates,
         sets[source] = _set_summary(paths, duplicates, results)
     totals = Counter()
     for summary in sets.values():
-        totals.update({key: summary[key] for key in
-                       ("images", "crops", "detected", "fallback_used", "duplicates_dropped")})
+        totals.update(
+            {
+                key: summary[key]
+                for key in ("images", "crops", "detected", "fallback_used", "duplicates_dropped")
+            }
+        )
         totals["skipped"] += sum(len(files) for files in summary["skipped"].values())
-    return {"sets": sets, "totals": dict(totals), "duplicate_groups": duplicates.groups,
-            "preprocessing": config, "wall_seconds": round(wall_seconds, 2)}
+    return {
+        "sets": sets,
+        "totals": dict(totals),
+        "duplicate_groups": duplicates.groups,
+        "preprocessing": config,
+        "wall_seconds": round(wall_seconds, 2),
+    }
 
 
 def _set_summary(paths: list[str], duplicates: Duplicates, results: dict[str, dict]) -> dict:

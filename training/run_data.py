@@ -57,11 +57,13 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     started = time.perf_counter()
     train_x = data.load_pixels(train_records, config.input_size, config.channels)
     val_x = data.load_pixels(splits.validation, config.input_size, config.channels)
-    log.info("loaded %d + %d images in %.1f s", len(train_x), len(val_x),
-             time.perf_counter() - started)
+    log.info(
+        "loaded %d + %d images in %.1f s", len(train_x), len(val_x), time.perf_counter() - started
+    )
     train_y, val_y, teacher_dim = _targets(args, config, labels, train_records, splits.validation)
-    train_ds = data.training_dataset(train_x, train_y,
-                                     dataclasses.replace(config, batch_size=batch_size))
+    train_ds = data.training_dataset(
+        train_x, train_y, dataclasses.replace(config, batch_size=batch_size)
+    )
     val_ds = data.evaluation_dataset(val_x, val_y, batch_size) if len(val_x) else None
     steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
     return RunData(splits, labels, train_ds, val_ds, steps, len(unlabelled), teacher_dim)
@@ -72,8 +74,10 @@ def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> N
     if args.unlabelled and not distilling:
         raise SystemExit("--unlabelled images train through the teacher only: set --distill")
     if distilling and args.teacher is None:
-        raise SystemExit(f"distill={config.distill!r} needs --teacher CACHE "
-                         "(a prepare directory embedded by `python -m training teacher`)")
+        raise SystemExit(
+            f"distill={config.distill!r} needs --teacher CACHE "
+            "(a prepare directory embedded by `python -m training teacher`)"
+        )
     if args.teacher is not None and not distilling:
         raise SystemExit("--teacher is given but distill is 'none'")
 
@@ -90,6 +94,7 @@ def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, v
     train_y, mean = distillation_targets(train_records, labels, teacher, args.teacher)
     val_y, _ = distillation_targets(val_records, labels, teacher, args.teacher, mean)
     covered = float(train_y["projection"][:, -1].mean())
-    log.info("teacher %s: vectors for %.1f%% of the training images", teacher.info.name,
-             100 * covered)
+    log.info(
+        "teacher %s: vectors for %.1f%% of the training images", teacher.info.name, 100 * covered
+    )
     return train_y, val_y, teacher.info.dimension

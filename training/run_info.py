@@ -87,7 +87,8 @@ def data_roots(run_dir: Path) -> list[Path]:
             raise RunDirectoryError(
                 f"{run_dir / 'config.json'} lists the data folder {spec!r}, which is not a "
                 f"folder seen from {Path.cwd()}; run the export from the folder training ran in "
-                "(relative --data paths are resolved from there)")
+                "(relative --data paths are resolved from there)"
+            )
         roots.append(root.resolve())
     return roots
 
@@ -124,6 +125,7 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
                 f"the crops in {root} were prepared at {prepared['size']} px but the model takes "
                 f"{size} px: training resized {prepared['size']}-px crops while the service "
                 f"would align faces at {size} px. Prepare the data with --size {size}, or train "
-                f"at input size {prepared['size']}")
+                f"at input size {prepared['size']}"
+            )
         return PreprocessConfig.from_dict({**prepared, "channels": channels}).to_dict()
     return PreprocessConfig(size=size, channels=channels).to_dict()

@@ -28,17 +28,24 @@ from training import teacher_cache
 from training.prepare import LOG_NAME, MAX_FILE_BYTES, MAX_PIXELS, read_log
 
 TEACHER = teacher_cache.TeacherInfo(
-    name="dlib_face_recognition_resnet_model_v1", dimension=128,
-    alignment="dlib 5-point landmarks in the prepare box of the original photo")
+    name="dlib_face_recognition_resnet_model_v1",
+    dimension=128,
+    alignment="dlib 5-point landmarks in the prepare box of the original photo",
+)
 CHUNK = 256
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``teacher`` options."""
-    parser.add_argument("--cache", required=True, type=Path,
-                        help="a `training prepare` output directory")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes, one teacher each")
+    parser.add_argument(
+        "--cache", required=True, type=Path, help="a `training prepare` output directory"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes, one teacher each",
+    )
     parser.add_argument("--limit", type=int, default=None, help="embed at most this many crops")
 
 
@@ -59,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
         teacher_cache.append_failures(args.cache, failures)
     report = _report(args.cache, len(entries), time.perf_counter() - started)
     (teacher_cache.teacher_dir(args.cache) / "report.json").write_text(
-        json.dumps(report, indent=2) + "\n")
-    print(f"teacher: {report['embedded']} of {report['crops']} crops embedded, "
-          f"{report['failed']} failed ({report['wall_seconds']:.0f} s)")
+        json.dumps(report, indent=2) + "\n"
+    )
+    print(
+        f"teacher: {report['embedded']} of {report['crops']} crops embedded, "
+        f"{report['failed']} failed ({report['wall_seconds']:.0f} s)"
+    )
     return 0
 
 
@@ -71,13 +81,14 @@ def require_teacher() -> None:
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
     except ImportError as error:
-        raise SystemExit(f"teacher: {error}; install it with `make install-test` "
-                         "(the `teacher` extra)") from None
+        raise SystemExit(
+            f"teacher: {error}; install it with `make install-test` (the `teacher` extra)"
+        ) from None
 
 
 def _embed_chunks(entries: list[dict], workers: int) -> Iterator[tuple[list, np.ndarray, list]]:
     """Yield ``(keys, vectors, failures)`` per chunk of entries, with a progress bar."""
-    chunks = [entries[i:i + CHUNK] for i in range(0, len(entries), CHUNK)]
+    chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)]
     with tqdm(total=len(entries), unit="img", desc="teacher") as bar:
         for keys, vectors, failures in _chunk_results(chunks, workers):
             bar.update(len(keys) + len(failures))
@@ -104,8 +115,10 @@ def _init_worker() -> None:
     import dlib
     import face_recognition_models as files
 
-    _MODELS = (dlib.shape_predictor(files.pose_predictor_five_point_model_location()),
-               dlib.face_recognition_model_v1(files.face_recognition_model_location()))
+    _MODELS = (
+        dlib.shape_predictor(files.pose_predictor_five_point_model_location()),
+        dlib.face_recognition_model_v1(files.face_recognition_model_location()),
+    )
 
 
 def _embed_chunk(entries: list[dict]) -> tuple[list[str], np.ndarray, list[dict]]:
@@ -158,6 +171,11 @@ def _report(cache: Path, crops: int, wall_seconds: float) -> dict:
     embedded = len(teacher_cache.load_teacher_embeddings(cache).index)
     failures_path = teacher_cache.teacher_dir(cache) / teacher_cache.FAILURES_NAME
     failures = failures_path.read_text().splitlines() if failures_path.is_file() else []
-    return {"teacher": TEACHER.name, "crops": crops, "embedded": embedded,
-            "failed": len(failures), "failures": [json.loads(line) for line in failures],
-            "wall_seconds": round(wall_seconds, 2)}
+    return {
+        "teacher": TEACHER.name,
+        "crops": crops,
+        "embedded": embedded,
+        "failed": len(failures),
+        "failures": [json.loads(line) for line in failures],
+        "wall_seconds": round(wall_seconds, 2),
+    }

@@ -92,8 +92,10 @@ def read_info(cache: Path) -> TeacherInfo:
     """
     path = teacher_dir(cache) / INFO_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"no teacher cache at {path.parent}: run `python -m training "
-                                f"teacher --cache {cache}` first")
+        raise FileNotFoundError(
+            f"no teacher cache at {path.parent}: run `python -m training "
+            f"teacher --cache {cache}` first"
+        )
     return TeacherInfo(**json.loads(path.read_text()))
 
 

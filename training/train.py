@@ -55,37 +55,90 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``parser``."""
-    parser.add_argument("--preset", default="default", choices=sorted(PRESETS),
-                        help="named configuration (default: %(default)s)")
-    parser.add_argument("--data", action="append", required=True, metavar="DIR",
-                        help="identity-folder root (PATH or NAMESPACE=PATH); repeatable")
+    parser.add_argument(
+        "--preset",
+        default="default",
+        choices=sorted(PRESETS),
+        help="named configuration (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="identity-folder root (PATH or NAMESPACE=PATH); repeatable",
+    )
     parser.add_argument("--out", required=True, type=Path, help="run directory")
-    parser.add_argument("--unlabelled", action="append", default=[], metavar="DIR",
-                        help="prepared crops without identities, DIR/IMAGE (distillation only)")
-    parser.add_argument("--teacher", type=Path, metavar="CACHE",
-                        help="prepare cache holding `training teacher` vectors (distillation)")
-    parser.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
-                        help="start from the weights of a .keras checkpoint of the same model "
-                             "(same classes and heads), e.g. to train a finished run longer "
-                             "with a fresh schedule")
+    parser.add_argument(
+        "--unlabelled",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="prepared crops without identities, DIR/IMAGE (distillation only)",
+    )
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        metavar="CACHE",
+        help="prepare cache holding `training teacher` vectors (distillation)",
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="start from the weights of a .keras checkpoint of the same model "
+        "(same classes and heads), e.g. to train a finished run longer "
+        "with a fresh schedule",
+    )
     for flag, (field, kind, extra) in OVERRIDES.items():
-        parser.add_argument(flag, dest=field, type=kind, default=None,
-                            help=f"override the preset's {field}", **extra)
-    parser.add_argument("--always-subtract", dest="always_subtract", action="store_const",
-                        const=True, default=None, help="subtract the margin unconditionally")
-    parser.add_argument("--no-augment", dest="augment", action="store_const", const=False,
-                        default=None, help="turn training augmentation off")
-    parser.add_argument("--client-augment", dest="client_augment", action="store_const",
-                        const=True, default=None,
-                        help="degrade images as clients do (grey, JPEG, low resolution, ...)")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
-                        help="Keras verbosity: 1 = progress bar, 2 = one line per epoch")
+        parser.add_argument(
+            flag,
+            dest=field,
+            type=kind,
+            default=None,
+            help=f"override the preset's {field}",
+            **extra,
+        )
+    parser.add_argument(
+        "--always-subtract",
+        dest="always_subtract",
+        action="store_const",
+        const=True,
+        default=None,
+        help="subtract the margin unconditionally",
+    )
+    parser.add_argument(
+        "--no-augment",
+        dest="augment",
+        action="store_const",
+        const=False,
+        default=None,
+        help="turn training augmentation off",
+    )
+    parser.add_argument(
+        "--client-augment",
+        dest="client_augment",
+        action="store_const",
+        const=True,
+        default=None,
+        help="degrade images as clients do (grey, JPEG, low resolution, ...)",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="Keras verbosity: 1 = progress bar, 2 = one line per epoch",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Return the chosen preset with the command-line overrides applied."""
-    fields = [field for field, _, _ in OVERRIDES.values()] + ["always_subtract", "augment",
-                                                                "client_augment"]
+    fields = [field for field, _, _ in OVERRIDES.values()] + [
+        "always_subtract",
+        "augment",
+        "client_augment",
+    ]
     return get_preset(args.preset, **{field: getattr(args, field) for field in fields})
 
 
@@ -120,8 +173,13 @@ def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | Non
     return round(images_per_epoch * len(timed) / sum(timed), 2) if timed else None
 
 
-def summarize(history: list[dict[str, float]], config: TrainConfig, fit_seconds: float,
-              epoch_seconds: list[float], counts: dict[str, int]) -> dict:
+def summarize(
+    history: list[dict[str, float]],
+    config: TrainConfig,
+    fit_seconds: float,
+    epoch_seconds: list[float],
+    counts: dict[str, int],
+) -> dict:
     """Return ``summary.json``: wall time, throughput and the best validation epoch."""
     from training.callbacks import best_epoch
 
@@ -131,8 +189,9 @@ def summarize(history: list[dict[str, float]], config: TrainConfig, fit_seconds:
         "wall_time_s": round(fit_seconds, 2),
         "epochs_completed": len(history),
         "epochs_this_session": len(epoch_seconds),
-        "images_per_s": throughput(epoch_seconds,
-                                   counts["steps_per_epoch"] * counts["global_batch_size"]),
+        "images_per_s": throughput(
+            epoch_seconds, counts["steps_per_epoch"] * counts["global_batch_size"]
+        ),
         "monitor": monitor,
         "best_epoch": int(best["epoch"]) + 1 if best else None,
         "best": {k: v for k, v in best.items() if k.startswith("val_")} if best else None,
@@ -141,8 +200,9 @@ def summarize(history: list[dict[str, float]], config: TrainConfig, fit_seconds:
     }
 
 
-def train_model(model, strategy, datasets: tuple, steps: int, args: argparse.Namespace,
-                config: TrainConfig) -> list[float]:
+def train_model(
+    model, strategy, datasets: tuple, steps: int, args: argparse.Namespace, config: TrainConfig
+) -> list[float]:
     """Train with ``Model.fit``, or with :mod:`training.multiworker`'s loop under ``TF_CONFIG``.
 
     ``fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585).
@@ -160,10 +220,15 @@ def train_model(model, strategy, datasets: tuple, steps: int, args: argparse.Nam
         run = WorkerRun(out, args.out / CHECKPOINT_DIR, is_chief(), config, args.verbose)
         return train_multiworker(model, strategy, datasets, steps, run)
     timer = EpochTimer()
-    model.fit(datasets[0], validation_data=datasets[1], epochs=config.epochs,
-              steps_per_epoch=steps, shuffle=False,  # the dataset shuffles itself (seeded)
-              callbacks=[*build_callbacks(out, config, args.verbose), timer],
-              verbose=args.verbose)
+    model.fit(
+        datasets[0],
+        validation_data=datasets[1],
+        epochs=config.epochs,
+        steps_per_epoch=steps,
+        shuffle=False,  # the dataset shuffles itself (seeded)
+        callbacks=[*build_callbacks(out, config, args.verbose), timer],
+        verbose=args.verbose,
+    )
     return timer.seconds
 
 
@@ -184,8 +249,9 @@ def run(args: argparse.Namespace) -> int:
     out = worker_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if config.distill != "none" and cluster_spec() is not None:
-        raise SystemExit("distillation runs use Model.fit: multi-worker (TF_CONFIG) is "
-                         "not supported")
+        raise SystemExit(
+            "distillation runs use Model.fit: multi-worker (TF_CONFIG) is not supported"
+        )
     batch_size = config.batch_size * num_workers()
     run_data = prepare_run_data(args, config, batch_size)
     splits = run_data.splits
@@ -195,24 +261,38 @@ def run(args: argparse.Namespace) -> int:
     write_json(out / "labels.json", run_data.labels)
     write_json(out / "split.json", splits.to_dict(config))
     with strategy.scope():
-        model = build_training_model(config, len(run_data.labels), run_data.steps_per_epoch,
-                                     run_data.teacher_dim)
+        model = build_training_model(
+            config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
+        )
         if args.init_from is not None:
             model.load_weights(args.init_from)
     started = time.perf_counter()
-    epoch_seconds = train_model(model, strategy, (run_data.train, run_data.validation),
-                                run_data.steps_per_epoch, args, config)
+    epoch_seconds = train_model(
+        model,
+        strategy,
+        (run_data.train, run_data.validation),
+        run_data.steps_per_epoch,
+        args,
+        config,
+    )
     fit_seconds = time.perf_counter() - started
     model.save(out / "final.keras")
-    counts = {"train_images": len(splits.train), "validation_images": len(splits.validation),
-              "unlabelled_images": run_data.unlabelled_images,
-              "heldout_images": len(splits.heldout), "identities": len(run_data.labels),
-              "heldout_identities": len({r.identity for r in splits.heldout}),
-              "steps_per_epoch": run_data.steps_per_epoch, "global_batch_size": batch_size}
+    counts = {
+        "train_images": len(splits.train),
+        "validation_images": len(splits.validation),
+        "unlabelled_images": run_data.unlabelled_images,
+        "heldout_images": len(splits.heldout),
+        "identities": len(run_data.labels),
+        "heldout_identities": len({r.identity for r in splits.heldout}),
+        "steps_per_epoch": run_data.steps_per_epoch,
+        "global_batch_size": batch_size,
+    }
     history = read_history(out)
     summary = summarize(history, config, fit_seconds, epoch_seconds, counts)
     write_json(out / "summary.json", summary)
     plot_learning_curve(history, out / "learning_curve.png")
-    log.info("summary: %s", json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s",
-                                                                "best_epoch", "best")}))
+    log.info(
+        "summary: %s",
+        json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s", "best_epoch", "best")}),
+    )
     return 0

@@ -34,22 +34,30 @@ class AnnShortlist:
         """Learn the cells from ``vectors`` and add them under int64 ``labels``."""
         import faiss
 
-        cells = max(1, min(16_384, int(4 * math.sqrt(len(vectors))),
-                           len(vectors) // _TRAINING_POINTS_PER_CELL))
+        cells = max(
+            1,
+            min(
+                16_384, int(4 * math.sqrt(len(vectors))), len(vectors) // _TRAINING_POINTS_PER_CELL
+            ),
+        )
         quantiser = faiss.IndexFlatIP(self.dimension)
-        index = faiss.IndexIVFScalarQuantizer(quantiser, self.dimension, cells,
-                                              faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantiser,
+            self.dimension,
+            cells,
+            faiss.ScalarQuantizer.QT_8bit,
+            faiss.METRIC_INNER_PRODUCT,
+        )
         sample = np.random.default_rng(0).permutation(len(vectors))[
-            :cells * _TRAINING_POINTS_PER_CELL]
+            : cells * _TRAINING_POINTS_PER_CELL
+        ]
         index.train(np.ascontiguousarray(vectors[np.sort(sample)]))
         index.add_with_ids(np.ascontiguousarray(vectors), labels.astype(np.int64))
         self._quantiser, self._index = quantiser, index
 
     def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:
         """Add templates (the cells stay as learned)."""
-        self._index.add_with_ids(np.ascontiguousarray(vectors, np.float32),
-                                 labels.astype(np.int64))
+        self._index.add_with_ids(np.ascontiguousarray(vectors, np.float32), labels.astype(np.int64))
 
     def remove(self, labels: np.ndarray) -> None:
         """Remove templates by label."""

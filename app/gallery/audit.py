@@ -15,6 +15,10 @@ audit_logger = logging.getLogger("app.audit")
 
 def audit(event: str, person_id: str, **details: object) -> None:
     """Log one audit line; ``details`` must hold counts and ids only."""
-    parts = [event, f"person={person_id}", *(f"{key}={value}" for key, value in details.items()),
-             f"request={request_id_var.get()}"]
+    parts = [
+        event,
+        f"person={person_id}",
+        *(f"{key}={value}" for key, value in details.items()),
+        f"request={request_id_var.get()}",
+    ]
     audit_logger.info(" ".join(parts))

@@ -32,21 +32,26 @@ class EventRange:
 
 def bump(connection: Connection) -> int:
     """Take the writers' lock by bumping the counter (pruning old events now and then)."""
-    connection.execute(update(gallery_state).where(gallery_state.c.id == 1)
-                       .values(version=gallery_state.c.version + 1))
+    connection.execute(
+        update(gallery_state)
+        .where(gallery_state.c.id == 1)
+        .values(version=gallery_state.c.version + 1)
+    )
     version = current_version(connection)
     if version % PRUNE_EVERY == 0 and version > EVENTS_KEPT:
         horizon = version - EVENTS_KEPT
         connection.execute(delete(gallery_events).where(gallery_events.c.version <= horizon))
-        connection.execute(update(gallery_state).where(gallery_state.c.id == 1)
-                           .values(pruned_through=horizon))
+        connection.execute(
+            update(gallery_state).where(gallery_state.c.id == 1).values(pruned_through=horizon)
+        )
     return version
 
 
 def current_version(connection: Connection) -> int:
     """Return the version of the latest committed change."""
     return connection.execute(
-        select(gallery_state.c.version).where(gallery_state.c.id == 1)).scalar_one()
+        select(gallery_state.c.version).where(gallery_state.c.id == 1)
+    ).scalar_one()
 
 
 def record(connection: Connection, version: int, face_ids: Iterable[str], added: bool) -> None:
@@ -59,8 +64,10 @@ def record(connection: Connection, version: int, face_ids: Iterable[str], added:
 def events_after(connection: Connection, version: int) -> EventRange:
     """Return what changed after ``version``, or a reset when those events were pruned."""
     now, pruned_through = connection.execute(
-        select(gallery_state.c.version, gallery_state.c.pruned_through)
-        .where(gallery_state.c.id == 1)).one()
+        select(gallery_state.c.version, gallery_state.c.pruned_through).where(
+            gallery_state.c.id == 1
+        )
+    ).one()
     if now <= version:
         return EventRange(now, frozenset(), ())
     if version < pruned_through:
@@ -68,7 +75,8 @@ def events_after(connection: Connection, version: int) -> EventRange:
     events = connection.execute(
         select(gallery_events.c.face_id, gallery_events.c.added)
         .where(and_(gallery_events.c.version > version, gallery_events.c.version <= now))
-        .order_by(gallery_events.c.id)).all()
+        .order_by(gallery_events.c.id)
+    ).all()
     removed = frozenset(face_id for face_id, added in events if not added)
     added = tuple(face_id for face_id, added in events if added and face_id not in removed)
     return EventRange(now, removed, added)

@@ -39,13 +39,16 @@ class TemplateCodec:
         if encrypted:
             if self._fernet is None:
                 raise TemplateDecodeError(
-                    "the gallery holds encrypted templates; set FACEVERIFY_ENCRYPTION_KEY")
+                    "the gallery holds encrypted templates; set FACEVERIFY_ENCRYPTION_KEY"
+                )
             try:
                 data = self._fernet.decrypt(data)
             except InvalidToken as exc:
                 raise TemplateDecodeError(
-                    "a stored template does not decrypt with FACEVERIFY_ENCRYPTION_KEY") from exc
+                    "a stored template does not decrypt with FACEVERIFY_ENCRYPTION_KEY"
+                ) from exc
         if len(data) != dimension * _DTYPE.itemsize:
-            raise TemplateDecodeError(f"a stored template has {len(data)} bytes, "
-                                      f"expected {dimension} float32")
+            raise TemplateDecodeError(
+                f"a stored template has {len(data)} bytes, expected {dimension} float32"
+            )
         return np.frombuffer(data, dtype=_DTYPE).astype(np.float32)

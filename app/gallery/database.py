@@ -16,8 +16,13 @@ from sqlalchemy import Engine, create_engine, event, text
 
 SQLITE_FILENAME = "faceverify.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                   "busy_timeout=30000", "secure_delete=ON")
+_SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=FULL",
+    "foreign_keys=ON",
+    "busy_timeout=30000",
+    "secure_delete=ON",
+)
 
 
 def database_url(database_url: str | None, data_dir: Path) -> str:
@@ -36,8 +41,12 @@ def open_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=8, max_overflow=8)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=8,
+            max_overflow=8,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)

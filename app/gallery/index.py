@@ -32,8 +32,13 @@ class Match:
 class TemplateIndex:
     """Templates of the served model, searchable by cosine similarity."""
 
-    def __init__(self, dimension: int, capacity: int = 1024, ann_min_templates: int = 0,
-                 ann_nprobe: int = 256) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        capacity: int = 1024,
+        ann_min_templates: int = 0,
+        ann_nprobe: int = 256,
+    ) -> None:
         """Args: ann_min_templates: size from which the IVF shortlist is used (0: never)."""
         self.dimension = dimension
         self._matrix = np.zeros((capacity, dimension), np.float32)
@@ -72,20 +77,22 @@ class TemplateIndex:
     def add(self, templates: Iterable[Template]) -> None:
         """Add templates; a face id already present is left as it is."""
         with self._lock:
-            rows = [self._append(template) for template in templates
-                    if template.face_id not in self._rows]
+            rows = [
+                self._append(template)
+                for template in templates
+                if template.face_id not in self._rows
+            ]
             if self._ann is None:
                 return
             if self._ann.built and rows:
                 self._ann.add(self._matrix[rows], self._labels[rows])
             elif not self._ann.built and len(self) >= self._ann_min:
-                self._ann.build(self._matrix[:len(self)], self._labels[:len(self)])
+                self._ann.build(self._matrix[: len(self)], self._labels[: len(self)])
 
     def remove(self, face_ids: Iterable[str]) -> None:
         """Remove templates by face id; unknown ids are ignored."""
         with self._lock:
-            labels = [label for face_id in face_ids
-                      if (label := self._delete(face_id)) is not None]
+            labels = [label for face_id in face_ids if (label := self._delete(face_id)) is not None]
             if labels and self.approximate:
                 self._ann.remove(np.asarray(labels, np.int64))
 
@@ -156,7 +163,7 @@ class TemplateIndex:
     def _grow(self) -> None:
         size = max(1024, len(self._matrix) * 2)
         matrix, labels = np.zeros((size, self.dimension), np.float32), np.zeros(size, np.int64)
-        matrix[:len(self._matrix)], labels[:len(self._labels)] = self._matrix, self._labels
+        matrix[: len(self._matrix)], labels[: len(self._labels)] = self._matrix, self._labels
         self._matrix, self._labels = matrix, labels
 
 

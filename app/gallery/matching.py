@@ -26,5 +26,6 @@ def match_person(templates: Sequence[Template], probe: np.ndarray) -> PersonMatc
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     scores = np.clip(matrix @ (probe / max(float(np.linalg.norm(probe)), 1e-12)), -1.0, 1.0)
     best = int(np.argmax(scores))
-    return PersonMatch(float(scores[best]), float(scores.mean()), templates[best].face_id,
-                       len(templates))
+    return PersonMatch(
+        float(scores[best]), float(scores.mean()), templates[best].face_id, len(templates)
+    )

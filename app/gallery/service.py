@@ -50,8 +50,10 @@ class Gallery:
     async def start(self, model: ModelKey) -> None:
         """Open and migrate the database, load the model's templates, start polling."""
         settings = self.settings
-        url = database_url(settings.database_url.get_secret_value()
-                           if settings.database_url else None, settings.data_dir)
+        url = database_url(
+            settings.database_url.get_secret_value() if settings.database_url else None,
+            settings.data_dir,
+        )
         key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="gallery")
         self._sync_lock = asyncio.Lock()
@@ -64,9 +66,14 @@ class Gallery:
         self.stale_templates = await self.run(self.store.stale_templates, model)
         self._poller = asyncio.create_task(self._poll(), name="gallery-poll")
         self.ready = True
-        logger.info("gallery on %s: %d templates of %s %s (%d of other models need "
-                    "re-enrolment)", self.backend, len(self.index), model.name, model.version,
-                    self.stale_templates)
+        logger.info(
+            "gallery on %s: %d templates of %s %s (%d of other models need re-enrolment)",
+            self.backend,
+            len(self.index),
+            model.name,
+            model.version,
+            self.stale_templates,
+        )
 
     async def stop(self) -> None:
         """Stop polling and close the database."""
@@ -91,8 +98,9 @@ class Gallery:
             if changes.version == self._version:
                 return
             if changes.reset:
-                logger.warning("changes after version %d were pruned; reloading the gallery",
-                               self._version)
+                logger.warning(
+                    "changes after version %d were pruned; reloading the gallery", self._version
+                )
                 index = self._new_index()
                 self._version = await self.run(self._load, index)
                 self.index = index
@@ -109,9 +117,11 @@ class Gallery:
         audit("person_erased", person_id, templates_removed=len(face_ids))
 
     def _new_index(self) -> TemplateIndex:
-        return TemplateIndex(self.model.dimension,
-                             ann_min_templates=self.settings.ann_min_templates,
-                             ann_nprobe=self.settings.ann_nprobe)
+        return TemplateIndex(
+            self.model.dimension,
+            ann_min_templates=self.settings.ann_min_templates,
+            ann_nprobe=self.settings.ann_nprobe,
+        )
 
     def _load(self, index: TemplateIndex) -> int:
         version, templates = self.store.load_all(self.model)

@@ -33,11 +33,16 @@ class GalleryStore:
 
     # --- people ---------------------------------------------------------------------------
 
-    def create_person(self, person_id: str, display_name: str | None,
-                      attributes: dict[str, Any] | None) -> Person:
+    def create_person(
+        self, person_id: str, display_name: str | None, attributes: dict[str, Any] | None
+    ) -> Person:
         """Insert a person. Raises PersonExistsError when the id is taken."""
-        row = {"id": person_id, "display_name": display_name, "attributes": attributes,
-               "created_at": datetime.now(UTC)}
+        row = {
+            "id": person_id,
+            "display_name": display_name,
+            "attributes": attributes,
+            "created_at": datetime.now(UTC),
+        }
         try:
             with self.engine.begin() as connection:
                 connection.execute(insert(people).values(**row))
@@ -55,32 +60,42 @@ class GalleryStore:
             records: dict[str, list[FaceRecord]] = {row["id"]: [] for row in rows}
             if records:
                 for face in connection.execute(
-                        select(*_FACE_COLUMNS).where(faces.c.person_id.in_(list(records)))
-                        .order_by(faces.c.id)).mappings():
+                    select(*_FACE_COLUMNS)
+                    .where(faces.c.person_id.in_(list(records)))
+                    .order_by(faces.c.id)
+                ).mappings():
                     records[face["person_id"]].append(_face(face))
             return [_person(row, tuple(records[row["id"]])) for row in rows]
 
     def get_person(self, person_id: str) -> Person:
         """Return a person with their face records. Raises PersonNotFoundError."""
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(people).where(people.c.id == person_id)).mappings().first()
+            row = (
+                connection.execute(select(people).where(people.c.id == person_id))
+                .mappings()
+                .first()
+            )
             if row is None:
                 raise PersonNotFoundError(f"no person with id {person_id!r}")
             records = connection.execute(
-                select(*_FACE_COLUMNS).where(faces.c.person_id == person_id)
-                .order_by(faces.c.id)).mappings()
+                select(*_FACE_COLUMNS).where(faces.c.person_id == person_id).order_by(faces.c.id)
+            ).mappings()
             return _person(row, tuple(_face(record) for record in records))
 
     def delete_person(self, person_id: str) -> list[str]:
         """Erase a person and all their templates; returns the removed face ids."""
         with self.engine.begin() as connection:
             version = changelog.bump(connection)
-            if connection.execute(select(people.c.id).where(people.c.id == person_id)).first() \
-                    is None:
+            if (
+                connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
+                is None
+            ):
                 raise PersonNotFoundError(f"no person with id {person_id!r}")
-            face_ids = list(connection.execute(
-                select(faces.c.id).where(faces.c.person_id == person_id)).scalars())
+            face_ids = list(
+                connection.execute(
+                    select(faces.c.id).where(faces.c.person_id == person_id)
+                ).scalars()
+            )
             connection.execute(faces.delete().where(faces.c.person_id == person_id))
             connection.execute(people.delete().where(people.c.id == person_id))
             changelog.record(connection, version, face_ids, added=False)
@@ -88,17 +103,22 @@ class GalleryStore:
 
     # --- templates ------------------------------------------------------------------------
 
-    def add_faces(self, person_id: str, model: ModelKey,
-                  new_faces: Sequence[NewFace]) -> list[FaceRecord]:
+    def add_faces(
+        self, person_id: str, model: ModelKey, new_faces: Sequence[NewFace]
+    ) -> list[FaceRecord]:
         """Store templates for a person. Raises PersonNotFoundError."""
         now = datetime.now(UTC)
-        rows = [self._face_row(_face_id(number), person_id, model, face, now)
-                for number, face in enumerate(new_faces)]
+        rows = [
+            self._face_row(_face_id(number), person_id, model, face, now)
+            for number, face in enumerate(new_faces)
+        ]
         try:
             with self.engine.begin() as connection:
                 version = changelog.bump(connection)
-                if connection.execute(
-                        select(people.c.id).where(people.c.id == person_id)).first() is None:
+                if (
+                    connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
+                    is None
+                ):
                     raise PersonNotFoundError(f"no person with id {person_id!r}")
                 if rows:
                     connection.execute(insert(faces), rows)
@@ -111,11 +131,14 @@ class GalleryStore:
         """Remove one template. Raises PersonNotFoundError or FaceNotFoundError."""
         with self.engine.begin() as connection:
             version = changelog.bump(connection)
-            deleted = connection.execute(faces.delete().where(
-                and_(faces.c.id == face_id, faces.c.person_id == person_id))).rowcount
+            deleted = connection.execute(
+                faces.delete().where(and_(faces.c.id == face_id, faces.c.person_id == person_id))
+            ).rowcount
             if not deleted:
-                if connection.execute(
-                        select(people.c.id).where(people.c.id == person_id)).first() is None:
+                if (
+                    connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
+                    is None
+                ):
                     raise PersonNotFoundError(f"no person with id {person_id!r}")
                 raise FaceNotFoundError(f"person {person_id!r} has no face {face_id!r}")
             changelog.record(connection, version, [face_id], added=False)
@@ -123,11 +146,14 @@ class GalleryStore:
     def person_templates(self, person_id: str, model: ModelKey) -> list[Template]:
         """Return the person's templates of ``model``. Raises PersonNotFoundError."""
         with self.engine.connect() as connection:
-            if connection.execute(
-                    select(people.c.id).where(people.c.id == person_id)).first() is None:
+            if (
+                connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
+                is None
+            ):
                 raise PersonNotFoundError(f"no person with id {person_id!r}")
-            rows = connection.execute(_templates_query(model).where(
-                faces.c.person_id == person_id)).mappings()
+            rows = connection.execute(
+                _templates_query(model).where(faces.c.person_id == person_id)
+            ).mappings()
             return [self._template(row) for row in rows]
 
     # --- synchronisation ------------------------------------------------------------------
@@ -148,7 +174,8 @@ class GalleryStore:
         def templates() -> Iterator[Template]:
             with self.engine.connect() as connection:
                 result = connection.execution_options(yield_per=_CHUNK).execute(
-                    _templates_query(model))
+                    _templates_query(model)
+                )
                 for row in result.mappings():
                     yield self._template(row)
 
@@ -162,43 +189,73 @@ class GalleryStore:
             wanted = list(events.added)
             for chunk in _chunks(wanted):
                 rows = connection.execute(
-                    _templates_query(model).where(faces.c.id.in_(chunk))).mappings()
+                    _templates_query(model).where(faces.c.id.in_(chunk))
+                ).mappings()
                 added.extend(self._template(row) for row in rows)
             return Changes(events.version, events.removed, tuple(added), events.reset)
 
     def stale_templates(self, model: ModelKey) -> int:
         """How many stored templates another model made (they need re-enrolment)."""
         with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(faces).where(
-                (faces.c.model_name != model.name) | (faces.c.model_version != model.version)
-            )).scalar_one()
+            return connection.execute(
+                select(func.count())
+                .select_from(faces)
+                .where(
+                    (faces.c.model_name != model.name) | (faces.c.model_version != model.version)
+                )
+            ).scalar_one()
 
     # --- rows -----------------------------------------------------------------------------
 
-    def _face_row(self, face_id: str, person_id: str, model: ModelKey, face: NewFace,
-                  now: datetime) -> dict[str, Any]:
+    def _face_row(
+        self, face_id: str, person_id: str, model: ModelKey, face: NewFace, now: datetime
+    ) -> dict[str, Any]:
         x, y, width, height = face.box if face.box is not None else (None,) * 4
-        return {"id": face_id, "person_id": person_id, "model_name": model.name,
-                "model_version": model.version, "dimension": model.dimension,
-                "embedding": self.codec.encode(face.embedding), "encrypted": self.codec.encrypts,
-                "box_x": x, "box_y": y, "box_width": width, "box_height": height,
-                "confidence": face.confidence, "created_at": now}
+        return {
+            "id": face_id,
+            "person_id": person_id,
+            "model_name": model.name,
+            "model_version": model.version,
+            "dimension": model.dimension,
+            "embedding": self.codec.encode(face.embedding),
+            "encrypted": self.codec.encrypts,
+            "box_x": x,
+            "box_y": y,
+            "box_width": width,
+            "box_height": height,
+            "confidence": face.confidence,
+            "created_at": now,
+        }
 
     def _template(self, row: RowMapping) -> Template:
         embedding = self.codec.decode(row["embedding"], row["encrypted"], row["dimension"])
         return Template(row["id"], row["person_id"], embedding)
 
 
-_FACE_COLUMNS = (faces.c.id, faces.c.person_id, faces.c.model_name, faces.c.model_version,
-                 faces.c.box_x, faces.c.box_y, faces.c.box_width, faces.c.box_height,
-                 faces.c.confidence, faces.c.created_at)
+_FACE_COLUMNS = (
+    faces.c.id,
+    faces.c.person_id,
+    faces.c.model_name,
+    faces.c.model_version,
+    faces.c.box_x,
+    faces.c.box_y,
+    faces.c.box_width,
+    faces.c.box_height,
+    faces.c.confidence,
+    faces.c.created_at,
+)
 
 
 def _templates_query(model: ModelKey):  # noqa: ANN202 - an SQLAlchemy Select
-    return select(faces.c.id, faces.c.person_id, faces.c.embedding, faces.c.encrypted,
-                  faces.c.dimension).where(and_(
-                      faces.c.model_name == model.name, faces.c.model_version == model.version,
-                      faces.c.dimension == model.dimension))
+    return select(
+        faces.c.id, faces.c.person_id, faces.c.embedding, faces.c.encrypted, faces.c.dimension
+    ).where(
+        and_(
+            faces.c.model_name == model.name,
+            faces.c.model_version == model.version,
+            faces.c.dimension == model.dimension,
+        )
+    )
 
 
 def _face_id(number: int) -> str:
@@ -208,7 +265,7 @@ def _face_id(number: int) -> str:
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+        yield items[start : start + _CHUNK]
 
 
 def _utc(moment: datetime) -> datetime:
@@ -216,12 +273,23 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _face(row: RowMapping | dict[str, Any]) -> FaceRecord:
-    box = None if row["box_x"] is None else (
-        row["box_x"], row["box_y"], row["box_width"], row["box_height"])
-    return FaceRecord(row["id"], row["person_id"], row["model_name"], row["model_version"], box,
-                      row["confidence"], _utc(row["created_at"]))
+    box = (
+        None
+        if row["box_x"] is None
+        else (row["box_x"], row["box_y"], row["box_width"], row["box_height"])
+    )
+    return FaceRecord(
+        row["id"],
+        row["person_id"],
+        row["model_name"],
+        row["model_version"],
+        box,
+        row["confidence"],
+        _utc(row["created_at"]),
+    )
 
 
 def _person(row: RowMapping, face_records: tuple[FaceRecord, ...] = ()) -> Person:
-    return Person(row["id"], row["display_name"], row["attributes"], _utc(row["created_at"]),
-                  face_records)
+    return Person(
+        row["id"], row["display_name"], row["attributes"], _utc(row["created_at"]), face_records
+    )

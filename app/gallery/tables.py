@@ -33,7 +33,8 @@ FACE_ID_LENGTH = 32
 metadata = MetaData()
 
 people = Table(
-    "people", metadata,
+    "people",
+    metadata,
     Column("id", String(PERSON_ID_LENGTH), primary_key=True),
     Column("display_name", String(256), nullable=True),
     Column("attributes", JSON, nullable=True),
@@ -41,10 +42,15 @@ people = Table(
 )
 
 faces = Table(
-    "faces", metadata,
+    "faces",
+    metadata,
     Column("id", String(FACE_ID_LENGTH), primary_key=True),
-    Column("person_id", String(PERSON_ID_LENGTH),
-           ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "person_id",
+        String(PERSON_ID_LENGTH),
+        ForeignKey("people.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("model_name", String(128), nullable=False),
     Column("model_version", String(64), nullable=False),
     Column("dimension", Integer, nullable=False),
@@ -61,16 +67,19 @@ faces = Table(
 )
 
 gallery_state = Table(
-    "gallery_state", metadata,
+    "gallery_state",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
     Column("pruned_through", BigInteger, nullable=False, server_default="0"),
 )
 
 gallery_events = Table(
-    "gallery_events", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    "gallery_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("version", BigInteger, nullable=False),
     Column("face_id", String(FACE_ID_LENGTH), nullable=False),
     Column("added", Boolean, nullable=False),

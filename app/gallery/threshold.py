@@ -43,18 +43,22 @@ def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
     Each point's rate is the larger of its FAR target and the FAR measured at it (a
     conservative bound); ``threshold`` counts too when it names its FAR.
     """
-    points = {round(point.cosine, 6): OperatingPoint(max(point.far, point.far_target),
-                                                     point.cosine)
-              for point in metadata.operating_points if point.far_target is not None}
+    points = {
+        round(point.cosine, 6): OperatingPoint(max(point.far, point.far_target), point.cosine)
+        for point in metadata.operating_points
+        if point.far_target is not None
+    }
     threshold = metadata.threshold
     if threshold.far is not None:
-        points.setdefault(round(threshold.cosine, 6),
-                          OperatingPoint(threshold.far, threshold.cosine))
+        points.setdefault(
+            round(threshold.cosine, 6), OperatingPoint(threshold.far, threshold.cosine)
+        )
     return sorted(points.values(), key=lambda point: point.far)
 
 
-def identification_threshold(points: Sequence[OperatingPoint], default_cosine: float,
-                             templates: int, fpir_target: float) -> IdentificationThreshold:
+def identification_threshold(
+    points: Sequence[OperatingPoint], default_cosine: float, templates: int, fpir_target: float
+) -> IdentificationThreshold:
     """Choose the threshold for a gallery of ``templates`` templates.
 
     Args:

@@ -34,21 +34,36 @@ router = APIRouter(tags=["faces"], dependencies=[Depends(require_api_key)])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
     for status, description in [
-        (400, "invalid_image / invalid_request"), (401, "unauthorized"),
-        (413, "image_too_large"), (415, "unsupported_media_type"),
+        (400, "invalid_image / invalid_request"),
+        (401, "unauthorized"),
+        (413, "image_too_large"),
+        (415, "unsupported_media_type"),
         (422, "no_face / multiple_faces / too_many_images / validation_error"),
-        (503, "model_not_ready")]
+        (503, "model_not_ready"),
+    ]
 }
 _OPTION_FIELDS = {
-    "threshold": {"type": "number", "minimum": -1, "maximum": 1,
-                  "description": "overrides the calibrated threshold"},
-    "far": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
-            "description": FAR_DESCRIPTION},
+    "threshold": {
+        "type": "number",
+        "minimum": -1,
+        "maximum": 1,
+        "description": "overrides the calibrated threshold",
+    },
+    "far": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "exclusiveMaximum": 1,
+        "description": FAR_DESCRIPTION,
+    },
 }
 
 
-@router.post("/embed", response_model=EmbedResponse, responses=_ERRORS,
-             openapi_extra=request_body(EmbedJsonRequest, {"images[]": "image files"}))
+@router.post(
+    "/embed",
+    response_model=EmbedResponse,
+    responses=_ERRORS,
+    openapi_extra=request_body(EmbedJsonRequest, {"images[]": "image files"}),
+)
 async def embed(request: Request, service: ServiceDep, settings: SettingsDep) -> EmbedResponse:
     """Embed one or more images (field ``images``, repeatable; or JSON base64 ``images``).
 
@@ -56,16 +71,21 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
     gets an ``error`` object in its result while the others succeed; the status is then
     still 200. Request-level problems (body, content type, count) get an error status.
     """
-    upload = await read_upload(request, ("images",), EmbedJsonRequest,
-                               settings.max_images_per_request)
+    upload = await read_upload(
+        request, ("images",), EmbedJsonRequest, settings.max_images_per_request
+    )
     outcomes = await service.embed_many(upload.images["images"])
     return EmbedResponse(model=model_info(service), results=[_result(o) for o in outcomes])
 
 
-@router.post("/verify", response_model=VerifyResponse, responses=_ERRORS,
-             openapi_extra=request_body(VerifyJsonRequest, {"image1": "first image",
-                                                            "image2": "second image"},
-                                        _OPTION_FIELDS))
+@router.post(
+    "/verify",
+    response_model=VerifyResponse,
+    responses=_ERRORS,
+    openapi_extra=request_body(
+        VerifyJsonRequest, {"image1": "first image", "image2": "second image"}, _OPTION_FIELDS
+    ),
+)
 async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -> VerifyResponse:
     """Tell whether two images (``image1``, ``image2``) show the same person.
 
@@ -77,30 +97,47 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
     upload = await read_upload(request, ("image1", "image2"), VerifyJsonRequest, 2)
     try:
         options = VerifyOptions.model_validate(
-            {name: upload.fields.get(name) for name in ("threshold", "far")})
+            {name: upload.fields.get(name) for name in ("threshold", "far")}
+        )
     except ValidationError as exc:
         raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
-    result = await service.verify(upload.images["image1"][0], upload.images["image2"][0],
-                                  options.threshold, options.far)
-    return VerifyResponse(verified=result.verified, similarity=result.similarity,
-                          threshold=result.threshold, operating_point=result.operating_point,
-                          model=model_info(service),
-                          image1=_faces(result.first), image2=_faces(result.second))
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from exc
+    result = await service.verify(
+        upload.images["image1"][0], upload.images["image2"][0], options.threshold, options.far
+    )
+    return VerifyResponse(
+        verified=result.verified,
+        similarity=result.similarity,
+        threshold=result.threshold,
+        operating_point=result.operating_point,
+        model=model_info(service),
+        image1=_faces(result.first),
+        image2=_faces(result.second),
+    )
 
 
 def _result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:
     if isinstance(outcome, ApiError):
         return EmbedFailure(error=ErrorDetail(code=outcome.code, message=outcome.message))
     faces = _faces(outcome)
-    return EmbedResult(embedding=outcome.embedding.tolist(), face=faces.face,
-                       faces_detected=faces.faces_detected, fallback=faces.fallback)
+    return EmbedResult(
+        embedding=outcome.embedding.tolist(),
+        face=faces.face,
+        faces_detected=faces.faces_detected,
+        fallback=faces.fallback,
+    )
 
 
 def _faces(embedded: Embedded) -> ImageFaces:
     face = embedded.face
-    info = None if face is None else FaceInfo(
-        box=[float(value) for value in face.box], confidence=float(face.confidence),
-        landmarks=face.landmarks.astype(float).tolist())
-    return ImageFaces(face=info, faces_detected=embedded.faces_detected,
-                      fallback=embedded.fallback)
+    info = (
+        None
+        if face is None
+        else FaceInfo(
+            box=[float(value) for value in face.box],
+            confidence=float(face.confidence),
+            landmarks=face.landmarks.astype(float).tolist(),
+        )
+    )
+    return ImageFaces(face=info, faces_detected=embedded.faces_detected, fallback=embedded.fallback)

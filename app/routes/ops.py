@@ -24,22 +24,33 @@ def health() -> HealthResponse:
     return HealthResponse(status="ok")
 
 
-@router.api_route("/ready", methods=["GET", "HEAD"], response_model=ReadyResponse,
-            responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}})
+@router.api_route(
+    "/ready",
+    methods=["GET", "HEAD"],
+    response_model=ReadyResponse,
+    responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}},
+)
 def ready(service: ServiceDep, gallery: GalleryDep) -> ReadyResponse:
     """Answer 200 once the model is loaded and warmed up; 503 before and while stopping."""
     if service.draining:
         raise ModelNotReadyError("the service is shutting down")
     if not service.ready or service.metadata is None or not gallery.ready:
         raise ModelNotReadyError()
-    status = GalleryStatus(backend=gallery.backend, templates=len(gallery.index),
-                           templates_needing_reenrolment=gallery.stale_templates)
-    return ReadyResponse(status="ready", model=model_info(service), runtime=service.runtime_name,
-                         gallery=status)
+    status = GalleryStatus(
+        backend=gallery.backend,
+        templates=len(gallery.index),
+        templates_needing_reenrolment=gallery.stale_templates,
+    )
+    return ReadyResponse(
+        status="ready", model=model_info(service), runtime=service.runtime_name, gallery=status
+    )
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
+)
 def metrics(request: Request) -> Response:
     """Prometheus exposition: requests, latencies, batch sizes, faces, model info."""
     body, content_type = request.app.state.metrics.exposition()
@@ -51,5 +62,6 @@ def model_info(service: ServiceDep) -> ModelInfo:
     metadata = service.metadata
     if metadata is None:
         raise ModelNotReadyError()
-    return ModelInfo(name=metadata.name, version=metadata.version,
-                     dimension=metadata.embedding.dimension)
+    return ModelInfo(
+        name=metadata.name, version=metadata.version, dimension=metadata.embedding.dimension
+    )

@@ -41,26 +41,38 @@ from app.uploads import Upload, read_upload
 
 router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
 _THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
-_VERIFY_BODY = request_body(PersonVerifyJsonRequest, {"image": "probe image"}, {
-    "threshold": _THRESHOLD, "far": {"type": "number", "exclusiveMinimum": 0,
-                                     "exclusiveMaximum": 1}})
-_IDENTIFY_BODY = request_body(IdentifyJsonRequest, {"image": "probe image"}, {
-    "threshold": _THRESHOLD, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}})
+_VERIFY_BODY = request_body(
+    PersonVerifyJsonRequest,
+    {"image": "probe image"},
+    {
+        "threshold": _THRESHOLD,
+        "far": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    },
+)
+_IDENTIFY_BODY = request_body(
+    IdentifyJsonRequest,
+    {"image": "probe image"},
+    {"threshold": _THRESHOLD, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}},
+)
 
 
 @router.post("/people", response_model=PersonResponse, status_code=201, responses=_ERRORS)
 async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonResponse:
     """Create a person (409 ``person_exists`` when the id is taken); no photos yet."""
     person_id = body.id or uuid.uuid4().hex
-    person = await gallery.run(gallery.store.create_person, person_id, body.display_name,
-                               body.metadata)
+    person = await gallery.run(
+        gallery.store.create_person, person_id, body.display_name, body.metadata
+    )
     audit("person_created", person.id)
     return _person(person, gallery)
 
 
 @router.get("/people", response_model=PeoplePage, responses=_ERRORS)
-async def list_people(gallery: GalleryDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      after: Annotated[str | None, Query(max_length=128)] = None) -> PeoplePage:
+async def list_people(
+    gallery: GalleryDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Query(max_length=128)] = None,
+) -> PeoplePage:
     """People ordered by id, ``limit`` at a time after the id ``after``."""
     people = await gallery.run(gallery.store.list_people, limit, after)
     next_after = people[-1].id if len(people) == limit else None
@@ -81,29 +93,47 @@ async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/people/{person_id}/faces", response_model=EnrolResponse, responses=_ERRORS,
-             openapi_extra=request_body(EnrolJsonRequest, {"images[]": "photos of the person"}))
-async def enrol(person_id: str, request: Request, service: ServiceDep, gallery: GalleryDep,
-                settings: SettingsDep) -> EnrolResponse:
+@router.post(
+    "/people/{person_id}/faces",
+    response_model=EnrolResponse,
+    responses=_ERRORS,
+    openapi_extra=request_body(EnrolJsonRequest, {"images[]": "photos of the person"}),
+)
+async def enrol(
+    person_id: str,
+    request: Request,
+    service: ServiceDep,
+    gallery: GalleryDep,
+    settings: SettingsDep,
+) -> EnrolResponse:
     """Enrol photos: one template per photo with a face; per-photo errors as on ``/embed``.
 
     Only the embedding, the model, the face box, the detector confidence and the time are
     stored, never the photo.
     """
     await gallery.run(gallery.store.get_person, person_id)
-    upload = await read_upload(request, ("images",), EnrolJsonRequest,
-                               settings.max_images_per_request)
+    upload = await read_upload(
+        request, ("images",), EnrolJsonRequest, settings.max_images_per_request
+    )
     outcomes = await service.embed_many(upload.images["images"])
     embedded = [o for o in outcomes if isinstance(o, Embedded)]
     records = []
     if embedded:
-        records = await gallery.run(gallery.store.add_faces, person_id, gallery.model,
-                                    [_new_face(e) for e in embedded])
+        records = await gallery.run(
+            gallery.store.add_faces, person_id, gallery.model, [_new_face(e) for e in embedded]
+        )
         await gallery.sync()
-    audit("faces_enrolled", person_id, templates=len(records),
-          model=f"{gallery.model.name}/{gallery.model.version}")
-    return EnrolResponse(person_id=person_id, model=model_info(service),
-                         results=_enrol_results(outcomes, iter(records)))
+    audit(
+        "faces_enrolled",
+        person_id,
+        templates=len(records),
+        model=f"{gallery.model.name}/{gallery.model.version}",
+    )
+    return EnrolResponse(
+        person_id=person_id,
+        model=model_info(service),
+        results=_enrol_results(outcomes, iter(records)),
+    )
 
 
 @router.delete("/people/{person_id}/faces/{face_id}", status_code=204, responses=_ERRORS)
@@ -115,10 +145,15 @@ async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/people/{person_id}/verify", response_model=PersonVerifyResponse,
-             responses=_ERRORS, openapi_extra=_VERIFY_BODY)
-async def verify_person(person_id: str, request: Request, service: ServiceDep,
-                        gallery: GalleryDep) -> PersonVerifyResponse:
+@router.post(
+    "/people/{person_id}/verify",
+    response_model=PersonVerifyResponse,
+    responses=_ERRORS,
+    openapi_extra=_VERIFY_BODY,
+)
+async def verify_person(
+    person_id: str, request: Request, service: ServiceDep, gallery: GalleryDep
+) -> PersonVerifyResponse:
     """Is the probe photo this person? Compared with each of their templates of this model.
 
     The threshold is chosen as on ``/verify``: the default operating point, ``far``'s, or
@@ -126,24 +161,35 @@ async def verify_person(person_id: str, request: Request, service: ServiceDep,
     """
     templates = await gallery.run(gallery.store.person_templates, person_id, gallery.model)
     if not templates:
-        raise NoTemplatesError(f"person {person_id!r} has no templates of model "
-                               f"{gallery.model.name} {gallery.model.version}")
+        raise NoTemplatesError(
+            f"person {person_id!r} has no templates of model "
+            f"{gallery.model.name} {gallery.model.version}"
+        )
     upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
     options = _options(VerifyOptions, upload, ("threshold", "far"))
     threshold, point = service.choose_threshold(options.threshold, options.far)
     probe = await service.embed_one(upload.images["image"][0])
     match = match_person(templates, probe.embedding)
     return PersonVerifyResponse(
-        person_id=person_id, verified=match.similarity >= threshold,
-        similarity=match.similarity, mean_similarity=match.mean_similarity,
-        threshold=threshold, operating_point=point, face_id=match.face_id,
-        templates=match.templates, model=model_info(service), probe=_faces(probe))
+        person_id=person_id,
+        verified=match.similarity >= threshold,
+        similarity=match.similarity,
+        mean_similarity=match.mean_similarity,
+        threshold=threshold,
+        operating_point=point,
+        face_id=match.face_id,
+        templates=match.templates,
+        model=model_info(service),
+        probe=_faces(probe),
+    )
 
 
-@router.post("/identify", response_model=IdentifyResponse, responses=_ERRORS,
-             openapi_extra=_IDENTIFY_BODY)
-async def identify(request: Request, service: ServiceDep, gallery: GalleryDep,
-                   settings: SettingsDep) -> IdentifyResponse:
+@router.post(
+    "/identify", response_model=IdentifyResponse, responses=_ERRORS, openapi_extra=_IDENTIFY_BODY
+)
+async def identify(
+    request: Request, service: ServiceDep, gallery: GalleryDep, settings: SettingsDep
+) -> IdentifyResponse:
     """Who is this? The ``top_k`` most similar people, each with a verdict.
 
     The threshold rises with the gallery size to hold the false-positive identification rate
@@ -154,16 +200,30 @@ async def identify(request: Request, service: ServiceDep, gallery: GalleryDep,
     probe = await service.embed_one(upload.images["image"][0])
     matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
-    rule = identification_threshold(operating_points(service.metadata), service.threshold,
-                                     size.templates, settings.identify_fpir)
+    rule = identification_threshold(
+        operating_points(service.metadata),
+        service.threshold,
+        size.templates,
+        settings.identify_fpir,
+    )
     threshold = rule.cosine if options.threshold is None else options.threshold
     return IdentifyResponse(
-        candidates=[Candidate(person_id=m.person_id, face_id=m.face_id,
-                              similarity=m.similarity, verified=m.similarity >= threshold)
-                    for m in matches],
-        threshold=threshold, fpir_target=rule.fpir_target,
+        candidates=[
+            Candidate(
+                person_id=m.person_id,
+                face_id=m.face_id,
+                similarity=m.similarity,
+                verified=m.similarity >= threshold,
+            )
+            for m in matches
+        ],
+        threshold=threshold,
+        fpir_target=rule.fpir_target,
         fpir_bound=rule.fpir_bound if options.threshold is None else None,
-        gallery=size, model=model_info(service), probe=_faces(probe))
+        gallery=size,
+        model=model_info(service),
+        probe=_faces(probe),
+    )
 
 
 def _options(schema: type[BaseModel], upload: Upload, names: tuple[str, ...]) -> Any:
@@ -173,7 +233,8 @@ def _options(schema: type[BaseModel], upload: Upload, names: tuple[str, ...]) ->
         return schema.model_validate(fields)
     except ValidationError as exc:
         raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from exc
 
 
 def _new_face(embedded: Embedded) -> NewFace:
@@ -182,30 +243,41 @@ def _new_face(embedded: Embedded) -> NewFace:
     return NewFace(embedded.embedding, box, None if face is None else float(face.confidence))
 
 
-def _enrol_results(outcomes: list[Embedded | ApiError],
-                   records: Any) -> list[EnrolledFace | Any]:
+def _enrol_results(outcomes: list[Embedded | ApiError], records: Any) -> list[EnrolledFace | Any]:
     results = []
     for outcome in outcomes:
         if isinstance(outcome, ApiError):
             results.append(_result(outcome))
         else:
             faces = _faces(outcome)
-            results.append(EnrolledFace(face_id=next(records).id, face=faces.face,
-                                        faces_detected=faces.faces_detected,
-                                        fallback=faces.fallback))
+            results.append(
+                EnrolledFace(
+                    face_id=next(records).id,
+                    face=faces.face,
+                    faces_detected=faces.faces_detected,
+                    fallback=faces.fallback,
+                )
+            )
     return results
 
 
 def _person(person: Person, gallery: Gallery) -> PersonResponse:
-    return PersonResponse(id=person.id, display_name=person.display_name,
-                          metadata=person.attributes, created_at=person.created_at,
-                          faces=[_stored(face, gallery) for face in person.faces])
+    return PersonResponse(
+        id=person.id,
+        display_name=person.display_name,
+        metadata=person.attributes,
+        created_at=person.created_at,
+        faces=[_stored(face, gallery) for face in person.faces],
+    )
 
 
 def _stored(face: FaceRecord, gallery: Gallery) -> StoredFace:
-    current = (face.model_name, face.model_version) == (gallery.model.name,
-                                                         gallery.model.version)
-    return StoredFace(id=face.id, model=FaceModel(name=face.model_name,
-                                                  version=face.model_version),
-                      current=current, box=list(face.box) if face.box else None,
-                      confidence=face.confidence, created_at=face.created_at)
+    current = (face.model_name, face.model_version) == (gallery.model.name, gallery.model.version)
+    return StoredFace(
+        id=face.id,
+        model=FaceModel(name=face.model_name, version=face.model_version),
+        current=current,
+        box=list(face.box) if face.box else None,
+        confidence=face.confidence,
+        created_at=face.created_at,
+    )

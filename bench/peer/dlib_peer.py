@@ -28,8 +28,10 @@ def peer_missing() -> str | None:
     if missing:
         return f"peer skipped: {', '.join(missing)} not installed; install with: {INSTALL_HINT}"
     if importlib.util.find_spec("pkg_resources") is None:
-        return ("peer skipped: face_recognition_models needs pkg_resources, which this "
-                "setuptools lacks; install with: .venv/bin/pip install 'setuptools<81'")
+        return (
+            "peer skipped: face_recognition_models needs pkg_resources, which this "
+            "setuptools lacks; install with: .venv/bin/pip install 'setuptools<81'"
+        )
     return None
 
 

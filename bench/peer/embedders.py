@@ -85,5 +85,7 @@ def embed_files(embedder: Embedder, paths: Sequence[Path], progress: bool = True
         One :class:`Embedded` per file, in order.
     """
     embed_file(embedder, paths[0])
-    return [embed_file(embedder, path)
-            for path in tqdm(paths, desc=embedder.name, disable=not progress, leave=False)]
+    return [
+        embed_file(embedder, path)
+        for path in tqdm(paths, desc=embedder.name, disable=not progress, leave=False)
+    ]

@@ -52,8 +52,10 @@ def embed_files_over_http(model_dir: Path, files: list[Path]) -> list[Embedded]:
     Returns:
         One :class:`Embedded` per file, in order.
     """
-    with local_service(model_dir) as service, httpx.Client(base_url=service.url,
-                                                               timeout=60.0) as client:
+    with (
+        local_service(model_dir) as service,
+        httpx.Client(base_url=service.url, timeout=60.0) as client,
+    ):
         http = HttpEmbedClient(client)
         http.embed_file(files[0].name, files[0].read_bytes())  # warm-up, not timed
         return [http.embed_file(path.name, path.read_bytes()) for path in files]

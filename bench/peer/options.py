@@ -38,17 +38,36 @@ class Options:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with the defaults of a full run."""
-    parser = argparse.ArgumentParser(prog="python -m bench.peer_compare", description=(
-        "Compare our verifier with face_recognition (dlib) on the same raw photos."))
-    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "default",
-                        help="exported model directory (model.onnx + metadata.json)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.peer_compare",
+        description=("Compare our verifier with face_recognition (dlib) on the same raw photos."),
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=PROJECT_ROOT / "models" / "default",
+        help="exported model directory (model.onnx + metadata.json)",
+    )
     parser.add_argument("--split", type=Path, help="a run's split.json: use its held-out people")
-    parser.add_argument("--data", nargs="+", default=(), metavar="ROOT",
-                        help="identity folders (PATH or NAMESPACE=PATH) instead of --split")
-    parser.add_argument("--holdout", type=float, help="with --data: held-out share of people "
-                        "(split as training does, with --seed); default: all people")
-    parser.add_argument("--raw-root", type=Path, default=DEFAULT_RAW_ROOT,
-                        help="folder of the raw sets named in split.json (default %(default)s)")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=(),
+        metavar="ROOT",
+        help="identity folders (PATH or NAMESPACE=PATH) instead of --split",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        help="with --data: held-out share of people "
+        "(split as training does, with --seed); default: all people",
+    )
+    parser.add_argument(
+        "--raw-root",
+        type=Path,
+        default=DEFAULT_RAW_ROOT,
+        help="folder of the raw sets named in split.json (default %(default)s)",
+    )
     parser.add_argument("--max-people", type=int, help="compare on at most N people (seeded)")
     parser.add_argument("--max-images", type=int, help="at most N photos per person")
     parser.add_argument("--max-impostors", type=int, default=20_000, help="impostor pairs")
@@ -56,12 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-peer", action="store_true", help="leave face_recognition out")
     parser.add_argument("--no-http", action="store_true", help="leave the HTTP API run out")
-    parser.add_argument("--write-docs", action="store_true",
-                        help="write the table into docs/benchmarks.md between its markers")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write the table into docs/benchmarks.md between its markers",
+    )
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--quick", action="store_true", help="smoke run: fixture photos and the "
-                        "tiny fixture model (random weights: its figures mean nothing)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: fixture photos and the "
+        "tiny fixture model (random weights: its figures mean nothing)",
+    )
     return parser
 
 
@@ -82,9 +108,20 @@ def parse_options(argv: list[str] | None = None) -> Options:
     if not args.split and not args.data:
         parser.error("give --split runs/NAME/split.json or --data ROOT ... (or --quick)")
     return Options(
-        model=args.model, split=args.split, data=tuple(args.data), holdout=args.holdout,
-        raw_root=args.raw_root, max_people=args.max_people, max_images=args.max_images,
-        max_impostors=args.max_impostors, seed=args.seed, out=args.out, peer=not args.no_peer,
-        http=not args.no_http, write_docs=args.write_docs, docs=args.docs,
-        progress=not args.no_progress, quick=args.quick,
+        model=args.model,
+        split=args.split,
+        data=tuple(args.data),
+        holdout=args.holdout,
+        raw_root=args.raw_root,
+        max_people=args.max_people,
+        max_images=args.max_images,
+        max_impostors=args.max_impostors,
+        seed=args.seed,
+        out=args.out,
+        peer=not args.no_peer,
+        http=not args.no_http,
+        write_docs=args.write_docs,
+        docs=args.docs,
+        progress=not args.no_progress,
+        quick=args.quick,
     )

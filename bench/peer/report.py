@@ -49,8 +49,11 @@ def _speed_rows(systems: list[dict], http: dict) -> list[list[str]]:
         ["ms / image, detection + embedding (median)", *(_ms(t) for t in speed)],
         ["images / s, one at a time (1 / mean)", *rate],
         ["ms / image in process, decode included (median)", local_ms, *blank],
-        ["ms / image over HTTP, one per request, upload + decode included (median)", http_ms,
-         *blank],
+        [
+            "ms / image over HTTP, one per request, upload + decode included (median)",
+            http_ms,
+            *blank,
+        ],
     ]
 
 
@@ -65,8 +68,12 @@ def markdown_table(report: dict) -> str:
     """
     systems = [report["systems"][key] for key in SYSTEM_KEYS]
     faces = [s.get("faces") for s in systems]
-    rows = [["images with no face found",
-             *(f"{f['no_face']} / {f['images']}" if f else "n/a" for f in faces)]]
+    rows = [
+        [
+            "images with no face found",
+            *(f"{f['no_face']} / {f['images']}" if f else "n/a" for f in faces),
+        ]
+    ]
     rows += _metric_rows(systems, "all_pairs", "all pairs")
     rows += _metric_rows(systems, "both_embedded", "pairs both embedded")
     rows += _speed_rows(systems, report.get("http", {}))
@@ -78,10 +85,12 @@ def markdown_table(report: dict) -> str:
 
 def _footnote(report: dict) -> str:
     pairs = report["pairs"]
-    text = (f"{report['data']['people']} people, {report['data']['images']} photos; "
-            f"all pairs: {pairs['all']['genuine']} genuine + {pairs['all']['impostor']} impostor; "
-            f"both embedded: {pairs['both_embedded']['genuine']} genuine + "
-            f"{pairs['both_embedded']['impostor']} impostor.")
+    text = (
+        f"{report['data']['people']} people, {report['data']['images']} photos; "
+        f"all pairs: {pairs['all']['genuine']} genuine + {pairs['all']['impostor']} impostor; "
+        f"both embedded: {pairs['both_embedded']['genuine']} genuine + "
+        f"{pairs['both_embedded']['impostor']} impostor."
+    )
     if pairs["all"]["impostor"] < 1000:
         text += " Too few impostor pairs (< 1000) for TAR @ FAR 1e-3 to mean much."
     parts = (*report["systems"].values(), report["http"])

@@ -35,15 +35,23 @@ def select_records(options: Options) -> list[ImageRecord]:
     return records
 
 
-def embed_with(factory: Callable[[], Embedder], records: Sequence[ImageRecord],
-               options: Options) -> tuple[str, list[Embedded]]:
+def embed_with(
+    factory: Callable[[], Embedder], records: Sequence[ImageRecord], options: Options
+) -> tuple[str, list[Embedded]]:
     """Build one system and embed every photo with it; returns its name and results."""
     system = factory()
     return system.name, embed_files(system, [r.path for r in records], options.progress)
 
 
-def describe_system(name: str, results: list[Embedded], records: Sequence[ImageRecord],
-                    metric: str, pairs: PairSet, both: np.ndarray, seed: int) -> dict:
+def describe_system(
+    name: str,
+    results: list[Embedded],
+    records: Sequence[ImageRecord],
+    metric: str,
+    pairs: PairSet,
+    both: np.ndarray,
+    seed: int,
+) -> dict:
     """Failures, speed and metrics on all pairs and on the pairs every system embedded."""
     return {
         "name": name,
@@ -74,8 +82,11 @@ def skipped_peer(options: Options) -> dict:
 
 def machine() -> dict[str, object]:
     """Where the timings were taken."""
-    return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+    }
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,9 @@ def compare(options: Options, records: Sequence[ImageRecord]) -> Comparison:
     both = np.ones(len(pairs.same), dtype=bool)
     for _, _, results in runs.values():
         both &= pair_mask(pairs, embedded_mask(results))
-    systems = {key: describe_system(name, results, records, metric, pairs, both, options.seed)
-               for key, (name, metric, results) in runs.items()}
+    systems = {
+        key: describe_system(name, results, records, metric, pairs, both, options.seed)
+        for key, (name, metric, results) in runs.items()
+    }
     systems.setdefault("peer", skipped_peer(options))
     return Comparison(systems, runs, pairs, both)

@@ -66,8 +66,10 @@ def raw_records(people: dict[str, set[tuple[str, str]]], raw_root: Path) -> list
                 if path.suffix.lower() in IMAGE_SUFFIXES:
                     records.append(ImageRecord(path, identity, source))
     if missing:
-        raise FileNotFoundError(f"{len(missing)} held-out person folders are not under "
-                                f"{raw_root} (check --raw-root), e.g. {sorted(missing)[:3]}")
+        raise FileNotFoundError(
+            f"{len(missing)} held-out person folders are not under "
+            f"{raw_root} (check --raw-root), e.g. {sorted(missing)[:3]}"
+        )
     return sorted(records, key=lambda record: str(record.path))
 
 
@@ -88,8 +90,9 @@ def folder_records(specs: Sequence[str], holdout: float | None, seed: int) -> li
     return split_identities(records, holdout, seed)[1]
 
 
-def sample_people(records: Sequence[ImageRecord], max_people: int | None, seed: int,
-                  max_images: int | None = None) -> list[ImageRecord]:
+def sample_people(
+    records: Sequence[ImageRecord], max_people: int | None, seed: int, max_images: int | None = None
+) -> list[ImageRecord]:
     """Keep at most ``max_people`` people (seeded choice) and ``max_images`` photos each.
 
     Args:

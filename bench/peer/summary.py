@@ -29,8 +29,11 @@ def timing(seconds: Sequence[float]) -> dict[str, float]:
 
 def failures(results: Sequence[Embedded], records: Sequence[ImageRecord]) -> dict[str, object]:
     """How many images got no embedding, in total and per source set."""
-    missed = [record.source for result, record in zip(results, records, strict=True)
-              if result.embedding is None]
+    missed = [
+        record.source
+        for result, record in zip(results, records, strict=True)
+        if result.embedding is None
+    ]
     totals = Counter(record.source for record in records)
     per_source = {source: f"{Counter(missed)[source]}/{total}" for source, total in totals.items()}
     return {"no_face": len(missed), "images": len(records), "no_face_by_set": per_source}
@@ -81,9 +84,11 @@ def http_overhead(in_process: Sequence[Embedded], over_http: Sequence[Embedded])
         Round-trip timing, the in-process decode + detect + embed timing it compares with,
         the no-face count and the lowest cosine between the two embeddings of a photo.
     """
-    agreement = [float(np.dot(a.embedding, b.embedding))
-                 for a, b in zip(in_process, over_http, strict=True)
-                 if a.embedding is not None and b.embedding is not None]
+    agreement = [
+        float(np.dot(a.embedding, b.embedding))
+        for a, b in zip(in_process, over_http, strict=True)
+        if a.embedding is not None and b.embedding is not None
+    ]
     return {
         "timing": timing([r.seconds for r in over_http]),
         "in_process_end_to_end": timing([r.seconds + r.decode_seconds for r in in_process]),

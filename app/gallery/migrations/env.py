@@ -17,8 +17,11 @@ config = context.config
 
 
 def _run(connection) -> None:  # noqa: ANN001 - an SQLAlchemy Connection
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             # Replicas starting together: one migrates, the others wait, then find it done.

@@ -28,8 +28,12 @@ def upgrade() -> None:
     op.create_table(
         "faces",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("person_id", sa.String(128),
-                  sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "person_id",
+            sa.String(128),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("model_name", sa.String(128), nullable=False),
         sa.Column("model_version", sa.String(64), nullable=False),
         sa.Column("dimension", sa.Integer, nullable=False),
@@ -52,8 +56,12 @@ def upgrade() -> None:
     op.bulk_insert(state, [{"id": 1, "version": 0}])
     op.create_table(
         "gallery_events",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("version", sa.BigInteger, nullable=False),
         sa.Column("face_id", sa.String(32), nullable=False),
         sa.Column("added", sa.Boolean, nullable=False),

@@ -19,8 +19,9 @@ depends_on = None
 def upgrade() -> None:
     """Add ``gallery_state.pruned_through`` (0: nothing pruned yet)."""
     with op.batch_alter_table("gallery_state") as batch:
-        batch.add_column(sa.Column("pruned_through", sa.BigInteger, nullable=False,
-                                   server_default="0"))
+        batch.add_column(
+            sa.Column("pruned_through", sa.BigInteger, nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
