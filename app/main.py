@@ -20,7 +20,7 @@ from app.logging_setup import configure_logging
 from app.metrics import Metrics
 from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestContextMiddleware
 from app.model_loading import LoadedModel
-from app.routes import faces, ops, people
+from app.routes import faces, ops, people, probes
 from app.service import FaceService
 from app.settings import Settings, SettingsError, get_settings
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, preloaded: LoadedModel | None =
     app.include_router(ops.router)
     app.include_router(faces.router)
     app.include_router(people.router)
+    app.include_router(probes.router)
     _add_middleware(app, settings, metrics)
     return app
 

@@ -1,8 +1,7 @@
 """The verification service: image bytes in, embeddings and verdicts out.
 
-Decoding, detection and alignment run in a thread pool (one face detector per thread, since
-LiteRT interpreters are not thread-safe); inference goes through the dynamic batcher. Image
-bytes and embeddings are never logged.
+Decoding, detection and alignment (:mod:`app.preparation`) run in a thread pool; inference
+goes through the dynamic batcher. Image bytes and embeddings are never logged.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,27 +26,12 @@ from app.image_input import ImageInput
 from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
 from app.outcomes import Embedded, Verification
+from app.preparation import ImagePreparer
 from app.runtime import EmbeddingRuntime
 from app.settings import Settings
-from facecore.decode import decode_image_reduced
-from facecore.detect import Face
 from facecore.metadata import ModelMetadata
-from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
 
 logger = logging.getLogger(__name__)
-# A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
-# 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
-DECODE_REDUCE_TO = 2048
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Model pixels of one image and how its face was found."""
-
-    pixels: np.ndarray
-    face: Face | None
-    faces_detected: int
-    fallback: bool
 
 
 class FaceService:
@@ -65,8 +47,7 @@ class FaceService:
         self._preloaded = preloaded
         self._runtime: EmbeddingRuntime | None = None
         self._batcher: DynamicBatcher | None = None
-        self._config: PreprocessConfig | None = None
-        self._local = threading.local()
+        self._preparer: ImagePreparer | None = None
         self._prep_pool: ThreadPoolExecutor | None = None
         self._model_pool: ThreadPoolExecutor | None = None
 
@@ -90,14 +71,14 @@ class FaceService:
         """Read metadata, load the runtime, warm it up and start batching (in lifespan)."""
         settings, loop = self.settings, asyncio.get_running_loop()
         workers = settings.preprocess_workers or os.cpu_count() or 1
-        self._local = threading.local()
         self._prep_pool = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
         model = self._preloaded or await loop.run_in_executor(
             self._model_pool, load_model, settings
         )
         self._preloaded = None
-        self.metadata, self._config, self._runtime = model.metadata, model.config, model.runtime
+        self.metadata, self._runtime = model.metadata, model.runtime
+        self._preparer = ImagePreparer(settings, model.config)
         self._batcher = DynamicBatcher(
             self._runtime.embed,
             self._model_pool,
@@ -169,7 +150,7 @@ class FaceService:
         try:
             if image.error is not None:
                 raise image.error
-            prepared = await loop.run_in_executor(self._prep_pool, self._prepare, image)
+            prepared = await loop.run_in_executor(self._prep_pool, self._preparer.prepare, image)
         except Exception as exc:
             error = to_api_error(exc)
             if error.status >= 500 and error is not exc:
@@ -221,35 +202,6 @@ class FaceService:
             return self._require_metadata().choose_threshold(threshold, far)
         except KeyError as error:
             raise UnknownOperatingPointError(error.args[0]) from None
-
-    def _prepare(self, image: ImageInput) -> _Prepared:
-        """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
-        data = image.data
-        settings = self.settings
-        decoded = decode_image_reduced(
-            data,
-            max_bytes=settings.max_image_bytes,
-            max_pixels=settings.max_pixels,
-            max_aspect_ratio=settings.max_aspect_ratio,
-            min_side=settings.min_image_side,
-            reduce_to=DECODE_REDUCE_TO,
-        )
-        config = self._config
-        if not self.settings.detection:
-            pixels = to_model_input(decoded.rgb, config.size, config.channels)
-            return _Prepared(pixels.astype(np.float32), None, 0, False)
-        prepared = self._preprocessor().process(decoded.rgb)
-        face = None if prepared.face is None else prepared.face.scaled(1 / decoded.scale)
-        return _Prepared(
-            prepared.pixels.astype(np.float32), face, prepared.faces_detected, prepared.fallback
-        )
-
-    def _preprocessor(self) -> FacePreprocessor:
-        """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""
-        preprocessor = getattr(self._local, "preprocessor", None)
-        if preprocessor is None:
-            preprocessor = self._local.preprocessor = FacePreprocessor(self._config)
-        return preprocessor
 
     def _observe_batch(self, size: int, seconds: float) -> None:
         self.metrics.batch_size.observe(size)

@@ -34,7 +34,7 @@ from app.gallery.codec import TemplateCodec
 from app.gallery.database import database_url, migrate, open_engine
 from app.gallery.index import TemplateIndex, single_threaded_blas
 from app.gallery.records import ModelKey, NewFace, Template
-from app.gallery.store import GalleryStore
+from app.gallery.rows import face_row
 from app.gallery.tables import faces, people
 from bench.local_service import local_service
 from facecore.metadata import ModelMetadata
@@ -133,7 +133,7 @@ def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
     """
     engine = open_engine(database_url(None, data_dir))
     migrate(engine)
-    store, now = GalleryStore(engine, TemplateCodec(None)), datetime.now(UTC)
+    codec, now = TemplateCodec(None), datetime.now(UTC)
     batch = 5_000
     with engine.begin() as connection:
         for start in range(0, size, batch):
@@ -145,8 +145,8 @@ def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
             connection.execute(
                 insert(faces),
                 [
-                    store._face_row(
-                        f"{start + i:032x}", person, model, NewFace(vector, None, None), now
+                    face_row(
+                        codec, f"{start + i:032x}", person, model, NewFace(vector, None, None), now
                     )
                     for i, (person, vector) in enumerate(zip(ids, vectors, strict=True))
                 ],

@@ -15,115 +15,20 @@ import argparse
 import json
 import multiprocessing
 import os
-import select
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from bench import hostile_payloads as payloads
+from bench.hostile_clients import parallel, post_raw, trickle
+from bench.hostile_monitor import monitor, window
 from bench.local_service import ROOT, local_service
 
 JSON = "application/json"
 FORM = f"multipart/form-data; boundary={payloads.BOUNDARY}"
-
-
-def post_raw(port: int, path: str, content_type: str, body: bytes) -> str:
-    """POST ``body`` in 256 KiB pieces, stopping as soon as the server answers; 'status code'."""
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
-        sock.sendall(head)
-        for start in range(0, len(body), 256 * 1024):
-            if select.select([sock], [], [], 0)[0]:
-                break
-            try:
-                sock.sendall(body[start : start + 256 * 1024])
-            except OSError:
-                break
-        return _answer(_read(sock))
-
-
-def _read(sock: socket.socket) -> bytes:
-    data = b""
-    try:
-        while chunk := sock.recv(1 << 16):
-            data += chunk
-    except OSError:
-        pass
-    return data
-
-
-def _answer(raw: bytes) -> str:
-    if not raw:
-        return "no answer"
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status = head.split(b" ")[1].decode()
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return status
-    if "error" in payload:
-        return f"{status} {payload['error']['code']}"
-    codes = [r.get("error", {}).get("code", "ok") for r in payload.get("results", [])]
-    return f"{status} " + ",".join(sorted(set(codes))) if codes else status
-
-
-def trickle(port: int, head: bytes, seconds: float) -> str:
-    """Send ``head``, then a byte a second until the server answers or ``seconds`` pass."""
-    started = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=seconds + 5) as sock:
-        sock.sendall(head)
-        while time.monotonic() - started < seconds:
-            if select.select([sock], [], [], 1.0)[0]:
-                return _answer(_read(sock))
-            try:
-                sock.sendall(b"a")
-            except OSError:
-                break
-    return "still open"
-
-
-def monitor(pid: int, url: str, log: str, stop: Any) -> None:
-    """In its own process (no GIL shared with the load): server RSS every 5 ms, /health every
-    50 ms, as ``monotonic kind value`` lines in ``log``."""
-    with open(log, "w", buffering=1) as out:
-
-        def sample_rss() -> None:
-            status = Path(f"/proc/{pid}/status")
-            while not stop.is_set():
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        out.write(f"{time.monotonic()} rss {line.split()[1]}\n")
-                time.sleep(0.005)
-
-        threading.Thread(target=sample_rss, daemon=True).start()
-        with httpx.Client(timeout=30) as client:
-            while not stop.is_set():
-                started = time.monotonic()
-                client.get(f"{url}/health")
-                out.write(f"{started} health {(time.monotonic() - started) * 1000:.2f}\n")
-                time.sleep(0.05)
-
-
-def window(log: Path, start: float, end: float) -> tuple[list[int], list[float]]:
-    """RSS samples (kB) and /health latencies (ms) recorded between ``start`` and ``end``."""
-    rss, health = [], []
-    for line in log.read_text().splitlines():
-        when, kind, value = line.split()
-        if start <= float(when) <= end:
-            (rss if kind == "rss" else health).append(float(value))
-    return [int(v) for v in rss], health
-
 
 Prepare = Callable[[], Callable[[], list[str]]]
 
@@ -228,19 +133,14 @@ def cases(port: int) -> list[tuple[str, bool, Prepare]]:
         (
             "M4 20 clients, 1 header byte/s",
             False,
-            lambda: lambda: _parallel(20, lambda: trickle(port, slow_head, 30)),
+            lambda: lambda: parallel(20, lambda: trickle(port, slow_head, 30)),
         ),
         (
             "M4 10 clients, 1 body byte/s",
             False,
-            lambda: lambda: _parallel(10, lambda: trickle(port, slow_body, 90)),
+            lambda: lambda: parallel(10, lambda: trickle(port, slow_body, 90)),
         ),
     ]
-
-
-def _parallel(count: int, job: Callable[[], str]) -> list[str]:
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(lambda _: job(), range(count)))
 
 
 def run_case(log: Path, name: str, within: bool, prepare: Prepare) -> dict:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+from conftest import TINY_MODEL
 
 from bench.local_service import free_port
 
-__all__ = ["free_port", "wait_ready"]
+__all__ = ["ROOT", "free_port", "server_env", "start_server", "wait_ready"]
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_ready(
@@ -33,3 +39,36 @@ def wait_ready(
             pass
         time.sleep(0.2)
     raise AssertionError(f"server did not become ready in time:\n{output()}")
+
+
+def server_env(port: int, **overrides: str) -> dict[str, str]:
+    """The environment of ``python -m app`` on the tiny model at 127.0.0.1:``port`` (CPU),
+    without the caller's FACEVERIFY_* variables, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEVERIFY_")}
+    return {
+        **env,
+        "FACEVERIFY_MODEL_PATH": str(TINY_MODEL),
+        "FACEVERIFY_PORT": str(port),
+        "FACEVERIFY_HOST": "127.0.0.1",
+        "FACEVERIFY_DEVICE": "cpu",
+        "PYTHONPATH": str(ROOT),
+        **overrides,
+    }
+
+
+def start_server(port: int, log: Path, **overrides: str) -> subprocess.Popen:
+    """Start ``python -m app`` (see :func:`server_env`), its output in ``log``; return once
+    ``/ready`` answers 200 (the process is killed if it does not)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=server_env(port, **overrides),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, log.read_text)
+    except AssertionError:
+        process.kill()
+        raise
+    return process

@@ -1,63 +1,29 @@
 """Hostile requests within the limits (issue 10): each gets its status, code and the error shape,
-and the service still serves afterwards. Real-server cases (timeouts, headers, shutdown) are in
-test_e2e_hostile.py."""
+and the service still serves afterwards. Errors escaping the routes, response headers and CORS
+are in test_app_error_boundary.py; real-server cases (timeouts, headers, shutdown) in
+test_e2e_hostile.py and test_e2e_drain.py."""
 
 import base64
 import io
 import json
-import logging
 import tempfile
 
 import image_factory as images
 import numpy as np
 import pytest
+from hostile_requests import (
+    FACE,
+    FACE_2,
+    FACE_B64,
+    JSON,
+    eps_file,
+    grey_png,
+    multipart,
+    raw_json,
+    verify_files,
+    wrapped_base64,
+)
 from PIL import Image
-
-FACE = images.PHOTO_ONE_FACE.read_bytes()
-FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
-FACE_B64 = base64.b64encode(FACE).decode()
-JSON = {"content-type": "application/json"}
-
-
-def verify_files(first: bytes = FACE, second: bytes = FACE_2) -> dict:
-    return {"image1": ("a.jpg", first), "image2": ("b.jpg", second)}
-
-
-def raw_json(text: str | bytes) -> dict:
-    return {"content": text.encode() if isinstance(text, str) else text, "headers": JSON}
-
-
-def multipart(parts: list[tuple[str, str | None, bytes]], close: bool = True) -> dict:
-    """A hand-made multipart body (``filename`` None = a text field)."""
-    body = b""
-    for name, filename, data in parts:
-        disposition = f'form-data; name="{name}"' + (
-            f'; filename="{filename}"' if filename is not None else ""
-        )
-        head = f"--b0undary\r\nContent-Disposition: {disposition}\r\n\r\n"
-        body += head.encode() + data + b"\r\n"
-    body += b"--b0undary--\r\n" if close else b""
-    return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=b0undary"}}
-
-
-def eps_file() -> bytes:
-    return (
-        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
-        b"newpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
-    )
-
-
-def grey_png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (width, height), 90).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def wrapped_base64(data: bytes) -> str:
-    """As the ``base64`` tool prints it: 76 columns, newline-terminated lines."""
-    text = base64.b64encode(data).decode()
-    return "".join(text[i : i + 76] + "\n" for i in range(0, len(text), 76))
-
 
 VERIFY_CASES = [
     # H1: shapes refused from the header, before any pixel is decoded
@@ -259,82 +225,3 @@ def test_detection_on_a_large_image_maps_back_to_its_pixels(client, factor):
         np.array(second["face"]["landmarks"]) / factor, first["face"]["landmarks"], atol=4
     )
     assert float(np.dot(first["embedding"], second["embedding"])) > 0.9
-
-
-def test_unexpected_preprocessing_error_is_logged_and_answered_500(client, monkeypatch, caplog):
-    def broken(self, image):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(type(client.app.state.service), "_prepare", broken)
-    with caplog.at_level(logging.INFO):
-        response = client.post("/verify", files=verify_files())
-    assert (response.status_code, response.json()["error"]["code"]) == (500, "internal_error")
-    assert "boom" not in response.text
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors and all(r.exc_info for r in errors)
-
-
-def test_error_escaping_the_routes_keeps_request_id_and_shape(client, monkeypatch, caplog):
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr("app.routes.faces.read_upload", broken)
-    with caplog.at_level(logging.ERROR):
-        response = client.post("/verify", files=verify_files(), headers={"X-Request-ID": "r-1"})
-    assert (response.status_code, response.json()["error"]["code"]) == (500, "internal_error")
-    assert response.headers["x-request-id"] == "r-1"
-    assert response.headers["cache-control"] == "no-store"
-    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
-
-
-def test_responses_carry_security_headers(client):
-    response = client.post("/verify", files=verify_files())
-    assert response.headers["cache-control"] == "no-store"
-    assert response.headers["x-content-type-options"] == "nosniff"
-
-
-def test_cors_on_errors_and_json_preflight_refusal(make_client):
-    client = make_client(cors_origins="https://ok.example", max_image_bytes=4096)
-    origin = {"Origin": "https://ok.example"}
-    too_big = client.post("/verify", content=b"x" * 100_000, headers={**JSON, **origin})
-    assert too_big.status_code == 413
-    assert too_big.headers["access-control-allow-origin"] == "https://ok.example"
-    refused = client.options(
-        "/verify",
-        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
-    )
-    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_request")
-
-
-def test_head_on_health_and_ready(client):
-    assert client.head("/health").status_code == 200
-    assert client.head("/ready").status_code == 200
-
-
-def test_request_cancelled_by_shutdown_is_answered_in_the_error_shape():
-    """uvicorn cancels requests still running after the graceful timeout: JSON 503, not text 500."""
-    import asyncio
-
-    from app.middleware import ErrorBoundaryMiddleware
-
-    started, sent = asyncio.Event(), []
-
-    async def endless(scope, receive, send):
-        started.set()
-        await asyncio.sleep(3600)
-
-    async def send(message):
-        sent.append(message)
-
-    async def scenario():
-        boundary = ErrorBoundaryMiddleware(endless)
-        scope = {"type": "http", "method": "POST", "path": "/verify", "headers": []}
-        task = asyncio.create_task(boundary(scope, None, send))
-        await started.wait()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    asyncio.run(scenario())
-    assert sent[0]["status"] == 503
-    assert json.loads(sent[1]["body"])["error"]["code"] == "model_not_ready"

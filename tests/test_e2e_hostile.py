@@ -1,28 +1,24 @@
 """Hostile clients against a real ``python -m app`` on 127.0.0.1 (issue 10): slow headers and
-bodies, oversized headers, aborted uploads, log injection, start-up failures, and the drain on
-SIGTERM under 32 concurrent clients. Short timeouts are configured so the cases stay quick."""
+bodies, oversized headers, aborted uploads, log injection and start-up failures (the drain on
+SIGTERM under 32 concurrent clients is in test_e2e_drain.py). Short timeouts are configured so
+the cases stay quick."""
 
 import json
-import os
 import re
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import image_factory as images
 import pytest
 from conftest import TINY_MODEL
-from servers import free_port, wait_ready
+from servers import ROOT, free_port, server_env, start_server
 
-ROOT = Path(__file__).resolve().parents[1]
 FACE = images.PHOTO_ONE_FACE.read_bytes()
 FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
 FAST_LIMITS = {
@@ -36,39 +32,10 @@ FAST_LIMITS = {
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
-def server_env(port: int, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEVERIFY_")}
-    return {
-        **env,
-        "FACEVERIFY_MODEL_PATH": str(TINY_MODEL),
-        "FACEVERIFY_PORT": str(port),
-        "FACEVERIFY_HOST": "127.0.0.1",
-        "FACEVERIFY_DEVICE": "cpu",
-        "PYTHONPATH": str(ROOT),
-        **overrides,
-    }
-
-
-def start(port: int, log: Path, **overrides: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=server_env(port, **overrides),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", process, log.read_text)
-    except AssertionError:
-        process.kill()
-        raise
-    return process
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port, log = free_port(), tmp_path_factory.mktemp("server") / "server.log"
-    process = start(port, log, **FAST_LIMITS)
+    process = start_server(port, log, **FAST_LIMITS)
     yield port, log
     process.kill()
     process.wait(timeout=30)
@@ -264,54 +231,3 @@ def test_start_up_failures_are_one_clear_line(server, tmp_path, case, expected):
     lines = [line for line in result.stderr.splitlines() if line.startswith("faceverify:")]
     assert len(lines) == 1 and expected in lines[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
-
-
-def test_sigterm_drains_under_32_clients(tmp_path):
-    """/ready says 503 during the drain while every in-flight request completes."""
-    port = free_port()
-    process = start(
-        port, tmp_path / "server.log", FACEVERIFY_DRAIN_S="4", FACEVERIFY_GRACEFUL_TIMEOUT_S="20"
-    )
-    base, stop, warmed = f"http://127.0.0.1:{port}", threading.Event(), threading.Barrier(33)
-    files = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
-
-    def client() -> list[int]:
-        statuses = []
-        with httpx.Client(base_url=base, timeout=60) as http:
-            statuses.append(http.post("/verify", files=files).status_code)
-            warmed.wait(timeout=120)
-            for _ in range(200):  # bounded: about 10 s of load at most
-                if stop.is_set():
-                    break
-                statuses.append(http.post("/verify", files=files).status_code)
-        return statuses
-
-    try:
-        with ThreadPoolExecutor(32) as pool:
-            futures = [pool.submit(client) for _ in range(32)]
-            warmed.wait(timeout=120)
-            time.sleep(0.5)
-            process.send_signal(signal.SIGTERM)
-            ready, health = drain_probe(base)
-            stop.set()
-            statuses = [status for future in futures for status in future.result(timeout=120)]
-        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert ready == 503 and health == 200
-    assert len(statuses) > 32 and set(statuses) == {200}, sorted(set(statuses))
-    log = (tmp_path / "server.log").read_text()
-    assert "draining" in log and "Traceback" not in log
-
-
-def drain_probe(base: str) -> tuple[int, int]:
-    """The first non-200 /ready after SIGTERM, and /health at that moment."""
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        ready = httpx.get(f"{base}/ready", timeout=5)
-        if ready.status_code != 200:
-            assert ready.json()["error"]["code"] == "model_not_ready"
-            return ready.status_code, httpx.get(f"{base}/health", timeout=5).status_code
-        time.sleep(0.05)
-    return 200, 200

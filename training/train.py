@@ -9,11 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from training.config import (
     DISTILL_KINDS,
@@ -24,7 +21,7 @@ from training.config import (
     TrainConfig,
     get_preset,
 )
-from training.folders import absolute_spec
+from training.run_record import run_facts, summarize, write_json
 
 log = logging.getLogger(__name__)
 
@@ -140,64 +137,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         "client_augment",
     ]
     return get_preset(args.preset, **{field: getattr(args, field) for field in fields})
-
-
-def write_json(path: Path, content: Any) -> None:
-    """Write ``content`` as indented JSON."""
-    path.write_text(json.dumps(content, indent=2) + "\n")
-
-
-def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: str) -> dict:
-    """Return ``config.json``: the config fields plus how and on what the run was made."""
-    return {
-        **config.to_dict(),
-        "data": [absolute_spec(spec) for spec in args.data],
-        "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
-        "init_from": str(args.init_from.resolve()) if args.init_from else None,
-        "teacher": str(args.teacher.resolve()) if args.teacher else None,
-        "monitor": config.monitor[0],
-        "monitor_mode": config.monitor[1],
-        "dtype_policy": policy,
-        "strategy": type(strategy).__name__,
-        "replicas": strategy.num_replicas_in_sync,
-        "command": shlex.join([sys.executable, "-m", "training", *sys.argv[1:]]),
-    }
-
-
-def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | None:
-    """Training images per second over the epochs after the first (compilation) one.
-
-    Epoch times include validation, so this slightly understates pure training speed.
-    """
-    timed = epoch_seconds[1:] or epoch_seconds
-    return round(images_per_epoch * len(timed) / sum(timed), 2) if timed else None
-
-
-def summarize(
-    history: list[dict[str, float]],
-    config: TrainConfig,
-    fit_seconds: float,
-    epoch_seconds: list[float],
-    counts: dict[str, int],
-) -> dict:
-    """Return ``summary.json``: wall time, throughput and the best validation epoch."""
-    from training.callbacks import best_epoch
-
-    monitor, mode = config.monitor
-    best = best_epoch(history, monitor, mode)
-    return {
-        "wall_time_s": round(fit_seconds, 2),
-        "epochs_completed": len(history),
-        "epochs_this_session": len(epoch_seconds),
-        "images_per_s": throughput(
-            epoch_seconds, counts["steps_per_epoch"] * counts["global_batch_size"]
-        ),
-        "monitor": monitor,
-        "best_epoch": int(best["epoch"]) + 1 if best else None,
-        "best": {k: v for k, v in best.items() if k.startswith("val_")} if best else None,
-        "last": {k: v for k, v in history[-1].items() if k != "epoch"} if history else None,
-        **counts,
-    }
 
 
 def train_model(

@@ -7,19 +7,26 @@ change that wrote them. A replica that has applied version V asks for the events
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, func, insert, select
+from sqlalchemy import Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import FaceNotFoundError, PersonExistsError, PersonNotFoundError
 from app.gallery import changelog
 from app.gallery.codec import TemplateCodec
 from app.gallery.records import Changes, FaceRecord, ModelKey, NewFace, Person, Template
+from app.gallery.rows import (
+    FACE_COLUMNS,
+    face_record,
+    face_row,
+    new_face_id,
+    person_record,
+    template,
+    templates_query,
+)
 from app.gallery.tables import faces, people
 
 _CHUNK = 500
@@ -60,12 +67,12 @@ class GalleryStore:
             records: dict[str, list[FaceRecord]] = {row["id"]: [] for row in rows}
             if records:
                 for face in connection.execute(
-                    select(*_FACE_COLUMNS)
+                    select(*FACE_COLUMNS)
                     .where(faces.c.person_id.in_(list(records)))
                     .order_by(faces.c.id)
                 ).mappings():
-                    records[face["person_id"]].append(_face(face))
-            return [_person(row, tuple(records[row["id"]])) for row in rows]
+                    records[face["person_id"]].append(face_record(face))
+            return [person_record(row, tuple(records[row["id"]])) for row in rows]
 
     def get_person(self, person_id: str) -> Person:
         """Return a person with their face records. Raises PersonNotFoundError."""
@@ -78,9 +85,9 @@ class GalleryStore:
             if row is None:
                 raise PersonNotFoundError(f"no person with id {person_id!r}")
             records = connection.execute(
-                select(*_FACE_COLUMNS).where(faces.c.person_id == person_id).order_by(faces.c.id)
+                select(*FACE_COLUMNS).where(faces.c.person_id == person_id).order_by(faces.c.id)
             ).mappings()
-            return _person(row, tuple(_face(record) for record in records))
+            return person_record(row, tuple(face_record(record) for record in records))
 
     def delete_person(self, person_id: str) -> list[str]:
         """Erase a person and all their templates; returns the removed face ids."""
@@ -109,7 +116,7 @@ class GalleryStore:
         """Store templates for a person. Raises PersonNotFoundError."""
         now = datetime.now(UTC)
         rows = [
-            self._face_row(_face_id(number), person_id, model, face, now)
+            face_row(self.codec, new_face_id(number), person_id, model, face, now)
             for number, face in enumerate(new_faces)
         ]
         try:
@@ -125,7 +132,7 @@ class GalleryStore:
                 changelog.record(connection, version, [row["id"] for row in rows], added=True)
         except IntegrityError as exc:  # the person was erased meanwhile (PostgreSQL)
             raise PersonNotFoundError(f"no person with id {person_id!r}") from exc
-        return [_face(row) for row in rows]
+        return [face_record(row) for row in rows]
 
     def delete_face(self, person_id: str, face_id: str) -> None:
         """Remove one template. Raises PersonNotFoundError or FaceNotFoundError."""
@@ -152,9 +159,9 @@ class GalleryStore:
             ):
                 raise PersonNotFoundError(f"no person with id {person_id!r}")
             rows = connection.execute(
-                _templates_query(model).where(faces.c.person_id == person_id)
+                templates_query(model).where(faces.c.person_id == person_id)
             ).mappings()
-            return [self._template(row) for row in rows]
+            return [template(self.codec, row) for row in rows]
 
     # --- synchronisation ------------------------------------------------------------------
 
@@ -174,10 +181,10 @@ class GalleryStore:
         def templates() -> Iterator[Template]:
             with self.engine.connect() as connection:
                 result = connection.execution_options(yield_per=_CHUNK).execute(
-                    _templates_query(model)
+                    templates_query(model)
                 )
                 for row in result.mappings():
-                    yield self._template(row)
+                    yield template(self.codec, row)
 
         return version, templates()
 
@@ -189,9 +196,9 @@ class GalleryStore:
             wanted = list(events.added)
             for chunk in _chunks(wanted):
                 rows = connection.execute(
-                    _templates_query(model).where(faces.c.id.in_(chunk))
+                    templates_query(model).where(faces.c.id.in_(chunk))
                 ).mappings()
-                added.extend(self._template(row) for row in rows)
+                added.extend(template(self.codec, row) for row in rows)
             return Changes(events.version, events.removed, tuple(added), events.reset)
 
     def stale_templates(self, model: ModelKey) -> int:
@@ -205,91 +212,7 @@ class GalleryStore:
                 )
             ).scalar_one()
 
-    # --- rows -----------------------------------------------------------------------------
-
-    def _face_row(
-        self, face_id: str, person_id: str, model: ModelKey, face: NewFace, now: datetime
-    ) -> dict[str, Any]:
-        x, y, width, height = face.box if face.box is not None else (None,) * 4
-        return {
-            "id": face_id,
-            "person_id": person_id,
-            "model_name": model.name,
-            "model_version": model.version,
-            "dimension": model.dimension,
-            "embedding": self.codec.encode(face.embedding),
-            "encrypted": self.codec.encrypts,
-            "box_x": x,
-            "box_y": y,
-            "box_width": width,
-            "box_height": height,
-            "confidence": face.confidence,
-            "created_at": now,
-        }
-
-    def _template(self, row: RowMapping) -> Template:
-        embedding = self.codec.decode(row["embedding"], row["encrypted"], row["dimension"])
-        return Template(row["id"], row["person_id"], embedding)
-
-
-_FACE_COLUMNS = (
-    faces.c.id,
-    faces.c.person_id,
-    faces.c.model_name,
-    faces.c.model_version,
-    faces.c.box_x,
-    faces.c.box_y,
-    faces.c.box_width,
-    faces.c.box_height,
-    faces.c.confidence,
-    faces.c.created_at,
-)
-
-
-def _templates_query(model: ModelKey):  # noqa: ANN202 - an SQLAlchemy Select
-    return select(
-        faces.c.id, faces.c.person_id, faces.c.embedding, faces.c.encrypted, faces.c.dimension
-    ).where(
-        and_(
-            faces.c.model_name == model.name,
-            faces.c.model_version == model.version,
-            faces.c.dimension == model.dimension,
-        )
-    )
-
-
-def _face_id(number: int) -> str:
-    """32 hex digits, sorting in enrolment order: nanoseconds (+ place in batch), then random."""
-    return f"{time.time_ns() + number:016x}{uuid.uuid4().hex[:16]}"
-
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _face(row: RowMapping | dict[str, Any]) -> FaceRecord:
-    box = (
-        None
-        if row["box_x"] is None
-        else (row["box_x"], row["box_y"], row["box_width"], row["box_height"])
-    )
-    return FaceRecord(
-        row["id"],
-        row["person_id"],
-        row["model_name"],
-        row["model_version"],
-        box,
-        row["confidence"],
-        _utc(row["created_at"]),
-    )
-
-
-def _person(row: RowMapping, face_records: tuple[FaceRecord, ...] = ()) -> Person:
-    return Person(
-        row["id"], row["display_name"], row["attributes"], _utc(row["created_at"]), face_records
-    )

@@ -1,0 +1,138 @@
+"""Probe routes: a photo against one enrolled person (1:1) or the whole gallery (1:N).
+
+The people themselves (creation, enrolment, erasure) are managed in :mod:`app.routes.people`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from app.dependencies import GalleryDep, ServiceDep, SettingsDep, require_api_key
+from app.errors import NoTemplatesError
+from app.gallery.matching import match_person
+from app.gallery.threshold import identification_threshold, operating_points
+from app.people_schemas import (
+    Candidate,
+    GallerySize,
+    IdentifyJsonRequest,
+    IdentifyOptions,
+    IdentifyResponse,
+    PersonVerifyJsonRequest,
+    PersonVerifyResponse,
+)
+from app.routes.faces import _ERRORS, _faces
+from app.routes.ops import model_info
+from app.schemas import VerifyOptions, request_body
+from app.uploads import Upload, read_upload
+
+router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
+_THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
+_VERIFY_BODY = request_body(
+    PersonVerifyJsonRequest,
+    {"image": "probe image"},
+    {
+        "threshold": _THRESHOLD,
+        "far": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    },
+)
+_IDENTIFY_BODY = request_body(
+    IdentifyJsonRequest,
+    {"image": "probe image"},
+    {"threshold": _THRESHOLD, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}},
+)
+
+
+@router.post(
+    "/people/{person_id}/verify",
+    response_model=PersonVerifyResponse,
+    responses=_ERRORS,
+    openapi_extra=_VERIFY_BODY,
+)
+async def verify_person(
+    person_id: str, request: Request, service: ServiceDep, gallery: GalleryDep
+) -> PersonVerifyResponse:
+    """Is the probe photo this person? Compared with each of their templates of this model.
+
+    The threshold is chosen as on ``/verify``: the default operating point, ``far``'s, or
+    ``threshold``.
+    """
+    templates = await gallery.run(gallery.store.person_templates, person_id, gallery.model)
+    if not templates:
+        raise NoTemplatesError(
+            f"person {person_id!r} has no templates of model "
+            f"{gallery.model.name} {gallery.model.version}"
+        )
+    upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
+    options = _options(VerifyOptions, upload, ("threshold", "far"))
+    threshold, point = service.choose_threshold(options.threshold, options.far)
+    probe = await service.embed_one(upload.images["image"][0])
+    match = match_person(templates, probe.embedding)
+    return PersonVerifyResponse(
+        person_id=person_id,
+        verified=match.similarity >= threshold,
+        similarity=match.similarity,
+        mean_similarity=match.mean_similarity,
+        threshold=threshold,
+        operating_point=point,
+        face_id=match.face_id,
+        templates=match.templates,
+        model=model_info(service),
+        probe=_faces(probe),
+    )
+
+
+@router.post(
+    "/identify", response_model=IdentifyResponse, responses=_ERRORS, openapi_extra=_IDENTIFY_BODY
+)
+async def identify(
+    request: Request, service: ServiceDep, gallery: GalleryDep, settings: SettingsDep
+) -> IdentifyResponse:
+    """Who is this? The ``top_k`` most similar people, each with a verdict.
+
+    The threshold rises with the gallery size to hold the false-positive identification rate
+    (``FACEVERIFY_IDENTIFY_FPIR``); ``threshold`` overrides it.
+    """
+    upload = await read_upload(request, ("image",), IdentifyJsonRequest, 1)
+    options = _options(IdentifyOptions, upload, ("threshold", "top_k"))
+    probe = await service.embed_one(upload.images["image"][0])
+    matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
+    size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
+    rule = identification_threshold(
+        operating_points(service.metadata),
+        service.threshold,
+        size.templates,
+        settings.identify_fpir,
+    )
+    threshold = rule.cosine if options.threshold is None else options.threshold
+    return IdentifyResponse(
+        candidates=[
+            Candidate(
+                person_id=m.person_id,
+                face_id=m.face_id,
+                similarity=m.similarity,
+                verified=m.similarity >= threshold,
+            )
+            for m in matches
+        ],
+        threshold=threshold,
+        fpir_target=rule.fpir_target,
+        fpir_bound=rule.fpir_bound if options.threshold is None else None,
+        gallery=size,
+        model=model_info(service),
+        probe=_faces(probe),
+    )
+
+
+def _options(schema: type[BaseModel], upload: Upload, names: tuple[str, ...]) -> Any:
+    """Validate the non-file fields of a probe request."""
+    fields = {name: upload.fields[name] for name in names if upload.fields.get(name) is not None}
+    try:
+        return schema.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from exc
