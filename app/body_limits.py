@@ -1,4 +1,8 @@
-"""ASGI middleware bounding each request body in bytes (per route) and in time."""
+"""ASGI middleware bounding request bodies in bytes, in time, and all of them together.
+
+Each body is held to its route's byte limit and to ``FACEVERIFY_BODY_TIMEOUT_S``; all bodies a
+process holds at once, to ``FACEVERIFY_MAX_INFLIGHT_BODY_BYTES``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from collections.abc import Mapping
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ImageTooLargeError, RequestTimeoutError, handle_error
+from app.error_handler import handle_error
+from app.errors import ApiError, ImageTooLargeError, RequestTimeoutError, ServerBusyError
 from app.settings import Settings
 
 
@@ -25,6 +30,27 @@ def body_limits(settings: Settings) -> dict[str, int]:
     }
 
 
+class BodyBudget:
+    """Bytes of request bodies a process may hold at once, shared by every request.
+
+    Reservations are taken and returned on the event loop thread, so no lock is needed.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.in_use = capacity, 0
+
+    def try_reserve(self, size: int) -> bool:
+        """Reserve ``size`` bytes if they fit; returns whether they did."""
+        if self.in_use + size > self.capacity:
+            return False
+        self.in_use += size
+        return True
+
+    def release(self, size: int) -> None:
+        """Give back a reservation."""
+        self.in_use -= size
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over the route's limit or slower than ``timeout_s``, never buffering more.
 
@@ -34,19 +60,31 @@ class BodyLimitMiddleware:
     arrive within ``timeout_s`` of the request's headers, or the read fails with
     ``RequestTimeoutError`` (408): a client trickling a byte a second is cut off.
 
+    Before anything is read, a request with a body reserves its declared length (the route's
+    limit when undeclared, e.g. chunked) from ``budget`` until it is answered; when that does
+    not fit, it gets 503 ``server_busy`` with ``Retry-After``, so concurrent uploads cannot
+    hold more memory than the budget, however many clients there are.
+
     Args:
         app: The wrapped application.
         limits: Body limit in bytes by path regex (matched in full, e.g. ``/people/[^/]+/faces``).
         default_limit: Limit of every other path.
         timeout_s: Time allowed for the whole body.
+        budget_bytes: Body bytes all requests of the process may hold together.
     """
 
     def __init__(
-        self, app: ASGIApp, limits: Mapping[str, int], default_limit: int, timeout_s: float
+        self,
+        app: ASGIApp,
+        limits: Mapping[str, int],
+        default_limit: int,
+        timeout_s: float,
+        budget_bytes: int,
     ) -> None:
         self.app, self.default_limit = app, default_limit
         self.limits = [(re.compile(pattern), limit) for pattern, limit in limits.items()]
         self.timeout_s = timeout_s
+        self.budget = BodyBudget(budget_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count and time the received bytes."""
@@ -59,8 +97,19 @@ class BodyLimitMiddleware:
         )
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await self._refuse(scope, receive, send, limit)
+            await self._refuse(scope, receive, send, _too_large(limit))
             return
+        reserved = _body_size(scope, declared, limit)
+        if not self.budget.try_reserve(reserved):
+            await self._refuse(scope, receive, send, _busy(reserved, self.budget.capacity))
+            return
+        try:
+            await self._guarded(scope, receive, send, limit)
+        finally:
+            self.budget.release(reserved)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Run the app with a receive that counts and times the body."""
         deadline = asyncio.get_running_loop().time() + self.timeout_s
         received, complete = 0, False
 
@@ -84,13 +133,28 @@ class BodyLimitMiddleware:
 
         await self.app(scope, guarded_receive, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = await handle_error(Request(scope), _too_large(limit))
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: ApiError) -> None:
+        response = await handle_error(Request(scope), error)
         await response(scope, receive, send)
 
 
 def _too_large(limit: int) -> ImageTooLargeError:
     return ImageTooLargeError(f"the request body exceeds {limit} bytes")
+
+
+def _busy(size: int, capacity: int) -> ServerBusyError:
+    return ServerBusyError(
+        f"the server already holds its limit of request bodies ({capacity} bytes) and cannot "
+        f"take this one ({size} bytes) now; retry shortly"
+    )
+
+
+def _body_size(scope: Scope, declared: int | None, limit: int) -> int:
+    """Bytes to reserve: the declared length, the route limit if undeclared, 0 without body."""
+    if declared is not None:
+        return declared
+    chunked = any(key.lower() == b"transfer-encoding" for key, _ in scope.get("headers", []))
+    return limit if chunked else 0
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.body_limits import BodyLimitMiddleware, body_limits
-from app.errors import install_error_handler
+from app.error_handler import install_error_handler
 from app.gallery.service import Gallery
 from app.logging_setup import configure_logging
 from app.metrics import Metrics
@@ -81,6 +81,7 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
         limits=body_limits(settings),
         default_limit=OTHER_ROUTES_BODY_BYTES,
         timeout_s=settings.body_timeout_s,
+        budget_bytes=settings.max_inflight_body_bytes,
     )
     app.add_middleware(ErrorBoundaryMiddleware)
     if settings.cors_origins:

@@ -20,13 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import (
-    HeadersTooLargeError,
-    InvalidRequestError,
-    ModelNotReadyError,
-    handle_error,
-    log_unexpected,
-)
+from app.error_handler import handle_error, log_unexpected
+from app.errors import HeadersTooLargeError, InvalidRequestError, ModelNotReadyError
 from app.logging_setup import access_logger, request_id_var
 from app.metrics import Metrics
 

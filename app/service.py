@@ -14,13 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from app.batcher import BatcherClosedError, DynamicBatcher
-from app.errors import (
-    ApiError,
-    ModelNotReadyError,
-    UnknownOperatingPointError,
-    log_unexpected,
-    to_api_error,
-)
+from app.error_handler import log_unexpected, to_api_error
+from app.errors import ApiError, ModelNotReadyError, UnknownOperatingPointError
 from app.gallery.records import ModelKey
 from app.image_input import ImageInput
 from app.metrics import Metrics

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(8 * MIB, ge=1024)
     max_pixels: int = Field(40_000_000, ge=64 * 64)
     max_images_per_request: int = Field(16, ge=1, le=256)
+    max_inflight_body_bytes: int = Field(
+        512 * MIB,
+        ge=MIB,
+        description="Request bodies held at once by this process, all requests together; "
+        "a request that would pass it gets 503 server_busy before its body is read.",
+    )
     max_aspect_ratio: float = Field(8.0, ge=1.0, description="Longest/shortest image side.")
     min_image_side: int = Field(16, ge=1, description="Shortest accepted image side, pixels.")
     max_header_bytes: int = Field(64 * 1024, ge=4096, description="Request line + headers.")
@@ -111,6 +117,17 @@ class Settings(BaseSettings):
                 "holding model.onnx and metadata.json)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _check_body_budget(self) -> Settings:
+        if self.max_inflight_body_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"FACEVERIFY_MAX_INFLIGHT_BODY_BYTES ({self.max_inflight_body_bytes}) is below "
+                f"the largest request body ({self.max_body_bytes} bytes: "
+                "FACEVERIFY_MAX_IMAGES_PER_REQUEST x FACEVERIFY_MAX_IMAGE_BYTES, base64-inflated), "
+                "which could then never be served"
+            )
+        return self
 
     def body_limit(self, images: int) -> int:
         """Largest body carrying ``images`` images: each base64-inflated, plus 64 KiB framing."""

@@ -7,6 +7,7 @@ over its RSS at the start of the case (sampled every 5 ms from /proc), and the l
 the ones printed at the start.
 
     .venv/bin/python -m bench.hostile_mix [--model DIR] [--out bench/results/hostile.json]
+        [--only TEXT]
 """
 
 from __future__ import annotations
@@ -131,6 +132,16 @@ def cases(port: int) -> list[tuple[str, bool, Prepare]]:
             once("/embed", JSON, lambda: p.base64_images_json([p.png(1600, 1740, True)] * 16)),
         ),
         (
+            "M1 8 x 126 MiB multipart at once -> /embed",
+            True,
+            once(
+                "/embed",
+                FORM,
+                lambda: p.multipart([("images", p.png(1600, 1740, True))] * 16),
+                times=8,
+            ),
+        ),
+        (
             "M4 20 clients, 1 header byte/s",
             False,
             lambda: lambda: parallel(20, lambda: trickle(port, slow_head, 30)),
@@ -181,7 +192,12 @@ def main() -> None:
     """Start the service, replay every case, print and save the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "hostile.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results file (default: bench/results/hostile.json; not saved with --only)",
+    )
+    parser.add_argument("--only", help="run only the cases whose name contains this text")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "monitor.log"
     context = multiprocessing.get_context("spawn")
@@ -196,6 +212,8 @@ def main() -> None:
         print(f"model {args.model}, defaults except FACEVERIFY_DRAIN_S=0")
         rows = []
         for name, within, prepare in cases(port):
+            if args.only and args.only not in name:
+                continue
             rows.append(run_case(log, name, within, prepare))
             row = rows[-1]
             print(
@@ -219,8 +237,10 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     print(json.dumps(summary))
-    args.out.write_text(json.dumps({"summary": summary, "cases": rows}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    out = args.out or (None if args.only else ROOT / "bench" / "results" / "hostile.json")
+    if out is not None:
+        out.write_text(json.dumps({"summary": summary, "cases": rows}, indent=2) + "\n")
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,159 @@
+"""The process-wide budget of request bodies (FACEVERIFY_MAX_INFLIGHT_BODY_BYTES): uploads that
+would pass it get 503 server_busy before their body is read, and every reservation comes back."""
+
+import asyncio
+import base64
+import json
+import socket
+import time
+
+import httpx
+import image_factory as images
+import pytest
+from servers import free_port, start_server
+
+from app.body_limits import BodyLimitMiddleware
+from app.middleware import ErrorBoundaryMiddleware
+from app.settings import MIB, SettingsError
+
+
+async def read_all(scope, receive, send):
+    """A route that reads its whole body and answers its length."""
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+def guarded_app():
+    """Routes limited to 600 bytes (/small) and 1000 (elsewhere); 1000 bytes held at once;
+    errors answered as in the service."""
+    return ErrorBoundaryMiddleware(
+        BodyLimitMiddleware(
+            read_all, limits={"/small": 600}, default_limit=1000, timeout_s=30, budget_bytes=1000
+        )
+    )
+
+
+def test_bodies_over_the_budget_are_refused_until_it_is_given_back():
+    async def scenario():
+        release = asyncio.Event()
+
+        async def slow_chunked_body():
+            yield b"x" * 10
+            await release.wait()
+            yield b"y" * 10
+
+        transport = httpx.ASGITransport(app=guarded_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            holding = asyncio.create_task(client.post("/small", content=slow_chunked_body()))
+            await asyncio.sleep(0.05)  # the chunked upload reserves its route's 600 bytes
+            busy = await client.post("/other", content=b"z" * 500)
+            fits = await client.post("/other", content=b"z" * 400)
+            release.set()
+            held = await holding
+            after = await client.post("/other", content=b"z" * 1000)
+        return busy, fits, held, after
+
+    busy, fits, held, after = asyncio.run(scenario())
+    assert busy.status_code == 503
+    assert busy.json()["error"]["code"] == "server_busy"
+    assert busy.headers["retry-after"] == "1" and busy.headers["connection"] == "close"
+    assert (fits.status_code, fits.text) == (200, "400")
+    assert (held.status_code, held.text) == (200, "20")
+    assert (after.status_code, after.text) == (200, "1000")
+
+
+def test_failed_uploads_give_their_reservation_back():
+    async def chunked(size):
+        yield b"x" * size
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=guarded_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            failures = [
+                await client.post("/small", content=chunked(700)),  # over its limit mid-read
+                await client.post("/small", content=b"x" * 700),  # declared over the limit
+            ]
+            whole_budget = await client.post("/other", content=b"z" * 1000)
+        return failures, whole_budget
+
+    failures, whole_budget = asyncio.run(scenario())
+    assert [r.status_code for r in failures] == [413, 413]
+    assert (whole_budget.status_code, whole_budget.text) == (200, "1000")
+
+
+def test_a_budget_below_the_largest_body_is_refused_at_startup(make_settings):
+    with pytest.raises(SettingsError, match="FACEVERIFY_MAX_INFLIGHT_BODY_BYTES"):
+        make_settings(max_inflight_body_bytes=64 * MIB)  # /embed takes up to about 171 MiB
+
+
+def send_headers(port: int, length: int) -> socket.socket:
+    """Open a connection and send an /embed request's headers only (no body yet)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = (
+        "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: {length}\r\n\r\n"
+    )
+    sock.sendall(head.encode())
+    return sock
+
+
+def answer(sock: socket.socket, body: bytes = b"") -> tuple[int, dict]:
+    """Send ``body``, then read the response: its status and JSON body."""
+    if body:
+        sock.sendall(body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, payload = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    while len(payload) < int(headers["content-length"]):
+        payload += sock.recv(65536)
+    return int(lines[0].split()[1]), json.loads(payload)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_real_server_refuses_uploads_past_its_budget(tmp_path):
+    """Two clients announce 10 MiB bodies and stall; a third is refused at once, small
+    requests still pass, and once the stalled ones hang up the budget is free again."""
+    port = free_port()
+    process = start_server(
+        port,
+        tmp_path / "server.log",
+        FACEVERIFY_MAX_IMAGE_BYTES=str(MIB),
+        FACEVERIFY_MAX_INFLIGHT_BODY_BYTES=str(24 * MIB),
+    )
+    stalled: list[socket.socket] = []
+    try:
+        stalled = [send_headers(port, 10 * MIB) for _ in range(2)]
+        status, body = 0, {}
+        for _ in range(50):  # bounded: the stalled requests are admitted within moments
+            with send_headers(port, 10 * MIB) as probe:
+                status, body = answer(probe)
+            if status == 503:
+                break
+            time.sleep(0.1)
+        assert (status, body["error"]["code"]) == (503, "server_busy")
+        files = {"image1": ("a.jpg", images.PHOTO_ONE_FACE.read_bytes())}
+        files["image2"] = ("b.jpg", images.PHOTO_ONE_FACE_2.read_bytes())
+        assert httpx.post(f"http://127.0.0.1:{port}/verify", files=files).status_code == 200
+        for sock in stalled:
+            sock.close()
+        time.sleep(0.5)
+        face = base64.b64encode(images.PHOTO_ONE_FACE.read_bytes())
+        padded = b'{"images": ["' + face + b'"]}' + b" " * (10 * MIB)  # only fits once freed
+        with send_headers(port, len(padded)) as admitted:
+            status, body = answer(admitted, padded)
+        assert status == 200 and len(body["results"]) == 1, body
+    finally:
+        for sock in stalled:
+            sock.close()
+        process.kill()
+        process.wait(timeout=30)
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
