@@ -116,6 +116,24 @@ class TrainConfig:
         return cls(**{key: value for key, value in values.items() if key in names})
 
 
+# The shipped 1.0.0 recipe: aligned 112x112 RGB crops, identity-disjoint hold-out.
+_DEFAULT = TrainConfig(
+    preset="default",
+    input_size=112,
+    channels=3,
+    stage1_stride=2,
+    epochs=20,
+    batch_size=64,
+    learning_rate=1e-3,
+    schedule="cosine",
+    warmup_epochs=1.0,
+    split="identity",
+    validation_fraction=0.1,
+    holdout_fraction=0.15,
+    seed=0,
+    patience=6,
+)
+
 PRESETS: dict[str, TrainConfig] = {
     # The original run: whole ORL images resized to 224x224 grey, closed-set 80/20 split.
     "original": TrainConfig(
@@ -133,39 +151,13 @@ PRESETS: dict[str, TrainConfig] = {
         holdout_fraction=0.0,
         patience=20,
     ),
-    # The shipped default model: aligned 112x112 RGB crops, identity-disjoint hold-out.
-    "default": TrainConfig(
-        preset="default",
-        input_size=112,
-        channels=3,
-        stage1_stride=2,
-        epochs=20,
-        batch_size=64,
-        learning_rate=1e-3,
-        schedule="cosine",
-        warmup_epochs=1.0,
-        split="identity",
-        validation_fraction=0.1,
-        holdout_fraction=0.15,
-        seed=0,
-        patience=6,
-    ),
+    "default": _DEFAULT,
     # Model 2.0.0: the default recipe plus the dlib teacher (both distillation terms), the
     # unlabelled faces, and augmentations for what clients send.
-    "teacher": TrainConfig(
+    "teacher": dataclasses.replace(
+        _DEFAULT,
         preset="teacher",
-        input_size=112,
-        channels=3,
-        stage1_stride=2,
-        epochs=20,
-        batch_size=64,
-        learning_rate=1e-3,
-        schedule="cosine",
-        warmup_epochs=1.0,
-        split="identity",
         validation_fraction=0.05,
-        holdout_fraction=0.15,
-        seed=0,
         patience=0,
         client_augment=True,
         distill="both",
