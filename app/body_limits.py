@@ -60,10 +60,11 @@ class BodyLimitMiddleware:
     arrive within ``timeout_s`` of the request's headers, or the read fails with
     ``RequestTimeoutError`` (408): a client trickling a byte a second is cut off.
 
-    Before anything is read, a request with a body reserves its declared length (the route's
-    limit when undeclared, e.g. chunked) from ``budget`` until it is answered; when that does
-    not fit, it gets 503 ``server_busy`` with ``Retry-After``, so concurrent uploads cannot
-    hold more memory than the budget, however many clients there are.
+    Bodies count against ``budget`` until their request is answered, so concurrent uploads
+    cannot hold more memory than it, however many clients there are. A declared length is
+    reserved before anything is read, and one that does not fit gets 503 ``server_busy`` with
+    ``Retry-After`` at once; an undeclared (chunked) body reserves its bytes as they arrive and
+    fails the same way when they stop fitting.
 
     Args:
         app: The wrapped application.
@@ -99,17 +100,19 @@ class BodyLimitMiddleware:
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, _too_large(limit))
             return
-        reserved = _body_size(scope, declared, limit)
+        reserved = declared or 0
         if not self.budget.try_reserve(reserved):
-            await self._refuse(scope, receive, send, _busy(reserved, self.budget.capacity))
+            await self._refuse(scope, receive, send, self._busy(reserved))
             return
         try:
-            await self._guarded(scope, receive, send, limit)
+            await self._guarded(scope, receive, send, limit, reserve_as_read=declared is None)
         finally:
             self.budget.release(reserved)
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        """Run the app with a receive that counts and times the body."""
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, reserve_as_read: bool
+    ) -> None:
+        """Run the app with a receive that counts, times and (undeclared) reserves the body."""
         deadline = asyncio.get_running_loop().time() + self.timeout_s
         received, complete = 0, False
 
@@ -125,13 +128,26 @@ class BodyLimitMiddleware:
                     f"the request body did not arrive within {self.timeout_s:g} s"
                 ) from None
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                complete = not message.get("more_body", False)
-                if received > limit:
+                size = len(message.get("body", b""))
+                if received + size > limit:
                     raise _too_large(limit)
+                if reserve_as_read and not self.budget.try_reserve(size):
+                    raise self._busy(received + size)
+                received += size
+                complete = not message.get("more_body", False)
             return message
 
-        await self.app(scope, guarded_receive, send)
+        try:
+            await self.app(scope, guarded_receive, send)
+        finally:
+            if reserve_as_read:
+                self.budget.release(received)
+
+    def _busy(self, size: int) -> ServerBusyError:
+        return ServerBusyError(
+            f"the server already holds its limit of request bodies ({self.budget.capacity} "
+            f"bytes) and cannot take this one ({size} bytes so far or declared) now; retry shortly"
+        )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: ApiError) -> None:
         response = await handle_error(Request(scope), error)
@@ -140,21 +156,6 @@ class BodyLimitMiddleware:
 
 def _too_large(limit: int) -> ImageTooLargeError:
     return ImageTooLargeError(f"the request body exceeds {limit} bytes")
-
-
-def _busy(size: int, capacity: int) -> ServerBusyError:
-    return ServerBusyError(
-        f"the server already holds its limit of request bodies ({capacity} bytes) and cannot "
-        f"take this one ({size} bytes) now; retry shortly"
-    )
-
-
-def _body_size(scope: Scope, declared: int | None, limit: int) -> int:
-    """Bytes to reserve: the declared length, the route limit if undeclared, 0 without body."""
-    if declared is not None:
-        return declared
-    chunked = any(key.lower() == b"transfer-encoding" for key, _ in scope.get("headers", []))
-    return limit if chunked else 0
 
 
 def _content_length(scope: Scope) -> int | None:

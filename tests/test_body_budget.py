@@ -38,19 +38,22 @@ def guarded_app():
     )
 
 
-def test_bodies_over_the_budget_are_refused_until_it_is_given_back():
+async def stalled_body(first: bytes, release: asyncio.Event, rest: bytes):
+    """A body that sends ``first``, waits for ``release``, then sends ``rest``."""
+    yield first
+    await release.wait()
+    yield rest
+
+
+def test_declared_bodies_over_the_budget_are_refused_before_reading():
     async def scenario():
         release = asyncio.Event()
-
-        async def slow_chunked_body():
-            yield b"x" * 10
-            await release.wait()
-            yield b"y" * 10
-
         transport = httpx.ASGITransport(app=guarded_app())
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            holding = asyncio.create_task(client.post("/small", content=slow_chunked_body()))
-            await asyncio.sleep(0.05)  # the chunked upload reserves its route's 600 bytes
+            declared = {"content-length": "600"}
+            body = stalled_body(b"x" * 300, release, b"y" * 300)
+            holding = asyncio.create_task(client.post("/small", content=body, headers=declared))
+            await asyncio.sleep(0.05)  # its declared 600 bytes are reserved
             busy = await client.post("/other", content=b"z" * 500)
             fits = await client.post("/other", content=b"z" * 400)
             release.set()
@@ -63,7 +66,33 @@ def test_bodies_over_the_budget_are_refused_until_it_is_given_back():
     assert busy.json()["error"]["code"] == "server_busy"
     assert busy.headers["retry-after"] == "1" and busy.headers["connection"] == "close"
     assert (fits.status_code, fits.text) == (200, "400")
-    assert (held.status_code, held.text) == (200, "20")
+    assert (held.status_code, held.text) == (200, "600")
+    assert (after.status_code, after.text) == (200, "1000")
+
+
+def test_chunked_bodies_reserve_as_they_arrive():
+    async def chunks(count: int, size: int):
+        for _ in range(count):
+            yield b"c" * size
+
+    async def scenario():
+        release = asyncio.Event()
+        transport = httpx.ASGITransport(app=guarded_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            body = stalled_body(b"x" * 300, release, b"y" * 300)
+            holding = asyncio.create_task(client.post("/small", content=body))
+            await asyncio.sleep(0.05)  # 300 bytes received and held so far
+            small = await client.post("/other", content=chunks(6, 100))  # 600 more: fits
+            too_many = await client.post("/other", content=chunks(8, 100))  # 800: does not
+            release.set()
+            held = await holding
+            after = await client.post("/other", content=chunks(10, 100))
+        return small, too_many, held, after
+
+    small, too_many, held, after = asyncio.run(scenario())
+    assert (small.status_code, small.text) == (200, "600")
+    assert too_many.status_code == 503 and too_many.json()["error"]["code"] == "server_busy"
+    assert (held.status_code, held.text) == (200, "600")
     assert (after.status_code, after.text) == (200, "1000")
 
 
