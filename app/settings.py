@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     max_pixels: int = Field(40_000_000, ge=64 * 64)
     max_images_per_request: int = Field(16, ge=1, le=256)
     max_inflight_body_bytes: int = Field(
-        512 * MIB,
+        256 * MIB,
         ge=MIB,
         description="Request bodies held at once by this process, all requests together; "
         "a request that would pass it gets 503 server_busy before its body is read.",
