@@ -55,20 +55,11 @@ class ImageFaces(BaseModel):
     )
 
 
-class EmbedResult(BaseModel):
+class EmbedResult(ImageFaces):
     """One image's embedding and how its face was found."""
 
     embedding: list[float] = Field(
         description="L2-normalised embedding", examples=[[0.031, -0.012, 0.118]]
-    )
-    face: FaceInfo | None = Field(
-        None, description="null when no detection was used (centre crop or detection off)"
-    )
-    faces_detected: int = Field(examples=[1])
-    fallback: bool = Field(
-        False,
-        description="true when a fallback (padding, centre crop) "
-        "was needed to find or frame the face",
     )
 
 
