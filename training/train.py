@@ -83,9 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init-from",
         type=Path,
         metavar="CHECKPOINT",
-        help="start from the weights of a .keras checkpoint of the same model "
-        "(same classes and heads), e.g. to train a finished run longer "
-        "with a fresh schedule",
+        help="start from a .keras checkpoint of the same model (same classes and "
+        "heads), e.g. to train a finished run longer with a fresh schedule; or from an "
+        "exported model directory (e.g. models/default): its backbone, with the heads "
+        "fitted to it on this run's images (any identities)",
     )
     for flag, (field, kind, extra) in OVERRIDES.items():
         parser.add_argument(
@@ -171,6 +172,16 @@ def train_model(
     return timer.seconds
 
 
+def initialise(model, source: Path, run_data) -> None:
+    """Load a ``.keras`` checkpoint's weights, or warm start from an export directory."""
+    if source.is_dir():
+        from training.warm_start import warm_start_from_export
+
+        warm_start_from_export(model, source, run_data.train, run_data.steps_per_epoch)
+    else:
+        model.load_weights(source)
+
+
 def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
     import keras
@@ -204,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
             config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
         )
         if args.init_from is not None:
-            model.load_weights(args.init_from)
+            initialise(model, args.init_from, run_data)
     started = time.perf_counter()
     epoch_seconds = train_model(
         model,

@@ -1,0 +1,142 @@
+"""Warm start from an exported model: the export's embeddings back, heads fitted to them."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from tests.test_train_smoke import ARTEFACTS, make_identity_folders, train  # noqa: E402
+from training.build import build_training_model  # noqa: E402
+from training.config import get_preset  # noqa: E402
+from training.export import embedding_model, export_model  # noqa: E402
+from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
+from training.warm_start import warm_start_from_export  # noqa: E402
+
+TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
+CLASSES, TEACHER_DIM, BATCH = 3, 4, 8
+
+
+def smoke_model(seed: int, distill: str = "none"):
+    """The smoke preset's ResNet18 (32x32 grey) with random weights from ``seed``."""
+    keras.utils.set_random_seed(seed)
+    config = get_preset("smoke", distill=distill)
+    return build_training_model(config, CLASSES, 2, TEACHER_DIM if distill != "none" else None)
+
+
+def pixels(count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (count, 32, 32, 1)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory) -> Path:
+    """A smoke model with non-trivial batch-norm statistics, exported (BN folded into convs)."""
+    model = smoke_model(seed=1)
+    rng = np.random.default_rng(1)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            width = layer.gamma.shape[0]
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, width),
+                    rng.normal(0, 0.2, width),
+                    rng.normal(0, 0.3, width),
+                    rng.uniform(0.5, 2.0, width),
+                ]
+            )
+    out = tmp_path_factory.mktemp("export") / "smoke"
+    export_model(model, out, name="smoke", version="0.0.1", preprocess={"size": 32, "channels": 1})
+    return out
+
+
+def batches(images: np.ndarray, y) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((images, y)).batch(BATCH)
+
+
+def served_embeddings(export_dir: Path, images: np.ndarray) -> np.ndarray:
+    return ort.InferenceSession(str(export_dir / "model.onnx")).run(None, {"image": images})[0]
+
+
+def labels_for(count: int) -> np.ndarray:
+    return np.arange(count, dtype=np.int32) % (CLASSES - 1)  # the last class has no image
+
+
+def test_inference_pass_reproduces_the_export(export_dir):
+    model = smoke_model(seed=2)
+    images = pixels(32, seed=3)
+    warm_start_from_export(model, export_dir, batches(images, labels_for(32)), steps=4)
+    probe = pixels(6, seed=4)
+    served = served_embeddings(export_dir, probe)
+    ours = embedding_model(model).predict(probe, verbose=0)["embedding"]
+    assert np.abs(ours - served).max() < 1e-4
+
+
+def test_training_pass_matches_inference_on_the_measured_batch(export_dir):
+    model = smoke_model(seed=2)
+    images = pixels(BATCH, seed=5)
+    warm_start_from_export(model, export_dir, batches(images, labels_for(BATCH)), steps=1)
+    features = feature_model(model)
+    trained = np.asarray(features(images, training=True))
+    inferred = np.asarray(features(images, training=False))
+    assert np.abs(trained - inferred).max() < 1e-3 * np.abs(inferred).max()
+
+
+def test_classes_are_imprinted_with_their_mean_unit_feature(export_dir):
+    model = smoke_model(seed=2)
+    untouched = np.asarray(model.get_layer("predictions").kernel)[:, CLASSES - 1].copy()
+    images, labels = pixels(24, seed=6), labels_for(24)
+    warm_start_from_export(model, export_dir, batches(images, labels), steps=3)
+    unit = np.asarray(embedding_model(model).predict(images, verbose=0)["embedding"])
+    kernel = np.asarray(model.get_layer("predictions").kernel)
+    for klass in range(CLASSES - 1):
+        mean = unit[labels == klass].mean(axis=0)
+        assert np.allclose(kernel[:, klass], mean / np.linalg.norm(mean), atol=1e-4)
+    assert np.array_equal(kernel[:, CLASSES - 1], untouched)
+
+
+def test_projection_is_fitted_to_the_teacher_vectors(export_dir):
+    model = smoke_model(seed=2, distill="projection")
+    images = pixels(64, seed=7)
+    unit = served_embeddings(export_dir, images)
+    truth = np.random.default_rng(8).normal(size=(unit.shape[1], TEACHER_DIM))
+    teacher = unit @ truth
+    mask = np.ones((len(images), 1), np.float32)
+    mask[::4] = 0  # images without a teacher vector must not count
+    packed = np.concatenate([np.where(mask > 0, teacher, 99.0), mask], axis=1).astype(np.float32)
+    y = {"predictions": labels_for(64), "projection": packed, "embedding": packed}
+    warm_start_from_export(model, export_dir, batches(images, y), steps=8)
+    projected = np.asarray(model.get_layer(TEACHER_PROJECTION)(unit))
+    cosines = np.sum(projected * teacher, axis=1) / (
+        np.linalg.norm(projected, axis=1) * np.linalg.norm(teacher, axis=1)
+    )
+    assert cosines.min() > 0.99
+
+
+def test_an_export_of_another_network_is_refused():
+    model = smoke_model(seed=2)
+    with pytest.raises(ValueError, match="is not a folded \\*_conv layer"):
+        warm_start_from_export(model, TINY_MODEL, batches(pixels(8, 0), labels_for(8)), steps=1)
+
+
+def test_an_export_of_another_input_size_is_refused(export_dir):
+    keras.utils.set_random_seed(0)
+    config = get_preset("smoke", input_size=48)
+    model = build_training_model(config, CLASSES, 2)
+    with pytest.raises(ValueError, match="takes \\[32, 32\\] x 1 images"):
+        warm_start_from_export(model, export_dir, batches(pixels(8, 0), labels_for(8)), steps=1)
+
+
+@pytest.mark.slow
+def test_a_run_can_start_from_an_export_with_new_identities(export_dir, tmp_path):
+    data = make_identity_folders(tmp_path / "faces", people=5)
+    out = tmp_path / "run"
+    assert train(data, out, "--epochs", "1", "--init-from", str(export_dir)) == 0
+    for name in ARTEFACTS:
+        assert (out / name).is_file(), name

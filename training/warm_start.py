@@ -1,0 +1,184 @@
+"""Warm start a training model from an exported model directory (e.g. ``models/default``).
+
+An export keeps the serving graph only: ONNX with every batch normalisation folded into
+the convolution before it, and none of the training heads. This module rebuilds a
+training model from it:
+
+* each convolution gets its folded kernel, and its batch normalisation gets statistics
+  measured on training images, with gamma and beta chosen so that the inference pass
+  (moving statistics) reproduces the export exactly and the training pass (batch
+  statistics) reproduces it up to the batch's sampling noise;
+* the AM-Softmax class weights become the mean unit feature of each class, "weight
+  imprinting" (Qi, Brown & Lowe, Low-Shot Learning with Imprinted Weights, CVPR 2018);
+* the teacher projection becomes the ridge-regression fit of the teacher vectors.
+
+So fine-tuning a shipped model starts from what it already knows, with any identities.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facecore.metadata import ModelMetadata
+from training.model import BN_EPSILON, FEATURE_LAYER, TEACHER_PROJECTION, feature_model
+
+log = logging.getLogger(__name__)
+
+CLASSIFIER_LAYER = "predictions"
+STATS_BATCHES = 8  # batches whose statistics unfold the batch norms
+RIDGE = 1e-3  # ridge strength, relative to the mean eigenvalue of the features' Gram matrix
+_CONV_WEIGHT = re.compile(r"(?:^|/)(\w+_conv)_\d+/")
+
+
+@dataclass(frozen=True)
+class FoldedConv:
+    """A convolution with its batch normalisation folded in: ``kernel * x + bias``.
+
+    Attributes:
+        kernel: Keras layout, ``(height, width, in, out)``.
+        bias: ``(out,)``.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray
+
+
+def folded_convolutions(model_dir: Path) -> dict[str, FoldedConv]:
+    """Every convolution of ``model_dir/model.onnx``, by the name of its Keras layer.
+
+    Raises:
+        ValueError: A convolution whose weights do not name a ``*_conv`` layer.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(model_dir / "model.onnx")).graph
+    weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    convs = {}
+    for node in (n for n in graph.node if n.op_type == "Conv"):
+        match = _CONV_WEIGHT.search(node.input[1])
+        if match is None or len(node.input) != 3:
+            raise ValueError(f"{model_dir}: convolution {node.name} is not a folded *_conv layer")
+        kernel = weights[node.input[1]].transpose(2, 3, 1, 0)  # OIHW -> HWIO
+        convs[match.group(1)] = FoldedConv(kernel, weights[node.input[2]])
+    return convs
+
+
+def check_compatible(model: Any, model_dir: Path, convs: dict[str, FoldedConv]) -> None:
+    """Refuse an export whose input or convolutions differ from ``model``'s.
+
+    Raises:
+        ValueError: Naming the first difference.
+    """
+    metadata = ModelMetadata.load(model_dir)
+    height, width, channels = model.inputs[0].shape[1:]
+    theirs = [*metadata.input.size], metadata.input.channels
+    if theirs != ([height, width], channels):
+        raise ValueError(
+            f"{model_dir} takes {theirs[0]} x {theirs[1]} images; "
+            f"this run trains on {[height, width]} x {channels}"
+        )
+    ours = {layer.name for layer in model.layers if layer.name.endswith("_conv")}
+    if ours != set(convs):
+        raise ValueError(f"{model_dir} has other convolutions: {sorted(ours ^ set(convs))}")
+    for name, conv in convs.items():
+        expected = tuple(model.get_layer(name).kernel.shape)
+        if conv.kernel.shape != expected:
+            raise ValueError(f"{model_dir}: {name} is {conv.kernel.shape}, expected {expected}")
+
+
+def load_backbone(model: Any, convs: dict[str, FoldedConv], images: list[np.ndarray]) -> None:
+    """Give ``model`` the export's convolutions; unfold its batch norms with ``images``."""
+    for name, conv in convs.items():
+        model.get_layer(name).kernel.assign(conv.kernel)
+        ones = np.ones_like(conv.bias)
+        _batch_norm(model, name).set_weights(
+            [np.sqrt(ones + BN_EPSILON), conv.bias, 0 * ones, ones]
+        )
+    moments = _conv_output_moments(model, list(convs), images)
+    for name, conv in convs.items():
+        mean, variance = moments[name]
+        _batch_norm(model, name).set_weights(
+            [np.sqrt(variance + BN_EPSILON), mean + conv.bias, mean, variance]
+        )
+
+
+def _batch_norm(model: Any, conv_name: str) -> Any:
+    return model.get_layer(conv_name.removesuffix("_conv") + "_bn")
+
+
+def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray]) -> dict:
+    """Per-channel mean and variance of each named layer's output over ``images`` batches."""
+    import keras
+
+    probe = keras.Model(model.inputs[0], [model.get_layer(name).output for name in names])
+    sums = {name: 0.0 for name in names}
+    squares = {name: 0.0 for name in names}
+    positions = dict.fromkeys(names, 0)
+    for batch in images:
+        for name, output in zip(names, probe(batch, training=False), strict=True):
+            values = np.asarray(output, dtype=np.float64).reshape(-1, output.shape[-1])
+            sums[name] = sums[name] + values.sum(axis=0)
+            squares[name] = squares[name] + np.square(values).sum(axis=0)
+            positions[name] += len(values)
+    moments = {}
+    for name in names:
+        mean = sums[name] / positions[name]
+        moments[name] = (mean, np.maximum(squares[name] / positions[name] - mean**2, 0.0))
+    return moments
+
+
+def fit_heads(model: Any, batches: Any) -> None:
+    """Imprint the AM-Softmax classes and fit the teacher projection on ``(x, y)`` batches."""
+    features = feature_model(model, FEATURE_LAYER)
+    classifier = model.get_layer(CLASSIFIER_LAYER)
+    class_sums = np.zeros(tuple(classifier.kernel.shape)[::-1])
+    has_projection = TEACHER_PROJECTION in {layer.name for layer in model.layers}
+    gram, cross = 0.0, 0.0
+    for x, y in batches:
+        unit = _unit(np.asarray(features(x, training=False), dtype=np.float64))
+        labels = np.asarray(y[CLASSIFIER_LAYER] if isinstance(y, dict) else y)
+        np.add.at(class_sums, labels[labels >= 0], unit[labels >= 0])
+        if has_projection:
+            packed = np.asarray(y["projection"], dtype=np.float64)
+            masked = unit * packed[:, -1:]
+            gram, cross = gram + masked.T @ masked, cross + masked.T @ packed[:, :-1]
+    seen = np.linalg.norm(class_sums, axis=1) > 0
+    kernel = np.asarray(classifier.kernel).copy()
+    kernel[:, seen] = _unit(class_sums[seen]).T
+    classifier.kernel.assign(kernel)
+    log.info("imprinted %d of %d classes", int(seen.sum()), len(seen))
+    if has_projection:
+        ridge = RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
+        model.get_layer(TEACHER_PROJECTION).kernel.assign(np.linalg.solve(gram + ridge, cross))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int) -> None:
+    """Initialise ``model`` from the export at ``model_dir`` (module docstring).
+
+    Args:
+        model: A compiled training model (:func:`training.build.build_training_model`).
+        model_dir: An exported model directory (``model.onnx`` + ``metadata.json``).
+        dataset: The run's training ``tf.data`` batches ``(x, y)``.
+        steps: Batches to fit the heads on (one epoch); the first ``STATS_BATCHES`` of them
+            also measure the batch-normalisation statistics.
+
+    Raises:
+        ValueError: The export does not fit ``model`` (input or layers differ).
+    """
+    convs = folded_convolutions(model_dir)
+    check_compatible(model, model_dir, convs)
+    images = [np.asarray(x) for x, _ in dataset.take(STATS_BATCHES)]
+    load_backbone(model, convs, images)
+    fit_heads(model, dataset.take(steps))
+    log.info("warm start from %s: backbone, batch norms and heads set", model_dir)
