@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped default model (models/default, 2.1.0) from the shared face sets, exactly
 # as it was built: prepare (labelled + unlabelled faces) -> teacher vectors (dlib, training
-# only) -> train with distillation (2.0.0's 20 epochs, then 30 more from its weights with the
-# hint loss alone) -> export -> evaluate on held-out people -> calibrate the operating points
+# only) -> train with distillation (2.0.0: 20 epochs, both teacher terms) -> export 2.0.0 ->
+# fine-tune that export with the hint loss alone (2.1.0) -> export -> evaluate on held-out
+# people -> calibrate the operating points
 # on held-out in-the-wild pairs (CelebA, FRLL, Taiwanese; not the studio lighting sets).
 # Every step resumes when re-run (prepare and teacher skip finished images, train resumes from
 # RUN/backup). CPU is fine; a GPU is used when TensorFlow sees one.
@@ -29,9 +30,13 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
   --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
   --unlabelled "$cache/utkface" --verbose 2
 
-# 2.1.0: 2.0.0's weights trained 30 more epochs under a fresh schedule, hint loss only.
+# 2.0.0 as shipped: the export of that run (evaluated and calibrated in its own commit).
+"$py" -m training export --checkpoint "$run/best.keras" --out "$run/export" \
+  --name default --version 2.0.0
+# 2.1.0: 2.0.0's export fine-tuned under a fresh schedule, hint loss only (`--init-from` an
+# export: its backbone, the AM-Softmax classes imprinted, the projection fitted by ridge).
 "$py" -m training train --preset teacher --out "$continued" --teacher "$cache" \
-  --init-from "$run/best.keras" --distill projection --epochs 30 --learning-rate 5e-4 \
+  --init-from "$run/export" --distill projection --epochs 30 --learning-rate 5e-4 \
   "${labelled[@]/#/--data=$cache/}" \
   --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
   --unlabelled "$cache/utkface" --verbose 2

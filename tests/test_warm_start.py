@@ -17,7 +17,7 @@ from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
 from training.export import embedding_model, export_model  # noqa: E402
 from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
-from training.warm_start import warm_start_from_export  # noqa: E402
+from training.warm_start import check_reproduces, warm_start_from_export  # noqa: E402
 
 TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
 CLASSES, TEACHER_DIM, BATCH = 3, 4, 8
@@ -117,6 +117,11 @@ def test_projection_is_fitted_to_the_teacher_vectors(export_dir):
         np.linalg.norm(projected, axis=1) * np.linalg.norm(teacher, axis=1)
     )
     assert cosines.min() > 0.99
+
+
+def test_a_backbone_that_does_not_reproduce_the_export_is_refused(export_dir):
+    with pytest.raises(ValueError, match="embeddings differ by"):
+        check_reproduces(smoke_model(seed=2), export_dir, pixels(4, seed=9))
 
 
 def test_an_export_of_another_network_is_refused():

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CLASSIFIER_LAYER = "predictions"
 STATS_BATCHES = 8  # batches whose statistics unfold the batch norms
+MAX_EMBEDDING_GAP = 1e-3  # largest difference to the export's unit embeddings
 RIDGE = 1e-3  # ridge strength, relative to the mean eigenvalue of the features' Gram matrix
 _CONV_WEIGHT = re.compile(r"(?:^|/)(\w+_conv)_\d+/")
 
@@ -134,6 +135,24 @@ def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray])
     return moments
 
 
+def check_reproduces(model: Any, model_dir: Path, images: np.ndarray) -> None:
+    """Refuse a rebuilt backbone whose embeddings of ``images`` are not the export's.
+
+    Raises:
+        ValueError: The largest difference is over ``MAX_EMBEDDING_GAP``.
+    """
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(model_dir / "model.onnx"))
+    input_name = ModelMetadata.load(model_dir).input.name
+    served = session.run(None, {input_name: images.astype(np.float32)})[0]
+    ours = _unit(np.asarray(feature_model(model, FEATURE_LAYER)(images, training=False)))
+    gap = float(np.abs(ours - served).max())
+    if gap > MAX_EMBEDDING_GAP:
+        raise ValueError(f"{model_dir}: the rebuilt backbone's embeddings differ by {gap:.1e}")
+    log.info("rebuilt backbone: embeddings within %.1e of the export's", gap)
+
+
 def fit_heads(model: Any, batches: Any) -> None:
     """Imprint the AM-Softmax classes and fit the teacher projection on ``(x, y)`` batches."""
     features = feature_model(model, FEATURE_LAYER)
@@ -180,5 +199,6 @@ def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int
     check_compatible(model, model_dir, convs)
     images = [np.asarray(x) for x, _ in dataset.take(STATS_BATCHES)]
     load_backbone(model, convs, images)
+    check_reproduces(model, model_dir, images[0])
     fit_heads(model, dataset.take(steps))
     log.info("warm start from %s: backbone, batch norms and heads set", model_dir)
