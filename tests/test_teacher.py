@@ -89,36 +89,17 @@ def test_missing_original_is_reported_not_fatal(cache, tmp_path):
     assert report["failed"] == 1 and report["failures"][0]["path"].endswith("gone.jpg")
 
 
+def smoke_train(out, *flags: str) -> int:
+    """``training train --preset smoke`` with ``flags``, into ``out``."""
+    return main(["train", "--preset", "smoke", "--out", str(out), "--verbose", "0", *flags])
+
+
 @pytest.mark.slow
 def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--preset",
-                "smoke",
-                "--data",
-                str(cache / "celeba"),
-                "--data",
-                str(cache / "orl"),
-                "--unlabelled",
-                str(cache / "unlabelled"),
-                "--teacher",
-                str(cache),
-                "--distill",
-                "both",
-                "--client-augment",
-                "--channels",
-                "3",
-                "--out",
-                str(out),
-                "--verbose",
-                "0",
-            ]
-        )
-        == 0
-    )
+    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
+    flags += f" --teacher {cache} --distill both --client-augment --channels 3"
+    assert smoke_train(out, *flags.split()) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["unlabelled_images"] == 2
     history = (out / "history.csv").read_text().splitlines()[0]
@@ -128,31 +109,8 @@ def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
 
 
 def test_distillation_without_teacher_is_refused(cache, tmp_path):
+    out, orl = tmp_path / "run", str(cache / "orl")
     with pytest.raises(SystemExit, match="needs --teacher"):
-        main(
-            [
-                "train",
-                "--preset",
-                "smoke",
-                "--data",
-                str(cache / "orl"),
-                "--distill",
-                "both",
-                "--out",
-                str(tmp_path / "run"),
-            ]
-        )
+        smoke_train(out, "--data", orl, "--distill", "both")
     with pytest.raises(SystemExit, match="through the teacher only"):
-        main(
-            [
-                "train",
-                "--preset",
-                "smoke",
-                "--data",
-                str(cache / "orl"),
-                "--unlabelled",
-                str(cache / "unlabelled"),
-                "--out",
-                str(tmp_path / "run"),
-            ]
-        )
+        smoke_train(out, "--data", orl, "--unlabelled", str(cache / "unlabelled"))
