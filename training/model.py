@@ -155,9 +155,9 @@ def wrap_distillation(
 
 
 def feature_model(model: keras.Model, feature_layer: str = FEATURE_LAYER) -> keras.Model:
-    """Return the sub-model from ``model``'s input to ``feature_layer`` (the embedding)."""
+    """Return the sub-model from ``model``'s (single) input to ``feature_layer`` (the embedding)."""
     return keras.Model(
-        model.inputs, model.get_layer(feature_layer).output, name=f"{model.name}_features"
+        model.inputs[0], model.get_layer(feature_layer).output, name=f"{model.name}_features"
     )
 
 
