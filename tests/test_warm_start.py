@@ -12,7 +12,7 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from tests.test_train_smoke import ARTEFACTS, make_identity_folders, train  # noqa: E402
+from tests.test_train_smoke import ARTEFACTS, history_epochs, make_identity_folders, train  # noqa: E402
 from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
 from training.export import embedding_model, export_model  # noqa: E402
@@ -139,9 +139,14 @@ def test_an_export_of_another_input_size_is_refused(export_dir):
 
 
 @pytest.mark.slow
-def test_a_run_can_start_from_an_export_with_new_identities(export_dir, tmp_path):
+def test_a_run_starts_from_an_export_with_new_identities_and_resumes_without_it(
+    export_dir, tmp_path
+):
     data = make_identity_folders(tmp_path / "faces", people=5)
     out = tmp_path / "run"
-    assert train(data, out, "--epochs", "1", "--init-from", str(export_dir)) == 0
+    assert train(data, out, "--epochs", "1", "--init-from", str(export_dir)) == 0  # warm start
     for name in ARTEFACTS:
         assert (out / name).is_file(), name
+    missing = tmp_path / "deleted_export"  # a resumed run restores its backup instead
+    assert train(data, out, "--epochs", "2", "--init-from", str(missing)) == 0
+    assert history_epochs(out) == [0, 1]

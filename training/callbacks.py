@@ -59,6 +59,11 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._started)
 
 
+def has_backup(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a backup that the next ``fit`` resumes from."""
+    return (out_dir / BACKUP_DIR).is_dir() and any((out_dir / BACKUP_DIR).iterdir())
+
+
 def build_callbacks(
     out_dir: Path, config: TrainConfig, verbose: int
 ) -> list[keras.callbacks.Callback]:

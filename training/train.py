@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     import keras
 
     from training.build import build_training_model
-    from training.callbacks import read_history
+    from training.callbacks import has_backup, read_history
     from training.distribute import cluster_spec, num_workers, setup, worker_dir
     from training.plots import plot_learning_curve
     from training.run_data import prepare_run_data
@@ -214,8 +214,8 @@ def run(args: argparse.Namespace) -> int:
         model = build_training_model(
             config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
         )
-        if args.init_from is not None:
-            initialise(model, args.init_from, run_data)
+        if args.init_from is not None and not has_backup(out):
+            initialise(model, args.init_from, run_data)  # a resumed run restores its backup
     started = time.perf_counter()
     epoch_seconds = train_model(
         model,
