@@ -17,6 +17,7 @@ from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
 from training.export import embedding_model, export_model  # noqa: E402
 from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
+from training.run_info import training_info  # noqa: E402
 from training.warm_start import check_reproduces, warm_start_from_export  # noqa: E402
 
 TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
@@ -147,6 +148,7 @@ def test_a_run_starts_from_an_export_with_new_identities_and_resumes_without_it(
     assert train(data, out, "--epochs", "1", "--init-from", str(export_dir)) == 0  # warm start
     for name in ARTEFACTS:
         assert (out / name).is_file(), name
+    assert training_info(out)["init_from_model"] == "smoke 0.0.1"  # into the next export
     missing = tmp_path / "deleted_export"  # a resumed run restores its backup instead
     assert train(data, out, "--epochs", "2", "--init-from", str(missing)) == 0
     assert history_epochs(out) == [0, 1]

@@ -30,6 +30,8 @@ CONFIG_KEYS = (
     "projection_weight",
     "similarity_weight",
     "teacher",
+    "learning_rate",
+    "init_from_model",
     "command",
 )
 SUMMARY_KEYS = (

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from facecore.metadata import ModelMetadata
 from training.config import TrainConfig
 from training.folders import absolute_spec
 
@@ -29,6 +30,7 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
         "data": [absolute_spec(spec) for spec in args.data],
         "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
         "init_from": str(args.init_from.resolve()) if args.init_from else None,
+        "init_from_model": exported_model_name(args.init_from),
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],
@@ -37,6 +39,14 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
         "replicas": strategy.num_replicas_in_sync,
         "command": shlex.join([sys.executable, "-m", "training", *sys.argv[1:]]),
     }
+
+
+def exported_model_name(path: Path | None) -> str | None:
+    """``"NAME VERSION"`` of an exported model directory; None for a checkpoint or nothing."""
+    if path is None or not path.is_dir():
+        return None
+    metadata = ModelMetadata.load(path)
+    return f"{metadata.name} {metadata.version}"
 
 
 def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | None:
