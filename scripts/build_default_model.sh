@@ -45,7 +45,7 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
   --name default --version 2.1.0
 # All held-out people (every set): the report.
 "$py" -m training evaluate --model models/default --split "$continued/split.json" \
-  --out models/default/evaluation
+  --impostors 200000 --out models/default/evaluation
 # Held-out in-the-wild people only: the operating points served by /verify.
 "$py" -m training evaluate --model models/default --split "$continued/split.json" \
   --data "celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small" \
