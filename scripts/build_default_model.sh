@@ -36,7 +36,7 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
 # 2.1.0: 2.0.0's export fine-tuned under a fresh schedule, hint loss only (`--init-from` an
 # export: its backbone, the AM-Softmax classes imprinted, the projection fitted by ridge).
 "$py" -m training train --preset teacher --out "$continued" --teacher "$cache" \
-  --init-from "$run/export" --distill projection --epochs 30 --learning-rate 5e-4 \
+  --init-from "$run/export" --distill projection --epochs 20 --learning-rate 5e-4 \
   "${labelled[@]/#/--data=$cache/}" \
   --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
   --unlabelled "$cache/utkface" --verbose 2
