@@ -152,3 +152,4 @@ def test_a_run_starts_from_an_export_with_new_identities_and_resumes_without_it(
     missing = tmp_path / "deleted_export"  # a resumed run restores its backup instead
     assert train(data, out, "--epochs", "2", "--init-from", str(missing)) == 0
     assert history_epochs(out) == [0, 1]
+    assert training_info(out)["init_from_model"] == "smoke 0.0.1"  # the record survives

@@ -23,9 +23,19 @@ def write_json(path: Path, content: Any) -> None:
     path.write_text(json.dumps(content, indent=2) + "\n")
 
 
-def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: str) -> dict:
-    """Return ``config.json``: the config fields plus how and on what the run was made."""
-    return {
+def run_facts(
+    args: argparse.Namespace,
+    config: TrainConfig,
+    strategy,
+    policy: str,
+    previous_config: Path | None = None,
+) -> dict:
+    """Return ``config.json``: the config fields plus how and on what the run was made.
+
+    A resumed run passes its ``previous_config`` and keeps that record of the weights it
+    started from (``--init-from`` is not applied again, and its export may be gone).
+    """
+    facts = {
         **config.to_dict(),
         "data": [absolute_spec(spec) for spec in args.data],
         "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
@@ -39,6 +49,17 @@ def run_facts(args: argparse.Namespace, config: TrainConfig, strategy, policy: s
         "replicas": strategy.num_replicas_in_sync,
         "command": shlex.join([sys.executable, "-m", "training", *sys.argv[1:]]),
     }
+    if previous_config is not None:
+        facts.update(_started_from(previous_config))
+    return facts
+
+
+def _started_from(previous_config: Path) -> dict:
+    """``init_from`` and ``init_from_model`` of the run's earlier ``config.json``, if any."""
+    if not previous_config.is_file():
+        return {}
+    previous = json.loads(previous_config.read_text())
+    return {key: previous[key] for key in ("init_from", "init_from_model") if key in previous}
 
 
 def exported_model_name(path: Path | None) -> str | None:

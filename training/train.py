@@ -207,14 +207,16 @@ def run(args: argparse.Namespace) -> int:
     splits = run_data.splits
     if config.monitor[0].startswith("val_") and run_data.validation is None:
         raise SystemExit("no validation images: raise the validation fraction or add images")
-    write_json(out / "config.json", run_facts(args, config, strategy, policy))
+    resuming = has_backup(out)
+    previous = out / "config.json" if resuming else None
+    write_json(out / "config.json", run_facts(args, config, strategy, policy, previous))
     write_json(out / "labels.json", run_data.labels)
     write_json(out / "split.json", splits.to_dict(config))
     with strategy.scope():
         model = build_training_model(
             config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
         )
-        if args.init_from is not None and not has_backup(out):
+        if args.init_from is not None and not resuming:
             initialise(model, args.init_from, run_data)  # a resumed run restores its backup
     started = time.perf_counter()
     epoch_seconds = train_model(
