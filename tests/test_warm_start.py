@@ -15,6 +15,7 @@ tf = pytest.importorskip("tensorflow")
 from tests.test_train_smoke import ARTEFACTS, history_epochs, make_identity_folders, train  # noqa: E402
 from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
+from training.embedder import OnnxEmbedder  # noqa: E402
 from training.export import embedding_model, export_model  # noqa: E402
 from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
 from training.run_info import training_info  # noqa: E402
@@ -122,7 +123,7 @@ def test_projection_is_fitted_to_the_teacher_vectors(export_dir):
 
 def test_a_backbone_that_does_not_reproduce_the_export_is_refused(export_dir):
     with pytest.raises(ValueError, match="embeddings differ by"):
-        check_reproduces(smoke_model(seed=2), export_dir, pixels(4, seed=9))
+        check_reproduces(smoke_model(seed=2), OnnxEmbedder(export_dir), pixels(4, seed=9))
 
 
 def test_an_export_of_another_network_is_refused():

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from facecore.metadata import ModelMetadata
+from training.embedder import OnnxEmbedder
 from training.model import BN_EPSILON, FEATURE_LAYER, TEACHER_PROJECTION, feature_model
 
 log = logging.getLogger(__name__)
@@ -71,15 +71,15 @@ def folded_convolutions(model_dir: Path) -> dict[str, FoldedConv]:
     return convs
 
 
-def check_compatible(model: Any, model_dir: Path, convs: dict[str, FoldedConv]) -> None:
+def check_compatible(model: Any, exported: OnnxEmbedder, convs: dict[str, FoldedConv]) -> None:
     """Refuse an export whose input or convolutions differ from ``model``'s.
 
     Raises:
         ValueError: Naming the first difference.
     """
-    metadata = ModelMetadata.load(model_dir)
+    model_dir = exported.bundle.directory
     height, width, channels = model.inputs[0].shape[1:]
-    theirs = [*metadata.input.size], metadata.input.channels
+    theirs = [exported.size, exported.size], exported.channels
     if theirs != ([height, width], channels):
         raise ValueError(
             f"{model_dir} takes {theirs[0]} x {theirs[1]} images; "
@@ -135,21 +135,19 @@ def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray])
     return moments
 
 
-def check_reproduces(model: Any, model_dir: Path, images: np.ndarray) -> None:
+def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> None:
     """Refuse a rebuilt backbone whose embeddings of ``images`` are not the export's.
 
     Raises:
         ValueError: The largest difference is over ``MAX_EMBEDDING_GAP``.
     """
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(model_dir / "model.onnx"))
-    input_name = ModelMetadata.load(model_dir).input.name
-    served = session.run(None, {input_name: images.astype(np.float32)})[0]
+    served = exported.embed_pixels(images)
     ours = _unit(np.asarray(feature_model(model, FEATURE_LAYER)(images, training=False)))
     gap = float(np.abs(ours - served).max())
     if gap > MAX_EMBEDDING_GAP:
-        raise ValueError(f"{model_dir}: the rebuilt backbone's embeddings differ by {gap:.1e}")
+        raise ValueError(
+            f"{exported.bundle.directory}: the rebuilt backbone's embeddings differ by {gap:.1e}"
+        )
     log.info("rebuilt backbone: embeddings within %.1e of the export's", gap)
 
 
@@ -193,12 +191,14 @@ def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int
             also measure the batch-normalisation statistics.
 
     Raises:
-        ValueError: The export does not fit ``model`` (input or layers differ).
+        ValueError: The export is invalid (``ModelBundleError``) or does not fit ``model``
+            (input or layers differ).
     """
-    convs = folded_convolutions(model_dir)
-    check_compatible(model, model_dir, convs)
+    exported = OnnxEmbedder(model_dir)  # the service's reading of an export
+    convs = folded_convolutions(exported.bundle.directory)
+    check_compatible(model, exported, convs)
     images = [np.asarray(x) for x, _ in dataset.take(STATS_BATCHES)]
     load_backbone(model, convs, images)
-    check_reproduces(model, model_dir, images[0])
+    check_reproduces(model, exported, images[0])
     fit_heads(model, dataset.take(steps))
     log.info("warm start from %s: backbone, batch norms and heads set", model_dir)
