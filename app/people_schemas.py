@@ -179,7 +179,9 @@ class IdentifyResponse(BaseModel):
     threshold: float = Field(description="identification threshold used (see README)")
     fpir_target: float = Field(description="false-positive identification rate aimed at")
     fpir_bound: float | None = Field(
-        None, description="FPIR the threshold bounds at this gallery size; null if overridden"
+        None,
+        description="FPIR the threshold bounds at this gallery size, from the 95% upper "
+        "confidence limit of its calibrated FAR; null if overridden",
     )
     gallery: GallerySize
     model: ModelInfo

@@ -76,10 +76,23 @@ class OperatingPoint(_Frozen):
     cosine: float = Field(ge=-1.0, le=1.0)
     far_target: float | None = Field(default=None, gt=0.0, lt=1.0)
     far: float = Field(ge=0.0, le=1.0, description="measured false-accept rate")
+    far_upper: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="one-sided 95% upper confidence limit of the FAR given the impostor pairs "
+        "measured (Clopper-Pearson); null in exports calibrated before it was recorded",
+    )
     tar: float = Field(ge=0.0, le=1.0, description="measured true-accept rate")
     accuracy: float | None = Field(
         default=None, ge=0.0, le=1.0, description="balanced accuracy on the calibration pairs"
     )
+
+    @model_validator(mode="after")
+    def _check_far_upper(self) -> OperatingPoint:
+        if self.far_upper is not None and self.far_upper < self.far:
+            raise ValueError(f"far_upper {self.far_upper} is below the measured far {self.far}")
+        return self
 
 
 class TrainingInfo(BaseModel):

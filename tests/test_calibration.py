@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from facecore.metadata import ModelMetadata
-from training.calibration import operating_points, with_operating_points
+from training.calibration import far_upper_limit, operating_points, with_operating_points
 
 
 def synthetic_scores(genuine: int = 400, impostors: int = 20_000, seed: int = 0):
@@ -36,6 +36,23 @@ def test_points_match_a_brute_force_reference():
         assert point.far == pytest.approx(accepted[~labels].mean())
     stricter = [points[name].cosine for name in ("far_0.01", "far_0.001", "far_0.0001")]
     assert stricter == sorted(stricter)
+    for point in points.values():
+        false_accepts = round(point.far * 20_000)
+        assert point.far_upper == pytest.approx(far_upper_limit(false_accepts, 20_000))
+
+
+def test_far_upper_limit_is_the_exact_binomial_bound():
+    """Clopper-Pearson: at the limit p, seeing k or fewer accepts has probability 5%."""
+    from scipy.stats import binom
+
+    for accepts, impostors in ((0, 3000), (2, 20_000), (20, 200_000), (150, 1000)):
+        upper = far_upper_limit(accepts, impostors)
+        assert upper > accepts / impostors
+        assert binom.cdf(accepts, impostors, upper) == pytest.approx(0.05, rel=1e-6)
+    assert far_upper_limit(0, 3000) == pytest.approx(1 - 0.05 ** (1 / 3000))
+    assert far_upper_limit(5, 5) == 1.0
+    with pytest.raises(ValueError, match="false_accepts"):
+        far_upper_limit(6, 5)
 
 
 def test_unmeasurable_far_targets_are_left_out():

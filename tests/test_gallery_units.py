@@ -7,7 +7,8 @@ from cryptography.fernet import Fernet
 from app.gallery.codec import TemplateCodec, TemplateDecodeError
 from app.gallery.index import TemplateIndex
 from app.gallery.records import Template
-from app.gallery.threshold import OperatingPoint, identification_threshold
+from app.gallery.threshold import OperatingPoint, identification_threshold, operating_points
+from facecore.metadata import ModelMetadata
 
 
 def random_templates(count, people, dimension=32, seed=0):
@@ -60,6 +61,36 @@ def test_identification_threshold_rises_with_gallery_size():
     assert chosen[50].fpir_bound <= 0.01 < chosen[5000].fpir_bound  # honest when unmet
     uncalibrated = identification_threshold([], 0.5, 100, fpir_target=0.01)
     assert uncalibrated.cosine == 0.5 and uncalibrated.fpir_bound is None
+
+
+def calibrated_metadata(points):
+    return ModelMetadata.model_validate(
+        {
+            "name": "m",
+            "version": "1",
+            "input": {"size": [8, 8], "channels": 3},
+            "embedding": {"dimension": 4},
+            "preprocessing": {},
+            "threshold": {"cosine": 0.4, "operating_point": "best", "calibrated": True},
+            "operating_points": points,
+        }
+    )
+
+
+def test_a_point_counts_at_its_upper_confidence_limit():
+    measured = {"name": "far_0.0001", "cosine": 0.8, "far_target": 1e-4, "far": 1e-4, "tar": 0.3}
+    old_export = operating_points(calibrated_metadata([measured]))
+    bounded = operating_points(calibrated_metadata([{**measured, "far_upper": 1.45e-4}]))
+    assert [point.far for point in old_export] == [1e-4]
+    assert [point.far for point in bounded] == [1.45e-4]
+    rule = identification_threshold(bounded, 0.4, 460, fpir_target=0.01)
+    assert rule.cosine == 0.8 and rule.fpir_bound == pytest.approx(1 - (1 - 1.45e-4) ** 460)
+
+
+def test_an_upper_limit_below_the_measured_far_is_refused():
+    point = {"name": "far_0.01", "cosine": 0.5, "far_target": 1e-2, "far": 0.01, "tar": 0.5}
+    with pytest.raises(ValueError, match="far_upper 0.001 is below the measured far 0.01"):
+        calibrated_metadata([{**point, "far_upper": 0.001}])
 
 
 def test_codec_round_trip_and_wrong_keys():

@@ -7,8 +7,11 @@ hold FPIR at a target, each comparison may pass only ``FAR = 1 - (1 - FPIR) ** (
 
 The model's calibrated operating points (FAR -> cosine, measured on held-out people, in
 metadata.json) give the threshold: the most lenient point whose FAR is at most the one needed.
-When the gallery is too large for the strictest calibrated point to hold the target, that point
-is used and ``fpir_bound`` says the FPIR it actually bounds, so callers are never misled.
+A point's FAR is taken at its 95% upper confidence limit (``far_upper``): 20 false accepts in
+200,000 impostor pairs measure 1e-4 but only bound it by 1.5e-4, and a gallery multiplies the
+difference. When the gallery is too large for the strictest calibrated point to hold the
+target, that point is used and ``fpir_bound`` says the FPIR it actually bounds, so callers are
+never misled.
 """
 
 from __future__ import annotations
@@ -40,11 +43,14 @@ class IdentificationThreshold:
 def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
     """Return the model's FAR-calibrated operating points, most lenient last.
 
-    Each point's rate is the larger of its FAR target and the FAR measured at it (a
-    conservative bound); ``threshold`` counts too when it names its FAR.
+    Each point's rate is the largest of its FAR target, the FAR measured at it and that
+    measurement's upper confidence limit (exports calibrated before ``far_upper`` was recorded
+    have only the first two); ``threshold`` counts too when it names its FAR.
     """
     points = {
-        round(point.cosine, 6): OperatingPoint(max(point.far, point.far_target), point.cosine)
+        round(point.cosine, 6): OperatingPoint(
+            max(point.far, point.far_target, point.far_upper or 0.0), point.cosine
+        )
         for point in metadata.operating_points
         if point.far_target is not None
     }
