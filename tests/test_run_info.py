@@ -60,3 +60,19 @@ def test_data_specs_are_recorded_absolute(tmp_path, monkeypatch, spec, expected_
     name, path = parse_root(recorded)
     assert path.is_absolute() and path == tmp_path / spec.split("=")[-1]
     assert name == expected_name
+
+
+def test_a_checkpoint_of_another_run_is_named_with_what_that_run_started_from(tmp_path):
+    from training.run_record import starting_weights_name
+
+    run = tmp_path / "default_v3"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"init_from_model": "default 2.0.0"}))
+    assert starting_weights_name(run / "final.keras") == (
+        "final.keras of run default_v3 (started from default 2.0.0)"
+    )
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "config.json").write_text(json.dumps({"init_from_model": None}))
+    assert starting_weights_name(fresh / "best.keras") == "best.keras of run fresh"
+    assert starting_weights_name(None) is None

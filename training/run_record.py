@@ -40,7 +40,7 @@ def run_facts(
         "data": [absolute_spec(spec) for spec in args.data],
         "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
         "init_from": str(args.init_from.resolve()) if args.init_from else None,
-        "init_from_model": exported_model_name(args.init_from),
+        "init_from_model": starting_weights_name(args.init_from),
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],
@@ -62,45 +62,17 @@ def _started_from(previous_config: Path) -> dict:
     return {key: previous[key] for key in ("init_from", "init_from_model") if key in previous}
 
 
-def exported_model_name(path: Path | None) -> str | None:
-    """``"NAME VERSION"`` of an exported model directory; None for a checkpoint or nothing."""
-    if path is None or not path.is_dir():
-        return None
-    metadata = ModelMetadata.load(path)
-    return f"{metadata.name} {metadata.version}"
+def starting_weights_name(path: Path | None) -> str | None:
+    """Name the weights ``--init-from`` names, for the run record and the export's metadata.
 
-
-def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | None:
-    """Training images per second over the epochs after the first (compilation) one.
-
-    Epoch times include validation, so this slightly understates pure training speed.
+    An exported model directory is ``"NAME VERSION"``; a checkpoint of another run is
+    ``"FILE of run RUN"`` plus what that run started from, so lineage survives chained runs.
     """
-    timed = epoch_seconds[1:] or epoch_seconds
-    return round(images_per_epoch * len(timed) / sum(timed), 2) if timed else None
-
-
-def summarize(
-    history: list[dict[str, float]],
-    config: TrainConfig,
-    fit_seconds: float,
-    epoch_seconds: list[float],
-    counts: dict[str, int],
-) -> dict:
-    """Return ``summary.json``: wall time, throughput and the best validation epoch."""
-    from training.callbacks import best_epoch
-
-    monitor, mode = config.monitor
-    best = best_epoch(history, monitor, mode)
-    return {
-        "wall_time_s": round(fit_seconds, 2),
-        "epochs_completed": len(history),
-        "epochs_this_session": len(epoch_seconds),
-        "images_per_s": throughput(
-            epoch_seconds, counts["steps_per_epoch"] * counts["global_batch_size"]
-        ),
-        "monitor": monitor,
-        "best_epoch": int(best["epoch"]) + 1 if best else None,
-        "best": {k: v for k, v in best.items() if k.startswith("val_")} if best else None,
-        "last": {k: v for k, v in history[-1].items() if k != "epoch"} if history else None,
-        **counts,
-    }
+    if path is None:
+        return None
+    if path.is_dir():
+        metadata = ModelMetadata.load(path)
+        return f"{metadata.name} {metadata.version}"
+    name = f"{path.name} of run {path.resolve().parent.name}"
+    earlier = _started_from(path.parent / "config.json").get("init_from_model")
+    return f"{name} (started from {earlier})" if earlier else name
