@@ -76,3 +76,39 @@ def starting_weights_name(path: Path | None) -> str | None:
     name = f"{path.name} of run {path.resolve().parent.name}"
     earlier = _started_from(path.parent / "config.json").get("init_from_model")
     return f"{name} (started from {earlier})" if earlier else name
+
+
+def throughput(epoch_seconds: list[float], images_per_epoch: int) -> float | None:
+    """Training images per second over the epochs after the first (compilation) one.
+
+    Epoch times include validation, so this slightly understates pure training speed.
+    """
+    timed = epoch_seconds[1:] or epoch_seconds
+    return round(images_per_epoch * len(timed) / sum(timed), 2) if timed else None
+
+
+def summarize(
+    history: list[dict[str, float]],
+    config: TrainConfig,
+    fit_seconds: float,
+    epoch_seconds: list[float],
+    counts: dict[str, int],
+) -> dict:
+    """Return ``summary.json``: wall time, throughput and the best validation epoch."""
+    from training.callbacks import best_epoch
+
+    monitor, mode = config.monitor
+    best = best_epoch(history, monitor, mode)
+    return {
+        "wall_time_s": round(fit_seconds, 2),
+        "epochs_completed": len(history),
+        "epochs_this_session": len(epoch_seconds),
+        "images_per_s": throughput(
+            epoch_seconds, counts["steps_per_epoch"] * counts["global_batch_size"]
+        ),
+        "monitor": monitor,
+        "best_epoch": int(best["epoch"]) + 1 if best else None,
+        "best": {k: v for k, v in best.items() if k.startswith("val_")} if best else None,
+        "last": {k: v for k, v in history[-1].items() if k != "epoch"} if history else None,
+        **counts,
+    }
