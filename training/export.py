@@ -121,19 +121,10 @@ def export_model(
     Returns:
         The metadata written.
     """
-    import tensorflow as tf
-
     embedder = embedding_model(model, embedding_layer)
     height, width, channels = embedder.inputs[0].shape[1:]
-    spec = tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    embedder.export(str(out / "model.onnx"), format="onnx", input_signature=[spec], verbose=False)
-    _name_batch_dimension(out / "model.onnx")
-    if saved_model:
-        embedder.export(
-            str(out / "saved_model"), format="tf_saved_model", input_signature=[spec], verbose=False
-        )
+    _write_graphs(embedder, out, saved_model)
     info = {
         **(training_info or {}),
         **({"embedding_layer": embedding_layer} if embedding_layer != FEATURE_LAYER else {}),
@@ -147,18 +138,36 @@ def export_model(
         preprocessing=preprocess,
         threshold=threshold,
         training=info or None,
-        terms=terms
-        if terms is not None
-        else terms_for_sets(
-            [
-                *info.get("sets", []),
-                *info.get("unlabelled_sets", []),
-                *(["teacher"] if info.get("teacher") else []),
-            ]
-        ),
+        terms=terms if terms is not None else _terms_of(info),
     )
     metadata.save(out / "metadata.json")
     return metadata
+
+
+def _write_graphs(embedder: Any, out: Path, saved_model: bool) -> None:
+    """Write ``model.onnx`` (batch dimension named) and, if asked, ``saved_model/``."""
+    import tensorflow as tf
+
+    height, width, channels = embedder.inputs[0].shape[1:]
+    spec = tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)
+    out.mkdir(parents=True, exist_ok=True)
+    embedder.export(str(out / "model.onnx"), format="onnx", input_signature=[spec], verbose=False)
+    _name_batch_dimension(out / "model.onnx")
+    if saved_model:
+        embedder.export(
+            str(out / "saved_model"), format="tf_saved_model", input_signature=[spec], verbose=False
+        )
+
+
+def _terms_of(info: dict[str, Any]) -> str:
+    """Return the data terms of the sets (labelled, unlabelled, teacher) of a model."""
+    return terms_for_sets(
+        [
+            *info.get("sets", []),
+            *info.get("unlabelled_sets", []),
+            *(["teacher"] if info.get("teacher") else []),
+        ]
+    )
 
 
 def _name_batch_dimension(onnx_path: Path) -> None:

@@ -182,14 +182,45 @@ def initialise(model, source: Path, run_data) -> None:
         model.load_weights(source)
 
 
+def run_counts(run_data, batch_size: int) -> dict[str, int]:
+    """Images, identities and steps of a run, for ``summary.json``."""
+    splits = run_data.splits
+    return {
+        "train_images": len(splits.train),
+        "validation_images": len(splits.validation),
+        "unlabelled_images": run_data.unlabelled_images,
+        "heldout_images": len(splits.heldout),
+        "identities": len(run_data.labels),
+        "heldout_identities": len({r.identity for r in splits.heldout}),
+        "steps_per_epoch": run_data.steps_per_epoch,
+        "global_batch_size": batch_size,
+    }
+
+
+def write_outcome(
+    out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds: list[float], counts: dict
+) -> None:
+    """Write ``summary.json`` and the learning curve of a finished run, and log the summary."""
+    from training.callbacks import read_history
+    from training.plots import plot_learning_curve
+
+    history = read_history(out)
+    summary = summarize(history, config, fit_seconds, epoch_seconds, counts)
+    write_json(out / "summary.json", summary)
+    plot_learning_curve(history, out / "learning_curve.png")
+    log.info(
+        "summary: %s",
+        json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s", "best_epoch", "best")}),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
     import keras
 
     from training.build import build_training_model
-    from training.callbacks import has_backup, read_history
+    from training.callbacks import has_backup
     from training.distribute import cluster_spec, num_workers, setup, worker_dir
-    from training.plots import plot_learning_curve
     from training.run_data import prepare_run_data
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -229,22 +260,5 @@ def run(args: argparse.Namespace) -> int:
     )
     fit_seconds = time.perf_counter() - started
     model.save(out / "final.keras")
-    counts = {
-        "train_images": len(splits.train),
-        "validation_images": len(splits.validation),
-        "unlabelled_images": run_data.unlabelled_images,
-        "heldout_images": len(splits.heldout),
-        "identities": len(run_data.labels),
-        "heldout_identities": len({r.identity for r in splits.heldout}),
-        "steps_per_epoch": run_data.steps_per_epoch,
-        "global_batch_size": batch_size,
-    }
-    history = read_history(out)
-    summary = summarize(history, config, fit_seconds, epoch_seconds, counts)
-    write_json(out / "summary.json", summary)
-    plot_learning_curve(history, out / "learning_curve.png")
-    log.info(
-        "summary: %s",
-        json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s", "best_epoch", "best")}),
-    )
+    write_outcome(out, config, fit_seconds, epoch_seconds, run_counts(run_data, batch_size))
     return 0
