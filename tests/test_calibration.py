@@ -25,7 +25,7 @@ def reference_best_balanced(labels, scores):
 def test_points_match_a_brute_force_reference():
     labels, scores = synthetic_scores()
     points = {point.name: point for point in operating_points(labels, scores)}
-    assert list(points) == ["best_accuracy", "far_0.01", "far_0.001", "far_0.0001"]
+    assert list(points) == ["best_accuracy", "far_0.01", "far_0.001", "far_0.0001"]  # not 1e-5
     accuracy, _ = reference_best_balanced(labels, scores)
     assert points["best_accuracy"].accuracy == pytest.approx(accuracy)
     for far in (1e-2, 1e-3, 1e-4):
@@ -53,6 +53,14 @@ def test_far_upper_limit_is_the_exact_binomial_bound():
     assert far_upper_limit(5, 5) == 1.0
     with pytest.raises(ValueError, match="false_accepts"):
         far_upper_limit(6, 5)
+
+
+def test_far_1e5_is_calibrated_from_enough_impostor_pairs():
+    labels, scores = synthetic_scores(impostors=300_000)
+    strictest = operating_points(labels, scores)[-1]
+    assert (strictest.name, strictest.far_target) == ("far_1e-05", 1e-5)
+    assert strictest.far <= 1e-5 < strictest.far_upper
+    assert (scores[~labels] >= strictest.cosine).sum() == round(strictest.far * 300_000)
 
 
 def test_unmeasurable_far_targets_are_left_out():

@@ -3,7 +3,8 @@
 The default point is the threshold of best balanced accuracy (genuine and impostor pairs
 weighted equally, like LFW's 50/50 pairs): what a person posting two photos expects, the
 way face_recognition's distance 0.6 is. Strict points hold the false-accept rate at
-1e-2, 1e-3 and 1e-4 and are one ``far`` parameter away on ``/verify``.
+1e-2, 1e-3, 1e-4 and 1e-5 (the last two for 1:N search, whose per-comparison FAR must shrink
+with the gallery) and are one ``far`` parameter away on ``/verify``.
 
 Each point also records how far its measured FAR can be trusted: the one-sided 95% upper
 confidence limit given the impostor pairs counted (Clopper & Pearson 1934), which is what the
@@ -19,7 +20,7 @@ from scipy.stats import beta
 from facecore.metadata import ModelMetadata, OperatingPoint, Threshold
 from training.metrics import best_accuracy_threshold, tar_at_far
 
-FAR_TARGETS = (1e-2, 1e-3, 1e-4)
+FAR_TARGETS = (1e-2, 1e-3, 1e-4, 1e-5)
 DEFAULT_POINT = "best_accuracy"
 CONFIDENCE = 0.95
 
