@@ -1,9 +1,12 @@
 """The gallery's parts on their own: exact search, the identification threshold, the codec."""
 
+import threading
+
 import numpy as np
 import pytest
 from cryptography.fernet import Fernet
 
+from app.gallery.ann import cells_for
 from app.gallery.codec import TemplateCodec, TemplateDecodeError
 from app.gallery.index import TemplateIndex
 from app.gallery.records import Template
@@ -128,6 +131,7 @@ def test_ann_shortlist_finds_the_exact_best_person_and_follows_changes():
     assert not approximate.approximate  # below the size: exact
     for index in (exact, approximate):
         index.add(templates[1000:])
+    approximate.wait_for_shortlist()
     assert approximate.approximate
     gone = {t.face_id for t in templates if t.person_id in {"p0", "p1", "p2"}}
     for index in (exact, approximate):
@@ -142,6 +146,58 @@ def test_ann_shortlist_finds_the_exact_best_person_and_follows_changes():
     assert agree >= 190  # recall@1 >= 95% at the default nprobe
     probe = centres[0] + 0.4 * rng.standard_normal(64).astype(np.float32)
     assert all(m.person_id not in {"p0", "p1", "p2"} for m in approximate.search(probe, 10))
+
+
+def own_template_found(index, templates):
+    """Each template's own vector finds its person first (the shortlist holds it)."""
+    return all(index.search(t.embedding, 1)[0].person_id == t.person_id for t in templates)
+
+
+def test_shortlist_cells_are_relearned_as_the_gallery_grows():
+    _, templates = clustered_templates(1200, 2)
+    index = TemplateIndex(64, ann_min_templates=600, ann_nprobe=16_384)
+    index.add(templates[:600])
+    index.wait_for_shortlist()
+    first_cells = index.shortlist_cells
+    index.add(templates[600:2399])  # just under 4x: the cells stay
+    index.wait_for_shortlist()
+    assert index.shortlist_cells == first_cells == cells_for(600)
+    index.add(templates[2399:])
+    index.wait_for_shortlist()
+    assert index.shortlist_cells == cells_for(2400) > first_cells
+    assert own_template_found(index, templates[::7])
+
+
+def test_changes_during_a_background_build_are_kept(monkeypatch):
+    """Removals and additions while the builder copies rows chunk by chunk are reconciled."""
+    from app.gallery import ann
+    from app.gallery import index as index_module
+
+    monkeypatch.setattr(index_module, "BUILD_CHUNK", 256)
+    started, release = threading.Event(), threading.Event()
+    add = ann.AnnShortlist.add
+
+    def paused_add(self, vectors, labels):
+        if not started.is_set():  # the builder's first chunk
+            started.set()
+            assert release.wait(30)
+        add(self, vectors, labels)
+
+    monkeypatch.setattr(ann.AnnShortlist, "add", paused_add)
+    _, templates = clustered_templates(700, 2)
+    index = TemplateIndex(64, ann_min_templates=1000, ann_nprobe=16_384)
+    index.add(templates[:1000])
+    assert started.wait(30)
+    assert index.search(templates[0].embedding, 1)[0].person_id == "p0"  # exact meanwhile
+    removed = {t.face_id for t in templates[:300]}  # rows of later chunks move into the holes
+    index.remove(removed)
+    index.add(templates[1000:])
+    release.set()
+    index.wait_for_shortlist()
+    assert index.approximate
+    assert own_template_found(index, templates[300:])
+    for template in templates[:300:10]:
+        assert all(m.face_id not in removed for m in index.search(template.embedding, 5))
 
 
 def test_migrations_upgrade_an_existing_gallery_and_keep_its_data(tmp_path):

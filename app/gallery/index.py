@@ -5,19 +5,28 @@ Rows are appended into spare capacity and removed by moving the last row into th
 changes cost O(rows changed), not a rebuild. Past ``ann_min_templates`` an IVF shortlist
 (:mod:`app.gallery.ann`) picks the rows to score instead of all of them. One lock guards
 searches and changes.
+
+The shortlist is built, and re-learned when the gallery has grown ``RELEARN_GROWTH`` times, by
+one background thread: k-means and the bulk of the adding run outside the lock, reading the
+matrix in short locked chunks, so searches and changes never wait for a build. Until it is
+swapped in, searches use the previous shortlist, or exact search. Changes made meanwhile are
+reconciled by label under the lock just before the swap.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from app.gallery.ann import AnnShortlist
+from app.gallery.ann import RELEARN_GROWTH, AnnShortlist, cells_for, training_rows
 from app.gallery.records import Template
+
+logger = logging.getLogger(__name__)
+BUILD_CHUNK = 65_536  # rows copied per lock hold while a shortlist is built
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,10 @@ class TemplateIndex:
         self._rows: dict[str, int] = {}
         self._label_rows: dict[int, int] = {}
         self._next_label = 0
-        self._ann_min = ann_min_templates
-        self._ann = AnnShortlist(dimension, ann_nprobe) if ann_min_templates else None
+        self._ann_min, self._nprobe = ann_min_templates, ann_nprobe
+        self._ann: AnnShortlist | None = None
+        self._ann_learned_on = 0
+        self._builder: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -67,12 +78,24 @@ class TemplateIndex:
     @property
     def approximate(self) -> bool:
         """Whether searches use the IVF shortlist."""
-        return self._ann is not None and self._ann.built
+        return self._ann is not None
+
+    @property
+    def shortlist_cells(self) -> int:
+        """IVF cells of the shortlist in use (0: exact search)."""
+        return self._ann.cells if self._ann is not None else 0
 
     def set_nprobe(self, nprobe: int) -> None:
         """Change how many IVF cells a probe scans (recall against speed)."""
+        self._nprobe = nprobe
         if self._ann is not None:
             self._ann.nprobe = nprobe
+
+    def wait_for_shortlist(self, timeout: float | None = None) -> None:
+        """Block until a shortlist build in progress, if any, has finished."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
 
     def add(self, templates: Iterable[Template]) -> None:
         """Add templates; a face id already present is left as it is."""
@@ -82,18 +105,15 @@ class TemplateIndex:
                 for template in templates
                 if template.face_id not in self._rows
             ]
-            if self._ann is None:
-                return
-            if self._ann.built and rows:
+            if self._ann is not None and rows:
                 self._ann.add(self._matrix[rows], self._labels[rows])
-            elif not self._ann.built and len(self) >= self._ann_min:
-                self._ann.build(self._matrix[: len(self)], self._labels[: len(self)])
+            self._schedule_build()
 
     def remove(self, face_ids: Iterable[str]) -> None:
         """Remove templates by face id; unknown ids are ignored."""
         with self._lock:
             labels = [label for face_id in face_ids if (label := self._delete(face_id)) is not None]
-            if labels and self.approximate:
+            if labels and self._ann is not None:
                 self._ann.remove(np.asarray(labels, np.int64))
 
     def search(self, probe: np.ndarray, top_k: int) -> list[Match]:
@@ -109,6 +129,59 @@ class TemplateIndex:
                 return self._best_people(rows, self._matrix[rows] @ probe, top_k)
             rows = np.arange(count)
             return self._best_people(rows, self._matrix[:count] @ probe, top_k)
+
+    def _schedule_build(self) -> None:
+        """Start a background build when the gallery first reaches, or outgrows, its size."""
+        if not self._ann_min or self._builder is not None or len(self) < self._ann_min:
+            return
+        if self._ann is not None and len(self) < RELEARN_GROWTH * self._ann_learned_on:
+            return
+        self._builder = threading.Thread(target=self._build, name="ivf-build", daemon=True)
+        self._builder.start()
+
+    def _build(self) -> None:
+        """Learn a shortlist for the current gallery and swap it in (background thread)."""
+        try:
+            with self._lock:
+                cells = cells_for(len(self))
+                sample = self._matrix[training_rows(len(self), cells)]
+            shortlist = AnnShortlist(self.dimension, cells, self._nprobe)
+            shortlist.train(sample)
+            added = self._fill(shortlist)
+            with self._lock:
+                self._reconcile(shortlist, added)
+                self._ann, self._ann_learned_on = shortlist, len(self)
+            logger.info("IVF shortlist: %d cells over %d templates", cells, len(self))
+        except Exception:  # keep serving with what there is
+            logger.exception("IVF shortlist build failed; searches keep the previous one")
+        finally:
+            with self._lock:
+                self._builder = None
+                self._schedule_build()  # grown past the next size meanwhile
+
+    def _fill(self, shortlist: AnnShortlist) -> np.ndarray:
+        """Add every row to ``shortlist``, copying a chunk per lock hold; returns the labels."""
+        added, start = [], 0
+        while True:
+            with self._lock:
+                stop = min(start + BUILD_CHUNK, len(self))
+                vectors = self._matrix[start:stop].copy()
+                labels = self._labels[start:stop].copy()
+            if start >= stop:
+                return np.concatenate(added) if added else np.empty(0, np.int64)
+            shortlist.add(vectors, labels)
+            added.append(labels)
+            start = stop
+
+    def _reconcile(self, shortlist: AnnShortlist, added: np.ndarray) -> None:
+        """Under the lock: add rows the chunks missed (moved or new), drop removed labels."""
+        present = self._labels[: len(self)]
+        missing = np.flatnonzero(~np.isin(present, added))
+        if missing.size:
+            shortlist.add(self._matrix[missing], present[missing])
+        removed = np.setdiff1d(added, present)
+        if removed.size:
+            shortlist.remove(removed)
 
     def _append(self, template: Template) -> int:
         row = len(self._face_ids)
@@ -165,15 +238,6 @@ class TemplateIndex:
         matrix, labels = np.zeros((size, self.dimension), np.float32), np.zeros(size, np.int64)
         matrix[: len(self._matrix)], labels[: len(self._labels)] = self._matrix, self._labels
         self._matrix, self._labels = matrix, labels
-
-
-def single_threaded_blas() -> None:
-    """Give numpy's BLAS one thread, process-wide (call once at start-up).
-
-    A probe's matrix-vector product is memory-bound, and requests already run in parallel:
-    with OpenBLAS's threads on a busy 2-core machine, 10k templates took 10.8 ms instead of 0.7.
-    """
-    threadpool_limits(limits=1, user_api="blas")
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
