@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from metadata_factory import minimal_metadata
 
 from facecore.metadata import ModelMetadata
 from training.calibration import far_upper_limit, operating_points, with_operating_points
@@ -70,16 +71,7 @@ def test_unmeasurable_far_targets_are_left_out():
 
 def test_metadata_default_is_the_best_accuracy_point(tmp_path):
     labels, scores = synthetic_scores()
-    metadata = ModelMetadata.model_validate(
-        {
-            "name": "m",
-            "version": "1",
-            "input": {"size": [8, 8], "channels": 3},
-            "embedding": {"dimension": 4},
-            "preprocessing": {},
-            "threshold": {"cosine": 0.5, "operating_point": "placeholder", "calibrated": False},
-        }
-    )
+    metadata = minimal_metadata()
     calibrated = with_operating_points(metadata, operating_points(labels, scores), "test pairs")
     calibrated.save(tmp_path)
     loaded = ModelMetadata.load(tmp_path)

@@ -5,13 +5,13 @@ import threading
 import numpy as np
 import pytest
 from cryptography.fernet import Fernet
+from metadata_factory import minimal_metadata
 
 from app.gallery.ann import cells_for
 from app.gallery.codec import TemplateCodec, TemplateDecodeError
 from app.gallery.index import TemplateIndex
 from app.gallery.records import Template
 from app.gallery.threshold import OperatingPoint, identification_threshold, operating_points
-from facecore.metadata import ModelMetadata
 
 
 def random_templates(count, people, dimension=32, seed=0):
@@ -67,16 +67,9 @@ def test_identification_threshold_rises_with_gallery_size():
 
 
 def calibrated_metadata(points):
-    return ModelMetadata.model_validate(
-        {
-            "name": "m",
-            "version": "1",
-            "input": {"size": [8, 8], "channels": 3},
-            "embedding": {"dimension": 4},
-            "preprocessing": {},
-            "threshold": {"cosine": 0.4, "operating_point": "best", "calibrated": True},
-            "operating_points": points,
-        }
+    return minimal_metadata(
+        threshold={"cosine": 0.4, "operating_point": "best", "calibrated": True},
+        operating_points=points,
     )
 
 
