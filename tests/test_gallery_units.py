@@ -193,6 +193,26 @@ def test_changes_during_a_background_build_are_kept(monkeypatch):
         assert all(m.face_id not in removed for m in index.search(template.embedding, 5))
 
 
+def test_a_failed_build_keeps_exact_search_and_is_retried_at_twice_the_size(monkeypatch):
+    from app.gallery import ann
+
+    attempts = []
+
+    def failing_train(self, sample):
+        attempts.append(len(sample))
+        raise MemoryError("no room for the cells")
+
+    monkeypatch.setattr(ann.AnnShortlist, "train", failing_train)
+    _, templates = clustered_templates(500, 2)
+    index = TemplateIndex(64, ann_min_templates=400)
+    for start in range(0, 1000, 100):
+        index.add(templates[start : start + 100])
+        index.wait_for_shortlist()
+    assert len(attempts) == 2  # at 400 templates, then at 800
+    assert not index.approximate
+    assert own_template_found(index, templates[::9])
+
+
 def test_migrations_upgrade_an_existing_gallery_and_keep_its_data(tmp_path):
     from alembic import command
     from alembic.config import Config

@@ -59,7 +59,7 @@ class TemplateIndex:
         self._next_label = 0
         self._ann_min, self._nprobe = ann_min_templates, ann_nprobe
         self._ann: AnnShortlist | None = None
-        self._ann_learned_on = 0
+        self._ann_learned_on = self._build_failed_on = 0
         self._builder: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -136,6 +136,8 @@ class TemplateIndex:
             return
         if self._ann is not None and len(self) < RELEARN_GROWTH * self._ann_learned_on:
             return
+        if len(self) < 2 * self._build_failed_on:  # after a failure, retry at twice the size
+            return
         self._builder = threading.Thread(target=self._build, name="ivf-build", daemon=True)
         self._builder.start()
 
@@ -154,6 +156,7 @@ class TemplateIndex:
             logger.info("IVF shortlist: %d cells over %d templates", cells, len(self))
         except Exception:  # keep serving with what there is
             logger.exception("IVF shortlist build failed; searches keep the previous one")
+            self._build_failed_on = len(self)
         finally:
             with self._lock:
                 self._builder = None
