@@ -35,12 +35,11 @@ def run_facts(
     A resumed run passes its ``previous_config`` and keeps that record of the weights it
     started from (``--init-from`` is not applied again, and its export may be gone).
     """
-    facts = {
+    return {
         **config.to_dict(),
         "data": [absolute_spec(spec) for spec in args.data],
         "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
-        "init_from": str(args.init_from.resolve()) if args.init_from else None,
-        "init_from_model": starting_weights_name(args.init_from),
+        **_weights_record(args.init_from, previous_config),
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],
@@ -49,9 +48,18 @@ def run_facts(
         "replicas": strategy.num_replicas_in_sync,
         "command": shlex.join([sys.executable, "-m", "training", *sys.argv[1:]]),
     }
-    if previous_config is not None:
-        facts.update(_started_from(previous_config))
-    return facts
+
+
+def _weights_record(init_from: Path | None, previous_config: Path | None) -> dict:
+    """``init_from`` and ``init_from_model``: a resumed run keeps its earlier record as is."""
+    earlier = _started_from(previous_config) if previous_config is not None else {}
+    if {"init_from", "init_from_model"} <= earlier.keys():
+        return earlier  # --init-from is not read again: its export may be gone
+    return {
+        "init_from": str(init_from.resolve()) if init_from else None,
+        "init_from_model": starting_weights_name(init_from),
+        **earlier,
+    }
 
 
 def _started_from(previous_config: Path) -> dict:

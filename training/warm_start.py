@@ -79,7 +79,7 @@ def check_compatible(model: Any, exported: OnnxEmbedder, convs: dict[str, Folded
     """
     model_dir = exported.bundle.directory
     height, width, channels = model.inputs[0].shape[1:]
-    theirs = [exported.size, exported.size], exported.channels
+    theirs = [*exported.metadata.input.size], exported.metadata.input.channels
     if theirs != ([height, width], channels):
         raise ValueError(
             f"{model_dir} takes {theirs[0]} x {theirs[1]} images; "
