@@ -61,7 +61,8 @@ class EpochTimer(keras.callbacks.Callback):
 
 def has_backup(out_dir: Path) -> bool:
     """Whether ``out_dir`` holds a backup that the next ``fit`` resumes from."""
-    return (out_dir / BACKUP_DIR).is_dir() and any((out_dir / BACKUP_DIR).iterdir())
+    backup = out_dir / BACKUP_DIR
+    return backup.is_dir() and any(backup.iterdir())
 
 
 def build_callbacks(
