@@ -22,7 +22,9 @@ import json
 import os
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -66,8 +68,14 @@ def grow_while_searching(index: TemplateIndex, templates: list, queries: np.ndar
 
 def scenario(args: argparse.Namespace, relearn: bool) -> dict:
     """Grow one gallery from ``--start`` to 4x; measure during and after."""
-    if not relearn:  # cells stay as first learned
-        index_module.RELEARN_GROWTH = 10**9
+    # Without re-learning, the cells stay as first learned (the module is restored afterwards).
+    frozen_cells = mock.patch.object(index_module, "RELEARN_GROWTH", 10**9)
+    with nullcontext() if relearn else frozen_cells:
+        return measure_growth(args, relearn)
+
+
+def measure_growth(args: argparse.Namespace, relearn: bool) -> dict:
+    """The body of :func:`scenario`, under whichever re-learning policy it set."""
     centres, templates = people_like(args.start * 4, args.dimension, seed=args.start)
     rng = np.random.default_rng(1)
     queries = centres[rng.integers(0, len(centres), args.probes)] + NOISE * rng.standard_normal(
