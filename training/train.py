@@ -12,132 +12,13 @@ import logging
 import time
 from pathlib import Path
 
-from training.config import (
-    DISTILL_KINDS,
-    PRECISIONS,
-    PRESETS,
-    SCHEDULES,
-    SPLIT_KINDS,
-    TrainConfig,
-    get_preset,
-)
+from training.config import TrainConfig
 from training.run_record import run_facts, summarize, write_json
+from training.train_args import add_arguments, config_from_args
 
 log = logging.getLogger(__name__)
 
-OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
-    "--epochs": ("epochs", int, {}),
-    "--batch-size": ("batch_size", int, {}),
-    "--steps-per-epoch": ("steps_per_epoch", int, {}),
-    "--learning-rate": ("learning_rate", float, {}),
-    "--schedule": ("schedule", str, {"choices": SCHEDULES}),
-    "--warmup-epochs": ("warmup_epochs", float, {}),
-    "--weight-decay": ("weight_decay", float, {}),
-    "--input-size": ("input_size", int, {}),
-    "--channels": ("channels", int, {"choices": (1, 3)}),
-    "--stage1-stride": ("stage1_stride", int, {"choices": (1, 2)}),
-    "--scale": ("scale", float, {}),
-    "--margin": ("margin", float, {}),
-    "--patience": ("patience", int, {}),
-    "--split": ("split", str, {"choices": SPLIT_KINDS}),
-    "--validation-fraction": ("validation_fraction", float, {}),
-    "--holdout-fraction": ("holdout_fraction", float, {}),
-    "--seed": ("seed", int, {}),
-    "--precision": ("precision", str, {"choices": PRECISIONS}),
-    "--distill": ("distill", str, {"choices": DISTILL_KINDS}),
-    "--projection-weight": ("projection_weight", float, {}),
-    "--similarity-weight": ("similarity_weight", float, {}),
-}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train`` options to ``parser``."""
-    parser.add_argument(
-        "--preset",
-        default="default",
-        choices=sorted(PRESETS),
-        help="named configuration (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--data",
-        action="append",
-        required=True,
-        metavar="DIR",
-        help="identity-folder root (PATH or NAMESPACE=PATH); repeatable",
-    )
-    parser.add_argument("--out", required=True, type=Path, help="run directory")
-    parser.add_argument(
-        "--unlabelled",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="prepared crops without identities, DIR/IMAGE (distillation only)",
-    )
-    parser.add_argument(
-        "--teacher",
-        type=Path,
-        metavar="CACHE",
-        help="prepare cache holding `training teacher` vectors (distillation)",
-    )
-    parser.add_argument(
-        "--init-from",
-        type=Path,
-        metavar="CHECKPOINT",
-        help="start from a .keras checkpoint of the same model (same classes and "
-        "heads), e.g. to train a finished run longer with a fresh schedule; or from an "
-        "exported model directory (e.g. models/default): its backbone, with the heads "
-        "fitted to it on this run's images (any identities)",
-    )
-    for flag, (field, kind, extra) in OVERRIDES.items():
-        parser.add_argument(
-            flag,
-            dest=field,
-            type=kind,
-            default=None,
-            help=f"override the preset's {field}",
-            **extra,
-        )
-    parser.add_argument(
-        "--always-subtract",
-        dest="always_subtract",
-        action="store_const",
-        const=True,
-        default=None,
-        help="subtract the margin unconditionally",
-    )
-    parser.add_argument(
-        "--no-augment",
-        dest="augment",
-        action="store_const",
-        const=False,
-        default=None,
-        help="turn training augmentation off",
-    )
-    parser.add_argument(
-        "--client-augment",
-        dest="client_augment",
-        action="store_const",
-        const=True,
-        default=None,
-        help="degrade images as clients do (grey, JPEG, low resolution, ...)",
-    )
-    parser.add_argument(
-        "--verbose",
-        type=int,
-        default=1,
-        choices=(0, 1, 2),
-        help="Keras verbosity: 1 = progress bar, 2 = one line per epoch",
-    )
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Return the chosen preset with the command-line overrides applied."""
-    fields = [field for field, _, _ in OVERRIDES.values()] + [
-        "always_subtract",
-        "augment",
-        "client_augment",
-    ]
-    return get_preset(args.preset, **{field: getattr(args, field) for field in fields})
+__all__ = ["add_arguments", "run"]
 
 
 def train_model(
@@ -214,12 +95,23 @@ def write_outcome(
     )
 
 
+def write_run_files(out: Path, args, config: TrainConfig, run_data, strategy, policy: str) -> bool:
+    """Write the run's config, labels and split; return whether it resumes from a backup."""
+    from training.callbacks import has_backup
+
+    resuming = has_backup(out)
+    previous = out / "config.json" if resuming else None
+    write_json(out / "config.json", run_facts(args, config, strategy, policy, previous))
+    write_json(out / "labels.json", run_data.labels)
+    write_json(out / "split.json", run_data.splits.to_dict(config))
+    return resuming
+
+
 def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
     import keras
 
     from training.build import build_training_model
-    from training.callbacks import has_backup
     from training.distribute import cluster_spec, num_workers, setup, worker_dir
     from training.run_data import prepare_run_data
 
@@ -235,14 +127,9 @@ def run(args: argparse.Namespace) -> int:
         )
     batch_size = config.batch_size * num_workers()
     run_data = prepare_run_data(args, config, batch_size)
-    splits = run_data.splits
     if config.monitor[0].startswith("val_") and run_data.validation is None:
         raise SystemExit("no validation images: raise the validation fraction or add images")
-    resuming = has_backup(out)
-    previous = out / "config.json" if resuming else None
-    write_json(out / "config.json", run_facts(args, config, strategy, policy, previous))
-    write_json(out / "labels.json", run_data.labels)
-    write_json(out / "split.json", splits.to_dict(config))
+    resuming = write_run_files(out, args, config, run_data, strategy, policy)
     with strategy.scope():
         model = build_training_model(
             config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
@@ -250,14 +137,8 @@ def run(args: argparse.Namespace) -> int:
         if args.init_from is not None and not resuming:
             initialise(model, args.init_from, run_data)  # a resumed run restores its backup
     started = time.perf_counter()
-    epoch_seconds = train_model(
-        model,
-        strategy,
-        (run_data.train, run_data.validation),
-        run_data.steps_per_epoch,
-        args,
-        config,
-    )
+    datasets = (run_data.train, run_data.validation)
+    epoch_seconds = train_model(model, strategy, datasets, run_data.steps_per_epoch, args, config)
     fit_seconds = time.perf_counter() - started
     model.save(out / "final.keras")
     write_outcome(out, config, fit_seconds, epoch_seconds, run_counts(run_data, batch_size))
