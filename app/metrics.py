@@ -26,7 +26,11 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
-        registry = self.registry
+        self._add_http_metrics(self.registry)
+        self._add_model_metrics(self.registry)
+
+    def _add_http_metrics(self, registry: CollectorRegistry) -> None:
+        """Count requests, their latency and rejected images (by route, status, error code)."""
         self.requests = Counter(
             "faceverify_http_requests",
             "HTTP requests by route and status.",
@@ -40,6 +44,15 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+        self.image_errors = Counter(
+            "faceverify_image_errors",
+            "Images rejected, by error code.",
+            ["code"],
+            registry=registry,
+        )
+
+    def _add_model_metrics(self, registry: CollectorRegistry) -> None:
+        """Track batching, inference time, faces found, readiness and the served model."""
         self.batch_size = Histogram(
             "faceverify_batch_size",
             "Images per model call.",
@@ -56,12 +69,6 @@ class Metrics:
             "faceverify_faces_detected",
             "Faces detected per image.",
             buckets=_FACE_BUCKETS,
-            registry=registry,
-        )
-        self.image_errors = Counter(
-            "faceverify_image_errors",
-            "Images rejected, by error code.",
-            ["code"],
             registry=registry,
         )
         self.queue_depth = Gauge(
