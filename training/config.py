@@ -44,6 +44,7 @@ class TrainConfig:
     augment: bool = True
     client_augment: bool = False  # grey, JPEG, down-up scaling, rotation, colour (augment.py)
     distill: str = "none"  # teacher terms added to AM-Softmax (training.distillation)
+    classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
     similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
 
@@ -67,6 +68,9 @@ class TrainConfig:
             "holdout_fraction": 0.0 <= self.holdout_fraction < 1.0,
             "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
             "distill": self.distill in DISTILL_KINDS,
+            # Only distillation runs weigh their terms; without a teacher it must stay 1.
+            "classifier_weight": self.classifier_weight >= 0
+            and (self.distill != "none" or self.classifier_weight == 1.0),
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
         }
@@ -97,7 +101,7 @@ class TrainConfig:
     def loss_weights(self) -> dict[str, float]:
         """Weight of each output's loss in a distillation run (unused terms weigh 0)."""
         return {
-            "predictions": 1.0,
+            "predictions": self.classifier_weight,
             "projection": self.projection_weight if self.distill in ("projection", "both") else 0.0,
             "embedding": self.similarity_weight if self.distill in ("similarity", "both") else 0.0,
         }

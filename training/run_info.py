@@ -27,6 +27,7 @@ CONFIG_KEYS = (
     "seed",
     "client_augment",
     "distill",
+    "classifier_weight",
     "projection_weight",
     "similarity_weight",
     "teacher",

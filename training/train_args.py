@@ -35,6 +35,7 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--seed": ("seed", int, {}),
     "--precision": ("precision", str, {"choices": PRECISIONS}),
     "--distill": ("distill", str, {"choices": DISTILL_KINDS}),
+    "--classifier-weight": ("classifier_weight", float, {}),
     "--projection-weight": ("projection_weight", float, {}),
     "--similarity-weight": ("similarity_weight", float, {}),
 }
