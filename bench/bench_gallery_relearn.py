@@ -22,7 +22,6 @@ import json
 import os
 import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from unittest import mock
 
@@ -68,14 +67,14 @@ def grow_while_searching(index: TemplateIndex, templates: list, queries: np.ndar
 
 def scenario(args: argparse.Namespace, relearn: bool) -> dict:
     """Grow one gallery from ``--start`` to 4x; measure during and after."""
-    # Without re-learning, the cells stay as first learned (the module is restored afterwards).
-    frozen_cells = mock.patch.object(index_module, "RELEARN_GROWTH", 10**9)
-    with nullcontext() if relearn else frozen_cells:
+    # Without re-learning, the cells stay as first learned; the module is restored afterwards.
+    growth = index_module.RELEARN_GROWTH if relearn else 10**9
+    with mock.patch.object(index_module, "RELEARN_GROWTH", growth):
         return measure_growth(args, relearn)
 
 
 def measure_growth(args: argparse.Namespace, relearn: bool) -> dict:
-    """The body of :func:`scenario`, under whichever re-learning policy it set."""
+    """Grow the gallery and measure, under the re-learning policy :func:`scenario` set."""
     centres, templates = people_like(args.start * 4, args.dimension, seed=args.start)
     rng = np.random.default_rng(1)
     queries = centres[rng.integers(0, len(centres), args.probes)] + NOISE * rng.standard_normal(
