@@ -132,3 +132,18 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
 def not_an_image() -> bytes:
     """Bytes no image decoder accepts."""
     return b"this is plain text, not an image\n" * 4
+
+
+def make_identity_folders(root, people=3, images=6, size=40):
+    """Write PEOPLE x IMAGES synthetic PNGs: each person has its own stripe pattern."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for person in range(people):
+        folder = root / f"person{person}"
+        folder.mkdir(parents=True)
+        pattern = 127 + 100 * np.sin((xx * (person + 1) + yy * person) / 3.0)
+        for index in range(images):
+            noisy = pattern + rng.normal(0, 12, size=pattern.shape)
+            pixels = np.clip(noisy, 0, 255).astype(np.uint8)
+            Image.fromarray(np.stack([pixels] * 3, axis=-1)).save(folder / f"{index}.png")
+    return root

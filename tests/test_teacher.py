@@ -108,6 +108,19 @@ def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
     assert config["distill"] == "both" and config["teacher"] == str(cache.resolve())
 
 
+@pytest.mark.slow
+def test_distilled_training_can_validate_on_new_people(cache, tmp_path):
+    out = tmp_path / "run"
+    flags = f"--data {cache}/celeba --data {cache}/orl --teacher {cache} --distill projection"
+    flags += " --channels 3 --split identity --holdout-fraction 0 --validation people"
+    assert smoke_train(out, *flags.split(), "--validation-fraction", "0.5") == 0
+    history = (out / "history.csv").read_text().splitlines()
+    assert "val_eer" in history[0] and "val_projection_loss" not in history[0]
+    split = json.loads((out / "split.json").read_text())
+    labels = json.loads((out / "labels.json").read_text())
+    assert len(labels) == 2 and not {row["identity"] for row in split["validation"]} & set(labels)
+
+
 def test_distillation_without_teacher_is_refused(cache, tmp_path):
     out, orl = tmp_path / "run", str(cache / "orl")
     with pytest.raises(SystemExit, match="needs --teacher"):

@@ -6,7 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-from PIL import Image
+from image_factory import make_identity_folders
 
 from training.cli import main
 
@@ -20,21 +20,6 @@ ARTEFACTS = (
     "history.csv",
     "learning_curve.png",
 )
-
-
-def make_identity_folders(root, people=3, images=6, size=40):
-    """Write PEOPLE x IMAGES synthetic PNGs: each person has its own stripe pattern."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:size, 0:size]
-    for person in range(people):
-        folder = root / f"person{person}"
-        folder.mkdir(parents=True)
-        pattern = 127 + 100 * np.sin((xx * (person + 1) + yy * person) / 3.0)
-        for index in range(images):
-            noisy = pattern + rng.normal(0, 12, size=pattern.shape)
-            pixels = np.clip(noisy, 0, 255).astype(np.uint8)
-            Image.fromarray(np.stack([pixels] * 3, axis=-1)).save(folder / f"{index}.png")
-    return root
 
 
 def train(data, out, *extra):

@@ -10,6 +10,7 @@ SPLIT_KINDS = ("per_image", "identity")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "mixed")
 DISTILL_KINDS = ("none", "projection", "similarity", "both")
+VALIDATION_KINDS = ("images", "people")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     weight_decay: float = 0.0  # > 0 switches Adam to AdamW
     split: str = "identity"
-    validation_fraction: float = 0.1  # per-image share of the training people's images
+    validation: str = "images"  # images: new photos of training people; people: new people
+    validation_fraction: float = 0.1  # share of the training people's images, or of the people
     holdout_fraction: float = 0.15  # share of people held out (identity split only)
     seed: int = 0
     patience: int = 0  # early-stopping patience in epochs; 0 disables it
@@ -66,6 +68,9 @@ class TrainConfig:
             "learning_rate": self.learning_rate > 0,
             "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
             "holdout_fraction": 0.0 <= self.holdout_fraction < 1.0,
+            # Validation people are taken from the people left after the identity hold-out.
+            "validation": self.validation in VALIDATION_KINDS
+            and (self.validation == "images" or self.split == "identity"),
             "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
             "distill": self.distill in DISTILL_KINDS,
             # Only distillation runs weigh their terms; without a teacher it must stay 1.
@@ -90,8 +95,11 @@ class TrainConfig:
 
         Closed-set accuracy for the per-image split (the original run's figure); the
         margin loss for the identity split, where accuracy on the training people
-        saturates long before the embedding stops improving.
+        saturates long before the embedding stops improving; the verification EER on
+        validation people training never saw (:mod:`training.people_validation`).
         """
+        if self.validation == "people":
+            return ("val_eer", "min")
         if self.split == "identity":
             return ("val_loss", "min")
         # A distillation model has several outputs: Keras prefixes the metric with its own.

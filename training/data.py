@@ -21,8 +21,9 @@ from training.images import load_image
 class Splits:
     """The three parts of a run's data.
 
-    ``train`` and ``validation`` share the same people (closed-set validation);
-    ``heldout`` holds people training never saw (empty for the per-image split).
+    ``validation`` holds new photos of the training people (``validation="images"``,
+    closed set) or other people (``"people"``, open set); ``heldout`` holds people
+    neither training nor validation saw (empty for the per-image split).
     """
 
     train: list[ImageRecord]
@@ -45,6 +46,7 @@ class Splits:
             "validation_fraction": config.validation_fraction,
             "train_identities": sorted({r.identity for r in self.train}),
             "heldout_identities": sorted({r.identity for r in self.heldout}),
+            "validation_kind": config.validation,
             "train": rows(self.train),
             "validation": rows(self.validation),
             "heldout": rows(self.heldout),
@@ -54,13 +56,18 @@ class Splits:
 def make_splits(records: Sequence[ImageRecord], config: TrainConfig) -> Splits:
     """Split records as the config says.
 
-    ``identity``: hold out a share of the people, then validate on a per-image split
-    of the remaining people's images. ``per_image``: closed-set split of everyone.
+    ``identity``: hold out a share of the people, then validate on a share of the
+    remaining people's images (``validation="images"``) or of the remaining people
+    (``"people"``). ``per_image``: closed-set split of everyone. The held-out people
+    depend on the seed and the hold-out share alone, not on the validation kind.
     """
     heldout: list[ImageRecord] = []
     if config.split == "identity":
         records, heldout = split_identities(records, config.holdout_fraction, config.seed)
-    train, validation = split_per_image(records, config.validation_fraction, config.seed)
+    if config.validation == "people":
+        train, validation = split_identities(records, config.validation_fraction, config.seed)
+    else:
+        train, validation = split_per_image(records, config.validation_fraction, config.seed)
     return Splits(train, validation, heldout)
 
 

@@ -22,7 +22,9 @@ class RunData:
         splits: Labelled train / validation / held-out records.
         labels: Class index of every training identity.
         train: Training batches (labelled + unlabelled images).
-        validation: Validation batches, or None without validation images.
+        validation: Validation batches (closed set), or None without them.
+        people_validation: The open-set validation callback (``validation="people"``),
+            or None.
         steps_per_epoch: Training steps per epoch.
         unlabelled_images: Images without identities in ``train`` (distillation only).
         teacher_dim: Teacher embedding width, or None without distillation.
@@ -32,6 +34,7 @@ class RunData:
     labels: dict[str, int]
     train: Any
     validation: Any
+    people_validation: Any
     steps_per_epoch: int
     unlabelled_images: int
     teacher_dim: int | None
@@ -60,13 +63,40 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     log.info(
         "loaded %d + %d images in %.1f s", len(train_x), len(val_x), time.perf_counter() - started
     )
-    train_y, val_y, teacher_dim = _targets(args, config, labels, train_records, splits.validation)
+    closed_set = config.validation == "images"
+    val_records = splits.validation if closed_set else []
+    train_y, val_y, teacher_dim = _targets(args, config, labels, train_records, val_records)
     train_ds = data.training_dataset(
         train_x, train_y, dataclasses.replace(config, batch_size=batch_size)
     )
-    val_ds = data.evaluation_dataset(val_x, val_y, batch_size) if len(val_x) else None
+    val_ds = (
+        data.evaluation_dataset(val_x, val_y, batch_size) if closed_set and len(val_x) else None
+    )
+    people = None if closed_set else _people_validation(splits.validation, val_x, config)
     steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
-    return RunData(splits, labels, train_ds, val_ds, steps, len(unlabelled), teacher_dim)
+    return RunData(splits, labels, train_ds, val_ds, people, steps, len(unlabelled), teacher_dim)
+
+
+def _people_validation(records, pixels, config: TrainConfig):
+    """Build the open-set validation callback over the validation people's images.
+
+    Raises:
+        SystemExit: Too few validation people or images for genuine and impostor pairs.
+    """
+    from training.people_validation import PeopleValidation, index_pairs
+
+    try:
+        pairs = index_pairs([r.identity for r in records], config.seed)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    log.info(
+        "validation people: %d people, %d images, %d genuine + %d impostor pairs",
+        len({r.identity for r in records}),
+        len(records),
+        int(pairs.same.sum()),
+        int((~pairs.same).sum()),
+    )
+    return PeopleValidation(pixels, pairs, config.batch_size)
 
 
 def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> None:

@@ -24,6 +24,7 @@ CONFIG_KEYS = (
     "batch_size",
     "split",
     "holdout_fraction",
+    "validation",
     "seed",
     "client_augment",
     "distill",

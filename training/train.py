@@ -22,7 +22,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def train_model(
-    model, strategy, datasets: tuple, steps: int, args: argparse.Namespace, config: TrainConfig
+    model, strategy, run_data, args: argparse.Namespace, config: TrainConfig
 ) -> list[float]:
     """Train with ``Model.fit``, or with :mod:`training.multiworker`'s loop under ``TF_CONFIG``.
 
@@ -35,19 +35,23 @@ def train_model(
     from training.distribute import cluster_spec, is_chief, worker_dir
 
     out = worker_dir(args.out)
+    steps = run_data.steps_per_epoch
     if cluster_spec() is not None:
         from training.multiworker import CHECKPOINT_DIR, WorkerRun, train_multiworker
 
         run = WorkerRun(out, args.out / CHECKPOINT_DIR, is_chief(), config, args.verbose)
+        datasets = (run_data.train, run_data.validation)
         return train_multiworker(model, strategy, datasets, steps, run)
     timer = EpochTimer()
+    # The open-set validation writes val_eer into the logs the checkpoint then reads.
+    first = [run_data.people_validation] if run_data.people_validation is not None else []
     model.fit(
-        datasets[0],
-        validation_data=datasets[1],
+        run_data.train,
+        validation_data=run_data.validation,
         epochs=config.epochs,
         steps_per_epoch=steps,
         shuffle=False,  # the dataset shuffles itself (seeded)
-        callbacks=[*build_callbacks(out, config, args.verbose), timer],
+        callbacks=[*first, *build_callbacks(out, config, args.verbose), timer],
         verbose=args.verbose,
     )
     return timer.seconds
@@ -121,13 +125,15 @@ def run(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(config.seed)
     out = worker_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if config.distill != "none" and cluster_spec() is not None:
+    if cluster_spec() is not None and (config.distill != "none" or config.validation == "people"):
         raise SystemExit(
-            "distillation runs use Model.fit: multi-worker (TF_CONFIG) is not supported"
+            "distillation and validation people use Model.fit: "
+            "multi-worker (TF_CONFIG) is not supported"
         )
     batch_size = config.batch_size * num_workers()
     run_data = prepare_run_data(args, config, batch_size)
-    if config.monitor[0].startswith("val_") and run_data.validation is None:
+    validated = run_data.validation is not None or run_data.people_validation is not None
+    if config.monitor[0].startswith("val_") and not validated:
         raise SystemExit("no validation images: raise the validation fraction or add images")
     resuming = write_run_files(out, args, config, run_data, strategy, policy)
     with strategy.scope():
@@ -137,8 +143,7 @@ def run(args: argparse.Namespace) -> int:
         if args.init_from is not None and not resuming:
             initialise(model, args.init_from, run_data)  # a resumed run restores its backup
     started = time.perf_counter()
-    datasets = (run_data.train, run_data.validation)
-    epoch_seconds = train_model(model, strategy, datasets, run_data.steps_per_epoch, args, config)
+    epoch_seconds = train_model(model, strategy, run_data, args, config)
     fit_seconds = time.perf_counter() - started
     model.save(out / "final.keras")
     write_outcome(out, config, fit_seconds, epoch_seconds, run_counts(run_data, batch_size))

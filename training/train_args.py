@@ -11,6 +11,7 @@ from training.config import (
     PRESETS,
     SCHEDULES,
     SPLIT_KINDS,
+    VALIDATION_KINDS,
     TrainConfig,
     get_preset,
 )
@@ -30,6 +31,7 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--margin": ("margin", float, {}),
     "--patience": ("patience", int, {}),
     "--split": ("split", str, {"choices": SPLIT_KINDS}),
+    "--validation": ("validation", str, {"choices": VALIDATION_KINDS}),
     "--validation-fraction": ("validation_fraction", float, {}),
     "--holdout-fraction": ("holdout_fraction", float, {}),
     "--seed": ("seed", int, {}),

@@ -1,0 +1,126 @@
+"""Open-set validation: verification EER on validation people training never saw.
+
+Closed-set validation (new photos of the training people) rewards separating *those*
+people, and keeps improving while the embedding gets worse for everyone else. With
+``validation="people"`` the best checkpoint is the one that verifies new people best.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from training.metrics import cosine_similarities, equal_error_rate
+from training.model import FEATURE_LAYER
+
+VAL_EER = "val_eer"
+GENUINE_PER_PERSON = 50  # at most this many genuine pairs per person: no person dominates
+IMPOSTOR_PAIRS = 20_000
+
+
+@dataclass(frozen=True)
+class IndexPairs:
+    """Pairs of image indices and whether each pair shows one person."""
+
+    first: np.ndarray
+    second: np.ndarray
+    same: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Reject pairs that cannot give an EER.
+
+        Raises:
+            ValueError: No genuine or no impostor pair.
+        """
+        if not self.same.any() or self.same.all():
+            raise ValueError(
+                "validation people need genuine and impostor pairs: at least two people, "
+                "one of them with two images; raise the validation fraction"
+            )
+
+
+def index_pairs(
+    identities: Sequence[str],
+    seed: int,
+    genuine_per_person: int = GENUINE_PER_PERSON,
+    impostors: int = IMPOSTOR_PAIRS,
+) -> IndexPairs:
+    """Seeded genuine and impostor pairs over images labelled ``identities``.
+
+    Args:
+        identities: The identity of each image.
+        seed: Seed of the sampling; the same seed and identities give the same pairs.
+        genuine_per_person: Cap on each person's genuine pairs (sampled when over it).
+        impostors: Impostor pairs wanted (distinct; fewer when fewer exist).
+
+    Raises:
+        ValueError: No genuine or no impostor pair can be formed.
+    """
+    rng = random.Random(seed)
+    groups: dict[str, list[int]] = {}
+    for index, identity in enumerate(identities):
+        groups.setdefault(identity, []).append(index)
+    genuine: list[tuple[int, int]] = []
+    for images in groups.values():
+        pairs = list(itertools.combinations(images, 2))
+        genuine += rng.sample(pairs, min(genuine_per_person, len(pairs)))
+    impostor = _impostor_pairs(list(identities), impostors, rng)
+    rows = np.asarray(genuine + impostor, dtype=np.int64).reshape(-1, 2)
+    same = np.asarray([True] * len(genuine) + [False] * len(impostor))
+    return IndexPairs(rows[:, 0], rows[:, 1], same)
+
+
+def _impostor_pairs(identities: list[str], count: int, rng: random.Random) -> list:
+    """Distinct index pairs of two different people, drawn uniformly over images."""
+    size = len(identities)
+    people = len(set(identities))
+    if people < 2:
+        return []
+    attempts = 20 * count  # bounded: a set of few people may not have `count` pairs
+    chosen: set[tuple[int, int]] = set()
+    while len(chosen) < count and attempts > 0:
+        attempts -= 1
+        i, j = sorted(rng.sample(range(size), 2))
+        if identities[i] != identities[j]:
+            chosen.add((i, j))
+    return sorted(chosen)
+
+
+class PeopleValidation(keras.callbacks.Callback):
+    """Log ``val_eer``, the validation people's verification EER, after every epoch.
+
+    Place it before the callbacks that read the epoch's logs (checkpoint, CSV log,
+    early stopping): Keras hands every callback the same logs dict, in list order.
+    """
+
+    def __init__(self, pixels: np.ndarray, pairs: IndexPairs, batch_size: int) -> None:
+        super().__init__()
+        self.pixels = pixels
+        self.pairs = pairs
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        """Embed the validation images with the model's feature layer; score the pairs."""
+        features = self.embed()
+        scores = cosine_similarities(features[self.pairs.first], features[self.pairs.second])
+        if logs is not None:
+            logs[VAL_EER] = equal_error_rate(self.pairs.same, scores)
+
+    def embed(self) -> np.ndarray:
+        """Return every validation image's feature vector, batch by batch (inference mode)."""
+        feature = self.model.get_layer(FEATURE_LAYER).output
+        extractor = keras.Model(self.model.inputs[0], feature)
+        batches = [
+            keras.ops.convert_to_numpy(
+                extractor(
+                    self.pixels[start : start + self.batch_size].astype("float32"), training=False
+                )
+            )
+            for start in range(0, len(self.pixels), self.batch_size)
+        ]
+        return np.concatenate(batches)
