@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from training.metrics import cosine_similarities, equal_error_rate
-from training.model import FEATURE_LAYER
+from training.model import feature_model
 
 VAL_EER = "val_eer"
 GENUINE_PER_PERSON = 50  # at most this many genuine pairs per person: no person dominates
@@ -113,8 +113,7 @@ class PeopleValidation(keras.callbacks.Callback):
 
     def embed(self) -> np.ndarray:
         """Return every validation image's feature vector, batch by batch (inference mode)."""
-        feature = self.model.get_layer(FEATURE_LAYER).output
-        extractor = keras.Model(self.model.inputs[0], feature)
+        extractor = feature_model(self.model)
         batches = [
             keras.ops.convert_to_numpy(
                 extractor(
