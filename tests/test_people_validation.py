@@ -19,7 +19,7 @@ from training.config import get_preset
 from training.data import make_splits
 from training.folders import ImageRecord
 from training.model import FEATURE_LAYER
-from training.people_validation import VAL_EER, PeopleValidation, index_pairs
+from training.people_validation import VAL_EER, PeopleValidation, index_pairs, trained_before
 
 
 def records(people: int, images: int, source: str = "set") -> list[ImageRecord]:
@@ -69,6 +69,16 @@ def test_pairs_are_seeded_capped_per_person_and_labelled():
 def test_pairs_without_genuine_or_impostor_pairs_are_refused(names):
     with pytest.raises(ValueError, match="genuine and impostor"):
         index_pairs(names, seed=0)
+
+
+def test_people_a_starting_checkpoint_trained_on_are_counted(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "labels.json").write_text(json.dumps({"a/1": 0, "a/2": 1}))
+    (run / "final.keras").write_bytes(b"")
+    assert trained_before({"a/1", "a/3"}, run / "final.keras") == 1
+    assert trained_before({"a/1"}, run) == 0  # an export directory lists no training people
+    assert trained_before({"a/1"}, tmp_path / "elsewhere.keras") == 0
 
 
 def pooling_model(channels: int) -> keras.Model:

@@ -8,9 +8,11 @@ people, and keeps improving while the embedding gets worse for everyone else. Wi
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -89,6 +91,18 @@ def _impostor_pairs(identities: list[str], count: int, rng: random.Random) -> li
         if identities[i] != identities[j]:
             chosen.add((i, j))
     return sorted(chosen)
+
+
+def trained_before(validation_people: set[str], init_from: Path) -> int:
+    """How many validation people the ``--init-from`` checkpoint's own run trained on.
+
+    Reads ``labels.json`` beside a run's ``.keras`` checkpoint; 0 when there is none
+    (an export directory, or a checkpoint outside a run directory).
+    """
+    labels = init_from.parent / "labels.json"
+    if init_from.is_dir() or not labels.is_file():
+        return 0
+    return len(validation_people & set(json.loads(labels.read_text(encoding="utf-8"))))
 
 
 class PeopleValidation(keras.callbacks.Callback):

@@ -67,6 +67,22 @@ def initialise(model, source: Path, run_data) -> None:
         model.load_weights(source)
 
 
+def warn_if_validation_people_were_trained(validation, init_from: Path) -> None:
+    """Warn when the starting checkpoint learnt validation people: val_eer then flatters."""
+    from training.people_validation import trained_before
+
+    people = {record.identity for record in validation}
+    seen = trained_before(people, init_from)
+    if seen:
+        log.warning(
+            "%d of the %d validation people were training people of %s's run: "
+            "val_eer flatters the model, use it to compare epochs, not models",
+            seen,
+            len(people),
+            init_from,
+        )
+
+
 def run_counts(run_data, batch_size: int) -> dict[str, int]:
     """Images, identities and steps of a run, for ``summary.json``."""
     splits = run_data.splits
@@ -136,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     if config.monitor[0].startswith("val_") and not validated:
         raise SystemExit("no validation images: raise the validation fraction or add images")
     resuming = write_run_files(out, args, config, run_data, strategy, policy)
+    if run_data.people_validation is not None and args.init_from is not None:
+        warn_if_validation_people_were_trained(run_data.splits.validation, args.init_from)
     with strategy.scope():
         model = build_training_model(
             config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
