@@ -124,7 +124,7 @@ def test_a_run_with_validation_people_keeps_its_best_checkpoint_by_eer(tmp_path)
     with (out / "history.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 2 and all(0.0 <= float(row[VAL_EER]) <= 1.0 for row in rows)
-    assert (out / "best.keras").is_file()
+    assert (out / "best.keras").is_file() and (out / "learning_curve.png").is_file()
     split = json.loads((out / "split.json").read_text())
     labels = json.loads((out / "labels.json").read_text())
     validation_people = {row["identity"] for row in split["validation"]}

@@ -86,6 +86,8 @@ def plot_score_histograms(
 def plot_learning_curve(history: list[dict[str, float]], path: Path) -> Path:
     """Draw every ``*loss`` column of ``history.csv`` per epoch (train solid, validation dashed).
 
+    A run validated on new people also gets its ``val_eer`` curve, on a right-hand axis.
+
     Args:
         history: Rows of :func:`training.callbacks.read_history` (one per epoch).
         path: PNG file to write.
@@ -116,6 +118,14 @@ def plot_learning_curve(history: list[dict[str, float]], path: Path) -> Path:
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss (log scale)")
     axes.set_title("Learning curve")
-    axes.legend(fontsize=7, ncol=2)
     axes.grid(True, which="both", alpha=0.3)
+    handles, labels = axes.get_legend_handles_labels()
+    if any("val_eer" in row for row in history):
+        eer_axes = axes.twinx()
+        eer = [100 * row.get("val_eer", np.nan) for row in history]
+        eer_axes.plot(epochs, eer, color="black", marker="o", label="val_eer (new people)")
+        eer_axes.set_ylabel("validation people's EER (%)")
+        more_handles, more_labels = eer_axes.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axes.legend(handles, labels, fontsize=7, ncol=2)
     return _save(figure, path)
