@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -43,26 +44,44 @@ def impostor_pairs(groups: Mapping[str, Sequence[Path]], count: int, seed: int) 
         The impostor pairs, sorted so that the order does not depend on the draw.
     """
     images = [(path, owner) for owner, paths in enumerate(groups.values()) for path in paths]
-    sizes = [len(paths) for paths in groups.values()]
-    available = comb(len(images), 2) - sum(comb(size, 2) for size in sizes)
+    owners = [owner for _, owner in images]
+    chosen = impostor_index_pairs(owners, count, random.Random(seed))
+    return [Pair(images[i][0], images[j][0], False) for i, j in chosen]
+
+
+def impostor_index_pairs(
+    owners: Sequence[Hashable], count: int, rng: random.Random
+) -> list[tuple[int, int]]:
+    """Sample distinct index pairs ``(i, j)``, ``i < j``, whose owners differ.
+
+    Args:
+        owners: The owner (identity) of each item.
+        count: Pairs wanted; fewer are returned when fewer exist.
+        rng: The random source (consumed).
+
+    Returns:
+        The pairs, sorted so that the order does not depend on the draw.
+    """
+    sizes = Counter(owners).values()
+    available = comb(len(owners), 2) - sum(comb(size, 2) for size in sizes)
     count = min(count, available)
     if count > available // 2:  # dense: enumerate everything and sample without rejection
         every = [
             (i, j)
-            for i, j in itertools.combinations(range(len(images)), 2)
-            if images[i][1] != images[j][1]
+            for i, j in itertools.combinations(range(len(owners)), 2)
+            if owners[i] != owners[j]
         ]
-        chosen = set(random.Random(seed).sample(every, count))
+        chosen = set(rng.sample(every, count))
     else:
-        chosen = _sample_sparse(images, count, random.Random(seed))
-    return [Pair(images[i][0], images[j][0], False) for i, j in sorted(chosen)]
+        chosen = _sample_sparse(owners, count, rng)
+    return sorted(chosen)
 
 
-def _sample_sparse(images: list[tuple[Path, int]], count: int, rng: random.Random) -> set:
+def _sample_sparse(owners: Sequence[Hashable], count: int, rng: random.Random) -> set:
     chosen: set[tuple[int, int]] = set()
     while len(chosen) < count:
-        i, j = sorted(rng.sample(range(len(images)), 2))
-        if images[i][1] != images[j][1]:
+        i, j = sorted(rng.sample(range(len(owners)), 2))
+        if owners[i] != owners[j]:
             chosen.add((i, j))
     return chosen
 

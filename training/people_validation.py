@@ -19,6 +19,7 @@ import numpy as np
 
 from training.metrics import cosine_similarities, equal_error_rate
 from training.model import feature_model
+from training.pairs import impostor_index_pairs
 
 VAL_EER = "val_eer"
 GENUINE_PER_PERSON = 50  # at most this many genuine pairs per person: no person dominates
@@ -71,26 +72,10 @@ def index_pairs(
     for images in groups.values():
         pairs = list(itertools.combinations(images, 2))
         genuine += rng.sample(pairs, min(genuine_per_person, len(pairs)))
-    impostor = _impostor_pairs(list(identities), impostors, rng)
+    impostor = impostor_index_pairs(identities, impostors, rng)
     rows = np.asarray(genuine + impostor, dtype=np.int64).reshape(-1, 2)
     same = np.asarray([True] * len(genuine) + [False] * len(impostor))
     return IndexPairs(rows[:, 0], rows[:, 1], same)
-
-
-def _impostor_pairs(identities: list[str], count: int, rng: random.Random) -> list:
-    """Distinct index pairs of two different people, drawn uniformly over images."""
-    size = len(identities)
-    people = len(set(identities))
-    if people < 2:
-        return []
-    attempts = 20 * count  # bounded: a set of few people may not have `count` pairs
-    chosen: set[tuple[int, int]] = set()
-    while len(chosen) < count and attempts > 0:
-        attempts -= 1
-        i, j = sorted(rng.sample(range(size), 2))
-        if identities[i] != identities[j]:
-            chosen.add((i, j))
-    return sorted(chosen)
 
 
 def trained_before(validation_people: set[str], init_from: Path) -> int:
