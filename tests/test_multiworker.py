@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from image_factory import make_identity_folders
 
-from tests.test_train_smoke import ARTEFACTS, make_identity_folders
+from tests.test_train_smoke import ARTEFACTS
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 150

@@ -12,7 +12,9 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from tests.test_train_smoke import ARTEFACTS, history_epochs, make_identity_folders, train  # noqa: E402
+from image_factory import make_identity_folders  # noqa: E402
+
+from tests.test_train_smoke import ARTEFACTS, history_epochs, train  # noqa: E402
 from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
 from training.embedder import OnnxEmbedder  # noqa: E402
