@@ -49,6 +49,12 @@ class EmbeddingSpec(_Frozen):
     dimension: int = Field(gt=0)
     name: str = "embedding"
     normalized: bool = True
+    mirror_averaged: bool = Field(
+        default=False,
+        description="the graph returns the mean of the image's and its left-right mirror "
+        "image's embeddings (test-time augmentation; the thresholds were calibrated on it); "
+        "false in exports before it was offered",
+    )
 
 
 class Threshold(_Frozen):

@@ -1,4 +1,4 @@
-"""Custom Keras layers: the AM-Softmax cosine classifier head."""
+"""Custom Keras layers: the AM-Softmax cosine classifier head and mirror-averaged embeddings."""
 
 from __future__ import annotations
 
@@ -71,3 +71,59 @@ class AMSoftmax(keras.layers.Layer):
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="faceverify")
+class MirrorPair(keras.layers.Layer):
+    """Append every image's left-right mirror image to the batch: (N, H, W, C) -> (2N, H, W, C).
+
+    With :class:`MirrorMean` after the feature model, it makes the embedding the mean of the
+    image's and its mirror image's (test-time augmentation with a horizontal flip, as in
+    e.g. Deng et al., ArcFace, CVPR 2019, section 4.1); both pass through in one batch.
+    """
+
+    def build(self, input_shape) -> None:
+        """Check the input is a batch of images."""
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"MirrorPair expects (batch, height, width, channels), got {input_shape}"
+            )
+
+    def call(self, images):
+        """Return the images followed by their mirror images."""
+        return ops.concatenate([images, ops.flip(images, axis=2)], axis=0)
+
+    def compute_output_shape(self, input_shape):
+        """Return the input shape with the batch doubled."""
+        batch = None if input_shape[0] is None else 2 * input_shape[0]
+        return (batch, *input_shape[1:])
+
+
+@keras.saving.register_keras_serializable(package="faceverify")
+class MirrorMean(keras.layers.Layer):
+    """Average the unit embeddings of images and their mirrors: (2N, D) -> (N, D), unit length.
+
+    The input is :class:`MirrorPair`'s batch order run through a feature model: the N images,
+    then their N mirror images. Output is float32.
+    """
+
+    def __init__(self, **kwargs):
+        """Create the layer; ``dtype`` defaults to float32 (see :class:`AMSoftmax`)."""
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def build(self, input_shape) -> None:
+        """Check the input is a batch of vectors."""
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(f"MirrorMean expects (batch, features) input, got {input_shape}")
+
+    def call(self, embeddings):
+        """Return the normalised sum of each image's and its mirror's normalised embedding."""
+        embeddings = ops.cast(embeddings, "float32")
+        pairs = ops.reshape(embeddings, (2, -1, ops.shape(embeddings)[-1]))
+        return l2_normalize(ops.sum(l2_normalize(pairs, axis=-1), axis=0), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        """Return the input shape with the batch halved."""
+        batch = None if input_shape[0] is None else input_shape[0] // 2
+        return (batch, input_shape[-1])
