@@ -82,6 +82,26 @@ def test_inference_pass_reproduces_the_export(export_dir):
     assert np.abs(ours - served).max() < 1e-4
 
 
+def test_a_mirror_averaged_export_is_reproduced_with_its_mirror_average(tmp_path):
+    source = smoke_model(seed=1)
+    out = tmp_path / "mirrored"
+    export_model(
+        source,
+        out,
+        name="m",
+        version="1",
+        preprocess={"size": 32, "channels": 1},
+        saved_model=False,
+        mirror_average=True,
+    )
+    model = smoke_model(seed=2)
+    images = pixels(16, seed=3)
+    warm_start_from_export(model, out, batches(images, labels_for(16)), steps=2)
+    probe = pixels(4, seed=4)
+    ours = embedding_model(model, mirror_average=True).predict(probe, verbose=0)["embedding"]
+    assert np.abs(ours - served_embeddings(out, probe)).max() < 1e-4
+
+
 def test_training_pass_matches_inference_on_the_measured_batch(export_dir):
     model = smoke_model(seed=2)
     images = pixels(BATCH, seed=5)

@@ -64,10 +64,12 @@ def folded_convolutions(model_dir: Path) -> dict[str, FoldedConv]:
     convs = {}
     for node in (n for n in graph.node if n.op_type == "Conv"):
         match = _CONV_WEIGHT.search(node.input[1])
-        if match is None or len(node.input) != 3:
+        if match is None or len(node.input) not in (2, 3):
             raise ValueError(f"{model_dir}: convolution {node.name} is not a folded *_conv layer")
         kernel = weights[node.input[1]].transpose(2, 3, 1, 0)  # OIHW -> HWIO
-        convs[match.group(1)] = FoldedConv(kernel, weights[node.input[2]])
+        # The converter drops a folded bias that is all zeros (fresh batch norms).
+        bias = weights[node.input[2]] if len(node.input) == 3 else np.zeros(kernel.shape[-1])
+        convs[match.group(1)] = FoldedConv(kernel, bias.astype(np.float32))
     return convs
 
 
@@ -138,11 +140,16 @@ def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray])
 def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> None:
     """Refuse a rebuilt backbone whose embeddings of ``images`` are not the export's.
 
+    A mirror-averaged export is compared with the rebuilt model's mirror-averaged embeddings.
+
     Raises:
         ValueError: The largest difference is over ``MAX_EMBEDDING_GAP``.
     """
+    from training.export import embedding_model
+
     served = exported.embed_pixels(images)
-    ours = _unit(np.asarray(feature_model(model, FEATURE_LAYER)(images, training=False)))
+    rebuilt = embedding_model(model, mirror_average=exported.metadata.embedding.mirror_averaged)
+    ours = np.asarray(rebuilt(images, training=False)["embedding"])
     gap = float(np.abs(ours - served).max())
     if gap > MAX_EMBEDDING_GAP:
         raise ValueError(
