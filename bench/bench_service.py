@@ -137,8 +137,7 @@ def run_service(
     """
     results: dict = {}
     for name, image in inputs.items():
-        settings = {"detection": str(name == "photo").lower(), "max_images_per_request": "64"}
-        with local_service(model_dir, **settings) as server:
+        with local_service(model_dir, detection=str(name == "photo").lower()) as server:
             idle = rss_mb(server.process.pid)
             runs = {
                 route: [

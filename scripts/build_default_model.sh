@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped default model (models/default, 2.2.0) from the shared face sets, exactly
+# Rebuilds the shipped default model (models/default, 2.3.0) from the shared face sets, exactly
 # as it was built: prepare (labelled + unlabelled faces) -> teacher vectors (dlib, training
 # only) -> train with distillation (2.0.0: 20 epochs, both teacher terms) -> export 2.0.0 ->
 # fine-tune that export with the hint loss alone (2.1.0) -> continue that run's last
-# checkpoint under a fresh 24-epoch schedule (2.2.0) -> export -> evaluate on held-out
+# checkpoint under a fresh 24-epoch schedule (2.2.0) -> export it mirror-averaged (2.3.0: 2.2.0's
+# weights, each face embedded with its mirror image) -> evaluate on held-out
 # people -> calibrate the operating points
 # on held-out in-the-wild pairs (CelebA, FRLL, Taiwanese; not the studio lighting sets).
 # Every step resumes when re-run (prepare and teacher skip finished images, train resumes from
@@ -51,8 +52,9 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
   --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
   --unlabelled "$cache/utkface" --verbose 2
 
+# 2.2.0 was this checkpoint's plain export; 2.3.0 serves the same weights mirror-averaged.
 "$py" -m training export --checkpoint "$third/best.keras" --out models/default \
-  --name default --version 2.2.0
+  --name default --version 2.3.0 --mirror-average
 # All held-out people (every set): the report.
 "$py" -m training evaluate --model models/default --split "$third/split.json" \
   --impostors 200000 --out models/default/evaluation
