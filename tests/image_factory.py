@@ -21,6 +21,8 @@ ORL_FACES = [
 PHOTO_ONE_FACE = FACES_DIR / "celeba" / "07201" / "001085.jpg"
 PHOTO_ONE_FACE_2 = FACES_DIR / "celeba" / "07201" / "007710.jpg"
 PHOTO_TWO_FACES = FACES_DIR / "celeba" / "07337" / "132009.jpg"
+# A full-body photo where the detector also boxes the torso, larger and far less confident.
+PHOTO_FACE_AND_TORSO = FACES_DIR / "scenes" / "torso" / "188499.jpg"
 PHOTO_NO_FACE = FACES_DIR / "scenes" / "none" / "no_face.jpg"
 YALEB_DARK = FACES_DIR / "extended_yaleb" / "yaleB02" / "yaleB02_P00A+095E+00.pgm"
 YALEB_SIDE_LIT = FACES_DIR / "extended_yaleb" / "yaleB02" / "yaleB02_P00A-130E+20.pgm"

@@ -7,7 +7,12 @@ import pytest
 from facecore.decode import decode_image
 from facecore.detect import Face, FaceDetector
 from facecore.errors import MultipleFacesError, NoFaceError
-from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
+from facecore.preprocess import (
+    CONFIDENT_FRACTION,
+    FacePreprocessor,
+    PreprocessConfig,
+    to_model_input,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +29,11 @@ def load(path) -> np.ndarray:
 
 
 class StubDetector:
-    """Returns fixed faces: a big, less confident one and a small, more confident one."""
+    """Returns fixed faces: a big one (``big_confidence``) and a small one scored 0.95."""
 
-    def __init__(self) -> None:
+    def __init__(self, big_confidence: float = 0.9) -> None:
         points = np.array([[40, 50], [70, 50], [55, 70], [55, 90], [30, 55], [80, 55]], np.float32)
-        self.big = Face((20.0, 20.0, 80.0, 80.0), 0.6, points)
+        self.big = Face((20.0, 20.0, 80.0, 80.0), big_confidence, points)
         self.small = Face((150.0, 20.0, 30.0, 30.0), 0.95, points / 3 + [150, 20])
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
@@ -79,6 +84,15 @@ def test_largest_face_policy_picks_the_bigger_real_face(detector):
     assert prepared.faces_detected == 2 and prepared.face.box[2] > 80
 
 
+def test_largest_face_policy_skips_a_bigger_unsure_torso(detector):
+    rgb = load(images.PHOTO_FACE_AND_TORSO)
+    boxes = sorted(detector.detect(rgb), key=lambda face: face.area)
+    assert len(boxes) == 2 and boxes[1].confidence < CONFIDENT_FRACTION * boxes[0].confidence
+    prepared = preprocessor(detector, face_policy="largest").process(rgb)
+    assert prepared.face.box == boxes[0].box  # the face, high in the photo, not the torso
+    assert prepared.face.box[1] < 100 < boxes[1].box[1]
+
+
 def test_reject_policy_raises_on_several_faces(detector):
     with pytest.raises(MultipleFacesError) as raised:
         preprocessor(detector, face_policy="reject").process(load(images.PHOTO_TWO_FACES))
@@ -91,9 +105,16 @@ def test_reject_policy_raises_on_several_faces(detector):
     )
 
 
-@pytest.mark.parametrize(("policy", "expected"), [("largest", "big"), ("most_confident", "small")])
-def test_face_policy_choice(policy, expected):
-    stub = StubDetector()
+@pytest.mark.parametrize(
+    ("policy", "big_confidence", "expected"),
+    [
+        ("largest", 0.9, "big"),
+        ("largest", 0.6, "small"),  # a big box far less sure than the best: a false positive
+        ("most_confident", 0.9, "small"),
+    ],
+)
+def test_face_policy_choice(policy, big_confidence, expected):
+    stub = StubDetector(big_confidence)
     engine = FacePreprocessor(PreprocessConfig(face_policy=policy), detector=stub)
     prepared = engine.process(np.zeros((200, 200, 3), np.uint8))
     assert prepared.face is getattr(stub, expected) and prepared.faces_detected == 2
