@@ -36,9 +36,10 @@ from facecore.face_geometry import bounded_copy, scale_face, shift_face
 FACE_POLICIES = ("largest", "most_confident", "reject")
 # ``largest`` chooses among the faces at least this confident relative to the most confident one:
 # a large box much less confident than the best is usually a false positive (a torso in a
-# full-body photo). On the 122 CelebA-subset photos with two or more detections, the face most
-# like the labelled person's other photos was the largest box in 88, the choice with this rule
-# in 114 (the most confident in 114 too, but that one ignores size; see the model card).
+# full-body photo). Of the 102 CelebA-subset photos of 2.2.0's training people with two or more
+# detections, the face most like the person's other photos was the largest box in 74 and this
+# rule's choice in 97 (`python -m bench.face_choice`; the most confident face: 97 too, but that
+# rule would prefer a small confident bystander to the subject).
 CONFIDENT_FRACTION = 0.9
 DETECTION_MAX_SIDE = 1024  # detection runs on a copy at most this large (BlazeFace sees <= 192)
 NO_FACE_POLICIES = ("error", "padded", "padded_or_center")
@@ -200,16 +201,16 @@ class FacePreprocessor:
             NoFaceError: No face and no applicable fallback.
             MultipleFacesError: Several faces under the ``reject`` policy.
         """
-        faces, method = self._find_faces(rgb)
+        faces, method = self.find_faces(rgb)
         if faces:
-            face = self._choose(faces)
+            face = self.choose(faces)
             crop = align_face(rgb, face.landmarks, self.config.size)
             return PreparedFace(crop, face, len(faces), method != "detected", method)
         if self.config.no_face_policy == "padded_or_center" and self._is_crop_like(rgb):
             return PreparedFace(self._center_crop(rgb), None, 0, True, "center")
         raise NoFaceError("no face found in the image")
 
-    def _find_faces(self, rgb: np.ndarray) -> tuple[list[Face], str]:
+    def find_faces(self, rgb: np.ndarray) -> tuple[list[Face], str]:
         """Detect on the image, then, if the policy allows, on the image with a border.
 
         Both passes run on a copy no larger than ``DETECTION_MAX_SIDE`` (the detector sees at
@@ -230,7 +231,7 @@ class FacePreprocessor:
         padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
         return [shift_face(face, -pad, rgb.shape) for face in self.detector.detect(padded)]
 
-    def _choose(self, faces: list[Face]) -> Face:
+    def choose(self, faces: list[Face]) -> Face:
         """Pick one face according to ``face_policy``."""
         if len(faces) > 1 and self.config.face_policy == "reject":
             raise MultipleFacesError(f"{len(faces)} faces found; exactly one is required")

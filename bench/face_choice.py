@@ -1,0 +1,145 @@
+"""Which face to embed when the detector finds several: rules compared on labelled photos.
+
+Every photo of a labelled set (``ROOT/PERSON/IMAGE``) is detected as the service detects it;
+each face found is aligned and embedded with the exported model. A person's reference is the
+mean embedding of their photos with exactly one detection. In a photo with several, the
+"right" face is the one closest to that reference, and each rule is scored on how often it
+picks it. With ``--split``, the people a model held out are reported apart from the rest
+(rules are best chosen on the others). Run from the project root::
+
+    python -m bench.face_choice --data ../shared/data/faces/celeba_subset \\
+        --split runs/default_v4/split.json --namespace celeba
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from facecore.align import align_face
+from facecore.decode import decode_image
+from facecore.detect import Face
+from facecore.model_bundle import ModelBundle
+from facecore.onnx_model import OnnxModel
+from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
+
+Rule = Callable[[list[Face]], int]
+
+
+def largest_among_confident(fraction: float) -> Rule:
+    """The largest face among those at least ``fraction`` as confident as the best."""
+
+    def choose(faces: list[Face]) -> int:
+        best = max(face.confidence for face in faces)
+        confident = [i for i, face in enumerate(faces) if face.confidence >= fraction * best]
+        return max(confident, key=lambda i: faces[i].area)
+
+    return choose
+
+
+RULES: dict[str, Rule] = {
+    "largest box": lambda faces: max(range(len(faces)), key=lambda i: faces[i].area),
+    "most confident": lambda faces: max(range(len(faces)), key=lambda i: faces[i].confidence),
+    **{f"largest, confidence >= {r} x best": largest_among_confident(r) for r in (0.7, 0.8, 0.9)},
+}
+
+
+def detect_and_embed(model_dir: Path, root: Path) -> list[dict]:
+    """One row per photo: its person, its faces and every face's unit embedding."""
+    bundle = ModelBundle.load(model_dir)
+    model = OnnxModel(bundle)
+    preprocessor = FacePreprocessor(PreprocessConfig.from_dict(bundle.metadata.preprocessing))
+    size, channels = bundle.size, bundle.channels
+    photos = []
+    for path in sorted(p for p in root.glob("*/*") if p.is_file()):
+        rgb = decode_image(path.read_bytes())
+        faces, _ = preprocessor.find_faces(rgb)
+        if not faces:
+            continue
+        crops = [to_model_input(align_face(rgb, f.landmarks, size), size, channels) for f in faces]
+        photos.append(
+            {
+                "path": path,
+                "person": path.parent.name,
+                "faces": faces,
+                "embeddings": model.embed(np.stack(crops)),
+            }
+        )
+    return photos
+
+
+def references(photos: list[dict]) -> dict[str, np.ndarray]:
+    """Each person's mean unit embedding over their photos with exactly one face."""
+    sums: dict[str, np.ndarray] = {}
+    for photo in (p for p in photos if len(p["faces"]) == 1):
+        sums[photo["person"]] = sums.get(photo["person"], 0) + photo["embeddings"][0]
+    return {person: total / np.linalg.norm(total) for person, total in sums.items()}
+
+
+def score_rules(photos: list[dict], refs: dict[str, np.ndarray]) -> dict:
+    """For photos with several faces and a reference: how often each rule picks the right one."""
+    scored = [p for p in photos if len(p["faces"]) > 1 and p["person"] in refs]
+    right = [int(np.argmax(p["embeddings"] @ refs[p["person"]])) for p in scored]
+    result = {"photos_with_several_faces": len(scored), "rules": {}}
+    for name, rule in RULES.items():
+        picks = [rule(p["faces"]) for p in scored]
+        similarity = [
+            float(p["embeddings"][i] @ refs[p["person"]])
+            for p, i in zip(scored, picks, strict=True)
+        ]
+        result["rules"][name] = {
+            "right_face": sum(pick == good for pick, good in zip(picks, right, strict=True)),
+            "mean_similarity_to_person": float(np.mean(similarity)) if similarity else None,
+        }
+    return result
+
+
+def heldout_people(split_file: Path, namespace: str) -> set[str]:
+    """Folder names of the people a run held out (``NAMESPACE/PERSON`` identities)."""
+    identities = json.loads(split_file.read_text(encoding="utf-8"))["heldout_identities"]
+    return {i.split("/", 1)[1] for i in identities if i.startswith(f"{namespace}/")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison, print it, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("models/default"))
+    parser.add_argument(
+        "--data", type=Path, required=True, help="a labelled set: ROOT/PERSON/IMAGE"
+    )
+    parser.add_argument(
+        "--split", type=Path, help="a run's split.json: report held-out people apart"
+    )
+    parser.add_argument(
+        "--namespace", help="identity namespace of --data in the split (default: its name)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/results/face_choice.json"))
+    args = parser.parse_args(argv)
+    photos = detect_and_embed(args.model, args.data)
+    refs = references(photos)
+    held = heldout_people(args.split, args.namespace or args.data.name) if args.split else set()
+    groups = {"all people": photos}
+    if args.split:
+        groups["people the model trained on"] = [p for p in photos if p["person"] not in held]
+        groups["held-out people"] = [p for p in photos if p["person"] in held]
+    report = {
+        "model": str(args.model),
+        "data": str(args.data),
+        "photos_with_a_face": len(photos),
+        "groups": {name: score_rules(group, refs) for name, group in groups.items()},
+    }
+    for name, result in report["groups"].items():
+        print(f"{name}: {result['photos_with_several_faces']} photos with several faces")
+        for rule, figures in result["rules"].items():
+            print(f"  {rule:34s} right face {figures['right_face']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
