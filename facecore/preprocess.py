@@ -34,12 +34,9 @@ from facecore.errors import MultipleFacesError, NoFaceError
 from facecore.face_geometry import bounded_copy, scale_face, shift_face
 
 FACE_POLICIES = ("largest", "most_confident", "reject")
-# ``largest`` chooses among the faces at least this confident relative to the most confident one:
-# a large box much less confident than the best is usually a false positive (a torso in a
-# full-body photo). Of the 102 CelebA-subset photos of 2.2.0's training people with two or more
-# detections, the face most like the person's other photos was the largest box in 74 and this
-# rule's choice in 97 (`python -m bench.face_choice`; the most confident face: 97 too, but that
-# rule would prefer a small confident bystander to the subject).
+# ``largest`` looks only at faces at least this confident relative to the best: a bigger, far less
+# sure box is usually a torso in a full-body photo (`python -m bench.face_choice`: right face in
+# 97 of 102 CelebA photos with several detections, against 74 for the largest box).
 CONFIDENT_FRACTION = 0.9
 DETECTION_MAX_SIDE = 1024  # detection runs on a copy at most this large (BlazeFace sees <= 192)
 NO_FACE_POLICIES = ("error", "padded", "padded_or_center")
