@@ -57,3 +57,13 @@ def test_missing_or_broken_file(tmp_path):
     (tmp_path / "metadata.json").write_text("{not json")
     with pytest.raises(MetadataError, match="invalid model metadata"):
         ModelMetadata.load(tmp_path)
+
+
+def test_exports_written_before_mirror_averaging_read_as_not_averaged(tmp_path):
+    raw = json.loads((TINY_MODEL / "metadata.json").read_text())
+    assert "mirror_averaged" not in raw["embedding"]  # the fixture predates the field
+    assert ModelMetadata.load(TINY_MODEL).embedding.mirror_averaged is False
+    raw["embedding"]["mirror_averaged"] = "sometimes"
+    (tmp_path / "metadata.json").write_text(json.dumps(raw))
+    with pytest.raises(MetadataError, match="mirror_averaged"):
+        ModelMetadata.load(tmp_path)
