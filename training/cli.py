@@ -1,4 +1,4 @@
-"""Command line entry point: ``python -m training {prepare,train,evaluate,export}``.
+"""Command line entry point: ``python -m training {prepare,teacher,train,audit,evaluate,export}``.
 
 Each sub-command lives in its own module, which exposes ``add_arguments(parser)``
 and ``run(args) -> int``. Modules are imported lazily so that ``--help`` is fast and
@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("training.prepare", "detect, align and cache faces from identity folders"),
     "teacher": ("training.teacher", "embed every prepared face once with the teacher (dlib)"),
     "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
+    "audit": ("training.audit", "list crops the teacher places far from their own person"),
     "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
     "export": ("training.export", "export the feature model as ONNX + SavedModel"),
 }
