@@ -8,7 +8,7 @@ picks it. With ``--split``, the people a model held out are reported apart from 
 (rules are best chosen on the others). Run from the project root::
 
     python -m bench.face_choice --data ../shared/data/faces/celeba_subset \\
-        --split runs/default_v4/split.json --namespace celeba
+        --split runs/default_v4/split.json
 """
 
 from __future__ import annotations
@@ -20,31 +20,29 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.peer.selection import heldout_people
 from facecore.align import align_face
 from facecore.decode import decode_image
 from facecore.detect import Face
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
-from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
+from facecore.preprocess import (
+    FacePreprocessor,
+    PreprocessConfig,
+    largest_confident_face,
+    to_model_input,
+)
+from training.folders import scan_identity_folders
 
-Rule = Callable[[list[Face]], int]
-
-
-def largest_among_confident(fraction: float) -> Rule:
-    """The largest face among those at least ``fraction`` as confident as the best."""
-
-    def choose(faces: list[Face]) -> int:
-        best = max(face.confidence for face in faces)
-        confident = [i for i, face in enumerate(faces) if face.confidence >= fraction * best]
-        return max(confident, key=lambda i: faces[i].area)
-
-    return choose
-
+Rule = Callable[[list[Face]], Face]
 
 RULES: dict[str, Rule] = {
-    "largest box": lambda faces: max(range(len(faces)), key=lambda i: faces[i].area),
-    "most confident": lambda faces: max(range(len(faces)), key=lambda i: faces[i].confidence),
-    **{f"largest, confidence >= {r} x best": largest_among_confident(r) for r in (0.7, 0.8, 0.9)},
+    "largest box": lambda faces: largest_confident_face(faces, fraction=0.0),
+    "most confident": lambda faces: max(faces, key=lambda face: face.confidence),
+    **{
+        f"largest, confidence >= {r} x best": lambda faces, r=r: largest_confident_face(faces, r)
+        for r in (0.7, 0.8, 0.9)
+    },
 }
 
 
@@ -55,7 +53,8 @@ def detect_and_embed(model_dir: Path, root: Path) -> list[dict]:
     preprocessor = FacePreprocessor(PreprocessConfig.from_dict(bundle.metadata.preprocessing))
     size, channels = bundle.size, bundle.channels
     photos = []
-    for path in sorted(p for p in root.glob("*/*") if p.is_file()):
+    for record in scan_identity_folders([str(root)]):
+        path = record.path
         rgb = decode_image(path.read_bytes())
         faces, _ = preprocessor.find_faces(rgb)
         if not faces:
@@ -86,7 +85,7 @@ def score_rules(photos: list[dict], refs: dict[str, np.ndarray]) -> dict:
     right = [int(np.argmax(p["embeddings"] @ refs[p["person"]])) for p in scored]
     result = {"photos_with_several_faces": len(scored), "rules": {}}
     for name, rule in RULES.items():
-        picks = [rule(p["faces"]) for p in scored]
+        picks = [p["faces"].index(rule(p["faces"])) for p in scored]  # Face compares by identity
         similarity = [
             float(p["embeddings"][i] @ refs[p["person"]])
             for p, i in zip(scored, picks, strict=True)
@@ -96,12 +95,6 @@ def score_rules(photos: list[dict], refs: dict[str, np.ndarray]) -> dict:
             "mean_similarity_to_person": float(np.mean(similarity)) if similarity else None,
         }
     return result
-
-
-def heldout_people(split_file: Path, namespace: str) -> set[str]:
-    """Folder names of the people a run held out (``NAMESPACE/PERSON`` identities)."""
-    identities = json.loads(split_file.read_text(encoding="utf-8"))["heldout_identities"]
-    return {i.split("/", 1)[1] for i in identities if i.startswith(f"{namespace}/")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--split", type=Path, help="a run's split.json: report held-out people apart"
     )
-    parser.add_argument(
-        "--namespace", help="identity namespace of --data in the split (default: its name)"
-    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/face_choice.json"))
     args = parser.parse_args(argv)
     photos = detect_and_embed(args.model, args.data)
     refs = references(photos)
-    held = heldout_people(args.split, args.namespace or args.data.name) if args.split else set()
+    held = set()
+    if args.split:  # held-out (set, person folder) places of the split, in this set
+        places = set().union(*heldout_people(args.split).values())
+        held = {folder for source, folder in places if source == args.data.name}
     groups = {"all people": photos}
     if args.split:
         groups["people the model trained on"] = [p for p in photos if p["person"] not in held]

@@ -42,6 +42,12 @@ DETECTION_MAX_SIDE = 1024  # detection runs on a copy at most this large (BlazeF
 NO_FACE_POLICIES = ("error", "padded", "padded_or_center")
 
 
+def largest_confident_face(faces: list[Face], fraction: float = CONFIDENT_FRACTION) -> Face:
+    """Return the largest of ``faces`` at least ``fraction`` as confident as the best one."""
+    best = max(face.confidence for face in faces)
+    return max((f for f in faces if f.confidence >= fraction * best), key=lambda f: f.area)
+
+
 def to_model_input(crop_rgb: np.ndarray, size: int, channels: int) -> np.ndarray:
     """Turn an aligned RGB face crop into the model's input pixels.
 
@@ -232,11 +238,9 @@ class FacePreprocessor:
         """Pick one face according to ``face_policy``."""
         if len(faces) > 1 and self.config.face_policy == "reject":
             raise MultipleFacesError(f"{len(faces)} faces found; exactly one is required")
-        best = max(face.confidence for face in faces)
         if self.config.face_policy == "most_confident":
-            return next(face for face in faces if face.confidence == best)
-        confident = [face for face in faces if face.confidence >= CONFIDENT_FRACTION * best]
-        return max(confident, key=lambda face: face.area)
+            return max(faces, key=lambda face: face.confidence)
+        return largest_confident_face(faces)
 
     def _is_crop_like(self, rgb: np.ndarray) -> bool:
         """Small and portrait-to-square: plausibly an already cropped face."""

@@ -5,8 +5,9 @@ import json
 import numpy as np
 from image_factory import FACES_DIR
 
-from bench.face_choice import RULES, largest_among_confident, main, references, score_rules
+from bench.face_choice import RULES, main, references, score_rules
 from facecore.detect import Face
+from facecore.preprocess import largest_confident_face
 
 POINTS = np.zeros((6, 2), np.float32)
 
@@ -19,11 +20,11 @@ def photo(person: str, faces: list[Face], embeddings: list[list[float]]) -> dict
     return {"person": person, "faces": faces, "embeddings": np.asarray(embeddings, np.float32)}
 
 
-def test_largest_among_confident_ignores_a_big_unsure_box():
-    torso, head = face(90, 0.6), face(40, 0.95)
-    assert largest_among_confident(0.9)([torso, head]) == 1
-    assert largest_among_confident(0.6)([torso, head]) == 0
-    assert largest_among_confident(0.9)([face(90, 0.9), head]) == 0  # about as sure: the bigger
+def test_largest_confident_face_ignores_a_big_unsure_box():
+    torso, head, big = face(90, 0.6), face(40, 0.95), face(90, 0.9)
+    assert largest_confident_face([torso, head], 0.9) is head
+    assert largest_confident_face([torso, head], 0.6) is torso
+    assert largest_confident_face([big, head], 0.9) is big  # about as sure: the bigger
 
 
 def test_rules_are_scored_against_the_persons_single_face_photos():
