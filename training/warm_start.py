@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from training.embedder import OnnxEmbedder
+from training.export import embedding_model
 from training.model import BN_EPSILON, FEATURE_LAYER, TEACHER_PROJECTION, feature_model
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,6 @@ def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> 
     Raises:
         ValueError: The largest difference is over ``MAX_EMBEDDING_GAP``.
     """
-    from training.export import embedding_model
-
     served = exported.embed_pixels(images)
     rebuilt = embedding_model(model, mirror_average=exported.metadata.embedding.mirror_averaged)
     ours = np.asarray(rebuilt(images, training=False)["embedding"])
