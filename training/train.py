@@ -58,13 +58,18 @@ def train_model(
 
 
 def initialise(model, source: Path, run_data) -> None:
-    """Load a ``.keras`` checkpoint's weights, or warm start from an export directory."""
+    """Warm start from an export directory, or load a ``.keras`` checkpoint by layer name.
+
+    By name, a checkpoint of the original layout can start a ``stage1_stride`` 1 run.
+    """
     if source.is_dir():
         from training.warm_start import warm_start_from_export
 
         warm_start_from_export(model, source, run_data.train, run_data.steps_per_epoch)
     else:
-        model.load_weights(source)
+        from training.layer_transfer import load_weights_by_name
+
+        load_weights_by_name(model, source)
 
 
 def warn_if_validation_people_were_trained(validation, init_from: Path) -> None:
