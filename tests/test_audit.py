@@ -3,8 +3,9 @@
 import json
 
 import numpy as np
+import pytest
 
-from training.audit import suspects
+from training.audit import read_suspects, suspects
 from training.cli import main
 from training.teacher_cache import TeacherInfo, write_info, write_part
 
@@ -44,6 +45,16 @@ def test_the_crop_of_another_face_is_the_only_suspect(tmp_path, capsys):
     ]
     assert report["suspects_by_source"] == {"a": 1} and report["crops_with_a_vector"] == 12
     assert "3.png" in capsys.readouterr().out
+    assert read_suspects(out) == {
+        (tmp_path / "a" / "p2" / "3.png").resolve()
+    }  # for train --exclude
+
+
+def test_a_file_that_is_not_an_audit_report_is_refused(tmp_path):
+    other = tmp_path / "config.json"
+    other.write_text('{"preset": "teacher"}')
+    with pytest.raises(ValueError, match="is not a `training audit` report"):
+        read_suspects(other)
 
 
 def test_people_with_too_few_vectors_are_not_judged():

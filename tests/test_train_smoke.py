@@ -109,3 +109,33 @@ def test_init_from_starts_from_a_checkpoints_weights(tmp_path):
     fresh = tmp_path / "fresh"
     assert train(data, fresh, "--epochs", "1", "--learning-rate", "1e-20") == 0
     assert not np.allclose(stem(first / "final.keras"), stem(fresh / "final.keras"))
+
+
+def audit_report(path, crops):
+    path.write_text(json.dumps({"suspects": [{"crop": str(crop)} for crop in crops]}))
+    return path
+
+
+@pytest.mark.slow
+def test_excluded_suspects_leave_training_only(tmp_path):
+    data = make_identity_folders(tmp_path / "faces")
+    first = tmp_path / "first"
+    assert train(data, first, "--epochs", "1") == 0
+    split = json.loads((first / "split.json").read_text())
+    dropped, validated = split["train"][0]["path"], split["validation"][0]["path"]
+    report = audit_report(tmp_path / "audit.json", [dropped, validated])
+
+    second = tmp_path / "second"
+    assert train(data, second, "--epochs", "1", "--exclude", str(report)) == 0
+
+    after = json.loads((second / "split.json").read_text())
+    assert after["train"] == [row for row in split["train"] if row["path"] != dropped]
+    assert after["validation"] == split["validation"]  # validation is never thinned
+    assert json.loads((second / "config.json").read_text())["exclude"] == str(report.resolve())
+
+
+def test_exclude_refuses_a_crop_outside_the_run(tmp_path):
+    data = make_identity_folders(tmp_path / "faces")
+    report = audit_report(tmp_path / "audit.json", [tmp_path / "elsewhere" / "1.png"])
+    with pytest.raises(SystemExit, match="1 crop\\(s\\) not in this run's data"):
+        train(data, tmp_path / "run", "--exclude", str(report))

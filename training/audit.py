@@ -5,7 +5,7 @@ stranger's would be (centred cosine below ``--below``, 0 by default; impostor pa
 on 0) is a suspect: a wrong face chosen in a group photo, a false detection (a torso, a
 pattern), or a mislabelled photo. It is also what the teacher cannot see well (near-black
 studio lighting), so the report names the suspects and their sets; it does not remove
-anything. Read-only: needs ``training prepare`` and ``training teacher`` first.
+anything (``train --exclude REPORT`` leaves them out of a run's training). Read-only: needs ``training prepare`` and ``training teacher`` first.
 """
 
 from __future__ import annotations
@@ -52,6 +52,19 @@ def suspects(identities: list[str], vectors: np.ndarray, mask: np.ndarray, below
     return sorted(found, key=lambda item: item[1])
 
 
+def read_suspects(report: Path) -> set[Path]:
+    """Return the crops a report of :func:`run` names as suspects (absolute paths).
+
+    Raises:
+        ValueError: ``report`` is not such a report.
+    """
+    try:
+        listed = json.loads(report.read_text(encoding="utf-8"))["suspects"]
+        return {Path(item["crop"]).resolve() for item in listed}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{report} is not a `training audit` report: {error}") from error
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``audit`` options."""
     parser.add_argument("--teacher", required=True, type=Path, help="the prepare cache")
@@ -73,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     found = suspects([r.identity for r in records], vectors, mask, args.below)
     listed = [
         {
-            "crop": str(records[row].path),
+            "crop": str(records[row].path.resolve()),
             "identity": records[row].identity,
             "source": records[row].source,
             "median_cosine": round(median, 4),

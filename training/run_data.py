@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from training.config import TrainConfig
@@ -54,6 +55,8 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
 
     _check_teacher_arguments(args, config)
     splits = data.make_splits(scan_identity_folders(args.data), config)
+    if args.exclude is not None:
+        splits = _without_suspects(splits, args.exclude)
     labels = data.label_map(splits.train)
     unlabelled = scan_unlabelled_folders(args.unlabelled)
     train_records = splits.train + unlabelled
@@ -75,6 +78,34 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     people = None if closed_set else _people_validation(splits.validation, val_x, config)
     steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
     return RunData(splits, labels, train_ds, val_ds, people, steps, len(unlabelled), teacher_dim)
+
+
+def _without_suspects(splits, report):
+    """Return ``splits`` with the report's suspect crops left out of training only.
+
+    Raises:
+        SystemExit: The report is unreadable, or names a crop that is not in this run's data.
+    """
+    from training.audit import read_suspects
+
+    try:
+        suspects = read_suspects(report)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    parts = (splits.train, splits.validation, splits.heldout)
+    known = {Path(r.path).resolve() for part in parts for r in part}
+    if unknown := sorted(suspects - known):
+        raise SystemExit(
+            f"{report}: {len(unknown)} crop(s) not in this run's data, e.g. {unknown[0]}"
+        )
+    train = [r for r in splits.train if Path(r.path).resolve() not in suspects]
+    log.info(
+        "left %d suspect crops of %s out of training (%d more are validation or held-out)",
+        len(splits.train) - len(train),
+        report,
+        len(suspects) - (len(splits.train) - len(train)),
+    )
+    return dataclasses.replace(splits, train=train)
 
 
 def _people_validation(records, pixels, config: TrainConfig):

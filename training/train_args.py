@@ -108,6 +108,13 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         help="prepare cache holding `training teacher` vectors (distillation)",
     )
     parser.add_argument(
+        "--exclude",
+        type=Path,
+        metavar="REPORT",
+        help="a `training audit` report: its suspect crops are left out of training "
+        "(never out of validation or the held-out people)",
+    )
+    parser.add_argument(
         "--init-from",
         type=Path,
         metavar="CHECKPOINT",
