@@ -5,7 +5,8 @@ stranger's would be (centred cosine below ``--below``, 0 by default; impostor pa
 on 0) is a suspect: a wrong face chosen in a group photo, a false detection (a torso, a
 pattern), or a mislabelled photo. It is also what the teacher cannot see well (near-black
 studio lighting), so the report names the suspects and their sets; it does not remove
-anything (``train --exclude REPORT`` leaves them out of a run's training). Read-only: needs ``training prepare`` and ``training teacher`` first.
+anything (``train --exclude REPORT`` leaves them out of a run's training). Read-only:
+needs ``training prepare`` and ``training teacher`` first.
 """
 
 from __future__ import annotations
