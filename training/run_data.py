@@ -92,18 +92,19 @@ def _without_suspects(splits, report):
         suspects = read_suspects(report)
     except ValueError as error:
         raise SystemExit(str(error)) from error
-    parts = (splits.train, splits.validation, splits.heldout)
-    known = {Path(r.path).resolve() for part in parts for r in part}
-    if unknown := sorted(suspects - known):
+    train_paths = [Path(r.path).resolve() for r in splits.train]
+    others = {Path(r.path).resolve() for r in splits.validation + splits.heldout}
+    if unknown := sorted(suspects - others - set(train_paths)):
         raise SystemExit(
             f"{report}: {len(unknown)} crop(s) not in this run's data, e.g. {unknown[0]}"
         )
-    train = [r for r in splits.train if Path(r.path).resolve() not in suspects]
+    train = [r for r, path in zip(splits.train, train_paths, strict=True) if path not in suspects]
+    dropped = len(splits.train) - len(train)
     log.info(
         "left %d suspect crops of %s out of training (%d more are validation or held-out)",
-        len(splits.train) - len(train),
+        dropped,
         report,
-        len(suspects) - (len(splits.train) - len(train)),
+        len(suspects) - dropped,
     )
     return dataclasses.replace(splits, train=train)
 
