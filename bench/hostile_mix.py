@@ -19,139 +19,11 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench import hostile_payloads as payloads
-from bench.hostile_clients import parallel, post_raw, trickle
+from bench.hostile_cases import Prepare, cases
 from bench.hostile_monitor import monitor, window
 from bench.local_service import ROOT, local_service
-
-JSON = "application/json"
-FORM = f"multipart/form-data; boundary={payloads.BOUNDARY}"
-
-Prepare = Callable[[], Callable[[], list[str]]]
-
-
-def cases(port: int) -> list[tuple[str, bool, Prepare]]:
-    """(name, within the limits?, prepare) of every case; prepare() returns the timed send."""
-
-    def once(
-        path: str, content_type: str, build: Callable[[], bytes], times: int = 1
-    ) -> Callable[[], Callable[[], list[str]]]:
-        def prepare() -> Callable[[], list[str]]:  # builds the body before the timing starts
-            body = build()
-
-            def send() -> list[str]:
-                with ThreadPoolExecutor(times) as pool:
-                    return list(
-                        pool.map(lambda _: post_raw(port, path, content_type, body), range(times))
-                    )
-
-            return send
-
-        return prepare
-
-    slow_head = b"GET /health HTTP/1.1\r\nHost: bench\r\nX-Slow: "
-    slow_body = (
-        b"POST /verify HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 100000\r\n\r\n{"
-    )
-    p = payloads
-
-    def idle() -> Callable[[], list[str]]:
-        return lambda: (time.sleep(2.0), ["-"])[1]
-
-    return [
-        ("baseline: idle service (noise floor)", True, idle),
-        (
-            "H1 40000x1000 PNG, no face",
-            False,
-            once("/verify", FORM, lambda: p.verify_pair(p.png(40_000, 1_000))),
-        ),
-        (
-            "H1 20000x2000 PNG, no face",
-            False,
-            once("/verify", FORM, lambda: p.verify_pair(p.png(20_000, 2_000))),
-        ),
-        (
-            "H1 40,000,000x1 PNG",
-            False,
-            once("/verify", FORM, lambda: p.verify_pair(p.png_header_only(40_000_000, 1))),
-        ),
-        (
-            "H1 8000x1000 PNG, no face (aspect 8)",
-            True,
-            once("/verify", FORM, lambda: p.verify_pair(p.png(8_000, 1_000))),
-        ),
-        (
-            "40 MP JPEG of a face (max pixels)",
-            True,
-            once("/verify", FORM, lambda: p.verify_pair(p.max_pixels_jpeg())),
-        ),
-        (
-            "H2 60 MB JSON of tiny strings -> /embed",
-            False,
-            once("/embed", JSON, lambda: p.tiny_strings_json(60)),
-        ),
-        (
-            "H2 170 MB JSON of tiny strings -> /embed",
-            False,
-            once("/embed", JSON, lambda: p.tiny_strings_json(170)),
-        ),
-        (
-            "M1 4 x 170 MB JSON at once -> /embed",
-            False,
-            once("/embed", JSON, lambda: p.tiny_strings_json(170), times=4),
-        ),
-        (
-            "M1 179 MB body -> /verify",
-            False,
-            once("/verify", JSON, lambda: b" " * (179 * 1024 * 1024)),
-        ),
-        ("M6 JSON nested 100000 deep", False, once("/verify", JSON, lambda: b"[" * 100_000)),
-        (
-            "M6 5000-digit integer",
-            False,
-            once("/verify", JSON, lambda: b'{"threshold": ' + b"9" * 5000 + b"}"),
-        ),
-        (
-            "16 face JPEGs, base64 JSON -> /embed",
-            True,
-            once("/embed", JSON, lambda: p.base64_images_json([p.FACE] * 16)),
-        ),
-        (
-            "16 x 7.9 MiB noise PNGs, multipart -> /embed",
-            True,
-            once("/embed", FORM, lambda: p.multipart([("images", p.png(1600, 1740, True))] * 16)),
-        ),
-        (
-            "16 x 7.9 MiB noise PNGs, base64 JSON -> /embed",
-            True,
-            once("/embed", JSON, lambda: p.base64_images_json([p.png(1600, 1740, True)] * 16)),
-        ),
-        (
-            "M1 8 x 126 MiB multipart at once -> /embed",
-            True,
-            once(
-                "/embed",
-                FORM,
-                lambda: p.multipart([("images", p.png(1600, 1740, True))] * 16),
-                times=8,
-            ),
-        ),
-        (
-            "M4 20 clients, 1 header byte/s",
-            False,
-            lambda: lambda: parallel(20, lambda: trickle(port, slow_head, 30)),
-        ),
-        (
-            "M4 10 clients, 1 body byte/s",
-            False,
-            lambda: lambda: parallel(10, lambda: trickle(port, slow_body, 90)),
-        ),
-    ]
 
 
 def run_case(log: Path, name: str, within: bool, prepare: Prepare) -> dict:
@@ -188,8 +60,8 @@ def run_case(log: Path, name: str, within: bool, prepare: Prepare) -> dict:
     }
 
 
-def main() -> None:
-    """Start the service, replay every case, print and save the table."""
+def parse_args() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument(
@@ -198,10 +70,15 @@ def main() -> None:
         help="results file (default: bench/results/hostile.json; not saved with --only)",
     )
     parser.add_argument("--only", help="run only the cases whose name contains this text")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def run_cases(model: Path, only: str | None) -> list[dict]:
+    """Start the service and its monitor, replay the chosen cases, one row each."""
     log = Path(tempfile.mkdtemp()) / "monitor.log"
     context = multiprocessing.get_context("spawn")
-    with local_service(args.model, DRAIN_S="0") as service:
+    rows = []
+    with local_service(model, DRAIN_S="0") as service:
         port = int(service.url.rsplit(":", 1)[1])
         stop = context.Event()
         probe = context.Process(
@@ -209,13 +86,12 @@ def main() -> None:
         )
         probe.start()
         time.sleep(1.0)
-        print(f"model {args.model}, defaults except FACEVERIFY_DRAIN_S=0")
-        rows = []
+        print(f"model {model}, defaults except FACEVERIFY_DRAIN_S=0")
         for name, within, prepare in cases(port):
-            if args.only and args.only not in name:
+            if only and only not in name:
                 continue
-            rows.append(run_case(log, name, within, prepare))
-            row = rows[-1]
+            row = run_case(log, name, within, prepare)
+            rows.append(row)
             print(
                 f"{name:44s} {','.join(row['answers']):38s} {row['sends']:2d}x "
                 f"max {row['seconds']:6.2f} s "
@@ -225,17 +101,31 @@ def main() -> None:
             )
         stop.set()
         probe.join(timeout=10)
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Pooled /health latency, worst cost within limits, any 5xx; pops the raw latencies."""
     pooled = sorted(v for row in rows for v in row.pop("_latencies"))
     within = [row for row in rows if row["within_limits"] and row["answers"] != ["-"]]
-    summary = {
+    return {
         "health_p99_ms_all_cases": round(pooled[int(0.99 * (len(pooled) - 1))], 1),
         "health_probes": len(pooled),
-        "max_rss_growth_mb_within_limits": max(row["rss_growth_mb"] for row in within),
-        "max_seconds_within_limits": max(row["seconds"] for row in within),
+        "max_rss_growth_mb_within_limits": max(
+            (row["rss_growth_mb"] for row in within), default=None
+        ),
+        "max_seconds_within_limits": max((row["seconds"] for row in within), default=None),
         "answers_5xx": sorted({a for row in rows for a in row["answers"] if a[:1] == "5"}),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }
+
+
+def main() -> None:
+    """Start the service, replay every case, print and save the table."""
+    args = parse_args()
+    rows = run_cases(args.model, args.only)
+    summary = summarise(rows)
     print(json.dumps(summary))
     out = args.out or (None if args.only else ROOT / "bench" / "results" / "hostile.json")
     if out is not None:
