@@ -11,7 +11,7 @@ from app.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 from facecore.model_bundle import ModelBundle
-from facecore.preprocess import PreprocessConfig
+from facecore.preprocess_config import PreprocessConfig
 
 WARM_UP_BATCH = 8
 

@@ -16,7 +16,8 @@ from app.image_input import ImageInput
 from app.settings import Settings
 from facecore.decode import decode_image_reduced
 from facecore.detect import Face
-from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
+from facecore.preprocess import FacePreprocessor, to_model_input
+from facecore.preprocess_config import PreprocessConfig
 
 # A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).

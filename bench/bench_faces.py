@@ -28,7 +28,8 @@ from facecore.align import align_face
 from facecore.decode import decode_image
 from facecore.detect import FaceDetector
 from facecore.errors import FaceCoreError
-from facecore.preprocess import FacePreprocessor, PreprocessConfig, to_model_input
+from facecore.preprocess import FacePreprocessor, to_model_input
+from facecore.preprocess_config import PreprocessConfig
 
 LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
 

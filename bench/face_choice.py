@@ -21,17 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.peer.selection import heldout_people
-from facecore.align import align_face
 from facecore.decode import decode_image
 from facecore.detect import Face
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
-from facecore.preprocess import (
-    FacePreprocessor,
-    PreprocessConfig,
-    largest_confident_face,
-    to_model_input,
-)
+from facecore.preprocess import FacePreprocessor, largest_confident_face
 from training.folders import scan_identity_folders
 
 Rule = Callable[[list[Face]], Face]
@@ -50,8 +44,7 @@ def detect_and_embed(model_dir: Path, root: Path) -> list[dict]:
     """One row per photo: its person, its faces and every face's unit embedding."""
     bundle = ModelBundle.load(model_dir)
     model = OnnxModel(bundle)
-    preprocessor = FacePreprocessor(PreprocessConfig.from_dict(bundle.metadata.preprocessing))
-    size, channels = bundle.size, bundle.channels
+    preprocessor = FacePreprocessor(bundle.preprocess)
     photos = []
     for record in scan_identity_folders([str(root)]):
         path = record.path
@@ -59,7 +52,7 @@ def detect_and_embed(model_dir: Path, root: Path) -> list[dict]:
         faces, _ = preprocessor.find_faces(rgb)
         if not faces:
             continue
-        crops = [to_model_input(align_face(rgb, f.landmarks, size), size, channels) for f in faces]
+        crops = [preprocessor.model_input_of(rgb, face) for face in faces]
         photos.append(
             {
                 "path": path,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facecore.metadata import MetadataError, ModelMetadata
-from facecore.preprocess import PreprocessConfig
+from facecore.preprocess_config import PreprocessConfig
 
 ONNX_FILE = "model.onnx"
 SAVED_MODEL_DIR = "saved_model"

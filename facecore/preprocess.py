@@ -22,24 +22,22 @@ Anything still without a face raises ``NoFaceError``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from facecore.align import align_face
-from facecore.detect import MODELS, Face, FaceDetector
+from facecore.detect import Face, FaceDetector
 from facecore.errors import MultipleFacesError, NoFaceError
 from facecore.face_geometry import bounded_copy, scale_face, shift_face
+from facecore.preprocess_config import PreprocessConfig
 
-FACE_POLICIES = ("largest", "most_confident", "reject")
 # ``largest`` looks only at faces at least this confident relative to the best: a bigger, far less
 # sure box is usually a torso in a full-body photo (`python -m bench.face_choice`: right face in
 # 97 of 102 CelebA photos with several detections, against 74 for the largest box).
 CONFIDENT_FRACTION = 0.9
 DETECTION_MAX_SIDE = 1024  # detection runs on a copy at most this large (BlazeFace sees <= 192)
-NO_FACE_POLICIES = ("error", "padded", "padded_or_center")
 
 
 def largest_confident_face(faces: list[Face], fraction: float = CONFIDENT_FRACTION) -> Face:
@@ -78,77 +76,6 @@ def to_model_input(crop_rgb: np.ndarray, size: int, channels: int) -> np.ndarray
     elif channels == 3 and image.shape[2] == 1:
         image = np.repeat(image, 3, axis=2)
     return np.ascontiguousarray(image)
-
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """How an image becomes model pixels; saved in metadata.json so serving matches training.
-
-    Attributes:
-        size: Side of the aligned crop and of the model input.
-        channels: 1 (grey) or 3 (RGB) model input channels.
-        face_policy: With several faces: ``largest`` box among those at least
-            ``CONFIDENT_FRACTION`` as confident as the best, ``most_confident``, or ``reject``
-            (raises ``MultipleFacesError``).
-        no_face_policy: ``error``, ``padded`` or ``padded_or_center`` (module docstring).
-        detector_models: BlazeFace models to try in order (``short``, ``full``).
-        min_confidence: Minimum detection score.
-        nms_iou: Overlap above which detections are merged.
-        pad_fraction: Border added on each side for the padded retry, share of longest side.
-        crop_like_max_side: Longest side up to which an image may be centre-cropped.
-        crop_like_aspect: Range of width/height for the centre-crop fallback.
-    """
-
-    size: int = 112
-    channels: int = 3
-    face_policy: str = "largest"
-    no_face_policy: str = "padded_or_center"
-    detector_models: tuple[str, ...] = ("short", "full")
-    min_confidence: float = 0.5
-    nms_iou: float = 0.3
-    pad_fraction: float = 0.25
-    crop_like_max_side: int = 256
-    crop_like_aspect: tuple[float, float] = (0.6, 1.25)
-
-    def __post_init__(self) -> None:
-        checks = {
-            "size": self.size >= 16,
-            "channels": self.channels in (1, 3),
-            "face_policy": self.face_policy in FACE_POLICIES,
-            "no_face_policy": self.no_face_policy in NO_FACE_POLICIES,
-            "detector_models": bool(self.detector_models)
-            and all(name in MODELS for name in self.detector_models),
-            "min_confidence": 0.0 < self.min_confidence < 1.0,
-            "pad_fraction": self.pad_fraction >= 0.0,
-        }
-        invalid = [name for name, ok in checks.items() if not ok]
-        if invalid:
-            raise ValueError(f"invalid PreprocessConfig fields: {invalid} in {self}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (tuples become lists)."""
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> PreprocessConfig:
-        """Rebuild a config from ``to_dict`` output.
-
-        Raises:
-            ValueError: Unknown keys or invalid values.
-        """
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown PreprocessConfig keys: {unknown}")
-        return cls(
-            **{
-                key: tuple(value) if isinstance(value, list) else value
-                for key, value in values.items()
-            }
-        )
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare by identity
@@ -212,6 +139,11 @@ class FacePreprocessor:
         if self.config.no_face_policy == "padded_or_center" and self._is_crop_like(rgb):
             return PreparedFace(self._center_crop(rgb), None, 0, True, "center")
         raise NoFaceError("no face found in the image")
+
+    def model_input_of(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        """Return the model input pixels of one of ``find_faces``' faces: aligned, converted."""
+        crop = align_face(rgb, face.landmarks, self.config.size)
+        return to_model_input(crop, self.config.size, self.config.channels)
 
     def find_faces(self, rgb: np.ndarray) -> tuple[list[Face], str]:
         """Detect on the image, then, if the policy allows, on the image with a border.

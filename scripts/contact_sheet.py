@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw
 
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError
-from facecore.preprocess import FacePreprocessor, PreprocessConfig
+from facecore.preprocess import FacePreprocessor
+from facecore.preprocess_config import PreprocessConfig
 
 SETS = ("orl", "extended_yaleb", "yale", "celeba_subset", "celeba_aligned_small")
 TAGS = {"detected": "det", "padded": "pad", "center": "ctr"}

@@ -47,7 +47,7 @@ def build_tiny_model(seed: int = 0) -> Any:
 def preprocess_config() -> dict[str, Any]:
     """Return the preprocessing dictionary stored in the fixture's metadata."""
     try:
-        from facecore.preprocess import PreprocessConfig
+        from facecore.preprocess_config import PreprocessConfig
     except ImportError:  # facecore without PreprocessConfig yet: the two facts the model needs
         return {"size": SIZE, "channels": CHANNELS}
     return PreprocessConfig(size=SIZE, channels=CHANNELS).to_dict()

@@ -7,12 +7,8 @@ import pytest
 from facecore.decode import decode_image
 from facecore.detect import Face, FaceDetector
 from facecore.errors import MultipleFacesError, NoFaceError
-from facecore.preprocess import (
-    CONFIDENT_FRACTION,
-    FacePreprocessor,
-    PreprocessConfig,
-    to_model_input,
-)
+from facecore.preprocess import CONFIDENT_FRACTION, FacePreprocessor, to_model_input
+from facecore.preprocess_config import PreprocessConfig
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +78,17 @@ def test_process_photo_ends_with_to_model_input(detector, channels):
 def test_largest_face_policy_picks_the_bigger_real_face(detector):
     prepared = preprocessor(detector, face_policy="largest").process(load(images.PHOTO_TWO_FACES))
     assert prepared.faces_detected == 2 and prepared.face.box[2] > 80
+
+
+def test_model_input_of_each_face_matches_process_for_the_chosen_one(detector):
+    rgb = load(images.PHOTO_TWO_FACES)
+    chooser = preprocessor(detector, face_policy="largest", channels=1)
+    faces, _ = chooser.find_faces(rgb)
+    inputs = [chooser.model_input_of(rgb, face) for face in faces]
+    chosen = faces.index(chooser.choose(faces))
+    assert [pixels.shape for pixels in inputs] == [(112, 112, 1)] * 2
+    np.testing.assert_array_equal(inputs[chosen], chooser.process(rgb).pixels)
+    assert not np.array_equal(inputs[0], inputs[1])
 
 
 def test_largest_face_policy_skips_a_bigger_unsure_torso(detector):

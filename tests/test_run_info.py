@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from facecore.preprocess import PreprocessConfig
+from facecore.preprocess_config import PreprocessConfig
 from training.run_info import RunDirectoryError, data_roots, preprocessing
 
 

@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError, InvalidImageError
-from facecore.preprocess import FACE_POLICIES, NO_FACE_POLICIES, FacePreprocessor, PreprocessConfig
+from facecore.preprocess import FacePreprocessor
+from facecore.preprocess_config import FACE_POLICIES, NO_FACE_POLICIES, PreprocessConfig
 from training.folders import (
     UNLABELLED,
     ImageRecord,

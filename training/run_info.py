@@ -117,7 +117,7 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
         RunDirectoryError: A data folder cannot be found, or its crops were prepared at
             another size than the model's input.
     """
-    from facecore.preprocess import PreprocessConfig
+    from facecore.preprocess_config import PreprocessConfig
 
     for root in data_roots(run_dir):
         report = _read_json(root / "prepare_report.json")
