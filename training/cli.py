@@ -1,4 +1,4 @@
-"""Command line entry point: ``python -m training {prepare,teacher,train,audit,evaluate,export}``.
+"""Command line entry point: ``python -m training COMMAND``, one per entry of ``COMMANDS``.
 
 Each sub-command lives in its own module, which exposes ``add_arguments(parser)``
 and ``run(args) -> int``. Modules are imported lazily so that ``--help`` is fast and
@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
     "audit": ("training.audit", "list crops the teacher places far from their own person"),
     "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
+    "compare": ("training.compare", "two exported models on the same pairs, with error bars"),
     "export": ("training.export", "export the feature model as ONNX + SavedModel"),
 }
 

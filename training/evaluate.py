@@ -107,13 +107,26 @@ def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
         if missing:
             raise FileNotFoundError(f"{len(missing)} images of {args.pairs} missing: {missing[0]}")
         return pairs, f"pairs file {args.pairs}"
-    records = evaluation_records(args.split, args.data)
+    pairs, source, _ = folder_pairs(args.split, args.data, args.impostors, args.seed)
+    return pairs, source
+
+
+def folder_pairs(
+    split_file: Path | None, data: list[str], impostors: int | None, seed: int
+) -> tuple[list[Pair], str, dict[Path, str]]:
+    """Every genuine pair and a seeded impostor sample of the people to evaluate on.
+
+    Returns:
+        The pairs, a one-line description of their source, and each image's identity.
+    """
+    records = evaluation_records(split_file, data)
     groups = {key: [r.path for r in group] for key, group in group_by_identity(records).items()}
     genuine = genuine_pairs(groups)
-    count = args.impostors if args.impostors is not None else max(len(genuine), MIN_IMPOSTORS)
-    impostor = impostor_pairs(groups, count, args.seed)
-    where = f"held-out people of {args.split}" if args.split else f"people under {args.data}"
-    return genuine + impostor, f"{len(groups)} {where}"
+    count = impostors if impostors is not None else max(len(genuine), MIN_IMPOSTORS)
+    impostor = impostor_pairs(groups, count, seed)
+    where = f"held-out people of {split_file}" if split_file else f"people under {data}"
+    identity_of = {path: key for key, paths in groups.items() for path in paths}
+    return genuine + impostor, f"{len(groups)} {where}", identity_of
 
 
 def find_image(path: Path) -> Path:

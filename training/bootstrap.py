@@ -1,0 +1,110 @@
+"""Is one model really better than another? A paired bootstrap over people.
+
+Verification pairs are not independent: every pair of a person shares that person's photos, so
+an interval that resamples pairs is too narrow. This resamples *people* with replacement (the
+cluster bootstrap; Field & Welsh, "Bootstrapping clustered data", JRSS B 69(3), 2007) and
+scores both models on the same resampled pairs each time: a person drawn k times counts each
+of their genuine pairs k times, and an impostor pair of people drawn k and l times, k x l times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.metrics import equal_error_rate, tar_at_far
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+METRICS: dict[str, Metric] = {
+    "eer": equal_error_rate,
+    "tar_at_far_0.001": lambda labels, scores: tar_at_far(labels, scores, 1e-3)[0],
+}
+LOWER_IS_BETTER = {"eer": True, "tar_at_far_0.001": False}
+
+
+@dataclass(frozen=True)
+class PairOwners:
+    """Who each pair belongs to: the index of each side's person, and whether it is genuine."""
+
+    first: np.ndarray
+    second: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def from_identities(
+        cls, first: Sequence[str], second: Sequence[str], labels: Sequence[bool]
+    ) -> PairOwners:
+        """Build the owners from each side's person name, numbering the people."""
+        people = {name: index for index, name in enumerate(sorted({*first, *second}))}
+        return cls(
+            np.array([people[name] for name in first], np.int64),
+            np.array([people[name] for name in second], np.int64),
+            np.asarray(labels, dtype=bool),
+        )
+
+    @property
+    def people(self) -> int:
+        """How many distinct people the pairs involve."""
+        return int(max(self.first.max(), self.second.max())) + 1
+
+    def weights(self, draws: np.ndarray) -> np.ndarray:
+        """Each pair's count in a resample where person i was drawn ``draws[i]`` times."""
+        both = draws[self.first] * draws[self.second]
+        return np.where(self.labels, draws[self.first], both)
+
+
+def compare_models(
+    owners: PairOwners,
+    scores_a: np.ndarray,
+    scores_b: np.ndarray,
+    resamples: int,
+    seed: int,
+) -> dict[str, dict]:
+    """Each metric of A and B, and B minus A with a 95% people-bootstrap interval.
+
+    Returns:
+        Per metric: ``a``, ``b``, ``difference`` (B - A), ``ci95`` of the difference, and
+        ``share_b_better``, the share of resamples in which B is better.
+    """
+    if not len(scores_a) == len(scores_b) == len(owners.labels):
+        raise ValueError(
+            f"{len(owners.labels)} pairs but {len(scores_a)} and {len(scores_b)} scores"
+        )
+    rng = np.random.default_rng(seed)
+    differences = {name: [] for name in METRICS}
+    for _ in range(resamples):
+        draws = np.bincount(rng.integers(0, owners.people, owners.people), minlength=owners.people)
+        chosen = np.repeat(np.arange(len(owners.labels)), owners.weights(draws))
+        labels = owners.labels[chosen]
+        if labels.all() or not labels.any():
+            continue  # a resample without both kinds of pair measures nothing
+        for name, metric in METRICS.items():
+            delta = metric(labels, scores_b[chosen]) - metric(labels, scores_a[chosen])
+            differences[name].append(delta)
+    return {
+        name: summarise(
+            name,
+            metric(owners.labels, scores_a),
+            metric(owners.labels, scores_b),
+            np.array(differences[name]),
+        )
+        for name, metric in METRICS.items()
+    }
+
+
+def summarise(name: str, a: float, b: float, differences: np.ndarray) -> dict:
+    """Report the observed figures and the bootstrap distribution of their difference."""
+    if differences.size == 0:
+        raise ValueError("no resample held both genuine and impostor pairs")
+    better = differences < 0 if LOWER_IS_BETTER[name] else differences > 0
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return {
+        "a": float(a),
+        "b": float(b),
+        "difference": float(b - a),
+        "ci95": [float(low), float(high)],
+        "share_b_better": float(better.mean()),
+        "resamples": int(differences.size),
+    }

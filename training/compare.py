@@ -1,0 +1,96 @@
+"""``training compare``: two exported models on the same held-out pairs, with error bars.
+
+Both models score the same pairs (every genuine pair of the people and one seeded impostor
+sample, as ``evaluate`` builds them). The difference B - A of each figure comes with a 95%
+interval from resampling the people (:mod:`training.bootstrap`), so a screen can say whether a
+change helped or whether the difference is within what another draw of people would give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training.bootstrap import PairOwners, compare_models
+from training.evaluate import folder_pairs, score_pairs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the ``compare`` options."""
+    parser.add_argument(
+        "--models",
+        nargs=2,
+        required=True,
+        type=Path,
+        metavar=("A", "B"),
+        help="two exported model directories; differences are B - A",
+    )
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ROOT",
+        help="identity folders as PATH or NAMESPACE=PATH",
+    )
+    parser.add_argument("--split", type=Path, help="split.json of a run: held-out people only")
+    parser.add_argument(
+        "--impostors",
+        type=int,
+        default=None,
+        help="impostor pairs to sample (default: as many as genuine pairs, at least 10000)",
+    )
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="seed of impostors and resamples")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per ONNX call")
+    parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score both models on the same pairs and print the differences; returns the status."""
+    from training.embedder import OnnxEmbedder
+
+    if args.resamples < 100:
+        raise SystemExit("--resamples must be at least 100 for a 95% interval")
+    pairs, source, identity_of = folder_pairs(args.split, args.data, args.impostors, args.seed)
+    owners = PairOwners.from_identities(
+        [identity_of[pair.first] for pair in pairs],
+        [identity_of[pair.second] for pair in pairs],
+        [pair.same for pair in pairs],
+    )
+    model_a, model_b = (OnnxEmbedder(path) for path in args.models)
+    scores_a, scores_b = (score_pairs(m, pairs, args.batch_size) for m in (model_a, model_b))
+    metrics = compare_models(owners, scores_a, scores_b, args.resamples, args.seed)
+    result = {
+        "a": str(args.models[0]),
+        "b": str(args.models[1]),
+        "source": source,
+        "people": owners.people,
+        "genuine_pairs": int(np.sum(owners.labels)),
+        "impostor_pairs": int(np.sum(~owners.labels)),
+        "metrics": metrics,
+    }
+    print_result(result)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def print_result(result: dict) -> None:
+    """One line per figure: A, B, B - A and its interval."""
+    print(f"A {result['a']}\nB {result['b']}")
+    print(
+        f"{result['genuine_pairs']} genuine and {result['impostor_pairs']} impostor pairs of "
+        f"{result['source']}"
+    )
+    for name, row in result["metrics"].items():
+        low, high = row["ci95"]
+        print(
+            f"{name}: A {row['a']:.4f}  B {row['b']:.4f}  B-A {row['difference']:+.4f} "
+            f"(95% over people: {low:+.4f} .. {high:+.4f}; B better in "
+            f"{row['share_b_better']:.0%} of {row['resamples']} resamples)"
+        )
