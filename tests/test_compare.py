@@ -36,6 +36,7 @@ def test_a_model_against_itself_differs_by_exactly_nothing():
     result = compare_models(owners, scores, scores.copy(), resamples=200, seed=0)
     for row in result.values():
         assert row["difference"] == 0.0 and row["ci95"] == [0.0, 0.0]
+        assert row["a_ci95"] == row["b_ci95"] and row["a_ci95"][0] <= row["a"] <= row["a_ci95"][1]
         assert row["share_b_better"] == 0.0 and row["resamples"] == 200
 
 

@@ -62,18 +62,19 @@ def compare_models(
     resamples: int,
     seed: int,
 ) -> dict[str, dict]:
-    """Each metric of A and B, and B minus A with a 95% people-bootstrap interval.
+    """Each metric of A and B, and B minus A, with 95% people-bootstrap intervals.
 
     Returns:
-        Per metric: ``a``, ``b``, ``difference`` (B - A), ``ci95`` of the difference, and
-        ``share_b_better``, the share of resamples in which B is better.
+        Per metric: ``a`` and ``b`` with their intervals ``a_ci95`` and ``b_ci95``,
+        ``difference`` (B - A) with ``ci95``, and ``share_b_better``, the share of resamples
+        in which B is better.
     """
     if not len(scores_a) == len(scores_b) == len(owners.labels):
         raise ValueError(
             f"{len(owners.labels)} pairs but {len(scores_a)} and {len(scores_b)} scores"
         )
     rng = np.random.default_rng(seed)
-    differences = {name: [] for name in METRICS}
+    samples = {name: [] for name in METRICS}  # (A, B) of each resample
     for _ in range(resamples):
         draws = np.bincount(rng.integers(0, owners.people, owners.people), minlength=owners.people)
         chosen = np.repeat(np.arange(len(owners.labels)), owners.weights(draws))
@@ -81,30 +82,39 @@ def compare_models(
         if labels.all() or not labels.any():
             continue  # a resample without both kinds of pair measures nothing
         for name, metric in METRICS.items():
-            delta = metric(labels, scores_b[chosen]) - metric(labels, scores_a[chosen])
-            differences[name].append(delta)
+            samples[name].append(
+                (metric(labels, scores_a[chosen]), metric(labels, scores_b[chosen]))
+            )
     return {
         name: summarise(
             name,
             metric(owners.labels, scores_a),
             metric(owners.labels, scores_b),
-            np.array(differences[name]),
+            np.array(samples[name]).reshape(-1, 2),
         )
         for name, metric in METRICS.items()
     }
 
 
-def summarise(name: str, a: float, b: float, differences: np.ndarray) -> dict:
-    """Report the observed figures and the bootstrap distribution of their difference."""
-    if differences.size == 0:
+def summarise(name: str, a: float, b: float, samples: np.ndarray) -> dict:
+    """Report the observed figures and the bootstrap distributions (rows: A, B per resample)."""
+    if samples.size == 0:
         raise ValueError("no resample held both genuine and impostor pairs")
+    differences = samples[:, 1] - samples[:, 0]
     better = differences < 0 if LOWER_IS_BETTER[name] else differences > 0
-    low, high = np.percentile(differences, [2.5, 97.5])
     return {
         "a": float(a),
+        "a_ci95": interval(samples[:, 0]),
         "b": float(b),
+        "b_ci95": interval(samples[:, 1]),
         "difference": float(b - a),
-        "ci95": [float(low), float(high)],
+        "ci95": interval(differences),
         "share_b_better": float(better.mean()),
-        "resamples": int(differences.size),
+        "resamples": len(samples),
     }
+
+
+def interval(values: np.ndarray) -> list[float]:
+    """Return the central 95% of ``values`` (2.5th and 97.5th percentiles)."""
+    low, high = np.percentile(values, [2.5, 97.5])
+    return [float(low), float(high)]

@@ -87,10 +87,12 @@ def print_result(result: dict) -> None:
         f"{result['genuine_pairs']} genuine and {result['impostor_pairs']} impostor pairs of "
         f"{result['source']}"
     )
+    print("95% intervals from resampling the people:")
     for name, row in result["metrics"].items():
-        low, high = row["ci95"]
+        (a_low, a_high), (b_low, b_high), (low, high) = row["a_ci95"], row["b_ci95"], row["ci95"]
         print(
-            f"{name}: A {row['a']:.4f}  B {row['b']:.4f}  B-A {row['difference']:+.4f} "
-            f"(95% over people: {low:+.4f} .. {high:+.4f}; B better in "
+            f"{name}: A {row['a']:.4f} ({a_low:.4f} .. {a_high:.4f})  "
+            f"B {row['b']:.4f} ({b_low:.4f} .. {b_high:.4f})  "
+            f"B-A {row['difference']:+.4f} ({low:+.4f} .. {high:+.4f}; B better in "
             f"{row['share_b_better']:.0%} of {row['resamples']} resamples)"
         )
