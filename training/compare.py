@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from training.bootstrap import PairOwners, compare_models
-from training.evaluate import folder_pairs, score_pairs
+from training.evaluate import add_pair_arguments, folder_pairs, score_pairs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,24 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar=("A", "B"),
         help="two exported model directories; differences are B - A",
     )
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="ROOT",
-        help="identity folders as PATH or NAMESPACE=PATH",
-    )
-    parser.add_argument("--split", type=Path, help="split.json of a run: held-out people only")
-    parser.add_argument(
-        "--impostors",
-        type=int,
-        default=None,
-        help="impostor pairs to sample (default: as many as genuine pairs, at least 10000)",
-    )
+    add_pair_arguments(parser)
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="seed of impostors and resamples")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per ONNX call")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
 
 

@@ -33,6 +33,26 @@ SCORE_CHUNK = 65_536  # pairs scored per matrix product
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``evaluate`` options."""
     parser.add_argument("--model", required=True, type=Path, help="exported model directory")
+    add_pair_arguments(parser)
+    parser.add_argument("--pairs", type=Path, help="LFW-style pairs.txt instead of folders")
+    parser.add_argument(
+        "--pairs-root",
+        type=Path,
+        help="image root of --pairs (NAME/NAME_0001.jpg, or .png in a prepared cache)",
+    )
+    parser.add_argument("--far", type=float, default=1e-3, help="FAR of the operating point")
+    parser.add_argument("--out", type=Path, help="report folder (default: MODEL/evaluation)")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="write the operating points (best accuracy: the default; FAR 1e-2 .. 1e-5, each "
+        "where the impostor pairs can measure it) "
+        "and the figures into metadata.json",
+    )
+
+
+def add_pair_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of :func:`folder_pairs` and of scoring (``evaluate``, ``compare``)."""
     parser.add_argument(
         "--data",
         nargs="+",
@@ -42,12 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="identity folders as PATH or NAMESPACE=PATH",
     )
     parser.add_argument("--split", type=Path, help="split.json of a run: held-out people only")
-    parser.add_argument("--pairs", type=Path, help="LFW-style pairs.txt instead of folders")
-    parser.add_argument(
-        "--pairs-root",
-        type=Path,
-        help="image root of --pairs (NAME/NAME_0001.jpg, or .png in a prepared cache)",
-    )
     parser.add_argument(
         "--impostors",
         type=int,
@@ -55,17 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"impostor pairs to sample (default: as many as genuine pairs, "
         f"at least {MIN_IMPOSTORS})",
     )
-    parser.add_argument("--far", type=float, default=1e-3, help="FAR of the operating point")
-    parser.add_argument("--seed", type=int, default=0, help="seed of impostor sampling, folds")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per ONNX call")
-    parser.add_argument("--out", type=Path, help="report folder (default: MODEL/evaluation)")
     parser.add_argument(
-        "--calibrate",
-        action="store_true",
-        help="write the operating points (best accuracy: the default; FAR 1e-2 .. 1e-5, each "
-        "where the impostor pairs can measure it) "
-        "and the figures into metadata.json",
+        "--seed", type=int, default=0, help="seed of the impostor sample, folds and resamples"
     )
+    parser.add_argument("--batch-size", type=int, default=64, help="images per ONNX call")
 
 
 def run(args: argparse.Namespace) -> int:
