@@ -79,6 +79,29 @@ def test_prepare_resumes_and_redoes_missing_crops(data_root, tmp_path):
     assert read_report(out)["sets"]["faces_set"]["crops"] == 4
 
 
+def test_prepare_refuses_to_resume_a_cache_with_other_settings(data_root, tmp_path):
+    out = tmp_path / "cache"
+    run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
+    recorded = json.loads((out / "prepare_settings.json").read_text())
+    assert recorded["size"] == 112 and recorded["face_policy"] == "largest"
+    log_lines = (out / prepare.LOG_NAME).read_text().splitlines()
+    with pytest.raises(SystemExit, match="other settings.*size 112 -> 96"):
+        run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1", "--size", "96")
+    with pytest.raises(SystemExit, match="face_policy 'largest' -> 'most_confident'"):
+        argv = ["--data", str(data_root), "--out", str(out), "--face-policy", "most_confident"]
+        run_prepare(*argv, "--workers", "1")
+    assert (out / prepare.LOG_NAME).read_text().splitlines() == log_lines  # nothing touched
+    assert Image.open(out / "faces_set/s1/1.png").size == (112, 112)
+
+
+def test_prepare_refuses_a_cache_that_recorded_no_settings(data_root, tmp_path):
+    out = tmp_path / "cache"
+    run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
+    (out / "prepare_settings.json").unlink()  # as a cache made before settings were recorded
+    with pytest.raises(SystemExit, match="did not record its settings"):
+        run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
+
+
 def test_prepare_with_worker_processes_and_namespace_root(tmp_path):
     out = tmp_path / "cache"
     orl_root = images.FACES_DIR / "orl"

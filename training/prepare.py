@@ -5,8 +5,9 @@ Every image of ``ROOT/PERSON/IMAGE`` becomes an aligned RGB PNG crop at
 raw set. The crops come from ``facecore.preprocess.FacePreprocessor.align_crop``, the code
 the service runs. Byte-identical files are removed first (same person: one copy kept;
 different people: label noise, every copy dropped). Finished images are logged to
-``OUT/prepare_log.jsonl``, so an interrupted run resumes where it stopped; the summary is
-``OUT/prepare_report.json``. No TensorFlow is imported.
+``OUT/prepare_log.jsonl``, so an interrupted run resumes where it stopped, and only with the
+settings recorded in ``OUT/prepare_settings.json`` (:mod:`training.cache_settings`); the
+summary is ``OUT/prepare_report.json``. No TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from facecore.decode import decode_image
 from facecore.errors import FaceCoreError, InvalidImageError
 from facecore.preprocess import FacePreprocessor
 from facecore.preprocess_config import FACE_POLICIES, NO_FACE_POLICIES, PreprocessConfig
+from training.cache_settings import claim_cache, crop_settings
 from training.folders import (
     UNLABELLED,
     ImageRecord,
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     dropped = duplicates.dropped
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    claim_cache(out, crop_settings(config), LOG_NAME)
     log_path = out / LOG_NAME
     done = read_log(log_path)
     tasks = [task for task in plan_tasks(records, out, dropped) if not _finished(task, done)]
