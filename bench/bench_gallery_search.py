@@ -186,7 +186,8 @@ def over_http(model_dir: Path, model: ModelKey, size: int, probes: int, top_k: i
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -205,7 +206,12 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "gallery_search.json"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Measure search in process and over HTTP at each gallery size; write the JSON."""
+    args = parse_args()
     single_threaded_blas()  # as the service does
     metadata = ModelMetadata.load(args.model)
     model = ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
