@@ -84,3 +84,10 @@ def test_cli_refuses_too_few_resamples(tmp_path):
 def test_cli_needs_people_to_compare_on():
     with pytest.raises(SystemExit, match="give --data"):
         main(["compare", "--models", str(TINY_MODEL), str(TINY_MODEL)])
+
+
+def test_cli_names_a_model_that_is_not_an_export(tmp_path):
+    data = write_faces(tmp_path / "faces")
+    argv = ["compare", "--models", str(TINY_MODEL), str(tmp_path / "missing"), "--data", str(data)]
+    with pytest.raises(SystemExit, match=r"training compare: .*missing is not a directory"):
+        main(argv)

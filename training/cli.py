@@ -41,5 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The process exit status.
     """
+    from facecore.model_bundle import ModelBundleError
+
     args = build_parser().parse_args(argv)
-    return int(importlib.import_module(args.module_name).run(args) or 0)
+    try:
+        return int(importlib.import_module(args.module_name).run(args) or 0)
+    except ModelBundleError as error:  # a wrong --model / --models path: one line, no traceback
+        raise SystemExit(f"training {args.command}: {error}") from None

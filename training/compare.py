@@ -39,13 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resamples < 100:
         raise SystemExit("--resamples must be at least 100 for a 95% interval")
+    model_a, model_b = (OnnxEmbedder(path) for path in args.models)  # a bad export fails first
     pairs, source, identity_of = folder_pairs(args.split, args.data, args.impostors, args.seed)
     owners = PairOwners.from_identities(
         [identity_of[pair.first] for pair in pairs],
         [identity_of[pair.second] for pair in pairs],
         [pair.same for pair in pairs],
     )
-    model_a, model_b = (OnnxEmbedder(path) for path in args.models)
     scores_a, scores_b = (score_pairs(m, pairs, args.batch_size) for m in (model_a, model_b))
     metrics = compare_models(owners, scores_a, scores_b, args.resamples, args.seed)
     result = {
