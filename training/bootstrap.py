@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.metrics import equal_error_rate, tar_at_far
+from training.metrics import eer_of_roc, roc, tar_of_roc
 
-Metric = Callable[[np.ndarray, np.ndarray], float]
+Metric = Callable[[np.ndarray, np.ndarray, np.ndarray], float]  # of (fpr, tpr, thresholds)
 METRICS: dict[str, Metric] = {
-    "eer": equal_error_rate,
-    "tar_at_far_0.001": lambda labels, scores: tar_at_far(labels, scores, 1e-3)[0],
+    "eer": lambda fpr, tpr, _: eer_of_roc(fpr, tpr),
+    "tar_at_far_0.001": lambda fpr, tpr, thresholds: tar_of_roc(fpr, tpr, thresholds, 1e-3)[0],
 }
 LOWER_IS_BETTER = {"eer": True, "tar_at_far_0.001": False}
 
@@ -81,19 +81,20 @@ def compare_models(
         labels = owners.labels[chosen]
         if labels.all() or not labels.any():
             continue  # a resample without both kinds of pair measures nothing
-        for name, metric in METRICS.items():
-            samples[name].append(
-                (metric(labels, scores_a[chosen]), metric(labels, scores_b[chosen]))
-            )
+        a, b = figures(labels, scores_a[chosen]), figures(labels, scores_b[chosen])
+        for name in METRICS:
+            samples[name].append((a[name], b[name]))
+    a, b = figures(owners.labels, scores_a), figures(owners.labels, scores_b)
     return {
-        name: summarise(
-            name,
-            metric(owners.labels, scores_a),
-            metric(owners.labels, scores_b),
-            np.array(samples[name]).reshape(-1, 2),
-        )
-        for name, metric in METRICS.items()
+        name: summarise(name, a[name], b[name], np.array(samples[name]).reshape(-1, 2))
+        for name in METRICS
     }
+
+
+def figures(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Return every metric of one set of scores, from a single ROC curve."""
+    curve = roc(labels, scores)
+    return {name: metric(*curve) for name, metric in METRICS.items()}
 
 
 def summarise(name: str, a: float, b: float, samples: np.ndarray) -> dict:

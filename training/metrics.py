@@ -24,7 +24,8 @@ def cosine_similarities(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.sum(first * second, axis=1)
 
 
-def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return false and true accept rates and thresholds at every distinct score."""
     labels = np.asarray(labels, dtype=bool)
     if labels.all() or not labels.any():
         raise ValueError("need both genuine and impostor pairs")
@@ -41,7 +42,12 @@ def equal_error_rate(labels: np.ndarray, scores: np.ndarray) -> float:
     Returns:
         The EER in [0, 1].
     """
-    fpr, tpr, _ = _roc(labels, scores)
+    fpr, tpr, _ = roc(labels, scores)
+    return eer_of_roc(fpr, tpr)
+
+
+def eer_of_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Return :func:`equal_error_rate` of a curve already computed by :func:`roc`."""
     gap = fpr - (1.0 - tpr)  # rises from -1 to +1 along the curve
     i = int(np.argmax(gap >= 0.0))
     if gap[i] == 0.0 or i == 0:
@@ -62,7 +68,13 @@ def tar_at_far(labels: np.ndarray, scores: np.ndarray, far: float) -> tuple[floa
         ``(tar, threshold, achieved_far)``; the threshold is ``inf`` when no score can be
         accepted (then TAR is 0).
     """
-    fpr, tpr, thresholds = _roc(labels, scores)
+    return tar_of_roc(*roc(labels, scores), far)
+
+
+def tar_of_roc(
+    fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray, far: float
+) -> tuple[float, float, float]:
+    """Return :func:`tar_at_far` of a curve already computed by :func:`roc`."""
     allowed = np.flatnonzero(fpr <= far)
     best = allowed[np.argmax(tpr[allowed])]
     return float(tpr[best]), float(thresholds[best]), float(fpr[best])
@@ -82,7 +94,7 @@ def best_accuracy_threshold(
         ``(threshold, accuracy)``.
     """
     labels = np.asarray(labels, dtype=bool)
-    fpr, tpr, thresholds = _roc(labels, scores)
+    fpr, tpr, thresholds = roc(labels, scores)
     if balanced:
         accuracy = (tpr + 1.0 - fpr) / 2.0
     else:
