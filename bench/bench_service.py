@@ -150,6 +150,11 @@ def run_service(
     return results
 
 
+def best_crop_embed(service: dict) -> float:
+    """Return the images/s of the best /embed run on face crops, over the client counts."""
+    return max(run["images_per_s"] for run in service["crop"]["routes"]["/embed"])
+
+
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,7 +185,6 @@ def service_report(args: argparse.Namespace) -> dict:
         seconds if not use_wrk or args.quick else 8.0,
         use_wrk,
     )
-    best_crop_embed = max(run["images_per_s"] for run in service["crop"]["routes"]["/embed"])
     return {
         "model": {
             "dir": str(args.model),
@@ -198,7 +202,7 @@ def service_report(args: argparse.Namespace) -> dict:
         "physical_limit_images_per_s": gflops * 1e9 / flops if flops else None,
         "bare_model": bare,
         "service": service,
-        "embed_crops_vs_bare": best_crop_embed / bare["images_per_s"],
+        "embed_crops_vs_bare": best_crop_embed(service) / bare["images_per_s"],
         "target_embed_crops_vs_bare": 0.6,
     }
 
@@ -215,10 +219,9 @@ def main() -> int:
             indent=2,
         )
     )
-    best_crop_embed = report["embed_crops_vs_bare"] * report["bare_model"]["images_per_s"]
     print(
         f"bare model: {report['bare_model']['images_per_s']:.0f} img/s; best /embed crops: "
-        f"{best_crop_embed:.0f} img/s; written {args.out}"
+        f"{best_crop_embed(report['service']):.0f} img/s; written {args.out}"
     )
     return 0
 
