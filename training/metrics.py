@@ -202,8 +202,9 @@ def verification_report(
     """
     labels = np.asarray(labels, dtype=bool)
     impostors = int((~labels).sum())
-    tars = {f"{far:g}": tar_at_far(labels, scores, far)[0] for far in far_targets}
-    tar, threshold, achieved = tar_at_far(labels, scores, operating_far)
+    curve = roc(labels, scores)  # one curve for every figure read off it
+    tars = {f"{far:g}": tar_of_roc(*curve, far)[0] for far in far_targets}
+    tar, threshold, achieved = tar_of_roc(*curve, operating_far)
     notes = [
         f"FAR {far:g} needs at least {int(np.ceil(1 / far))} impostor pairs to be measured; "
         f"only {impostors} were scored"
@@ -214,7 +215,7 @@ def verification_report(
         genuine_pairs=int(labels.sum()),
         impostor_pairs=impostors,
         auc=float(roc_auc_score(labels, scores)),
-        eer=equal_error_rate(labels, scores),
+        eer=eer_of_roc(curve[0], curve[1]),
         accuracy=kfold_accuracy(labels, scores, folds, seed=seed),
         tar_at_far=tars,
         operating_point={
