@@ -1,6 +1,5 @@
 """The teacher cache command on real fixture photos, and a distilled training run on it."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -10,45 +9,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
+from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
 from training.teacher_cache import load_teacher_embeddings, read_info
 
-FACES = os.path.join(os.path.dirname(__file__), "fixtures", "faces")
-HAS_DLIB = all(importlib.util.find_spec(name) for name in ("dlib", "face_recognition_models"))
-pytestmark = pytest.mark.skipif(
-    not HAS_DLIB, reason="the teacher needs dlib-bin and face-recognition-models (make peer)"
-)
+pytestmark = needs_dlib
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     """A prepare cache of the fixture faces (labelled + an unlabelled folder), embedded."""
-    root = tmp_path_factory.mktemp("teacher")
-    unlabelled = root / "unlabelled"
-    unlabelled.mkdir()
-    for name in ("07238/010481.jpg", "07233/009730.jpg"):
-        shutil.copy(os.path.join(FACES, "celeba_heldout", name), unlabelled / name.split("/")[1])
-    out = root / "cache"
-    assert (
-        main(
-            [
-                "prepare",
-                "--data",
-                os.path.join(FACES, "celeba"),
-                "--data",
-                os.path.join(FACES, "orl"),
-                "--unlabelled",
-                str(unlabelled),
-                "--out",
-                str(out),
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
-    assert main(["teacher", "--cache", str(out), "--workers", "1"]) == 0
-    return out
+    return embedded_cache(tmp_path_factory.mktemp("teacher"))
 
 
 def test_every_crop_gets_a_unit_teacher_vector(cache):

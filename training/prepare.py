@@ -211,7 +211,7 @@ def _prepare_one(task: Task) -> dict:
         return {**result, "status": "undecodable", "error": str(error)}
     except FaceCoreError as error:
         return {**result, "status": error.code, "error": str(error)}
-    _write_png_atomically(task.out_path, prepared.pixels)
+    write_png_atomically(task.out_path, prepared.pixels)
     box = None if prepared.face is None else [round(float(v), 2) for v in prepared.face.box]
     return {
         **result,
@@ -222,7 +222,7 @@ def _prepare_one(task: Task) -> dict:
     }
 
 
-def _write_png_atomically(path: Path, rgb) -> None:
+def write_png_atomically(path: Path, rgb) -> None:
     """Write an RGB crop as PNG so that a killed run never leaves a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.{os.getpid()}.png")

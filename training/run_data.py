@@ -52,12 +52,14 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     """
     from training import data
     from training.folders import scan_identity_folders, scan_unlabelled_folders
+    from training.morph import check_sources
 
     _check_teacher_arguments(args, config)
     splits = data.make_splits(scan_identity_folders(args.data), config)
     if args.exclude is not None:
         splits = _without_suspects(splits, args.exclude)
     labels = data.label_map(splits.train)
+    check_sources(args.unlabelled, splits.train)
     unlabelled = scan_unlabelled_folders(args.unlabelled)
     train_records = splits.train + unlabelled
     started = time.perf_counter()

@@ -16,7 +16,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -90,20 +90,23 @@ def _embed_chunks(entries: list[dict], workers: int) -> Iterator[tuple[list, np.
     """Yield ``(keys, vectors, failures)`` per chunk of entries, with a progress bar."""
     chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)]
     with tqdm(total=len(entries), unit="img", desc="teacher") as bar:
-        for keys, vectors, failures in _chunk_results(chunks, workers):
+        for keys, vectors, failures in map_chunks(_embed_chunk, chunks, workers):
             bar.update(len(keys) + len(failures))
             yield keys, vectors, failures
 
 
-def _chunk_results(chunks: list[list[dict]], workers: int) -> Iterator[tuple]:
-    """Embed the chunks in worker processes (or in-process for one worker)."""
+def map_chunks(work: Callable[[list], tuple], chunks: list[list], workers: int) -> Iterator[tuple]:
+    """Run ``work`` on each chunk in worker processes that each hold a teacher.
+
+    One worker runs in this process. Results come in completion order.
+    """
     if workers <= 1:
         _init_worker()
-        yield from map(_embed_chunk, chunks)
+        yield from map(work, chunks)
         return
     context = multiprocessing.get_context("fork")  # no main guard under `-m training`
     with context.Pool(workers, initializer=_init_worker) as pool:
-        yield from pool.imap_unordered(_embed_chunk, chunks)
+        yield from pool.imap_unordered(work, chunks)
 
 
 _MODELS: tuple | None = None
@@ -141,14 +144,32 @@ def embed_photo(path: Path, box: list[float] | None) -> np.ndarray:
         InvalidImageError: The photo cannot be decoded.
         ValueError: The teacher's vector is degenerate.
     """
+    return embed_chip(face_chip(path, box))
+
+
+def face_chip(path: Path, box: list[float] | None) -> np.ndarray:
+    """Cut dlib's own 150x150 aligned chip (uint8 RGB) of the face in ``box`` of a photo.
+
+    Raises:
+        InvalidImageError: The photo cannot be decoded.
+    """
     import dlib
 
     assert _MODELS is not None, "worker not initialised"
-    shape_predictor, recogniser = _MODELS
     rgb = decode_image(path.read_bytes(), max_bytes=MAX_FILE_BYTES, max_pixels=MAX_PIXELS)
     left, top, right, bottom = _dlib_box(box, rgb.shape)
-    landmarks = shape_predictor(rgb, dlib.rectangle(left, top, right, bottom))
-    vector = np.asarray(recogniser.compute_face_descriptor(rgb, landmarks, 0), np.float32)
+    landmarks = _MODELS[0](rgb, dlib.rectangle(left, top, right, bottom))
+    return dlib.get_face_chip(rgb, landmarks)
+
+
+def embed_chip(chip: np.ndarray) -> np.ndarray:
+    """Embed one aligned 150x150 chip with the teacher (unit length).
+
+    Raises:
+        ValueError: The teacher's vector is degenerate.
+    """
+    assert _MODELS is not None, "worker not initialised"
+    vector = np.asarray(_MODELS[1].compute_face_descriptor(chip), np.float32)
     norm = float(np.linalg.norm(vector))
     if not np.isfinite(norm) or norm < 1e-6:
         raise ValueError("teacher returned a degenerate vector")

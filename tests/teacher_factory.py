@@ -1,0 +1,36 @@
+"""A small prepare cache of the fixture photos with teacher vectors (needs dlib)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from training.cli import main
+
+FACES = os.path.join(os.path.dirname(__file__), "fixtures", "faces")
+HAS_DLIB = all(importlib.util.find_spec(name) for name in ("dlib", "face_recognition_models"))
+needs_dlib = pytest.mark.skipif(
+    not HAS_DLIB, reason="the teacher needs dlib-bin and face-recognition-models (make peer)"
+)
+
+
+def embedded_cache(root: Path) -> Path:
+    """Prepare 3 CelebA + 4 ORL photos and 2 unlabelled faces under ``root``, then embed them.
+
+    Returns:
+        The cache directory (``root/cache``).
+    """
+    unlabelled = root / "unlabelled"
+    unlabelled.mkdir()
+    for name in ("07238/010481.jpg", "07233/009730.jpg"):
+        shutil.copy(os.path.join(FACES, "celeba_heldout", name), unlabelled / name.split("/")[1])
+    out = root / "cache"
+    prepare = ["prepare", "--data", os.path.join(FACES, "celeba"), "--data"]
+    prepare += [os.path.join(FACES, "orl"), "--unlabelled", str(unlabelled)]
+    assert main([*prepare, "--out", str(out), "--workers", "1"]) == 0
+    assert main(["teacher", "--cache", str(out), "--workers", "1"]) == 0
+    return out
