@@ -77,6 +77,13 @@ def test_rerun_resumes_and_other_settings_are_refused(cache):
         morph(cache, "six", "--count", "7")
 
 
+@pytest.mark.parametrize("flags", [["--count", "0"], ["--weight-low", "0.6"]])
+def test_impossible_settings_are_refused_in_one_line(cache, flags):
+    with pytest.raises(SystemExit, match="invalid morph settings"):
+        morph(cache, "bad", *flags)
+    assert not (cache / "morphs" / "bad").exists()
+
+
 def test_training_refuses_morphs_of_people_it_does_not_train_on(cache):
     train = [
         ImageRecord(cache / row["path"], row["identity"], "celeba")

@@ -22,7 +22,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -77,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
         for entry in read_log(args.cache / LOG_NAME).values()
         if entry["status"] == "ok"
     }
-    plan = draw_plan(args, _training_keys(args.cache, args.split, log))
+    try:
+        plan = draw_plan(args, _training_keys(args.cache, args.split, log))
+    except ValueError as error:
+        raise SystemExit(f"morph: {error}") from None
     folder = _claim_folder(args.cache / MORPHS_DIR / args.name, plan)
     teacher_cache.write_info(args.cache, teacher.TEACHER)
     done = teacher_cache.done_keys(args.cache)
@@ -99,8 +102,12 @@ def draw_plan(args: argparse.Namespace, keys: dict[str, str]) -> MorphPlan:
 
     Args:
         args: The command's options (count, seed, weight range, split).
-        keys: Crop key -> identity of every training crop the teacher embedded.
+        keys: Crop key -> identity of every training crop of the cache.
+
+    Raises:
+        ValueError: The settings are impossible (:class:`MorphPlan`).
     """
+    settings = MorphPlan(str(args.split.resolve()), args.count, args.seed, args.weight_low, [])
     rng = np.random.default_rng(args.seed)
     crops = sorted(keys)
     if len({keys[crop] for crop in crops}) < 2:
@@ -111,7 +118,7 @@ def draw_plan(args: argparse.Namespace, keys: dict[str, str]) -> MorphPlan:
         if keys[first] != keys[second]:
             weight = float(rng.uniform(args.weight_low, 1.0 - args.weight_low))
             sources.append([first, second, round(weight, 4)])
-    return MorphPlan(str(args.split.resolve()), args.count, args.seed, args.weight_low, sources)
+    return replace(settings, sources=sources)
 
 
 def read_plan(folder: Path) -> MorphPlan:
