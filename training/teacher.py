@@ -158,7 +158,8 @@ def face_chip(path: Path, box: list[float] | None) -> np.ndarray:
     assert _MODELS is not None, "worker not initialised"
     rgb = decode_image(path.read_bytes(), max_bytes=MAX_FILE_BYTES, max_pixels=MAX_PIXELS)
     left, top, right, bottom = _dlib_box(box, rgb.shape)
-    landmarks = _MODELS[0](rgb, dlib.rectangle(left, top, right, bottom))
+    shape_predictor, _ = _MODELS
+    landmarks = shape_predictor(rgb, dlib.rectangle(left, top, right, bottom))
     return dlib.get_face_chip(rgb, landmarks)
 
 
@@ -169,7 +170,8 @@ def embed_chip(chip: np.ndarray) -> np.ndarray:
         ValueError: The teacher's vector is degenerate.
     """
     assert _MODELS is not None, "worker not initialised"
-    vector = np.asarray(_MODELS[1].compute_face_descriptor(chip), np.float32)
+    _, recogniser = _MODELS
+    vector = np.asarray(recogniser.compute_face_descriptor(chip), np.float32)
     norm = float(np.linalg.norm(vector))
     if not np.isfinite(norm) or norm < 1e-6:
         raise ValueError("teacher returned a degenerate vector")
