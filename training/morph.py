@@ -163,9 +163,10 @@ def _key(cache: Path, folder: Path, number: int) -> str:
 
 def _task(cache: Path, folder: Path, number: int, sources: list, log: dict[str, dict]) -> dict:
     first, second, weight = sources
+    key = _key(cache, folder, number)
     return {
-        "key": _key(cache, folder, number),
-        "out": str(folder / f"m{number:06d}.png"),
+        "key": key,
+        "out": str(cache / key),
         "weight": weight,
         "faces": [
             {"crop": str(cache / key), "photo": log[key]["path"], "box": log[key].get("box")}
