@@ -84,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
     folder = _claim_folder(args.cache / MORPHS_DIR / args.name, plan)
     teacher_cache.write_info(args.cache, teacher.TEACHER)
     done = teacher_cache.done_keys(args.cache)
-    todo = [
+    tasks = [
         _task(args.cache, folder, number, sources, log)
         for number, sources in enumerate(plan.sources)
-        if _key(args.cache, folder, number) not in done
     ]
+    todo = [task for task in tasks if task["key"] not in done]
     made = _make(args.cache, todo, args.workers)
     print(
         f"morph: {made} made now, {plan.count - len(todo) + made} of {plan.count} in {folder} "
