@@ -90,7 +90,11 @@ def _time_one(data: bytes, detector: FaceDetector, config: PreprocessConfig) -> 
     detected = time.perf_counter()
     if faces:
         face = max(faces, key=lambda f: f.area)
-        to_model_input(align_face(rgb, face.landmarks, config.size), config.size, config.channels)
+        to_model_input(
+            align_face(rgb, face.landmarks, config.size, config.alignment),
+            config.size,
+            config.channels,
+        )
     aligned = time.perf_counter()
     return {
         "decode": (decoded - start) * 1000,

@@ -134,7 +134,7 @@ class FacePreprocessor:
         faces, method = self.find_faces(rgb)
         if faces:
             face = self.choose(faces)
-            crop = align_face(rgb, face.landmarks, self.config.size)
+            crop = align_face(rgb, face.landmarks, self.config.size, self.config.alignment)
             return PreparedFace(crop, face, len(faces), method != "detected", method)
         if self.config.no_face_policy == "padded_or_center" and self._is_crop_like(rgb):
             return PreparedFace(self._center_crop(rgb), None, 0, True, "center")
@@ -142,7 +142,7 @@ class FacePreprocessor:
 
     def model_input_of(self, rgb: np.ndarray, face: Face) -> np.ndarray:
         """Return the model input pixels of one of ``find_faces``' faces: aligned, converted."""
-        crop = align_face(rgb, face.landmarks, self.config.size)
+        crop = align_face(rgb, face.landmarks, self.config.size, self.config.alignment)
         return to_model_input(crop, self.config.size, self.config.channels)
 
     def find_faces(self, rgb: np.ndarray) -> tuple[list[Face], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from facecore.align import TEMPLATES
 from facecore.detect import MODELS
 
 FACE_POLICIES = ("largest", "most_confident", "reject")
@@ -18,6 +19,8 @@ class PreprocessConfig:
     Attributes:
         size: Side of the aligned crop and of the model input.
         channels: 1 (grey) or 3 (RGB) model input channels.
+        alignment: Where the landmarks land in the crop: ``arcface`` or ``dlib_chip``
+            (``facecore.align.TEMPLATES``).
         face_policy: With several faces: ``largest`` box among those at least
             ``facecore.preprocess.CONFIDENT_FRACTION`` as confident as the best,
             ``most_confident``, or ``reject`` (raises ``MultipleFacesError``).
@@ -32,6 +35,7 @@ class PreprocessConfig:
 
     size: int = 112
     channels: int = 3
+    alignment: str = "arcface"
     face_policy: str = "largest"
     no_face_policy: str = "padded_or_center"
     detector_models: tuple[str, ...] = ("short", "full")
@@ -45,6 +49,7 @@ class PreprocessConfig:
         checks = {
             "size": self.size >= 16,
             "channels": self.channels in (1, 3),
+            "alignment": self.alignment in TEMPLATES,
             "face_policy": self.face_policy in FACE_POLICIES,
             "no_face_policy": self.no_face_policy in NO_FACE_POLICIES,
             "detector_models": bool(self.detector_models)

@@ -153,16 +153,27 @@ def test_align_with_template_landmarks_is_identity():
     assert np.array_equal(align_face(rgb, template_points(112), 112), rgb)
 
 
-@pytest.mark.parametrize("size", [112, 160])
-def test_aligned_real_face_has_landmarks_on_the_template(detector, size):
+@pytest.mark.parametrize(
+    ("size", "alignment"), [(112, "arcface"), (160, "arcface"), (112, "dlib_chip")]
+)
+def test_aligned_real_face_has_landmarks_on_the_template(detector, size, alignment):
     rgb = load(images.PHOTO_ONE_FACE)
-    crop = align_face(rgb, detector.detect(rgb)[0].landmarks, size)
+    crop = align_face(rgb, detector.detect(rgb)[0].landmarks, size, alignment)
     assert crop.shape == (size, size, 3) and crop.dtype == np.uint8
     upscaled = cv2.copyMakeBorder(
         crop, size // 2, size // 2, size // 2, size // 2, cv2.BORDER_CONSTANT, value=0
     )
     again = detector.detect(upscaled)[0].landmarks[:4] - size // 2
-    assert np.abs(again - template_points(size)).max() < 0.06 * size
+    assert np.abs(again - template_points(size, alignment)).max() < 0.06 * size
+
+
+def test_dlib_chip_framing_shows_the_face_larger_and_higher():
+    arcface, dlib_chip = template_points(112, "arcface"), template_points(112, "dlib_chip")
+    eye_distance = [abs(points[1, 0] - points[0, 0]) for points in (arcface, dlib_chip)]
+    assert eye_distance[1] > 1.1 * eye_distance[0]
+    assert dlib_chip[3, 1] < arcface[3, 1] - 10  # the mouth higher: the chin is in the crop
+    with pytest.raises(ValueError, match="unknown alignment 'tight'"):
+        template_points(112, "tight")
 
 
 def test_detector_can_be_shared_by_threads(detector):

@@ -90,6 +90,9 @@ def test_prepare_refuses_to_resume_a_cache_with_other_settings(data_root, tmp_pa
     with pytest.raises(SystemExit, match="face_policy 'largest' -> 'most_confident'"):
         argv = ["--data", str(data_root), "--out", str(out), "--face-policy", "most_confident"]
         run_prepare(*argv, "--workers", "1")
+    with pytest.raises(SystemExit, match="alignment 'arcface' -> 'dlib_chip'"):
+        argv = ["--data", str(data_root), "--out", str(out), "--alignment", "dlib_chip"]
+        run_prepare(*argv, "--workers", "1")
     assert (out / prepare.LOG_NAME).read_text().splitlines() == log_lines  # nothing touched
     assert Image.open(out / "faces_set/s1/1.png").size == (112, 112)
 
@@ -105,7 +108,8 @@ def test_prepare_refuses_a_cache_that_recorded_no_settings(data_root, tmp_path):
 def test_prepare_with_worker_processes_and_namespace_root(tmp_path):
     out = tmp_path / "cache"
     orl_root = images.FACES_DIR / "orl"
-    run_prepare("--data", f"people={orl_root}", "--out", str(out), "--workers", "2", "--size", "96")
+    argv = ["--data", f"people={orl_root}", "--out", str(out), "--alignment", "dlib_chip"]
+    run_prepare(*argv, "--workers", "2", "--size", "96")
     crops = sorted(out.rglob("*.png"))
     assert [str(p.relative_to(out)) for p in crops] == [
         "orl/s1/1.png",
@@ -115,6 +119,7 @@ def test_prepare_with_worker_processes_and_namespace_root(tmp_path):
     ]
     assert Image.open(crops[0]).size == (96, 96)
     assert read_report(out)["totals"]["crops"] == 4
+    assert read_report(out)["preprocessing"]["alignment"] == "dlib_chip"
 
 
 def test_prepare_does_not_import_tensorflow(tmp_path):

@@ -50,6 +50,7 @@ def test_config_round_trips_through_json():
         {"no_face_policy": "guess"},
         {"detector_models": ("tiny",)},
         {"min_confidence": 1.5},
+        {"alignment": "tight"},
     ],
 )
 def test_config_rejects_invalid_values(bad):

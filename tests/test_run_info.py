@@ -9,11 +9,15 @@ from training.run_info import RunDirectoryError, data_roots, preprocessing
 
 
 def make_run(tmp_path, data: list[str], prepared_size: int | None) -> tuple:
+    """A run trained on ``cache/orl``, a set folder of a ``prepare --out cache``."""
     cache = tmp_path / "cache" / "orl"
     cache.mkdir(parents=True)
     if prepared_size is not None:
-        config = PreprocessConfig(size=prepared_size, face_policy="most_confident")
-        (cache / "prepare_report.json").write_text(json.dumps({"preprocessing": config.to_dict()}))
+        config = PreprocessConfig(
+            size=prepared_size, alignment="dlib_chip", face_policy="most_confident"
+        )
+        report = {"preprocessing": config.to_dict()}
+        (cache.parent / "prepare_report.json").write_text(json.dumps(report))
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"data": data}))
@@ -24,7 +28,19 @@ def test_prepared_folder_gives_its_preprocessing(tmp_path):
     run, cache = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=64)
     config = PreprocessConfig.from_dict(preprocessing(run, 64, 1))
     assert (config.size, config.channels, config.face_policy) == (64, 1, "most_confident")
+    assert config.alignment == "dlib_chip"
     assert data_roots(run) == [cache.resolve()]
+
+
+def test_folders_prepared_differently_are_refused(tmp_path):
+    run, cache = make_run(tmp_path, [str(tmp_path / "cache" / "orl")], prepared_size=64)
+    other = tmp_path / "other" / "yale"
+    other.mkdir(parents=True)
+    report = {"preprocessing": PreprocessConfig(size=64).to_dict()}
+    (other.parent / "prepare_report.json").write_text(json.dumps(report))
+    (run / "config.json").write_text(json.dumps({"data": [str(cache), str(other)]}))
+    with pytest.raises(RunDirectoryError, match="prepared with different settings"):
+        preprocessing(run, 64, 3)
 
 
 def test_relative_data_folder_resolves_from_the_training_folder_only(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
+from facecore.align import TEMPLATES
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError, InvalidImageError
 from facecore.preprocess import FacePreprocessor
@@ -84,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--face-policy", choices=FACE_POLICIES, default="largest")
     parser.add_argument("--no-face-policy", choices=NO_FACE_POLICIES, default="padded_or_center")
+    parser.add_argument(
+        "--alignment",
+        choices=sorted(TEMPLATES),
+        default="arcface",
+        help="where the face lands in the crop (facecore.align.TEMPLATES)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,7 +101,10 @@ def run(args: argparse.Namespace) -> int:
     """
     started = time.perf_counter()
     config = PreprocessConfig(
-        size=args.size, face_policy=args.face_policy, no_face_policy=args.no_face_policy
+        size=args.size,
+        alignment=args.alignment,
+        face_policy=args.face_policy,
+        no_face_policy=args.no_face_policy,
     )
     if not args.data and not args.unlabelled:
         raise SystemExit("prepare: give at least one --data or --unlabelled folder")

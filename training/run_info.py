@@ -100,10 +100,11 @@ def data_roots(run_dir: Path) -> list[Path]:
 def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
     """Return the ``PreprocessConfig`` dictionary the service must use for this model.
 
-    Taken from the ``prepare_report.json`` of the run's first prepared data folder (the
-    face policies and detector options) with ``channels`` set to the model input; the crops
-    must have been prepared at the model's input size, since the service aligns faces at that
-    size. ``PreprocessConfig`` defaults only when every data folder is unprepared (raw photos).
+    Taken from the ``prepare_report.json`` of the cache the run's data folders were prepared
+    into (``prepare --out``, the folder above each set; or the set folder itself), with
+    ``channels`` set to the model input. The crops must have been prepared at the model's input
+    size, since the service aligns faces at that size, and all prepared folders alike.
+    ``PreprocessConfig`` defaults only when every data folder is unprepared (raw photos).
 
     Args:
         run_dir: The training run folder.
@@ -114,22 +115,35 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
         ``PreprocessConfig.to_dict()`` output.
 
     Raises:
-        RunDirectoryError: A data folder cannot be found, or its crops were prepared at
-            another size than the model's input.
+        RunDirectoryError: A data folder cannot be found, its crops were prepared at another
+            size than the model's input, or two folders were prepared differently.
     """
     from facecore.preprocess_config import PreprocessConfig
 
-    for root in data_roots(run_dir):
-        report = _read_json(root / "prepare_report.json")
-        if "preprocessing" not in report:
-            continue
-        prepared = report["preprocessing"]
-        if prepared.get("size", size) != size:
+    prepared = {root: settings for root in data_roots(run_dir) if (settings := _prepared(root))}
+    if not prepared:
+        return PreprocessConfig(size=size, channels=channels).to_dict()
+    (first, settings), *others = prepared.items()
+    for root, other in others:
+        if other != settings:
             raise RunDirectoryError(
-                f"the crops in {root} were prepared at {prepared['size']} px but the model takes "
-                f"{size} px: training resized {prepared['size']}-px crops while the service "
-                f"would align faces at {size} px. Prepare the data with --size {size}, or train "
-                f"at input size {prepared['size']}"
+                f"the crops in {first} and {root} were prepared with different settings "
+                f"({settings} vs {other}); train on crops of one prepare setting"
             )
-        return PreprocessConfig.from_dict({**prepared, "channels": channels}).to_dict()
-    return PreprocessConfig(size=size, channels=channels).to_dict()
+    if settings.get("size", size) != size:
+        raise RunDirectoryError(
+            f"the crops in {first} were prepared at {settings['size']} px but the model takes "
+            f"{size} px: training resized {settings['size']}-px crops while the service "
+            f"would align faces at {size} px. Prepare the data with --size {size}, or train "
+            f"at input size {settings['size']}"
+        )
+    return PreprocessConfig.from_dict({**settings, "channels": channels}).to_dict()
+
+
+def _prepared(root: Path) -> dict[str, Any] | None:
+    """Return the preprocessing a data folder's crops were made with, or None for raw photos."""
+    for folder in (root, root.parent):
+        report = _read_json(folder / "prepare_report.json")
+        if "preprocessing" in report:
+            return report["preprocessing"]
+    return None
