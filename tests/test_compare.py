@@ -91,3 +91,35 @@ def test_cli_names_a_model_that_is_not_an_export(tmp_path):
     argv = ["compare", "--models", str(TINY_MODEL), str(tmp_path / "missing"), "--data", str(data)]
     with pytest.raises(SystemExit, match=r"training compare: .*missing is not a directory"):
         main(argv)
+
+
+def prepared_copy(faces, cache, alignment: str):
+    """Copy ``faces`` into ``cache`` as if ``prepare --alignment ALIGNMENT`` had made it."""
+    shutil.copytree(faces, cache / "faces")
+    settings = {"size": 32, "alignment": alignment}
+    (cache / "prepare_report.json").write_text(json.dumps({"preprocessing": settings}))
+    return cache / "faces"
+
+
+def export_aligned(tmp_path, name: str, alignment: str):
+    model = shutil.copytree(TINY_MODEL, tmp_path / name)
+    metadata = json.loads((model / "metadata.json").read_text())
+    metadata["preprocessing"]["alignment"] = alignment
+    (model / "metadata.json").write_text(json.dumps(metadata))
+    return model
+
+
+def test_models_aligned_differently_read_their_own_crops_of_the_same_photos(tmp_path):
+    faces = write_faces(tmp_path / "faces")
+    crops_a = prepared_copy(faces, tmp_path / "cache_a", "arcface")
+    crops_b = prepared_copy(faces, tmp_path / "cache_b", "dlib_chip")
+    a, b = export_aligned(tmp_path, "a", "arcface"), export_aligned(tmp_path, "b", "dlib_chip")
+    argv = ["compare", "--models", str(a), str(b), "--data", str(crops_a), "--resamples", "100"]
+    with pytest.raises(SystemExit, match=r"B .*prepared with size 32, alignment 'arcface'"):
+        main(argv)  # B would be scored on crops framed for A
+    out = tmp_path / "compare.json"
+    assert main([*argv, "--data-b", str(crops_b), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["metrics"]["eer"]["difference"] == 0.0  # same pixels
+    next(crops_b.glob("*/*")).unlink()
+    with pytest.raises(SystemExit, match="--data-b: .* missing"):
+        main([*argv, "--data-b", str(crops_b)])

@@ -53,6 +53,15 @@ def test_folders_end_to_end(model_dir, tmp_path, capsys):
     assert ModelMetadata.load(model_dir).threshold.calibrated is False  # no --calibrate
 
 
+def test_crops_framed_for_another_model_are_refused(model_dir, tmp_path):
+    data = write_faces(tmp_path / "cache" / "faces")
+    settings = {"size": 32, "alignment": "dlib_chip"}  # the model (tiny fixture): arcface
+    (tmp_path / "cache" / "prepare_report.json").write_text(json.dumps({"preprocessing": settings}))
+    with pytest.raises(SystemExit, match="prepared with size 32, alignment 'dlib_chip'"):
+        main(["evaluate", "--model", str(model_dir), "--data", str(data)])
+    assert not (model_dir / "evaluation").exists()
+
+
 def test_split_keeps_only_heldout_people(model_dir, tmp_path):
     data = write_faces(tmp_path / "faces")
     heldout = ["faces/person1", "faces/person3"]

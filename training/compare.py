@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from training.bootstrap import PairOwners, compare_models
+from training.crop_roots import pairs_in_roots, require_crops_of
 from training.evaluate import add_pair_arguments, folder_pairs, score_pairs
 
 
@@ -29,6 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="two exported model directories; differences are B - A",
     )
     add_pair_arguments(parser)
+    parser.add_argument(
+        "--data-b",
+        nargs="+",
+        default=None,
+        metavar="ROOT",
+        help="model B's crops of the same photos, one root per --data root (e.g. a cache "
+        "prepared with another --alignment); default: --data",
+    )
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
 
@@ -40,13 +49,18 @@ def run(args: argparse.Namespace) -> int:
     if args.resamples < 100:
         raise SystemExit("--resamples must be at least 100 for a 95% interval")
     model_a, model_b = (OnnxEmbedder(path) for path in args.models)  # a bad export fails first
+    data_b = args.data_b or args.data
+    require_crops_of(model_a.bundle.preprocess, args.data, f"A ({args.models[0]})")
+    require_crops_of(model_b.bundle.preprocess, data_b, f"B ({args.models[1]})")
     pairs, source, identity_of = folder_pairs(args.split, args.data, args.impostors, args.seed)
     owners = PairOwners.from_identities(
         [identity_of[pair.first] for pair in pairs],
         [identity_of[pair.second] for pair in pairs],
         [pair.same for pair in pairs],
     )
-    scores_a, scores_b = (score_pairs(m, pairs, args.batch_size) for m in (model_a, model_b))
+    pairs_b = pairs_in_roots(pairs, args.data, args.data_b) if args.data_b else pairs
+    scores_a = score_pairs(model_a, pairs, args.batch_size)
+    scores_b = score_pairs(model_b, pairs_b, args.batch_size)
     metrics = compare_models(owners, scores_a, scores_b, args.resamples, args.seed)
     result = {
         "a": str(args.models[0]),

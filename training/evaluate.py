@@ -17,6 +17,7 @@ import numpy as np
 
 from facecore.metadata import ModelMetadata
 from training.calibration import FAR_TARGETS, operating_points, with_operating_points
+from training.crop_roots import require_crops_of
 from training.folders import (
     IMAGE_SUFFIXES,
     ImageRecord,
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     pairs, source = collect_pairs(args)
     embedder = OnnxEmbedder(args.model)
+    require_crops_of(embedder.bundle.preprocess, args.data, str(args.model))
     scores = score_pairs(embedder, pairs, args.batch_size)
     labels = np.array([pair.same for pair in pairs])
     folds = fold_ids(pairs)

@@ -120,7 +120,9 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
     """
     from facecore.preprocess_config import PreprocessConfig
 
-    prepared = {root: settings for root in data_roots(run_dir) if (settings := _prepared(root))}
+    prepared = {
+        root: settings for root in data_roots(run_dir) if (settings := prepared_settings(root))
+    }
     if not prepared:
         return PreprocessConfig(size=size, channels=channels).to_dict()
     (first, settings), *others = prepared.items()
@@ -140,7 +142,7 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
     return PreprocessConfig.from_dict({**settings, "channels": channels}).to_dict()
 
 
-def _prepared(root: Path) -> dict[str, Any] | None:
+def prepared_settings(root: Path) -> dict[str, Any] | None:
     """Return the preprocessing a data folder's crops were made with, or None for raw photos."""
     for folder in (root, root.parent):
         report = _read_json(folder / "prepare_report.json")
