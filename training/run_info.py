@@ -8,6 +8,7 @@ and ``RUN/summary.json`` (counts, best epoch); ``training prepare`` writes
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,25 +122,27 @@ def preprocessing(run_dir: Path, size: int, channels: int) -> dict[str, Any]:
     from facecore.preprocess_config import PreprocessConfig
 
     prepared = {
-        root: settings for root in data_roots(run_dir) if (settings := prepared_settings(root))
+        root: PreprocessConfig.from_dict(settings)
+        for root in data_roots(run_dir)
+        if (settings := prepared_settings(root))
     }
     if not prepared:
         return PreprocessConfig(size=size, channels=channels).to_dict()
-    (first, settings), *others = prepared.items()
-    for root, other in others:
-        if other != settings:
-            raise RunDirectoryError(
-                f"the crops in {first} and {root} were prepared with different settings "
-                f"({settings} vs {other}); train on crops of one prepare setting"
-            )
-    if settings.get("size", size) != size:
+    (first, config), *others = prepared.items()
+    different = [root for root, other in others if other != config]
+    if different:
         raise RunDirectoryError(
-            f"the crops in {first} were prepared at {settings['size']} px but the model takes "
-            f"{size} px: training resized {settings['size']}-px crops while the service "
-            f"would align faces at {size} px. Prepare the data with --size {size}, or train "
-            f"at input size {settings['size']}"
+            f"the crops in {first} and {different[0]} were prepared with different settings "
+            f"({config} vs {prepared[different[0]]}); train on crops of one prepare setting"
         )
-    return PreprocessConfig.from_dict({**settings, "channels": channels}).to_dict()
+    if config.size != size:
+        raise RunDirectoryError(
+            f"the crops in {first} were prepared at {config.size} px but the model takes "
+            f"{size} px: training resized {config.size}-px crops while the service "
+            f"would align faces at {size} px. Prepare the data with --size {size}, or train "
+            f"at input size {config.size}"
+        )
+    return replace(config, channels=channels).to_dict()
 
 
 def prepared_settings(root: Path) -> dict[str, Any] | None:
