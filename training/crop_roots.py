@@ -14,9 +14,6 @@ from training.folders import parse_root
 from training.pairs import Pair
 from training.run_info import prepared_settings
 
-# Caches prepared before the alignment was a setting were all aligned this way.
-RECORDED_BEFORE_ALIGNMENT = "arcface"
-
 
 def require_crops_of(model: PreprocessConfig, data: list[str], name: str) -> None:
     """Refuse data roots whose crops were framed otherwise than the model's input.
@@ -27,20 +24,22 @@ def require_crops_of(model: PreprocessConfig, data: list[str], name: str) -> Non
     Raises:
         SystemExit: A prepared root's size or alignment differs from the model's.
     """
-    wanted = _framing(model.to_dict())
+    wanted = _framing(model)
     for spec in data:
         root = parse_root(spec)[1]
         settings = prepared_settings(root)
-        if settings is not None and _framing(settings) != wanted:
+        if settings is None:
+            continue
+        framing = _framing(PreprocessConfig.from_dict(settings))
+        if framing != wanted:
             raise SystemExit(
-                f"{name}: the crops in {root} were prepared with {_framing(settings)}, but the "
+                f"{name}: the crops in {root} were prepared with {framing}, but the "
                 f"model takes {wanted}: give crops prepared as its metadata.json says"
             )
 
 
-def _framing(settings: dict) -> str:
-    alignment = settings.get("alignment", RECORDED_BEFORE_ALIGNMENT)
-    return f"size {settings['size']}, alignment {alignment!r}"
+def _framing(config: PreprocessConfig) -> str:
+    return f"size {config.size}, alignment {config.alignment!r}"
 
 
 def pairs_in_roots(pairs: list[Pair], data: list[str], other: list[str]) -> list[Pair]:
