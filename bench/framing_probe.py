@@ -62,8 +62,8 @@ def chip_template(pre: FacePreprocessor, entries: list[tuple[dict, str]]) -> dic
     found = np.array([p for p in points if p is not None]) * (112 / CHIP)
     return {
         "chips": len(found),
-        "mean": np.round(found.mean(axis=0), 2).tolist(),
-        "std": np.round(found.std(axis=0), 2).tolist(),
+        "mean": [[round(float(v), 2) for v in point] for point in found.mean(axis=0)],
+        "std": [[round(float(v), 2) for v in point] for point in found.std(axis=0)],
     }
 
 
