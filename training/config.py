@@ -40,7 +40,8 @@ class TrainConfig:
     validation: str = "images"  # images: new photos of training people; people: new people
     validation_fraction: float = 0.1  # share of the training people's images, or of the people
     holdout_fraction: float = 0.15  # share of people held out (identity split only)
-    seed: int = 0
+    seed: int = 0  # weights, shuffling, augmentation
+    split_seed: int = 0  # who is held out and who validates: replicate runs keep it, vary seed
     patience: int = 0  # early-stopping patience in epochs; 0 disables it
     precision: str = "float32"
     augment: bool = True

@@ -41,7 +41,7 @@ class Splits:
 
         return {
             "kind": config.split,
-            "seed": config.seed,
+            "seed": config.split_seed,
             "holdout_fraction": config.holdout_fraction,
             "validation_fraction": config.validation_fraction,
             "train_identities": sorted({r.identity for r in self.train}),
@@ -59,15 +59,16 @@ def make_splits(records: Sequence[ImageRecord], config: TrainConfig) -> Splits:
     ``identity``: hold out a share of the people, then validate on a share of the
     remaining people's images (``validation="images"``) or of the remaining people
     (``"people"``). ``per_image``: closed-set split of everyone. The held-out people
-    depend on the seed and the hold-out share alone, not on the validation kind.
+    depend on ``split_seed`` and the hold-out share alone, not on the validation kind nor on
+    ``seed`` (so runs that differ only in ``seed`` are scored on the same people).
     """
     heldout: list[ImageRecord] = []
     if config.split == "identity":
-        records, heldout = split_identities(records, config.holdout_fraction, config.seed)
+        records, heldout = split_identities(records, config.holdout_fraction, config.split_seed)
     if config.validation == "people":
-        train, validation = split_identities(records, config.validation_fraction, config.seed)
+        train, validation = split_identities(records, config.validation_fraction, config.split_seed)
     else:
-        train, validation = split_per_image(records, config.validation_fraction, config.seed)
+        train, validation = split_per_image(records, config.validation_fraction, config.split_seed)
     return Splits(train, validation, heldout)
 
 

@@ -120,7 +120,7 @@ def _people_validation(records, pixels, config: TrainConfig):
     from training.people_validation import PeopleValidation, index_pairs
 
     try:
-        pairs = index_pairs([r.identity for r in records], config.seed)
+        pairs = index_pairs([r.identity for r in records], config.split_seed)
     except ValueError as error:
         raise SystemExit(str(error)) from error
     log.info(

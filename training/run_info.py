@@ -27,6 +27,7 @@ CONFIG_KEYS = (
     "holdout_fraction",
     "validation",
     "seed",
+    "split_seed",
     "client_augment",
     "distill",
     "classifier_weight",

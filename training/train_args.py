@@ -35,6 +35,7 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--validation-fraction": ("validation_fraction", float, {}),
     "--holdout-fraction": ("holdout_fraction", float, {}),
     "--seed": ("seed", int, {}),
+    "--split-seed": ("split_seed", int, {}),
     "--precision": ("precision", str, {"choices": PRECISIONS}),
     "--distill": ("distill", str, {"choices": DISTILL_KINDS}),
     "--classifier-weight": ("classifier_weight", float, {}),
