@@ -35,9 +35,10 @@ DLIB_CHIP_FOUR_POINTS = np.array(
     [[35.13, 34.08], [76.87, 34.08], [56.0, 57.49], [56.0, 78.4]], dtype=np.float32
 )
 TEMPLATES = {"arcface": FOUR_POINT_TEMPLATE, "dlib_chip": DLIB_CHIP_FOUR_POINTS}
+DEFAULT_ALIGNMENT = "arcface"
 
 
-def template_points(size: int, alignment: str = "arcface") -> np.ndarray:
+def template_points(size: int, alignment: str = DEFAULT_ALIGNMENT) -> np.ndarray:
     """Return a four-point template (float32 (4, 2)) scaled to a ``size`` x ``size`` crop.
 
     Raises:
@@ -81,7 +82,10 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def align_face(
-    rgb: np.ndarray, landmarks: np.ndarray, size: int = TEMPLATE_SIZE, alignment: str = "arcface"
+    rgb: np.ndarray,
+    landmarks: np.ndarray,
+    size: int = TEMPLATE_SIZE,
+    alignment: str = DEFAULT_ALIGNMENT,
 ) -> np.ndarray:
     """Warp the face so its eyes, nose tip and mouth centre land on the template.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from facecore.align import TEMPLATES
+from facecore.align import DEFAULT_ALIGNMENT, TEMPLATES
 from facecore.detect import MODELS
 
 FACE_POLICIES = ("largest", "most_confident", "reject")
@@ -35,7 +35,7 @@ class PreprocessConfig:
 
     size: int = 112
     channels: int = 3
-    alignment: str = "arcface"
+    alignment: str = DEFAULT_ALIGNMENT
     face_policy: str = "largest"
     no_face_policy: str = "padded_or_center"
     detector_models: tuple[str, ...] = ("short", "full")

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from facecore.align import TEMPLATES
+from facecore.align import DEFAULT_ALIGNMENT, TEMPLATES
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError, InvalidImageError
 from facecore.preprocess import FacePreprocessor
@@ -88,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alignment",
         choices=sorted(TEMPLATES),
-        default="arcface",
+        default=DEFAULT_ALIGNMENT,
         help="where the face lands in the crop (facecore.align.TEMPLATES)",
     )
 
