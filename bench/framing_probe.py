@@ -95,7 +95,7 @@ def framed_eers(pre: FacePreprocessor, entries: list[tuple[dict, str]]) -> dict:
 def main() -> None:
     args = parse_args()
     split = json.loads(args.split.read_text())
-    teacher._init_worker()
+    teacher.load_teacher()
     pre = FacePreprocessor(PreprocessConfig())
     heldout = [r for r in split["heldout"] if r["source"] == args.source]
     wild = ("celeba_subset", "frll", "taiwan_frontal")

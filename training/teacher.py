@@ -101,18 +101,18 @@ def map_chunks(work: Callable[[list], tuple], chunks: list[list], workers: int) 
     One worker runs in this process. Results come in completion order.
     """
     if workers <= 1:
-        _init_worker()
+        load_teacher()
         yield from map(work, chunks)
         return
     context = multiprocessing.get_context("fork")  # no main guard under `-m training`
-    with context.Pool(workers, initializer=_init_worker) as pool:
+    with context.Pool(workers, initializer=load_teacher) as pool:
         yield from pool.imap_unordered(work, chunks)
 
 
 _MODELS: tuple | None = None
 
 
-def _init_worker() -> None:
+def load_teacher() -> None:
     """Load dlib's landmark model and face-recognition ResNet once per process."""
     global _MODELS
     import dlib
@@ -155,7 +155,7 @@ def face_chip(path: Path, box: list[float] | None) -> np.ndarray:
     """
     import dlib
 
-    assert _MODELS is not None, "worker not initialised"
+    assert _MODELS is not None, "call load_teacher() first"
     rgb = decode_image(path.read_bytes(), max_bytes=MAX_FILE_BYTES, max_pixels=MAX_PIXELS)
     left, top, right, bottom = _dlib_box(box, rgb.shape)
     shape_predictor, _ = _MODELS
@@ -169,7 +169,7 @@ def embed_chip(chip: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: The teacher's vector is degenerate.
     """
-    assert _MODELS is not None, "worker not initialised"
+    assert _MODELS is not None, "call load_teacher() first"
     _, recogniser = _MODELS
     vector = np.asarray(recogniser.compute_face_descriptor(chip), np.float32)
     norm = float(np.linalg.norm(vector))
