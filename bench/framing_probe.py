@@ -44,7 +44,7 @@ def log_entries(cache: Path, rows: list[dict]) -> list[tuple[dict, str]]:
     """``(prepare log entry, identity)`` of split rows whose face was detected."""
     by_crop = {e["crop"]: e for e in read_log(cache / LOG_NAME).values() if "crop" in e}
     found = []
-    for row in rows:
+    for row in rows:  # the split may name another cache of the same photos: key SET/PERSON/IMAGE
         entry = by_crop[str(Path(row["path"]).relative_to(Path(row["path"]).parents[2]))]
         if entry.get("method") == "detected":
             found.append((entry, row["identity"]))
