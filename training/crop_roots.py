@@ -61,4 +61,6 @@ def pairs_in_roots(pairs: list[Pair], data: list[str], other: list[str]) -> list
                 return found
         raise SystemExit(f"--data-b: {path} is under none of the --data roots")
 
-    return [Pair(moved(p.first), moved(p.second), p.same, p.fold) for p in pairs]
+    images = {path for pair in pairs for path in (pair.first, pair.second)}
+    place = {path: moved(path) for path in images}  # each image looked up once, not per pair
+    return [Pair(place[p.first], place[p.second], p.same, p.fold) for p in pairs]
