@@ -16,10 +16,9 @@ import json
 import random
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from facecore.align import TEMPLATES, similarity_transform, template_points
+from facecore.align import TEMPLATES, align_face
 from facecore.decode import decode_image
 from facecore.preprocess import FacePreprocessor
 from facecore.preprocess_config import PreprocessConfig
@@ -79,16 +78,14 @@ def framed_eers(pre: FacePreprocessor, entries: list[tuple[dict, str]]) -> dict:
         kept.append(identity)
         vectors["dlib_own_chip"].append(teacher.embed_photo(Path(entry["path"]), entry.get("box")))
         for name in TEMPLATES:
-            matrix = similarity_transform(points, template_points(CHIP, name))
-            crop = cv2.warpAffine(rgb, matrix, (CHIP, CHIP), flags=cv2.INTER_LINEAR)
-            vectors[name].append(teacher.embed_chip(np.ascontiguousarray(crop)))
+            vectors[name].append(teacher.embed_chip(align_face(rgb, points, CHIP, name)))
     labels = np.array(kept)
     upper = np.triu_indices(len(labels), 1)
     same = (labels[upper[0]] == labels[upper[1]]).astype(int)
-    eers = {
-        name: round(float(equal_error_rate(same, (np.stack(v) @ np.stack(v).T)[upper])), 4)
-        for name, v in vectors.items()
-    }
+    eers = {}
+    for name, rows in vectors.items():
+        matrix = np.stack(rows)
+        eers[name] = round(float(equal_error_rate(same, (matrix @ matrix.T)[upper])), 4)
     return {"photos": len(labels), "genuine_pairs": int(same.sum()), "eer": eers}
 
 
