@@ -7,8 +7,13 @@ from typing import Any
 from training.config import TrainConfig
 
 
-def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    """Adam (AdamW when weight decay is set) with a constant or warm-up + cosine rate."""
+def make_optimizer(config: TrainConfig, steps_per_epoch: int, model: Any):
+    """Adam (AdamW when weight decay is set) with a constant or warm-up + cosine rate.
+
+    Weight decay (decoupled; Loshchilov & Hutter, ICLR 2019) applies to ``model``'s kernels
+    only: biases and BatchNorm's scale and offset (every trainable vector) are left out, as is
+    usual, since shrinking them changes what the layer computes rather than regularising it.
+    """
     import keras
 
     rate: Any = config.learning_rate
@@ -22,9 +27,16 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
             warmup_target=config.learning_rate if warmup else None,
             warmup_steps=warmup,
         )
-    if config.weight_decay > 0:
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
-    return keras.optimizers.Adam(rate)
+    if config.weight_decay <= 0:
+        return keras.optimizers.Adam(rate)
+    optimizer = keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    optimizer.exclude_from_weight_decay(var_list=decay_free_variables(model))
+    return optimizer
+
+
+def decay_free_variables(model: Any) -> list:
+    """Return the trainable variables weight decay leaves alone: those of fewer than 2 axes."""
+    return [variable for variable in model.trainable_variables if len(variable.shape) < 2]
 
 
 def build_training_model(
@@ -46,16 +58,16 @@ def build_training_model(
         config.input_shape, num_classes, config.stage1_stride, bn_momentum=config.bn_momentum
     )
     margin_loss = AMSoftmaxLoss(config.scale, config.margin, config.always_subtract)
-    optimizer = make_optimizer(config, steps_per_epoch)
     if config.distill == "none":
         model = wrap_cnn(backbone, num_classes, dropout_rate=config.dropout)
+        optimizer = make_optimizer(config, steps_per_epoch, model)
         model.compile(optimizer=optimizer, loss=margin_loss, metrics=["accuracy"])
         return model
     if teacher_dim is None:
         raise ValueError(f"distill={config.distill!r} needs the teacher's dimension")
     model = wrap_distillation(backbone, num_classes, teacher_dim, dropout_rate=config.dropout)
     model.compile(
-        optimizer=optimizer,
+        optimizer=make_optimizer(config, steps_per_epoch, model),
         loss={
             "predictions": margin_loss,
             "projection": ProjectionCosineLoss(),
