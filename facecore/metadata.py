@@ -55,6 +55,13 @@ class EmbeddingSpec(_Frozen):
         "image's embeddings (test-time augmentation; the thresholds were calibrated on it); "
         "false in exports before it was offered",
     )
+    layers: tuple[str, ...] = Field(
+        default=("feature",),
+        min_length=1,
+        description="the model's layers the embedding is made of: with several, each layer's "
+        "unit-length output weighs the same (the cosine is the mean of the layers' cosines); "
+        "exports before it was recorded served `feature`",
+    )
 
 
 class Threshold(_Frozen):

@@ -102,6 +102,50 @@ def test_a_mirror_averaged_export_is_reproduced_with_its_mirror_average(tmp_path
     assert np.abs(ours - served_embeddings(out, probe)).max() < 1e-4
 
 
+def teacher_batches(images: np.ndarray) -> tf.data.Dataset:
+    """Batches with random teacher vectors for every image."""
+    teacher = np.random.default_rng(8).normal(size=(len(images), TEACHER_DIM))
+    packed = np.concatenate([teacher, np.ones((len(images), 1))], axis=1).astype(np.float32)
+    return batches(images, {"predictions": labels_for(len(images)), "projection": packed})
+
+
+def joined_export(tmp_path: Path, layers: list[str]) -> tuple[Path, object]:
+    """A distilled smoke model exported mirror-averaged, serving ``layers``."""
+    source = smoke_model(seed=1, distill="projection")
+    out = tmp_path / "joined"
+    preprocess = {"size": 32, "channels": 1}
+    export_model(
+        source,
+        out,
+        name="j",
+        version="1",
+        preprocess=preprocess,
+        saved_model=False,
+        embedding_layers=layers,
+        mirror_average=True,
+    )
+    return out, source
+
+
+def test_an_export_joining_feature_and_projection_is_reproduced_with_both(tmp_path):
+    layers = ["feature", TEACHER_PROJECTION]
+    out, source = joined_export(tmp_path, layers)
+    model = smoke_model(seed=2, distill="projection")
+    warm_start_from_export(model, out, teacher_batches(pixels(16, seed=3)), steps=2)
+    kept = np.asarray(model.get_layer(TEACHER_PROJECTION).kernel)
+    assert np.array_equal(kept, np.asarray(source.get_layer(TEACHER_PROJECTION).kernel))
+    probe = pixels(4, seed=4)
+    ours = embedding_model(model, layers, mirror_average=True).predict(probe, verbose=0)
+    assert np.abs(ours["embedding"] - served_embeddings(out, probe)).max() < 1e-4
+
+
+def test_an_export_not_serving_the_feature_first_is_refused(tmp_path):
+    out, _ = joined_export(tmp_path, [TEACHER_PROJECTION])
+    model = smoke_model(seed=2, distill="projection")
+    with pytest.raises(ValueError, match="warm start needs an export that serves 'feature'"):
+        warm_start_from_export(model, out, teacher_batches(pixels(8, seed=3)), steps=1)
+
+
 def test_training_pass_matches_inference_on_the_measured_batch(export_dir):
     model = smoke_model(seed=2)
     images = pixels(BATCH, seed=5)

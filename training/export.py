@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import importlib
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,17 @@ PLACEHOLDER_THRESHOLD = Threshold(
 CUSTOM_OBJECT_MODULES = ("training.layers", "training.losses")
 
 
-def embedding_model(model: Any, layer: str = FEATURE_LAYER, mirror_average: bool = False) -> Any:
-    """Cut the feature sub-model out of ``model`` and append L2 normalisation.
+def embedding_model(
+    model: Any, layers: Sequence[str] = (FEATURE_LAYER,), mirror_average: bool = False
+) -> Any:
+    """Cut the served sub-model out of ``model`` and append L2 normalisation.
 
     Args:
-        model: A Keras training model with a layer named ``layer``, or a feature model;
-            mixed precision is turned back to float32.
-        layer: The layer whose output is served: ``feature`` (the design's 512-d pooled
-            feature), or e.g. a distillation run's ``teacher_projection`` to measure it.
+        model: A Keras training model with the named layers, or a feature model; mixed
+            precision is turned back to float32.
+        layers: The layers whose outputs are served: ``feature`` (the design's 512-d pooled
+            feature), a distillation run's ``teacher_projection``, or several, whose unit
+            outputs are concatenated (:func:`joined_layers`).
         mirror_average: Embed each image and its left-right mirror image in one batch and
             return the mean of their unit embeddings (:class:`training.layers.MirrorPair`).
 
@@ -41,11 +45,12 @@ def embedding_model(model: Any, layer: str = FEATURE_LAYER, mirror_average: bool
         A float32 Keras model mapping raw pixels to ``{"embedding": unit-length vectors}``.
 
     Raises:
-        ValueError: The model does not start by rescaling raw pixels.
+        ValueError: No layers, a layer the model lacks, or a model that does not start by
+            rescaling raw pixels.
     """
     import keras
 
-    feature = _feature_submodel(as_float32(model), layer)
+    feature = joined_layers(as_float32(model), layers)
     if not any(isinstance(layer, keras.layers.Rescaling) for layer in feature.layers):
         raise ValueError("the feature model has no Rescaling layer: it would not take raw pixels")
     if not mirror_average:
@@ -58,15 +63,33 @@ def embedding_model(model: Any, layer: str = FEATURE_LAYER, mirror_average: bool
     return keras.Model(image, {OUTPUT_NAME: averaged}, name="embedder")
 
 
-def _feature_submodel(model: Any, layer: str) -> Any:
+def joined_layers(model: Any, layers: Sequence[str]) -> Any:
+    """Return the sub-model from ``model``'s input to ``layers``' outputs, a vector per image.
+
+    One layer is served as it is. Several are each scaled to unit length and concatenated,
+    so that once the whole is normalised every layer weighs the same: the cosine of two such
+    embeddings is the mean of the layers' cosines.
+    """
+    import keras
+
     from training.model import feature_model
 
+    if not layers:
+        raise ValueError("no embedding layer given")
     names = {each.name for each in model.layers}
-    if layer not in names:
-        if layer != FEATURE_LAYER:
-            raise ValueError(f"the model has no layer {layer!r}")
-        return model
-    return feature_model(model, layer)
+    missing = [layer for layer in layers if layer not in names]
+    if missing == [FEATURE_LAYER] == list(layers):
+        return model  # already a feature model
+    if missing:
+        raise ValueError(f"the model has no layer {missing[0]!r}")
+    if len(layers) == 1:
+        return feature_model(model, layers[0])
+    units = [
+        keras.layers.UnitNormalization(name=f"{layer}_unit")(model.get_layer(layer).output)
+        for layer in layers
+    ]
+    joined = keras.layers.Concatenate(name="joined_layers")(units)
+    return keras.Model(model.inputs[0], joined, name="joined_features")
 
 
 def as_float32(model: Any) -> Any:
@@ -98,7 +121,7 @@ def export_model(
     terms: str | None = None,
     threshold: Threshold = PLACEHOLDER_THRESHOLD,
     saved_model: bool = True,
-    embedding_layer: str = FEATURE_LAYER,
+    embedding_layers: Sequence[str] = (FEATURE_LAYER,),
     mirror_average: bool = False,
 ) -> ModelMetadata:
     """Write ``model.onnx``, ``saved_model/`` and ``metadata.json`` into ``out_dir``.
@@ -113,27 +136,26 @@ def export_model(
         terms: Data terms text; derived from ``training_info["sets"]`` when None.
         threshold: Verification threshold; an uncalibrated placeholder by default.
         saved_model: Also write the TensorFlow SavedModel.
-        embedding_layer: The layer served as the embedding (see :func:`embedding_model`).
+        embedding_layers: The layers served as the embedding (see :func:`embedding_model`).
         mirror_average: Serve the mean of each image's and its mirror image's embeddings.
 
     Returns:
         The metadata written.
     """
-    embedder = embedding_model(model, embedding_layer, mirror_average)
+    embedder = embedding_model(model, embedding_layers, mirror_average)
     height, width, channels = embedder.inputs[0].shape[1:]
     out = Path(out_dir)
     _write_graphs(embedder, out, saved_model)
-    info = {
-        **(training_info or {}),
-        **({"embedding_layer": embedding_layer} if embedding_layer != FEATURE_LAYER else {}),
-    }
+    info = training_info or {}
     metadata = ModelMetadata(
         name=name,
         version=version,
         git_commit=git_commit(),
         input=InputSpec(size=(height, width), channels=channels, name=INPUT_NAME),
         embedding=EmbeddingSpec(
-            dimension=embedder.output[OUTPUT_NAME].shape[-1], mirror_averaged=mirror_average
+            dimension=embedder.output[OUTPUT_NAME].shape[-1],
+            mirror_averaged=mirror_average,
+            layers=tuple(embedding_layers),
         ),
         preprocessing=preprocess,
         threshold=threshold,
@@ -199,8 +221,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-saved-model", action="store_true", help="write ONNX only")
     parser.add_argument(
         "--embedding-layer",
-        default=FEATURE_LAYER,
-        help="layer served as the embedding (default: %(default)s)",
+        nargs="+",
+        default=[FEATURE_LAYER],
+        metavar="LAYER",
+        help="layer(s) served as the embedding (default: %(default)s); several are joined "
+        "with equal weight, e.g. feature teacher_projection",
     )
     parser.add_argument(
         "--mirror-average",
@@ -225,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         preprocess=run_info.preprocessing(run_dir, height, channels),
         training_info=run_info.training_info(run_dir),
         saved_model=not args.no_saved_model,
-        embedding_layer=args.embedding_layer,
+        embedding_layers=args.embedding_layer,
         mirror_average=args.mirror_average,
     )
     print(f"exported {metadata.name} {metadata.version} to {args.out}")

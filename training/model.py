@@ -131,7 +131,7 @@ def wrap_distillation(
     The training-only ``teacher_projection`` (linear, no bias) maps the feature to the
     teacher's space for :class:`training.distillation.ProjectionCosineLoss`; ``embedding``
     is the feature itself for :class:`training.distillation.SimilarityMatrixLoss`. Export
-    cuts at ``feature`` as for any model, so neither is served.
+    serves ``feature`` unless told to serve the projection too (``export --embedding-layer``).
 
     Returns:
         A model with outputs ``{"predictions", "projection", "embedding"}``.

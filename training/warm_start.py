@@ -10,7 +10,8 @@ training model from it:
   statistics) reproduces it up to the batch's sampling noise;
 * the AM-Softmax class weights become the mean unit feature of each class, "weight
   imprinting" (Qi, Brown & Lowe, Low-Shot Learning with Imprinted Weights, CVPR 2018);
-* the teacher projection becomes the ridge-regression fit of the teacher vectors.
+* the teacher projection becomes the export's own when it serves one (``metadata.json``
+  ``embedding.layers``), else the ridge-regression fit of the teacher vectors.
 
 So fine-tuning a shipped model starts from what it already knows, with any identities.
 """
@@ -138,15 +139,54 @@ def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray])
     return moments
 
 
+def exported_projection(model_dir: Path) -> np.ndarray:
+    """Return the teacher projection's kernel ``(feature, teacher)`` in an export that serves it.
+
+    Raises:
+        ValueError: The graph holds no single matrix of that layer.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(model_dir / "model.onnx")).graph
+    kernels = [
+        numpy_helper.to_array(init)
+        for init in graph.initializer
+        if f"/{TEACHER_PROJECTION}" in init.name and len(init.dims) == 2
+    ]
+    if len(kernels) != 1:
+        raise ValueError(f"{model_dir}: {len(kernels)} {TEACHER_PROJECTION} kernels, expected 1")
+    return kernels[0]
+
+
+def served_features(exported: OnnxEmbedder, images: np.ndarray, width: int) -> np.ndarray:
+    """Return the export's unit ``feature`` embeddings of ``images``, also when joined with others.
+
+    A joined embedding holds each layer's unit output scaled alike (mirror-averaged or not),
+    so its first ``width`` values, renormalised, are what the feature alone would serve.
+
+    Raises:
+        ValueError: The export does not serve ``feature`` first.
+    """
+    layers, served = exported.metadata.embedding.layers, exported.embed_pixels(images)
+    if layers[0] != FEATURE_LAYER:
+        raise ValueError(
+            f"{exported.bundle.directory} serves {list(layers)}: warm start needs an export "
+            f"that serves {FEATURE_LAYER!r} (first); start from the run's checkpoint instead"
+        )
+    part = served[:, :width]
+    return part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+
+
 def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> None:
-    """Refuse a rebuilt backbone whose embeddings of ``images`` are not the export's.
+    """Refuse a rebuilt backbone whose ``feature`` embeddings of ``images`` are not the export's.
 
     A mirror-averaged export is compared with the rebuilt model's mirror-averaged embeddings.
 
     Raises:
         ValueError: The largest difference is over ``MAX_EMBEDDING_GAP``.
     """
-    served = exported.embed_pixels(images)
+    served = served_features(exported, images, model.get_layer(FEATURE_LAYER).output.shape[-1])
     rebuilt = embedding_model(model, mirror_average=exported.metadata.embedding.mirror_averaged)
     ours = np.asarray(rebuilt(images, training=False)["embedding"])
     gap = float(np.abs(ours - served).max())
@@ -157,12 +197,18 @@ def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> 
     log.info("rebuilt backbone: embeddings within %.1e of the export's", gap)
 
 
-def fit_heads(model: Any, batches: Any) -> None:
-    """Imprint the AM-Softmax classes and fit the teacher projection on ``(x, y)`` batches."""
+def fit_heads(model: Any, batches: Any, projection: np.ndarray | None = None) -> None:
+    """Imprint the AM-Softmax classes and set the teacher projection from ``(x, y)`` batches.
+
+    The projection is ``projection`` when given (the export's own), else fitted by ridge.
+    """
     features = feature_model(model, FEATURE_LAYER)
     classifier = model.get_layer(CLASSIFIER_LAYER)
     class_sums = np.zeros(tuple(classifier.kernel.shape)[::-1])
     has_projection = TEACHER_PROJECTION in {layer.name for layer in model.layers}
+    if has_projection and projection is not None:
+        model.get_layer(TEACHER_PROJECTION).kernel.assign(projection)
+        has_projection = False  # nothing left to fit
     gram, cross = 0.0, 0.0
     for x, y in batches:
         unit = _unit(np.asarray(features(x, training=False), dtype=np.float64))
@@ -206,5 +252,6 @@ def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int
     images = [np.asarray(x) for x, _ in dataset.take(STATS_BATCHES)]
     load_backbone(model, convs, images)
     check_reproduces(model, exported, images[0])
-    fit_heads(model, dataset.take(steps))
+    served = TEACHER_PROJECTION in exported.metadata.embedding.layers
+    fit_heads(model, dataset.take(steps), exported_projection(model_dir) if served else None)
     log.info("warm start from %s: backbone, batch norms and heads set", model_dir)
