@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped default model (models/default, 2.3.0) from the shared face sets, exactly
+# Rebuilds the shipped default model (models/default, 2.4.0) from the shared face sets, exactly
 # as it was built: prepare (labelled + unlabelled faces) -> teacher vectors (dlib, training
 # only) -> train with distillation (2.0.0: 20 epochs, both teacher terms) -> export 2.0.0 ->
 # fine-tune that export with the hint loss alone (2.1.0) -> continue that run's last
 # checkpoint under a fresh 24-epoch schedule (2.2.0) -> export it mirror-averaged (2.3.0: 2.2.0's
-# weights, each face embedded with its mirror image) -> evaluate on held-out
+# weights, each face embedded with its mirror image), serving the feature and the teacher
+# projection together (2.4.0) -> evaluate on held-out
 # people -> calibrate the operating points
 # on held-out in-the-wild pairs (CelebA, FRLL, Taiwanese; not the studio lighting sets).
 # The crops of 2.2.0's training runs were made before the face rule changed (the largest of the
@@ -55,9 +56,10 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
   --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
   --unlabelled "$cache/utkface" --verbose 2
 
-# 2.2.0 was this checkpoint's plain export; 2.3.0 serves the same weights mirror-averaged.
+# 2.2.0 was this checkpoint's plain export; 2.3.0 served the same weights mirror-averaged; 2.4.0
+# also serves the teacher projection beside the feature, each with equal weight.
 "$py" -m training export --checkpoint "$third/best.keras" --out models/default \
-  --name default --version 2.3.0 --mirror-average
+  --name default --version 2.4.0 --mirror-average --embedding-layer feature teacher_projection
 # All held-out people (every set): the report.
 "$py" -m training evaluate --model models/default --split "$third/split.json" \
   --impostors 200000 --out models/default/evaluation
