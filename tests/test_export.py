@@ -159,60 +159,50 @@ def test_cli_exports_an_amsoftmax_checkpoint(tmp_path, capsys):
     assert not (out / "saved_model").exists()
 
 
-@pytest.mark.parametrize("mirror", [False, True])
-def test_feature_and_projection_are_served_together_with_equal_weight(tmp_path, mirror):
-    """Joined layers: the served cosine is the mean of the feature's and the projection's."""
+def distilled_export(out, **options):
+    """A tiny distillation model (projection to 7-d) and its export to ``out``."""
     from training.model import wrap_distillation
 
     model = wrap_distillation(tiny_training_model(), num_classes=5, teacher_dim=7)
-    layers = ["feature", "teacher_projection"]
     metadata = export_model(
-        model,
-        tmp_path / "joined",
-        name="j",
-        version="0",
-        preprocess={"size": SIZE},
-        saved_model=False,
-        embedding_layers=layers,
-        mirror_average=mirror,
+        model, out, name="d", version="0", preprocess={"size": SIZE}, saved_model=False, **options
     )
+    return model, metadata
+
+
+def served(out, batch):
+    return ort.InferenceSession(str(out / "model.onnx")).run(["embedding"], {"image": batch})[0]
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_feature_and_projection_are_served_together_with_equal_weight(tmp_path, mirror):
+    """Joined layers: the served cosine is the mean of the feature's and the projection's."""
+    layers = ["feature", "teacher_projection"]
+    model, metadata = distilled_export(tmp_path, embedding_layers=layers, mirror_average=mirror)
     assert metadata.embedding.dimension == DIMENSION + 7
     assert metadata.embedding.layers == tuple(layers)
     batch = pixels()
-    session = ort.InferenceSession(str(tmp_path / "joined" / "model.onnx"))
-    served = session.run(["embedding"], {"image": batch})[0]
-    np.testing.assert_allclose(np.linalg.norm(served, axis=1), 1.0, atol=1e-5)
+    embeddings = served(tmp_path, batch)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
     if mirror:  # the mirror mean is checked elsewhere; here: the graph is the Keras one
         keras_side = embedding_model(model, layers, mirror_average=True)(batch)["embedding"]
-        np.testing.assert_allclose(served, np.asarray(keras_side), atol=1e-5)
+        np.testing.assert_allclose(embeddings, np.asarray(keras_side), atol=1e-5)
         return
     outputs = keras.Model(model.inputs, [model.get_layer(n).output for n in layers])(batch)
     units = [np.asarray(o) / np.linalg.norm(np.asarray(o), axis=1, keepdims=True) for o in outputs]
     mean_cosines = sum(unit @ unit.T for unit in units) / len(units)
-    np.testing.assert_allclose(served @ served.T, mean_cosines, atol=1e-5)
+    np.testing.assert_allclose(embeddings @ embeddings.T, mean_cosines, atol=1e-5)
 
 
 def test_a_distillation_projection_can_be_exported_for_measurement(tmp_path):
-    from training.model import wrap_distillation
-
-    model = wrap_distillation(tiny_training_model(), num_classes=5, teacher_dim=7)
     out = tmp_path / "projection"
-    metadata = export_model(
-        model,
-        out,
-        name="p",
-        version="0",
-        preprocess={"size": SIZE},
-        saved_model=False,
-        embedding_layers=["teacher_projection"],
-    )
+    model, metadata = distilled_export(out, embedding_layers=["teacher_projection"])
     assert metadata.embedding.dimension == 7
     assert metadata.embedding.layers == ("teacher_projection",)
     batch = pixels()
     projection = model.predict(batch, verbose=0)["projection"]
     expected = projection / np.linalg.norm(projection, axis=1, keepdims=True)
-    served = ort.InferenceSession(str(out / "model.onnx")).run(["embedding"], {"image": batch})[0]
-    np.testing.assert_allclose(served, expected, atol=1e-5)
+    np.testing.assert_allclose(served(out, batch), expected, atol=1e-5)
     with pytest.raises(ValueError, match="no layer 'missing'"):
         embedding_model(model, ["missing"])
     default = export_model(
