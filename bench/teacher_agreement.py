@@ -56,10 +56,10 @@ def projection_model(checkpoint: Path):
     """The checkpoint cut at its training-only teacher projection."""
     import keras
 
-    import training.layers  # noqa: F401  (registers the custom layers)
+    from training.export import load_checkpoint
     from training.model import TEACHER_PROJECTION
 
-    model = keras.saving.load_model(checkpoint, compile=False)
+    model = load_checkpoint(checkpoint)
     return keras.Model(model.inputs, model.get_layer(TEACHER_PROJECTION).output)
 
 
