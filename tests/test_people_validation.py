@@ -18,8 +18,15 @@ from training.cli import main
 from training.config import get_preset
 from training.data import make_splits
 from training.folders import ImageRecord
+from training.metrics import equal_error_rate
 from training.model import FEATURE_LAYER
-from training.people_validation import VAL_EER, PeopleValidation, index_pairs, trained_before
+from training.people_validation import (
+    VAL_EER,
+    VAL_EER_JOINED,
+    PeopleValidation,
+    index_pairs,
+    trained_before,
+)
 
 
 def records(people: int, images: int, source: str = "set") -> list[ImageRecord]:
@@ -121,6 +128,39 @@ def test_the_callback_logs_the_eer_of_the_feature_layer():
     assert val_eer(pixels, names) == 0.0  # every person apart: no error
     shuffled = list(rng.permutation(names))
     assert val_eer(pixels, shuffled) > 0.2  # labels unrelated to the features
+
+
+def test_a_model_with_a_teacher_projection_also_logs_the_joined_eer():
+    """``val_eer_joined`` is the EER of the mean of the feature's and the projection's cosines."""
+    rng = np.random.default_rng(0)
+    pixels, names = people_pixels(people=5, images=4, rng=rng)
+    plain = pooling_model(5)
+    feature = plain.get_layer(FEATURE_LAYER).output
+    projection = keras.layers.Dense(3, use_bias=False, name="teacher_projection")(feature)
+    model = keras.Model(plain.inputs, [plain.outputs[0], projection])
+    kernel = rng.normal(size=(5, 3)).astype(np.float32)
+    model.get_layer("teacher_projection").set_weights([kernel])
+    pairs = index_pairs(list(rng.permutation(names)), seed=0)  # some errors to measure
+    callback = PeopleValidation(pixels, pairs, batch_size=7)
+    callback.set_model(model)
+    logs: dict[str, float] = {}
+    callback.on_epoch_end(0, logs)
+    features = pixels.astype(np.float64).mean(axis=(1, 2))
+    cosines = [
+        np.sum(unit[pairs.first] * unit[pairs.second], axis=1)
+        for unit in (normalised(features), normalised(features @ kernel))
+    ]
+    expected = equal_error_rate(pairs.same, (cosines[0] + cosines[1]) / 2)
+    assert logs[VAL_EER_JOINED] == pytest.approx(expected, abs=1e-6)
+    assert logs[VAL_EER_JOINED] != logs[VAL_EER]
+    callback.set_model(plain)
+    plain_logs: dict[str, float] = {}
+    callback.on_epoch_end(0, plain_logs)
+    assert VAL_EER_JOINED not in plain_logs
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 @pytest.mark.slow

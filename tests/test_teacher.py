@@ -87,6 +87,7 @@ def test_distilled_training_can_validate_on_new_people(cache, tmp_path):
     assert smoke_train(out, *flags.split(), "--validation-fraction", "0.5") == 0
     history = (out / "history.csv").read_text().splitlines()
     assert "val_eer" in history[0] and "val_projection_loss" not in history[0]
+    assert "val_eer_joined" in history[0]  # the feature and the projection served together
     split = json.loads((out / "split.json").read_text())
     labels = json.loads((out / "labels.json").read_text())
     assert len(labels) == 2 and not {row["identity"] for row in split["validation"]} & set(labels)

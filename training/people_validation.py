@@ -18,10 +18,11 @@ import keras
 import numpy as np
 
 from training.metrics import cosine_similarities, equal_error_rate
-from training.model import feature_model
+from training.model import FEATURE_LAYER, TEACHER_PROJECTION, feature_model
 from training.pairs import impostor_index_pairs
 
 VAL_EER = "val_eer"
+VAL_EER_JOINED = "val_eer_joined"  # feature + teacher projection, as `export` can serve them
 GENUINE_PER_PERSON = 50  # at most this many genuine pairs per person: no person dominates
 IMPOSTOR_PAIRS = 20_000
 
@@ -93,6 +94,10 @@ def trained_before(validation_people: set[str], init_from: Path) -> int:
 class PeopleValidation(keras.callbacks.Callback):
     """Log ``val_eer``, the validation people's verification EER, after every epoch.
 
+    A model with a teacher projection also gets ``val_eer_joined``: the EER of the feature and
+    the projection served together with equal weight (``export --embedding-layer feature
+    teacher_projection``), for the record; checkpoints are still chosen by ``val_eer``.
+
     Place it before the callbacks that read the epoch's logs (checkpoint, CSV log,
     early stopping): Keras hands every callback the same logs dict, in list order.
     """
@@ -104,15 +109,24 @@ class PeopleValidation(keras.callbacks.Callback):
         self.batch_size = batch_size
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        """Embed the validation images with the model's feature layer; score the pairs."""
-        features = self.embed()
-        scores = cosine_similarities(features[self.pairs.first], features[self.pairs.second])
-        if logs is not None:
-            logs[VAL_EER] = equal_error_rate(self.pairs.same, scores)
+        """Score the pairs on the feature layer, and with the projection where there is one."""
+        if logs is None:
+            return
+        logs[VAL_EER] = self.eer(feature_model(self.model))
+        if TEACHER_PROJECTION in {layer.name for layer in self.model.layers}:
+            from training.export import joined_layers
 
-    def embed(self) -> np.ndarray:
-        """Return every validation image's feature vector, batch by batch (inference mode)."""
-        extractor = feature_model(self.model)
+            joined = joined_layers(self.model, (FEATURE_LAYER, TEACHER_PROJECTION))
+            logs[VAL_EER_JOINED] = self.eer(joined)
+
+    def eer(self, extractor: keras.Model) -> float:
+        """Return the validation pairs' EER on ``extractor``'s vectors."""
+        vectors = self.embed(extractor)
+        scores = cosine_similarities(vectors[self.pairs.first], vectors[self.pairs.second])
+        return equal_error_rate(self.pairs.same, scores)
+
+    def embed(self, extractor: keras.Model) -> np.ndarray:
+        """Return every validation image's vector, batch by batch (inference mode)."""
         batches = [
             keras.ops.convert_to_numpy(
                 extractor(
