@@ -139,3 +139,29 @@ def test_exclude_refuses_a_crop_outside_the_run(tmp_path):
     report = audit_report(tmp_path / "audit.json", [tmp_path / "elsewhere" / "1.png"])
     with pytest.raises(SystemExit, match="1 crop\\(s\\) not in this run's data"):
         train(data, tmp_path / "run", "--exclude", str(report))
+
+
+def test_a_resumed_history_keeps_its_columns_when_new_metrics_appear(tmp_path):
+    """A run resumed under code that logs one more metric appends rows the header can read."""
+    from training.callbacks import HistoryLogger, read_history
+
+    path = tmp_path / "history.csv"
+    first = HistoryLogger(str(path), append=True)
+    first.on_train_begin()
+    first.on_epoch_end(0, {"loss": 2.0, "val_eer": 0.3})
+    first.on_train_end()
+    resumed = HistoryLogger(str(path), append=True)
+    resumed.on_train_begin()
+    resumed.on_epoch_end(1, {"loss": 1.5, "val_eer": 0.2, "val_eer_joined": 0.1})
+    resumed.on_train_end()
+    assert read_history(tmp_path) == [
+        {"epoch": 0.0, "loss": 2.0, "val_eer": 0.3},
+        {"epoch": 1.0, "loss": 1.5, "val_eer": 0.2},
+    ]
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    new = HistoryLogger(str(fresh / "history.csv"), append=True)
+    new.on_train_begin()
+    new.on_epoch_end(0, {"loss": 1.0, "val_eer_joined": 0.1})
+    new.on_train_end()
+    assert read_history(fresh) == [{"epoch": 0.0, "loss": 1.0, "val_eer_joined": 0.1}]

@@ -59,6 +59,25 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._started)
 
 
+class HistoryLogger(keras.callbacks.CSVLogger):
+    """``CSVLogger`` that keeps an existing ``history.csv``'s columns when a run resumes.
+
+    Keras fixes the columns from the first epoch it logs, so a run resumed under code that
+    logs another metric would append rows longer than the file's header. Here a resumed run
+    writes the header's columns only (a metric added since is not logged for that run).
+    """
+
+    def on_train_begin(self, logs=None) -> None:
+        """Open the file; when appending to a history, take its columns."""
+        path = Path(self.filename)
+        header: list[str] = []
+        if self.append and path.exists():
+            with path.open(newline="") as handle:
+                header = next(csv.reader(handle), [])
+        super().on_train_begin(logs)  # resets the columns
+        self.keys = [column for column in header if column != "epoch"] or None
+
+
 def has_backup(out_dir: Path) -> bool:
     """Whether ``out_dir`` holds a backup that the next ``fit`` resumes from."""
     backup = out_dir / BACKUP_DIR
@@ -95,7 +114,7 @@ def build_callbacks(
             initial_value_threshold=previous_best[monitor] if previous_best else None,
             verbose=min(verbose, 1),
         ),
-        keras.callbacks.CSVLogger(str(out_dir / HISTORY_FILE), append=True),
+        HistoryLogger(str(out_dir / HISTORY_FILE), append=True),
         keras.callbacks.TerminateOnNaN(),
     ]
     if importlib.util.find_spec("tensorboard") is not None:
