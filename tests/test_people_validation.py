@@ -152,6 +152,7 @@ def test_a_model_with_a_teacher_projection_also_logs_the_joined_eer():
     ]
     expected = equal_error_rate(pairs.same, (cosines[0] + cosines[1]) / 2)
     assert logs[VAL_EER_JOINED] == pytest.approx(expected, abs=1e-6)
+    assert logs[VAL_EER] == pytest.approx(equal_error_rate(pairs.same, cosines[0]), abs=1e-6)
     assert logs[VAL_EER_JOINED] != logs[VAL_EER]
     callback.set_model(plain)
     plain_logs: dict[str, float] = {}

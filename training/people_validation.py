@@ -112,16 +112,18 @@ class PeopleValidation(keras.callbacks.Callback):
         """Score the pairs on the feature layer, and with the projection where there is one."""
         if logs is None:
             return
-        logs[VAL_EER] = self.eer(feature_model(self.model))
-        if TEACHER_PROJECTION in {layer.name for layer in self.model.layers}:
-            from training.export import joined_layers
+        if TEACHER_PROJECTION not in {layer.name for layer in self.model.layers}:
+            logs[VAL_EER] = self.eer(self.embed(feature_model(self.model)))
+            return
+        from training.export import joined_layers
 
-            joined = joined_layers(self.model, (FEATURE_LAYER, TEACHER_PROJECTION))
-            logs[VAL_EER_JOINED] = self.eer(joined)
+        joined = self.embed(joined_layers(self.model, (FEATURE_LAYER, TEACHER_PROJECTION)))
+        width = self.model.get_layer(FEATURE_LAYER).output.shape[-1]
+        logs[VAL_EER] = self.eer(joined[:, :width])  # the unit feature: the feature's cosines
+        logs[VAL_EER_JOINED] = self.eer(joined)
 
-    def eer(self, extractor: keras.Model) -> float:
-        """Return the validation pairs' EER on ``extractor``'s vectors."""
-        vectors = self.embed(extractor)
+    def eer(self, vectors: np.ndarray) -> float:
+        """Return the validation pairs' EER on one vector per validation image."""
         scores = cosine_similarities(vectors[self.pairs.first], vectors[self.pairs.second])
         return equal_error_rate(self.pairs.same, scores)
 
