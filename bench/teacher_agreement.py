@@ -40,16 +40,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def split_records(run_dir: Path, sample: int, seed: int) -> dict[str, list[ImageRecord]]:
-    """The run's training (a seeded sample), validation and held-out images."""
+def split_records(run_dir: Path) -> dict[str, list[ImageRecord]]:
+    """The run's training, validation and held-out images."""
     split = json.loads((run_dir / "split.json").read_text(encoding="utf-8"))
-    groups = {
+    return {
         group: [ImageRecord(Path(r["path"]), r["identity"], r["source"]) for r in split[group]]
         for group in GROUPS
     }
-    groups["train_all"] = groups["train"]
-    groups["train"] = random.Random(seed).sample(groups["train"], min(sample, len(groups["train"])))
-    return groups
 
 
 def projection_model(checkpoint: Path):
@@ -95,8 +92,10 @@ def agreement(checkpoint: Path, sample: int, seed: int) -> dict:
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     cache = Path(config["teacher"])
     teacher = load_teacher_embeddings(cache)
-    groups = split_records(run_dir, sample, seed)
-    _, mean = packed_teacher(groups.pop("train_all"), teacher, cache)  # the training mean
+    groups = split_records(run_dir)
+    _, mean = packed_teacher(groups["train"], teacher, cache)  # centred as training was
+    training = groups["train"]
+    groups["train"] = random.Random(seed).sample(training, min(sample, len(training)))
     model = projection_model(checkpoint)
     result = {"checkpoint": str(checkpoint), "validation_kind": config.get("validation")}
     for group, records in groups.items():
