@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.augment import degrade_like_clients
+from training.augment import ERASED_AREA, build_augmenter, degrade_like_clients
 from training.images import load_image
 
 FACE = os.path.join(os.path.dirname(__file__), "fixtures", "faces", "celeba", "07201", "001085.jpg")
@@ -54,3 +54,18 @@ def test_one_channel_images_skip_colour_steps():
     grey = np.full((32, 32, 1), 100.0, np.float32)
     out = degrade_like_clients(grey, grey=1.0, colour=1.0).numpy()
     assert out.shape == (32, 32, 1)
+
+
+def erased_share(erase: float) -> np.ndarray:
+    """Share of each of 64 flat grey images that the augmenter's erasing changed."""
+    flat = np.full((64, 48, 48, 3), 128.0, np.float32)
+    out = build_augmenter(seed=1, brightness=0.0, contrast=0.0, erase=erase)(flat, training=True)
+    return (np.abs(np.asarray(out) - 128.0) > 1e-3).any(axis=-1).mean(axis=(1, 2))
+
+
+def test_erasing_covers_part_of_the_share_of_images_it_is_given():
+    share = erased_share(0.5)
+    erased = share[share > 0]
+    assert 0.25 <= len(erased) / len(share) <= 0.75
+    assert erased.min() >= ERASED_AREA[0] / 2 and erased.max() <= ERASED_AREA[1] * 1.1
+    assert not erased_share(0.0).any()

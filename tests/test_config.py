@@ -50,6 +50,8 @@ def test_teacher_terms_alone_are_allowed():
         {"learning_rate": 0.0},
         {"distill": "teacher"},
         {"validation_fraction": 1.0},
+        {"erase": 1.5},
+        {"erase": 0.5, "augment": False},  # erasing is part of the augmentation
     ],
 )
 def test_invalid_values_are_named(overrides):

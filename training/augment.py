@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 PIXEL_RANGE = (0.0, 255.0)
+ERASED_AREA = (0.02, 0.25)  # share of the image one erased rectangle covers
 
 
 def build_augmenter(
@@ -13,8 +14,13 @@ def build_augmenter(
     zoom: float = 0.1,
     brightness: float = 0.1,
     contrast: float = 0.1,
+    erase: float = 0.0,
 ) -> keras.Sequential:
     """Random flip, small shift and scale, brightness and contrast on 0..255 batches.
+
+    With ``erase`` > 0, that share of the images also gets one random rectangle (2-25% of
+    the area) filled with noise: random erasing (Zhong et al., "Random Erasing Data
+    Augmentation", AAAI 2020), so that no single part of a face decides its embedding.
 
     Args:
         seed: Seed of the random layers.
@@ -22,20 +28,26 @@ def build_augmenter(
         zoom: Largest zoom in or out as a fraction of the side.
         brightness: Largest brightness change as a fraction of the value range.
         contrast: Largest contrast factor change.
+        erase: Share of the images with a rectangle erased, 0..1.
 
     Returns:
         A model mapping float (batch, H, W, C) in 0..255 to the same shape and range.
     """
-    return keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed + 1),
-            keras.layers.RandomZoom(zoom, zoom, fill_mode="reflect", seed=seed + 2),
-            keras.layers.RandomBrightness(brightness, value_range=PIXEL_RANGE, seed=seed + 3),
-            keras.layers.RandomContrast(contrast, value_range=PIXEL_RANGE, seed=seed + 4),
-        ],
-        name="augment",
-    )
+    layers = [
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed + 1),
+        keras.layers.RandomZoom(zoom, zoom, fill_mode="reflect", seed=seed + 2),
+        keras.layers.RandomBrightness(brightness, value_range=PIXEL_RANGE, seed=seed + 3),
+        keras.layers.RandomContrast(contrast, value_range=PIXEL_RANGE, seed=seed + 4),
+    ]
+    if erase > 0:
+        # A (p, p) factor applies with probability p; a bare float would draw p per image.
+        layers.append(
+            keras.layers.RandomErasing(
+                (erase, erase), scale=ERASED_AREA, value_range=PIXEL_RANGE, seed=seed + 5
+            )
+        )
+    return keras.Sequential(layers, name="augment")
 
 
 def degrade_like_clients(

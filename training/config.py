@@ -46,6 +46,7 @@ class TrainConfig:
     precision: str = "float32"
     augment: bool = True
     client_augment: bool = False  # grey, JPEG, down-up scaling, rotation, colour (augment.py)
+    erase: float = 0.0  # share of training images with a random rectangle erased (augment.py)
     distill: str = "none"  # teacher terms added to AM-Softmax (training.distillation)
     classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
@@ -79,6 +80,7 @@ class TrainConfig:
             and (self.distill != "none" or self.classifier_weight == 1.0),
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
+            "erase": 0.0 <= self.erase <= 1.0 and (self.augment or self.erase == 0.0),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

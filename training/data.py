@@ -133,7 +133,7 @@ def training_dataset(pixels: np.ndarray, targets, config: TrainConfig) -> tf.dat
         lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
     )
     if config.augment:
-        augmenter = build_augmenter(config.seed)
+        augmenter = build_augmenter(config.seed, erase=config.erase)
         dataset = dataset.map(
             lambda x, y: (tf.clip_by_value(augmenter(x, training=True), 0.0, 255.0), y),
             num_parallel_calls=tf.data.AUTOTUNE,

@@ -29,6 +29,7 @@ CONFIG_KEYS = (
     "seed",
     "split_seed",
     "client_augment",
+    "erase",
     "distill",
     "classifier_weight",
     "projection_weight",

@@ -41,6 +41,7 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--classifier-weight": ("classifier_weight", float, {}),
     "--projection-weight": ("projection_weight", float, {}),
     "--similarity-weight": ("similarity_weight", float, {}),
+    "--erase": ("erase", float, {}),
 }
 
 SWITCHES = {  # flag -> (TrainConfig field, the value the flag sets, help)
