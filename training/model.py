@@ -119,6 +119,11 @@ def wrap_cnn(
 TEACHER_PROJECTION = "teacher_projection"
 
 
+def has_teacher_projection(model: keras.Model) -> bool:
+    """Return whether ``model`` is a distillation model (:func:`wrap_distillation`)."""
+    return TEACHER_PROJECTION in {layer.name for layer in model.layers}
+
+
 def wrap_distillation(
     model: keras.Model,
     num_classes: int,

@@ -18,7 +18,12 @@ import keras
 import numpy as np
 
 from training.metrics import cosine_similarities, equal_error_rate
-from training.model import FEATURE_LAYER, TEACHER_PROJECTION, feature_model
+from training.model import (
+    FEATURE_LAYER,
+    TEACHER_PROJECTION,
+    feature_model,
+    has_teacher_projection,
+)
 from training.pairs import impostor_index_pairs
 
 VAL_EER = "val_eer"
@@ -112,7 +117,7 @@ class PeopleValidation(keras.callbacks.Callback):
         """Score the pairs on the feature layer, and with the projection where there is one."""
         if logs is None:
             return
-        if TEACHER_PROJECTION not in {layer.name for layer in self.model.layers}:
+        if not has_teacher_projection(self.model):
             logs[VAL_EER] = self.eer(self.embed(feature_model(self.model)))
             return
         from training.export import joined_layers

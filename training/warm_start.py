@@ -19,8 +19,6 @@ So fine-tuning a shipped model starts from what it already knows, with any ident
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,19 @@ import numpy as np
 
 from training.embedder import OnnxEmbedder
 from training.export import embedding_model
-from training.model import BN_EPSILON, FEATURE_LAYER, TEACHER_PROJECTION, feature_model
+from training.export_weights import (
+    FoldedConv,
+    exported_graph,
+    exported_projection,
+    folded_convolutions,
+)
+from training.model import (
+    BN_EPSILON,
+    FEATURE_LAYER,
+    TEACHER_PROJECTION,
+    feature_model,
+    has_teacher_projection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,43 +46,6 @@ CLASSIFIER_LAYER = "predictions"
 STATS_BATCHES = 8  # batches whose statistics unfold the batch norms
 MAX_EMBEDDING_GAP = 1e-3  # largest difference to the export's unit embeddings
 RIDGE = 1e-3  # ridge strength, relative to the mean eigenvalue of the features' Gram matrix
-_CONV_WEIGHT = re.compile(r"(?:^|/)(\w+_conv)_\d+/")
-
-
-@dataclass(frozen=True)
-class FoldedConv:
-    """A convolution with its batch normalisation folded in: ``kernel * x + bias``.
-
-    Attributes:
-        kernel: Keras layout, ``(height, width, in, out)``.
-        bias: ``(out,)``.
-    """
-
-    kernel: np.ndarray
-    bias: np.ndarray
-
-
-def folded_convolutions(model_dir: Path) -> dict[str, FoldedConv]:
-    """Every convolution of ``model_dir/model.onnx``, by the name of its Keras layer.
-
-    Raises:
-        ValueError: A convolution whose weights do not name a ``*_conv`` layer.
-    """
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(model_dir / "model.onnx")).graph
-    weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    convs = {}
-    for node in (n for n in graph.node if n.op_type == "Conv"):
-        match = _CONV_WEIGHT.search(node.input[1])
-        if match is None or len(node.input) not in (2, 3):
-            raise ValueError(f"{model_dir}: convolution {node.name} is not a folded *_conv layer")
-        kernel = weights[node.input[1]].transpose(2, 3, 1, 0)  # OIHW -> HWIO
-        # The converter drops a folded bias that is all zeros (fresh batch norms).
-        bias = weights[node.input[2]] if len(node.input) == 3 else np.zeros(kernel.shape[-1])
-        convs[match.group(1)] = FoldedConv(kernel, bias.astype(np.float32))
-    return convs
 
 
 def check_compatible(model: Any, exported: OnnxEmbedder, convs: dict[str, FoldedConv]) -> None:
@@ -139,26 +112,6 @@ def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray])
     return moments
 
 
-def exported_projection(model_dir: Path) -> np.ndarray:
-    """Return the teacher projection's kernel ``(feature, teacher)`` in an export that serves it.
-
-    Raises:
-        ValueError: The graph holds no single matrix of that layer.
-    """
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(model_dir / "model.onnx")).graph
-    kernels = [
-        numpy_helper.to_array(init)
-        for init in graph.initializer
-        if f"/{TEACHER_PROJECTION}" in init.name and len(init.dims) == 2
-    ]
-    if len(kernels) != 1:
-        raise ValueError(f"{model_dir}: {len(kernels)} {TEACHER_PROJECTION} kernels, expected 1")
-    return kernels[0]
-
-
 def served_features(exported: OnnxEmbedder, images: np.ndarray, width: int) -> np.ndarray:
     """Return the export's unit ``feature`` embeddings of ``images``, also when joined with others.
 
@@ -205,7 +158,7 @@ def fit_heads(model: Any, batches: Any, projection: np.ndarray | None = None) ->
     features = feature_model(model, FEATURE_LAYER)
     classifier = model.get_layer(CLASSIFIER_LAYER)
     class_sums = np.zeros(tuple(classifier.kernel.shape)[::-1])
-    has_projection = TEACHER_PROJECTION in {layer.name for layer in model.layers}
+    has_projection = has_teacher_projection(model)
     if has_projection and projection is not None:
         model.get_layer(TEACHER_PROJECTION).kernel.assign(projection)
         has_projection = False  # nothing left to fit
@@ -247,11 +200,13 @@ def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int
             (input or layers differ).
     """
     exported = OnnxEmbedder(model_dir)  # the service's reading of an export
-    convs = folded_convolutions(exported.bundle.directory)
+    graph = exported_graph(exported.bundle.directory)
+    convs = folded_convolutions(graph, model_dir)
     check_compatible(model, exported, convs)
     images = [np.asarray(x) for x, _ in dataset.take(STATS_BATCHES)]
     load_backbone(model, convs, images)
     check_reproduces(model, exported, images[0])
     served = TEACHER_PROJECTION in exported.metadata.embedding.layers
-    fit_heads(model, dataset.take(steps), exported_projection(model_dir) if served else None)
+    projection = exported_projection(graph, model_dir) if served else None
+    fit_heads(model, dataset.take(steps), projection)
     log.info("warm start from %s: backbone, batch norms and heads set", model_dir)
