@@ -25,9 +25,9 @@ class ErrorResponse(BaseModel):
 class ModelInfo(BaseModel):
     """The model that produced the embeddings."""
 
-    name: str = Field(examples=["resnet18-amsoftmax"])
-    version: str = Field(examples=["1.0.0"])
-    dimension: int = Field(examples=[512])
+    name: str = Field(examples=["default"])
+    version: str = Field(examples=["2.4.0"])
+    dimension: int = Field(examples=[640])
 
 
 class FaceInfo(BaseModel):
