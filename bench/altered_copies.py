@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image
 
 from bench.peer.our_system import OnnxFaceSystem
 from bench.peer.selection import heldout_people, raw_records
+from bench.results_file import write_result
 from facecore.decode import decode_image
 
 
@@ -112,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "photos": len(paths),
         "alterations": summary,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print(f"| alteration | mean | p5 | verified at default ({threshold:.3f}) | misses |")
     print("|---|---|---|---|---|")
     for name, row in summary.items():

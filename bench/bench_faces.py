@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.results_file import write_result
 from facecore.align import align_face
 from facecore.decode import decode_image
 from facecore.detect import FaceDetector
@@ -186,8 +187,7 @@ def main() -> None:
             for name, step in every.items()
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_result(args.out, results)
     summary = {key: results[key] for key in ("timing_640x480",)}
     summary["found_rate"] = results["celeba_subset_detection"]["found_rate"]
     summary["crops"] = {

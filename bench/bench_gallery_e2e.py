@@ -25,6 +25,7 @@ import httpx
 import numpy as np
 
 from bench.local_service import local_service
+from bench.results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 # An identity namespace -> the folders of ../shared/data/faces holding its people.
@@ -194,8 +195,7 @@ def main() -> None:
     args.split = args.split or args.model / "evaluation" / "heldout_split.json"
     results = run(args)
     print(json.dumps(results, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_result(args.out, results)
     print(f"wrote {args.out}")
 
 

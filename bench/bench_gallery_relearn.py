@@ -31,6 +31,7 @@ from app.gallery import index as index_module
 from app.gallery.index import TemplateIndex
 from app.gallery.service import single_threaded_blas
 from bench.bench_gallery_search import NOISE, people_like, percentiles, timed_searches
+from bench.results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 1_000  # templates per add while growing
@@ -119,8 +120,7 @@ def main() -> None:
         "scenarios": [scenario(args, relearn=True), scenario(args, relearn=False)],
     }
     print(json.dumps(results, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_result(args.out, results)
 
 
 if __name__ == "__main__":

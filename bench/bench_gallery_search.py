@@ -17,7 +17,6 @@ Writes bench/results/gallery_search.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -38,6 +37,7 @@ from app.gallery.rows import face_row
 from app.gallery.service import single_threaded_blas
 from app.gallery.tables import faces, people
 from bench.local_service import local_service
+from bench.results_file import write_result
 from facecore.metadata import ModelMetadata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,8 +233,7 @@ def main() -> None:
         row = over_http(args.model, model, size, max(20, args.probes // 4), args.top_k)
         print("http /identify", row, flush=True)
         results["http_identify"].append(row)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_result(args.out, results)
     print(f"wrote {args.out}")
 
 

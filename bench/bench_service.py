@@ -29,6 +29,7 @@ from PIL import Image
 from bench.cpu_reference import matmul_gflops
 from bench.local_service import LocalService, local_service
 from bench.model_cost import bare_model, model_flops_per_image
+from bench.results_file import write_result
 from bench.wrk_load import wrk_available, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,8 +212,7 @@ def main() -> int:
     """Parse arguments, run everything, write the JSON."""
     args = parse_args()
     report = service_report(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_result(args.out, report)
     print(
         json.dumps(
             {key: report[key] for key in ("physical_limit_images_per_s", "embed_crops_vs_bare")},

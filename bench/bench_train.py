@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bench.cpu_reference import matmul_gflops, timed  # noqa: E402
+from bench.results_file import write_result
 from training.layers import AMSoftmax  # noqa: E402
 from training.losses import AMSoftmaxLoss  # noqa: E402
 from training.model import build_resnet18, wrap_cnn  # noqa: E402
@@ -101,8 +102,7 @@ def main() -> int:
             bench_layout(size, channels, stride, args.batch_size, args.warmup, args.steps)
         )
         print(json.dumps(results[-1]))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "layouts": results}, indent=2) + "\n")
+    write_result(args.out, {"machine": machine, "layouts": results})
     return 0
 
 

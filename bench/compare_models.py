@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from bench.model_cost import bare_model, model_flops_per_image
+from bench.results_file import write_result
 
 
 def describe(name: str, export: Path, report_file: Path, seconds: float) -> dict:
@@ -70,8 +71,7 @@ def main() -> int:
         rows.append(describe(name, Path(export), Path(report), args.seconds))
     print(markdown(rows))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"rows": rows, "table": markdown(rows)}, indent=2) + "\n")
+        write_result(args.out, {"rows": rows, "table": markdown(rows)})
     return 0
 
 

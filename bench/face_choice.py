@@ -14,13 +14,13 @@ picks it. With ``--split``, the people a model held out are reported apart from 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from bench.peer.selection import heldout_people
+from bench.results_file import write_result
 from facecore.decode import decode_image
 from facecore.detect import Face
 from facecore.model_bundle import ModelBundle
@@ -122,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {result['photos_with_several_faces']} photos with several faces")
         for rule, figures in result["rules"].items():
             print(f"  {rule:34s} right face {figures['right_face']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_result(args.out, report)
     return 0
 
 

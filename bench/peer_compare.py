@@ -16,10 +16,11 @@ import sys
 from bench.peer.http_system import embed_files_over_http
 from bench.peer.options import Options, parse_options
 from bench.peer.plot import plot_roc
-from bench.peer.report import markdown_table, write_docs, write_json
+from bench.peer.report import markdown_table, write_docs
 from bench.peer.run import Comparison, compare, machine, select_records
 from bench.peer.scoring import pair_scores
 from bench.peer.summary import http_overhead
+from bench.results_file import write_result
 
 
 def http_part(options: Options, comparison: Comparison, files: list) -> dict:
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "systems": comparison.systems,
         "http": http_part(options, comparison, [r.path for r in records]),
     }
-    write_json(report, options.out / "report.json")
+    write_result(options.out / "report.json", report)
     plot_roc(
         roc_curves(comparison),
         options.out / "roc.png",

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.results_file import write_result
 from training.bootstrap import PairOwners, compare_models
 from training.crop_roots import require_crops_of
 from training.evaluate import folder_pairs
@@ -132,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             f"95% {low:+.4f} .. {high:+.4f})"
         )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_result(args.out, result)
     return 0
 
 

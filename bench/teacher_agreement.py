@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.results_file import write_result
 from training.distill_data import packed_teacher
 from training.folders import ImageRecord
 from training.images import load_image
@@ -114,8 +115,7 @@ def main() -> int:
             shown = {name: result[group][name] for name in SHOWN if name in result[group]}
             print(f"  {group}:", ", ".join(f"{k} {v['mean']:.3f}" for k, v in shown.items()))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_result(args.out, results)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench.peer.summary import headline
@@ -10,13 +9,6 @@ from bench.peer.summary import headline
 DOCS_BEGIN = "<!-- peer-compare:begin -->"
 DOCS_END = "<!-- peer-compare:end -->"
 SYSTEM_KEYS = ("ours", "peer")
-
-
-def write_json(report: dict, path: Path) -> Path:
-    """Write the report as indented JSON, creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return path
 
 
 def _percent(value: float | None, std: float | None = None) -> str:
