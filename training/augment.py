@@ -19,7 +19,7 @@ def build_augmenter(
     """Random flip, small shift and scale, brightness and contrast on 0..255 batches.
 
     With ``erase`` > 0, that share of the images also gets one random rectangle (2-25% of
-    the area) filled with noise: random erasing (Zhong et al., "Random Erasing Data
+    the area) filled with dark noise: random erasing (Zhong et al., "Random Erasing Data
     Augmentation", AAAI 2020), so that no single part of a face decides its embedding.
 
     Args:
