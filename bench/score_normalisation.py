@@ -20,7 +20,6 @@ resampling the people (:mod:`training.bootstrap`).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path
@@ -28,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from training.bootstrap import PairOwners, compare_models
+from bench.scored_pairs import load_scored_pairs, print_against_raw
+from training.bootstrap import compare_models
 from training.crop_roots import require_crops_of
-from training.evaluate import folder_pairs
 from training.folders import scan_identity_folders
 
 
@@ -84,38 +83,28 @@ def run(args: argparse.Namespace, command: str) -> dict:
     """Score the pairs raw and normalised; return each variant's comparison with raw."""
     from training.embedder import OnnxEmbedder
 
-    pairs, source, identity_of = folder_pairs(args.split, args.data, args.impostors, args.seed)
-    owners = PairOwners.from_identities(
-        [identity_of[p.first] for p in pairs],
-        [identity_of[p.second] for p in pairs],
-        [p.same for p in pairs],
-    )
-    excluded = set(identity_of.values())
-    if args.split is not None:
-        excluded |= set(json.loads(args.split.read_text(encoding="utf-8"))["heldout_identities"])
+    pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
     cohort_files = cohort_paths(
-        args.cohort_data or args.data, excluded, args.cohort_size, args.seed
+        args.cohort_data or args.data, pairs.excluded_people, args.cohort_size, args.seed
     )
     if not cohort_files:
         raise SystemExit("no cohort: every person under the cohort roots is evaluated or held out")
     model = OnnxEmbedder(args.model)
     require_crops_of(model.bundle.preprocess, args.data + (args.cohort_data or []), "the model")
-    paths = sorted(identity_of)
-    row = {path: index for index, path in enumerate(paths)}
-    first = np.array([row[p.first] for p in pairs])
-    second = np.array([row[p.second] for p in pairs])
-    embeddings, cohort = model.embed_files(paths), model.embed_files(cohort_files)
+    embeddings, cohort = model.embed_files(pairs.paths), model.embed_files(cohort_files)
     variants: dict[str, dict] = {}
     for top_k in args.top_k:
-        scores = normalised_scores(embeddings, cohort, first, second, top_k)
+        scores = normalised_scores(embeddings, cohort, pairs.first, pairs.second, top_k)
         raw = scores.pop("raw")
         for name, normalised in scores.items():
-            variants[name] = compare_models(owners, raw, normalised, args.resamples, args.seed)
+            variants[name] = compare_models(
+                pairs.owners, raw, normalised, args.resamples, args.seed
+            )
     return {
         "command": command,
         "model": str(args.model),
-        "source": source,
-        "people": owners.people,
+        "source": pairs.source,
+        "people": pairs.owners.people,
         "cohort_people": len(cohort_files),
         "variants_against_raw": variants,
     }
@@ -125,13 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     result = run(args, "python -m bench.score_normalisation " + " ".join(argv))
-    for name, metrics in result["variants_against_raw"].items():
-        eer = metrics["eer"]
-        low, high = eer["ci95"]
-        print(
-            f"{name}: EER {eer['a']:.4f} -> {eer['b']:.4f} ({eer['difference']:+.4f}, "
-            f"95% {low:+.4f} .. {high:+.4f})"
-        )
+    print_against_raw(result["variants_against_raw"])
     if args.out:
         write_result(args.out, result)
     return 0
