@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from bench.results_file import write_result
-from bench.scored_pairs import load_scored_pairs, print_against_raw
+from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
 from training.bootstrap import compare_models
 from training.crop_roots import require_crops_of
 from training.folders import scan_identity_folders
@@ -35,18 +33,12 @@ from training.folders import scan_identity_folders
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="exported model directory")
-    parser.add_argument("--split", type=Path, help="a run's split.json: its held-out people")
-    parser.add_argument("--data", nargs="+", required=True, help="roots of the pairs' people")
+    add_scoring_arguments(parser)
     parser.add_argument(
         "--cohort-data", nargs="+", help="roots of the cohort's people (default: --data)"
     )
     parser.add_argument("--cohort-size", type=int, default=3000, help="cohort people")
     parser.add_argument("--top-k", type=int, nargs="+", default=[50, 200], help="K to try")
-    parser.add_argument("--impostors", type=int, default=200_000, help="impostor pairs")
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="impostor pairs, cohort, resamples")
-    parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
     return parser.parse_args(argv)
 
 
@@ -111,13 +103,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    result = run(args, "python -m bench.score_normalisation " + " ".join(argv))
-    print_against_raw(result["variants_against_raw"])
-    if args.out:
-        write_result(args.out, result)
-    return 0
+    return rescoring_main("bench.score_normalisation", parse_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from bench.results_file import write_result
 from training.bootstrap import PairOwners
 from training.evaluate import folder_pairs
 
@@ -51,6 +55,33 @@ def load_scored_pairs(
         source=source,
         excluded_people=frozenset(excluded),
     )
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every rescoring benchmark shares: model, pairs, resampling, output."""
+    parser.add_argument("--model", type=Path, required=True, help="exported model directory")
+    parser.add_argument("--split", type=Path, help="a run's split.json: its held-out people")
+    parser.add_argument("--data", nargs="+", required=True, help="roots of the pairs' people")
+    parser.add_argument("--impostors", type=int, default=200_000, help="impostor pairs")
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
+
+
+def rescoring_main(
+    module: str,
+    parse: Callable[[list[str]], argparse.Namespace],
+    run: Callable[[argparse.Namespace, str], dict],
+    argv: list[str] | None,
+) -> int:
+    """Parse, run, print each variant against raw and write the result where asked."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    result = run(args, f"python -m {module} " + " ".join(argv))
+    print_against_raw(result["variants_against_raw"])
+    if args.out:
+        write_result(args.out, result)
+    return 0
 
 
 def print_against_raw(variants: dict[str, dict]) -> None:
