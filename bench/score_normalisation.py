@@ -29,6 +29,7 @@ from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescori
 from training.bootstrap import compare_models
 from training.crop_roots import require_crops_of
 from training.folders import scan_identity_folders
+from training.metrics import cosine_similarities
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,7 +61,7 @@ def normalised_scores(
     """The raw cosines of the pairs ``(first[i], second[i])`` and their two normalisations."""
     nearest = -np.sort(-(embeddings @ cohort.T), axis=1)[:, :top_k]
     mean, spread = nearest.mean(axis=1), np.maximum(nearest.std(axis=1), 1e-6)
-    raw = np.sum(embeddings[first] * embeddings[second], axis=1)
+    raw = cosine_similarities(embeddings[first], embeddings[second])
     return {
         "raw": raw,
         f"top{top_k}_mean": raw - (mean[first] + mean[second]) / 2,

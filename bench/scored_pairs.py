@@ -14,6 +14,8 @@ import numpy as np
 from bench.results_file import write_result
 from training.bootstrap import PairOwners
 from training.evaluate import folder_pairs
+from training.metrics import cosine_similarities
+from training.pairs import pair_rows
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,8 @@ class ScoredPairs:
     excluded_people: frozenset[str]  # evaluated or held out: never in a cohort or a fit
 
     def raw_scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """The cosine of each pair, from unit embeddings of ``paths``."""
-        return np.sum(embeddings[self.first] * embeddings[self.second], axis=1)
+        """The cosine of each pair, from the embeddings of ``paths`` (rows in that order)."""
+        return cosine_similarities(embeddings[self.first], embeddings[self.second])
 
 
 def load_scored_pairs(
@@ -37,21 +39,15 @@ def load_scored_pairs(
 ) -> ScoredPairs:
     """The pairs of the people under ``data`` (held out by ``split`` where given)."""
     pairs, source, identity_of = folder_pairs(split, data, impostors, seed)
-    owners = PairOwners.from_identities(
-        [identity_of[p.first] for p in pairs],
-        [identity_of[p.second] for p in pairs],
-        [p.same for p in pairs],
-    )
     excluded = set(identity_of.values())
     if split is not None:
         excluded |= set(json.loads(split.read_text(encoding="utf-8"))["heldout_identities"])
-    paths = sorted(identity_of)
-    row = {path: index for index, path in enumerate(paths)}
+    paths, first, second = pair_rows(pairs)
     return ScoredPairs(
         paths=paths,
-        first=np.array([row[p.first] for p in pairs], np.int64),
-        second=np.array([row[p.second] for p in pairs], np.int64),
-        owners=owners,
+        first=first,
+        second=second,
+        owners=PairOwners.of_pairs(pairs, identity_of),
         source=source,
         excluded_people=frozenset(excluded),
     )

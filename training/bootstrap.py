@@ -9,12 +9,17 @@ of their genuine pairs k times, and an impostor pair of people drawn k and l tim
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.metrics import eer_of_roc, roc, tar_of_roc
+
+if TYPE_CHECKING:
+    from training.pairs import Pair
 
 Metric = Callable[[np.ndarray, np.ndarray, np.ndarray], float]  # of (fpr, tpr, thresholds)
 METRICS: dict[str, Metric] = {
@@ -42,6 +47,15 @@ class PairOwners:
             np.array([people[name] for name in first], np.int64),
             np.array([people[name] for name in second], np.int64),
             np.asarray(labels, dtype=bool),
+        )
+
+    @classmethod
+    def of_pairs(cls, pairs: Sequence[Pair], identity_of: Mapping[Path, str]) -> PairOwners:
+        """Build the owners of image pairs, looking up each image's person in ``identity_of``."""
+        return cls.from_identities(
+            [identity_of[pair.first] for pair in pairs],
+            [identity_of[pair.second] for pair in pairs],
+            [pair.same for pair in pairs],
         )
 
     @property

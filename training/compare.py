@@ -53,11 +53,7 @@ def run(args: argparse.Namespace) -> int:
     require_crops_of(model_a.bundle.preprocess, args.data, f"A ({args.models[0]})")
     require_crops_of(model_b.bundle.preprocess, data_b, f"B ({args.models[1]})")
     pairs, source, identity_of = folder_pairs(args.split, args.data, args.impostors, args.seed)
-    owners = PairOwners.from_identities(
-        [identity_of[pair.first] for pair in pairs],
-        [identity_of[pair.second] for pair in pairs],
-        [pair.same for pair in pairs],
-    )
+    owners = PairOwners.of_pairs(pairs, identity_of)
     pairs_b = pairs_in_roots(pairs, args.data, args.data_b) if args.data_b else pairs
     scores_a = score_pairs(model_a, pairs, args.batch_size)
     scores_b = score_pairs(model_b, pairs_b, args.batch_size)

@@ -25,7 +25,7 @@ from training.folders import (
     scan_identity_folders,
 )
 from training.metrics import VerificationReport, cosine_similarities, verification_report
-from training.pairs import Pair, genuine_pairs, impostor_pairs, parse_lfw_pairs
+from training.pairs import Pair, genuine_pairs, impostor_pairs, pair_rows, parse_lfw_pairs
 
 MIN_IMPOSTORS = 10_000  # enough to measure FAR 1e-3 with some confidence
 SCORE_CHUNK = 65_536  # pairs scored per matrix product
@@ -180,11 +180,8 @@ def score_pairs(embedder: Any, pairs: list[Pair], batch_size: int) -> np.ndarray
 
     Pairs are scored in chunks, so millions of impostor pairs (FAR 1e-5) fit in memory.
     """
-    paths = sorted({path for pair in pairs for path in (pair.first, pair.second)})
-    index = {path: row for row, path in enumerate(paths)}
+    paths, first, second = pair_rows(pairs)
     embeddings = embedder.embed_files(paths, batch_size)
-    first = np.fromiter((index[pair.first] for pair in pairs), np.int64, len(pairs))
-    second = np.fromiter((index[pair.second] for pair in pairs), np.int64, len(pairs))
     chunks = [
         cosine_similarities(
             embeddings[first[i : i + SCORE_CHUNK]], embeddings[second[i : i + SCORE_CHUNK]]

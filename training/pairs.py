@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from math import comb
 from pathlib import Path
 
+import numpy as np
+
 LFW_IMAGE_PATTERN = "{name}/{name}_{number:04d}.jpg"
 
 
@@ -21,6 +23,15 @@ class Pair:
     second: Path
     same: bool
     fold: int | None = None
+
+
+def pair_rows(pairs: Sequence[Pair]) -> tuple[list[Path], np.ndarray, np.ndarray]:
+    """Every distinct image of ``pairs`` once (sorted), and each pair's two rows in that list."""
+    paths = sorted({path for pair in pairs for path in (pair.first, pair.second)})
+    index = {path: row for row, path in enumerate(paths)}
+    first = np.fromiter((index[pair.first] for pair in pairs), np.int64, len(pairs))
+    second = np.fromiter((index[pair.second] for pair in pairs), np.int64, len(pairs))
+    return paths, first, second
 
 
 def genuine_pairs(groups: Mapping[str, Sequence[Path]]) -> list[Pair]:
