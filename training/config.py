@@ -40,6 +40,9 @@ class TrainConfig:
     validation: str = "images"  # images: new photos of training people; people: new people
     validation_fraction: float = 0.1  # share of the training people's images, or of the people
     holdout_fraction: float = 0.15  # share of people held out (identity split only)
+    # Share of the people left after the hold-out (and of the unlabelled faces) that the run
+    # uses at all, drawn with split_seed: < 1 for data-scaling studies (training.data).
+    people_fraction: float = 1.0
     seed: int = 0  # weights, shuffling, augmentation
     split_seed: int = 0  # who is held out and who validates: replicate runs keep it, vary seed
     patience: int = 0  # early-stopping patience in epochs; 0 disables it
@@ -70,6 +73,7 @@ class TrainConfig:
             "learning_rate": self.learning_rate > 0,
             "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
             "holdout_fraction": 0.0 <= self.holdout_fraction < 1.0,
+            "people_fraction": 0.0 < self.people_fraction <= 1.0,
             # Validation people are taken from the people left after the identity hold-out.
             "validation": self.validation in VALIDATION_KINDS
             and (self.validation == "images" or self.split == "identity"),

@@ -13,7 +13,12 @@ import tensorflow as tf
 
 from training.augment import build_augmenter, degrade_like_clients
 from training.config import TrainConfig
-from training.folders import ImageRecord, split_identities, split_per_image
+from training.folders import (
+    ImageRecord,
+    keep_share_of_people,
+    split_identities,
+    split_per_image,
+)
 from training.images import load_image
 
 
@@ -61,10 +66,12 @@ def make_splits(records: Sequence[ImageRecord], config: TrainConfig) -> Splits:
     (``"people"``). ``per_image``: closed-set split of everyone. The held-out people
     depend on ``split_seed`` and the hold-out share alone, not on the validation kind nor on
     ``seed`` (so runs that differ only in ``seed`` are scored on the same people).
+    ``people_fraction`` < 1 then leaves out a share of the remaining people altogether.
     """
     heldout: list[ImageRecord] = []
     if config.split == "identity":
         records, heldout = split_identities(records, config.holdout_fraction, config.split_seed)
+    records = keep_share_of_people(records, config.people_fraction, config.split_seed)
     if config.validation == "people":
         train, validation = split_identities(records, config.validation_fraction, config.split_seed)
     else:

@@ -157,6 +157,33 @@ def split_identities(
     return train, [r for r in records if r.identity in heldout]
 
 
+def keep_share_of_people(
+    records: Sequence[ImageRecord], fraction: float, seed: int
+) -> list[ImageRecord]:
+    """Keep a seeded share of the people, for data-scaling studies.
+
+    Labelled people are drawn from every source set separately (as the hold-out is);
+    each unlabelled face counts as a person of its own. A smaller share keeps a subset of
+    a larger one's people (same seed), so runs at several shares are nested.
+
+    Args:
+        records: Labelled and/or unlabelled images.
+        fraction: Share of the people to keep, in (0, 1].
+        seed: Seed of the draw.
+
+    Returns:
+        The kept records, labelled first (in their order), then unlabelled ones by path.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    labelled = [r for r in records if r.identity != UNLABELLED]
+    kept, _ = split_identities(labelled, 1.0 - fraction, seed)
+    unlabelled = [r for r in records if r.identity == UNLABELLED]
+    random.Random(seed).shuffle(unlabelled)
+    chosen = unlabelled[: round(len(unlabelled) * fraction)]
+    return kept + sorted(chosen, key=lambda r: str(r.path))
+
+
 def split_per_image(
     records: Sequence[ImageRecord], validation_fraction: float, seed: int
 ) -> tuple[list[ImageRecord], list[ImageRecord]]:

@@ -51,7 +51,11 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
             distillation without a teacher cache.
     """
     from training import data
-    from training.folders import scan_identity_folders, scan_unlabelled_folders
+    from training.folders import (
+        keep_share_of_people,
+        scan_identity_folders,
+        scan_unlabelled_folders,
+    )
     from training.morph import check_sources
 
     _check_teacher_arguments(args, config)
@@ -60,7 +64,9 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
         splits = _without_suspects(splits, args.exclude)
     labels = data.label_map(splits.train)
     check_sources(args.unlabelled, splits.train)
-    unlabelled = scan_unlabelled_folders(args.unlabelled)
+    unlabelled = keep_share_of_people(
+        scan_unlabelled_folders(args.unlabelled), config.people_fraction, config.split_seed
+    )
     train_records = splits.train + unlabelled
     started = time.perf_counter()
     train_x = data.load_pixels(train_records, config.input_size, config.channels)

@@ -34,6 +34,7 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--validation": ("validation", str, {"choices": VALIDATION_KINDS}),
     "--validation-fraction": ("validation_fraction", float, {}),
     "--holdout-fraction": ("holdout_fraction", float, {}),
+    "--people-fraction": ("people_fraction", float, {}),
     "--seed": ("seed", int, {}),
     "--split-seed": ("split_seed", int, {}),
     "--precision": ("precision", str, {"choices": PRECISIONS}),
