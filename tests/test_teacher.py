@@ -11,6 +11,7 @@ import pytest
 
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
+from training.folders import keep_share_of_people, scan_identity_folders
 from training.teacher_cache import load_teacher_embeddings, read_info
 
 pytestmark = needs_dlib
@@ -91,6 +92,20 @@ def test_distilled_training_can_validate_on_new_people(cache, tmp_path):
     split = json.loads((out / "split.json").read_text())
     labels = json.loads((out / "labels.json").read_text())
     assert len(labels) == 2 and not {row["identity"] for row in split["validation"]} & set(labels)
+
+
+@pytest.mark.slow
+def test_a_run_on_a_share_of_the_people_trains_on_that_share_only(cache, tmp_path):
+    out = tmp_path / "run"
+    roots = [str(cache / "celeba"), str(cache / "orl")]
+    flags = f"--data {roots[0]} --data {roots[1]} --unlabelled {cache}/unlabelled"
+    flags += f" --teacher {cache} --distill projection --channels 3 --people-fraction 0.5"
+    assert smoke_train(out, *flags.split()) == 0
+    assert json.loads((out / "summary.json").read_text())["unlabelled_images"] == 1  # of 2
+    kept = keep_share_of_people(scan_identity_folders(roots), 0.5, seed=0)
+    split = json.loads((out / "split.json").read_text())
+    assert set(split["train_identities"]) == {r.identity for r in kept}
+    assert json.loads((out / "config.json").read_text())["people_fraction"] == 0.5
 
 
 def test_distillation_without_teacher_is_refused(cache, tmp_path):

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# How much does verification on new people gain from more training people? The 2.0.0 recipe
+# (`--preset teacher`) on a nested, seeded share of the training people and of the unlabelled
+# faces (`train --people-fraction`), every run the same number of steps (that of the full
+# data), the same held-out people; each run exported as 2.4.0 is served (mirror average,
+# feature and projection joined) and compared with the full-data run on the held-out CelebA
+# and in-the-wild people, with 95% intervals over people.
+#
+# Usage: bench/screen_people.sh [CACHE_DIR] [EPOCHS] [FRACTION ...]
+#   (CACHE_DIR from `python -m training prepare` + `python -m training teacher`)
+# Results: runs/people_share_<F>/ and runs/people_share_<F>/compare_{celeba,wild}.json
+set -euo pipefail
+cache=${1:-data_cache/faces112}
+epochs=${2:-6}
+shift $(($# > 2 ? 2 : $#))
+fractions=("$@")
+[ ${#fractions[@]} -gt 0 ] || fractions=(1.0 0.5 0.25)
+py=${PYTHON:-.venv/bin/python}
+steps=420  # one pass over the full data: (17,229 labelled + 9,674 unlabelled) // 64
+labelled=(orl extended_yaleb yale taiwan_frontal frll)
+data=("${labelled[@]/#/--data=$cache/}"
+      --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small")
+wild=("celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small"
+      "$cache/frll" "$cache/taiwan_frontal")
+
+for fraction in "${fractions[@]}"; do
+  run=runs/people_share_$fraction
+  "$py" -m training train --preset teacher --out "$run" --teacher "$cache" "${data[@]}" \
+    --unlabelled "$cache/utkface" --people-fraction "$fraction" --epochs "$epochs" \
+    --steps-per-epoch "$steps" --verbose 2
+  "$py" -m training export --checkpoint "$run/final.keras" --out "$run/export" \
+    --no-saved-model --mirror-average --embedding-layer feature teacher_projection
+done
+
+full=runs/people_share_1.0
+for fraction in "${fractions[@]}"; do
+  [ "$fraction" = 1.0 ] && continue
+  run=runs/people_share_$fraction
+  "$py" -m training compare --models "$full/export" "$run/export" --split "$full/split.json" \
+    --data "celeba=$cache/celeba_subset" --out "$run/compare_celeba.json"
+  "$py" -m training compare --models "$full/export" "$run/export" --split "$full/split.json" \
+    --data "${wild[@]}" --impostors 200000 --out "$run/compare_wild.json"
+done
