@@ -8,7 +8,10 @@
 #
 # Usage: bench/screen_people.sh [CACHE_DIR] [EPOCHS] [FRACTION ...]
 #   (CACHE_DIR from `python -m training prepare` + `python -m training teacher`)
-# Results: runs/people_share_<F>/ and runs/people_share_<F>/compare_{celeba,wild}.json
+#   SEED=1 bench/screen_people.sh ... trains replicates (runs/people_share_<F>_seed1), which
+#   are compared with the seed-0 full-data run too: the screen's own noise.
+# Results: runs/people_share_<F>/ and runs/people_share_<F>/compare_{celeba,wild}.json;
+# a run already exported is not trained again.
 set -euo pipefail
 cache=${1:-data_cache/faces112}
 epochs=${2:-6}
@@ -16,6 +19,8 @@ shift $(($# > 2 ? 2 : $#))
 fractions=("$@")
 [ ${#fractions[@]} -gt 0 ] || fractions=(1.0 0.5 0.25)
 py=${PYTHON:-.venv/bin/python}
+seed=${SEED:-0}  # weights, shuffling, augmentation; another seed is a replicate (same people)
+suffix=$([ "$seed" = 0 ] || echo "_seed$seed")
 steps=420  # one pass over the full data: (17,229 labelled + 9,674 unlabelled) // 64
 labelled=(orl extended_yaleb yale taiwan_frontal frll)
 data=("${labelled[@]/#/--data=$cache/}"
@@ -24,18 +29,19 @@ wild=("celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small"
       "$cache/frll" "$cache/taiwan_frontal")
 
 for fraction in "${fractions[@]}"; do
-  run=runs/people_share_$fraction
+  run=runs/people_share_$fraction$suffix
+  [ -f "$run/export/model.onnx" ] && continue  # trained and exported by an earlier call
   "$py" -m training train --preset teacher --out "$run" --teacher "$cache" "${data[@]}" \
     --unlabelled "$cache/utkface" --people-fraction "$fraction" --epochs "$epochs" \
-    --steps-per-epoch "$steps" --verbose 2
+    --steps-per-epoch "$steps" --seed "$seed" --verbose 2
   "$py" -m training export --checkpoint "$run/final.keras" --out "$run/export" \
     --no-saved-model --mirror-average --embedding-layer feature teacher_projection
 done
 
 full=runs/people_share_1.0
 for fraction in "${fractions[@]}"; do
-  [ "$fraction" = 1.0 ] && continue
-  run=runs/people_share_$fraction
+  run=runs/people_share_$fraction$suffix
+  [ "$run" = "$full" ] && continue
   "$py" -m training compare --models "$full/export" "$run/export" --split "$full/split.json" \
     --data "celeba=$cache/celeba_subset" --out "$run/compare_celeba.json"
   "$py" -m training compare --models "$full/export" "$run/export" --split "$full/split.json" \
