@@ -1,0 +1,94 @@
+"""Summarise ``bench/screen_people.sh``: held-out EER against the number of training people.
+
+Reads each ``runs/people_share_<F>[_seed<S>]`` run (its config, split and last epoch) and its
+comparison with the full-data run, fits EER = a + b log2(people) over the seed-0 runs, and
+writes one JSON result:
+
+    python -m bench.people_scaling --out bench/results/people_scaling.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bench.results_file import write_result
+
+SETS = ("celeba", "wild")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, default=Path("runs"), help="folder of the runs")
+    parser.add_argument("--full", default="people_share_1.0", help="the full-data run's name")
+    parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
+    return parser.parse_args(argv)
+
+
+def run_summary(run: Path, full: Path) -> dict:
+    """A run's share, seed, people, last validation losses and held-out EER per set.
+
+    The full-data run's EER is side A of every comparison (the same export, the same pairs).
+    """
+    config = json.loads((run / "config.json").read_text())
+    split = json.loads((run / "split.json").read_text())
+    history = (run / "history.csv").read_text().splitlines()
+    last = dict(zip(history[0].split(","), history[-1].split(","), strict=True))
+    summary = {
+        "run": str(run),
+        "people_fraction": config["people_fraction"],
+        "seed": config["seed"],
+        "training_people": len(split["train_identities"]),
+        "val_loss": float(last["val_loss"]),
+        "val_projection_loss": float(last["val_projection_loss"]),
+    }
+    compared = (
+        run if run != full else next(full.parent.glob("people_share_*/compare_*.json")).parent
+    )
+    side = "a" if run == full else "b"
+    for name in SETS:
+        eer = json.loads((compared / f"compare_{name}.json").read_text())["metrics"]["eer"]
+        summary[f"{name}_eer"] = eer[side]
+        summary[f"{name}_eer_ci95"] = eer[f"{side}_ci95"]
+        if run != full:
+            summary[f"{name}_eer_minus_full"] = eer["difference"]
+            summary[f"{name}_eer_minus_full_ci95"] = eer["ci95"]
+    return summary
+
+
+def log_fit(runs: list[dict], name: str) -> dict | None:
+    """EER = a + b log2(training people) over the seed-0 runs, and where it reaches 10%."""
+    points = [(r["training_people"], r[f"{name}_eer"]) for r in runs]
+    if len(points) < 3:
+        return None
+    people, eer = np.array(points, dtype=float).T
+    slope, intercept = np.polyfit(np.log2(people), eer, 1)
+    return {
+        "eer_change_per_doubling": float(slope),
+        "intercept": float(intercept),
+        "people_at_eer_0.10": float(2 ** ((0.10 - intercept) / slope)) if slope < 0 else None,
+        "points": [[int(p), float(e)] for p, e in points],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    full = args.runs / args.full
+    runs = [run_summary(run, full) for run in sorted(args.runs.glob("people_share_*"))]
+    seed0 = sorted((r for r in runs if r["seed"] == 0), key=lambda r: r["training_people"])
+    result = {
+        "question": "How does held-out EER change with the number of training people?",
+        "runs": runs,
+        "fits": {name: log_fit(seed0, name) for name in SETS},
+    }
+    print(json.dumps(result["fits"], indent=1))
+    if args.out:
+        write_result(args.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
