@@ -1,23 +1,24 @@
-"""The data-scaling summary's fit of held-out EER against the number of training people."""
+"""The data-scaling summary: EER change from each share of the people to the next."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.people_scaling import log_fit
+from bench.people_scaling import doublings
 
 
-def test_the_fit_recovers_a_log_linear_trend_and_where_it_reaches_ten_percent():
+def test_each_step_reports_its_change_and_its_change_per_doubling():
     runs = [
-        {"training_people": n, "celeba_eer": 0.30 - 0.02 * k}
-        for k, n in [(8, 256), (9, 512), (10, 1024)]
+        {"training_people": 400, "celeba_eer": 0.20},
+        {"training_people": 100, "celeba_eer": 0.30},
+        {"training_people": 200, "celeba_eer": 0.26},
     ]
-    fit = log_fit(runs, "celeba")
-    assert fit["eer_change_per_doubling"] == pytest.approx(-0.02)
-    assert fit["people_at_eer_0.10"] == pytest.approx(1024.0)
+    steps = doublings(runs, "celeba")
+    assert [(s["from_people"], s["to_people"]) for s in steps] == [(100, 200), (200, 400)]
+    assert [s["eer_change"] for s in steps] == pytest.approx([-0.04, -0.06])
 
 
-def test_no_fit_from_fewer_than_three_runs_nor_a_target_without_a_falling_trend():
-    assert log_fit([{"training_people": 10, "wild_eer": 0.2}] * 2, "wild") is None
-    flat = [{"training_people": n, "wild_eer": 0.2 + n * 1e-5} for n in (100, 200, 400)]
-    assert log_fit(flat, "wild")["people_at_eer_0.10"] is None
+def test_a_fourfold_step_is_two_doublings_and_one_run_has_no_steps():
+    runs = [{"training_people": 100, "wild_eer": 0.3}, {"training_people": 400, "wild_eer": 0.2}]
+    assert doublings(runs, "wild")[0]["eer_change_per_doubling"] == pytest.approx(-0.05)
+    assert doublings(runs[:1], "wild") == []
