@@ -172,16 +172,18 @@ def keep_share_of_people(
         seed: Seed of the draw.
 
     Returns:
-        The kept records, labelled first (in their order), then unlabelled ones by path.
+        The kept records in their input order, labelled first, then unlabelled ones (so a
+        share of 1 returns every record in the order a run without this step sees them).
     """
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     labelled = [r for r in records if r.identity != UNLABELLED]
     kept, _ = split_identities(labelled, 1.0 - fraction, seed)
     unlabelled = [r for r in records if r.identity == UNLABELLED]
-    random.Random(seed).shuffle(unlabelled)
-    chosen = unlabelled[: round(len(unlabelled) * fraction)]
-    return kept + sorted(chosen, key=lambda r: str(r.path))
+    drawn = list(unlabelled)
+    random.Random(seed).shuffle(drawn)
+    chosen = set(drawn[: round(len(drawn) * fraction)])
+    return kept + [r for r in unlabelled if r in chosen]
 
 
 def split_per_image(
