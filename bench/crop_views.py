@@ -61,8 +61,17 @@ AVERAGES = {  # variant -> the views averaged with the plain crop
 }
 
 
-def unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+def embed_views(model, paths, batch_size: int = 64) -> dict[str, np.ndarray]:
+    """The served embedding of every crop (``plain``) and of each of its views, in batches."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("plain", *VIEWS)}
+    for start in range(0, len(paths), batch_size):
+        crops = np.stack(
+            [load_image(p, model.size, model.channels) for p in paths[start : start + batch_size]]
+        )
+        parts["plain"].append(model.embed_pixels(crops))
+        for name, view in VIEWS.items():
+            parts[name].append(model.embed_pixels(np.stack([view(c) for c in crops])))
+    return {name: np.concatenate(rows) for name, rows in parts.items()}
 
 
 def run(args: argparse.Namespace, command: str) -> dict:
@@ -70,19 +79,13 @@ def run(args: argparse.Namespace, command: str) -> dict:
     from training.embedder import OnnxEmbedder
 
     pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
-    model = OnnxEmbedder(args.model)
-    crops = np.stack([load_image(p, model.size, model.channels) for p in pairs.paths])
-    plain = unit(model.embed_pixels(crops))
-    views = {
-        name: unit(model.embed_pixels(np.stack([view(c) for c in crops]).astype(np.uint8)))
-        for name, view in VIEWS.items()
-    }
-    raw = pairs.raw_scores(plain)
-    variants = {
+    views = embed_views(OnnxEmbedder(args.model), pairs.paths)
+    raw = pairs.raw_scores(views["plain"])
+    variants = {  # the served embeddings are unit vectors: their sum is their mean's direction
         name: compare_models(
             pairs.owners,
             raw,
-            pairs.raw_scores(unit(plain + sum(views[v] for v in chosen))),
+            pairs.raw_scores(views["plain"] + sum(views[v] for v in chosen)),
             args.resamples,
             args.seed,
         )
