@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from itertools import pairwise
 from pathlib import Path
-
-import numpy as np
 
 from bench.results_file import write_result
 
@@ -71,9 +71,9 @@ def doublings(runs: list[dict], name: str) -> list[dict]:
             "from_people": small,
             "to_people": large,
             "eer_change": large_eer - small_eer,
-            "eer_change_per_doubling": (large_eer - small_eer) / float(np.log2(large / small)),
+            "eer_change_per_doubling": (large_eer - small_eer) / math.log2(large / small),
         }
-        for (small, small_eer), (large, large_eer) in zip(points, points[1:], strict=False)
+        for (small, small_eer), (large, large_eer) in pairwise(points)
     ]
 
 
