@@ -26,6 +26,7 @@ from bench.results_file import write_result
 from training.distill_data import packed_teacher
 from training.folders import ImageRecord
 from training.images import load_image
+from training.metrics import unit_rows
 from training.teacher_cache import load_teacher_embeddings
 
 GROUPS = ("train", "validation", "heldout")
@@ -67,8 +68,7 @@ def hint_losses(model, records: list[ImageRecord], targets: np.ndarray) -> np.nd
     has_vector = targets[:, -1] > 0
     kept = [record for record, keep in zip(records, has_vector, strict=True) if keep]
     pixels = np.stack([load_image(r.path, size, channels) for r in kept]).astype(np.float32)
-    projection = model.predict(pixels, batch_size=64, verbose=0)
-    projection /= np.maximum(np.linalg.norm(projection, axis=1, keepdims=True), 1e-12)
+    projection = unit_rows(model.predict(pixels, batch_size=64, verbose=0))
     return 1.0 - np.sum(projection * targets[has_vector, :-1], axis=1)
 
 

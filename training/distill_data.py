@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from training.folders import UNLABELLED, ImageRecord
+from training.metrics import unit_rows
 from training.teacher_cache import TeacherEmbeddings
 
 
@@ -42,8 +43,7 @@ def centred(vectors: np.ndarray, mask: np.ndarray, mean: np.ndarray | None = Non
     if mean is None:
         mean = vectors[mask > 0].mean(axis=0) if mask.any() else np.zeros(vectors.shape[1])
     shifted = (vectors - mean) * mask[:, None]
-    norms = np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
-    return (shifted / norms).astype(np.float32), mean.astype(np.float32)
+    return unit_rows(shifted).astype(np.float32), mean.astype(np.float32)
 
 
 def packed_teacher(

@@ -13,15 +13,18 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_sco
 from sklearn.model_selection import StratifiedKFold
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length; an all-zero row stays zero (never NaN)."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def cosine_similarities(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two (N, D) arrays of embeddings.
 
     A zero embedding (a model whose ReLU features are all off for an image) has similarity 0
     with everything, as the service computes it, rather than NaN.
     """
-    first = first / np.maximum(np.linalg.norm(first, axis=1, keepdims=True), 1e-12)
-    second = second / np.maximum(np.linalg.norm(second, axis=1, keepdims=True), 1e-12)
-    return np.sum(first * second, axis=1)
+    return np.sum(unit_rows(first) * unit_rows(second), axis=1)
 
 
 def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ from training.export_weights import (
     exported_projection,
     folded_convolutions,
 )
+from training.metrics import unit_rows
 from training.model import (
     BN_EPSILON,
     FEATURE_LAYER,
@@ -128,7 +129,7 @@ def served_features(exported: OnnxEmbedder, images: np.ndarray, width: int) -> n
             f"that serves {FEATURE_LAYER!r} (first); start from the run's checkpoint instead"
         )
     part = served[:, :width]
-    return part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+    return unit_rows(part)
 
 
 def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> None:
@@ -164,7 +165,7 @@ def fit_heads(model: Any, batches: Any, projection: np.ndarray | None = None) ->
         has_projection = False  # nothing left to fit
     gram, cross = 0.0, 0.0
     for x, y in batches:
-        unit = _unit(np.asarray(features(x, training=False), dtype=np.float64))
+        unit = unit_rows(np.asarray(features(x, training=False), dtype=np.float64))
         labels = np.asarray(y[CLASSIFIER_LAYER] if isinstance(y, dict) else y)
         np.add.at(class_sums, labels[labels >= 0], unit[labels >= 0])
         if has_projection:
@@ -173,16 +174,12 @@ def fit_heads(model: Any, batches: Any, projection: np.ndarray | None = None) ->
             gram, cross = gram + masked.T @ masked, cross + masked.T @ packed[:, :-1]
     seen = np.linalg.norm(class_sums, axis=1) > 0
     kernel = np.asarray(classifier.kernel).copy()
-    kernel[:, seen] = _unit(class_sums[seen]).T
+    kernel[:, seen] = unit_rows(class_sums[seen]).T
     classifier.kernel.assign(kernel)
     log.info("imprinted %d of %d classes", int(seen.sum()), len(seen))
     if has_projection:
         ridge = RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
         model.get_layer(TEACHER_PROJECTION).kernel.assign(np.linalg.solve(gram + ridge, cross))
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int) -> None:
