@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench.peer_compare",
         description=("Compare our verifier with face_recognition (dlib) on the same raw photos."),
     )
+    _add_inputs(parser)
+    _add_run_controls(parser)
+    return parser
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """Which model, which photos and how many pairs."""
     parser.add_argument(
         "--model",
         type=Path,
@@ -72,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-images", type=int, help="at most N photos per person")
     parser.add_argument("--max-impostors", type=int, default=20_000, help="impostor pairs")
     parser.add_argument("--seed", type=int, default=0)
+
+
+def _add_run_controls(parser: argparse.ArgumentParser) -> None:
+    """What runs and where the results go."""
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-peer", action="store_true", help="leave face_recognition out")
     parser.add_argument("--no-http", action="store_true", help="leave the HTTP API run out")
@@ -88,7 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="smoke run: fixture photos and the "
         "tiny fixture model (random weights: its figures mean nothing)",
     )
-    return parser
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
