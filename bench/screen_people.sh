@@ -10,6 +10,8 @@
 #   (CACHE_DIR from `python -m training prepare` + `python -m training teacher`)
 #   SEED=1 bench/screen_people.sh ... trains replicates (runs/people_share_<F>_seed1), which
 #   are compared with the seed-0 full-data run too: the screen's own noise.
+#   STEPS=N sets the steps per epoch (default 420, one pass over the full data of the
+#   shipped cache); keep it fixed across the runs of one screen.
 # Results: runs/people_share_<F>/ and runs/people_share_<F>/compare_{celeba,wild}.json;
 # a run already exported is not trained again.
 set -euo pipefail
@@ -21,7 +23,7 @@ fractions=("$@")
 py=${PYTHON:-.venv/bin/python}
 seed=${SEED:-0}  # weights, shuffling, augmentation; another seed is a replicate (same people)
 suffix=$([ "$seed" = 0 ] || echo "_seed$seed")
-steps=420  # one pass over the full data: (17,229 labelled + 9,674 unlabelled) // 64
+steps=${STEPS:-420}  # one pass over the full data: (17,229 labelled + 9,674 unlabelled) // 64
 labelled=(orl extended_yaleb yale taiwan_frontal frll)
 data=("${labelled[@]/#/--data=$cache/}"
       --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small")
