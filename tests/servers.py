@@ -14,7 +14,7 @@ from conftest import TINY_MODEL
 
 from bench.local_service import free_port
 
-__all__ = ["ROOT", "free_port", "server_env", "start_server", "wait_ready"]
+__all__ = ["ROOT", "free_port", "server_env", "start_server", "stop_server", "wait_ready"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,16 +59,27 @@ def server_env(port: int, **overrides: str) -> dict[str, str]:
 def start_server(port: int, log: Path, **overrides: str) -> subprocess.Popen:
     """Start ``python -m app`` (see :func:`server_env`), its output in ``log``; return once
     ``/ready`` answers 200 (the process is killed if it does not)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=server_env(port, **overrides),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("w") as output:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app"],
+            cwd=ROOT,
+            env=server_env(port, **overrides),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_ready(f"http://127.0.0.1:{port}", process, log.read_text)
     except AssertionError:
         process.kill()
         raise
     return process
+
+
+def stop_server(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (a graceful drain), then SIGKILL if it has not exited within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

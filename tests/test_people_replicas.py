@@ -4,9 +4,6 @@
 PostgreSQL database see each other's enrolments and erasures within a second.
 """
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +13,8 @@ from pathlib import Path
 import httpx
 import image_factory as images
 import pytest
-from conftest import TINY_MODEL
 from postgres import fresh_database
-from servers import free_port, wait_ready
+from servers import free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = [
@@ -32,39 +28,14 @@ ENROLLERS, IDENTIFIERS, PEOPLE_EACH, IDENTIFY_ROUNDS = 16, 16, 3, 8
 @contextmanager
 def serve(data_dir: Path, database_url: str | None, log: Path) -> Iterator[str]:
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FACEVERIFY_")}
-    env.update(
-        {
-            "FACEVERIFY_MODEL_PATH": str(TINY_MODEL),
-            "FACEVERIFY_PORT": str(port),
-            "FACEVERIFY_HOST": "127.0.0.1",
-            "FACEVERIFY_DEVICE": "cpu",
-            "FACEVERIFY_THREADS": "1",
-            "FACEVERIFY_DATA_DIR": str(data_dir),
-            "PYTHONPATH": str(ROOT),
-        }
-    )
+    settings = {"FACEVERIFY_THREADS": "1", "FACEVERIFY_DATA_DIR": str(data_dir)}
     if database_url:
-        env["FACEVERIFY_DATABASE_URL"] = database_url
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
+        settings["FACEVERIFY_DATABASE_URL"] = database_url
+    process = start_server(port, log, **settings)
     try:
-        wait_ready(base_url, process, log.read_text)
-        yield base_url
+        yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
 
 
 @contextmanager
