@@ -7,7 +7,11 @@ faces of a cohort of other people, ``s - (mu_a + mu_b) / 2``; adaptive symmetric
 normalisation (AS-norm) also divides each side's difference by its spread,
 ``((s - mu_a) / sd_a + (s - mu_b) / sd_b) / 2`` (Matejka et al., "Analysis of Score
 Normalization in Multilingual Speaker Recognition", Interspeech 2017). The cohort is one
-photo each of people the model trained on (never a held-out person).
+photo each of people the model trained on (never a held-out person), or, with ``--centroids N``,
+N k-means centroids of the embeddings of every photo of those people, keeping only those whose
+cluster holds ``--min-people`` people or more: each kept centroid is the mean of photos of
+several people, a face of nobody, so such a cohort could ship with a model without shipping
+any person's template (the report gives the fewest images and people behind a kept centroid).
 
     python -m bench.score_normalisation --model models/default \
         --split models/default/evaluation/heldout_split.json \
@@ -24,12 +28,13 @@ import random
 from pathlib import Path
 
 import numpy as np
+from sklearn.cluster import KMeans
 
 from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
 from training.bootstrap import compare_models
 from training.crop_roots import require_crops_of
 from training.folders import scan_identity_folders
-from training.metrics import cosine_similarities
+from training.metrics import cosine_similarities, unit_rows
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +45,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cohort-size", type=int, default=3000, help="cohort people")
     parser.add_argument("--top-k", type=int, nargs="+", default=[50, 200], help="K to try")
+    parser.add_argument(
+        "--centroids", type=int, help="cohort of N k-means centroids of every cohort photo"
+    )
+    parser.add_argument(
+        "--min-people",
+        type=int,
+        default=5,
+        help="with --centroids: keep only centroids of clusters of this many people or more",
+    )
     return parser.parse_args(argv)
 
 
@@ -53,6 +67,55 @@ def cohort_paths(roots: list[str], excluded: set[str], size: int, seed: int) -> 
     people = sorted(photos)
     rng.shuffle(people)
     return [rng.choice(photos[person]) for person in people[:size]]
+
+
+def centroid_cohort(
+    embeddings: np.ndarray, owners: list[str], count: int, min_people: int, seed: int
+) -> tuple[np.ndarray, dict]:
+    """The unit k-means centroids (of ``count``) whose cluster holds ``min_people`` or more.
+
+    A cluster of one person's photos would make its centroid that person's template, so such
+    centroids are dropped.
+
+    Returns:
+        ``(centroids (kept, D), {"centroids", "kept", "fewest_images", "fewest_people"})``,
+        the fewest counted over the kept centroids.
+
+    Raises:
+        SystemExit: ``count`` is out of range, or no cluster holds ``min_people`` people.
+    """
+    if count < 1 or count > len(embeddings):
+        raise SystemExit(f"--centroids must be 1 .. {len(embeddings)} (the cohort photos)")
+    clusters = KMeans(count, n_init=1, random_state=seed).fit(embeddings)
+    members = [np.flatnonzero(clusters.labels_ == label) for label in range(count)]
+    people = np.array([len({owners[row] for row in rows}) for rows in members])
+    kept = np.flatnonzero(people >= min_people)
+    if not len(kept):
+        raise SystemExit(f"no cluster holds {min_people} people: lower --min-people")
+    return unit_rows(clusters.cluster_centers_[kept]), {
+        "centroids": count,
+        "kept": len(kept),
+        "fewest_images": min(len(members[label]) for label in kept),
+        "fewest_people": int(people[kept].min()),
+    }
+
+
+def cohort_of(args: argparse.Namespace, model, excluded: frozenset[str]) -> tuple[np.ndarray, dict]:
+    """The cohort's embeddings: one photo each of ``--cohort-size`` people, or centroids."""
+    roots = args.cohort_data or args.data
+    if args.centroids is None:
+        files = cohort_paths(roots, excluded, args.cohort_size, args.seed)
+        if not files:
+            raise SystemExit(
+                "no cohort: every person under the cohort roots is evaluated or held out"
+            )
+        return model.embed_files(files), {"cohort_people": len(files)}
+    records = [r for r in scan_identity_folders(roots) if r.identity not in excluded]
+    if not records:
+        raise SystemExit("no cohort: every person under the cohort roots is evaluated or held out")
+    embeddings = model.embed_files([record.path for record in records])
+    owners = [record.identity for record in records]
+    return centroid_cohort(embeddings, owners, args.centroids, args.min_people, args.seed)
 
 
 def normalised_scores(
@@ -77,14 +140,10 @@ def run(args: argparse.Namespace, command: str) -> dict:
     from training.embedder import OnnxEmbedder
 
     pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
-    cohort_files = cohort_paths(
-        args.cohort_data or args.data, pairs.excluded_people, args.cohort_size, args.seed
-    )
-    if not cohort_files:
-        raise SystemExit("no cohort: every person under the cohort roots is evaluated or held out")
     model = OnnxEmbedder(args.model)
     require_crops_of(model.bundle.preprocess, args.data + (args.cohort_data or []), "the model")
-    embeddings, cohort = model.embed_files(pairs.paths), model.embed_files(cohort_files)
+    cohort, cohort_report = cohort_of(args, model, pairs.excluded_people)
+    embeddings = model.embed_files(pairs.paths)
     variants: dict[str, dict] = {}
     for top_k in args.top_k:
         scores = normalised_scores(embeddings, cohort, pairs.first, pairs.second, top_k)
@@ -98,7 +157,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
         "model": str(args.model),
         "source": pairs.source,
         "people": pairs.owners.people,
-        "cohort_people": len(cohort_files),
+        **cohort_report,
         "variants_against_raw": variants,
     }
 

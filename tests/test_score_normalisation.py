@@ -5,7 +5,7 @@ import json
 import numpy as np
 from test_evaluate import TINY_MODEL, write_faces
 
-from bench.score_normalisation import cohort_paths, main, normalised_scores
+from bench.score_normalisation import centroid_cohort, cohort_paths, main, normalised_scores
 
 
 def unit_rows(count: int, seed: int) -> np.ndarray:
@@ -46,3 +46,31 @@ def test_end_to_end_on_the_tiny_model(tmp_path):
     assert set(result["variants_against_raw"]) == {"top2_mean", "as_norm2"}
     eer = result["variants_against_raw"]["top2_mean"]["eer"]
     assert 0.0 <= eer["a"] <= 1.0 and eer["ci95"][0] <= eer["difference"] <= eer["ci95"][1]
+
+
+def test_centroids_are_unit_means_of_clusters_and_report_who_is_behind_them():
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:2] * 10
+    embeddings = np.concatenate(
+        [centres[0] + rng.normal(size=(6, 8)), centres[1] + rng.normal(size=(4, 8))]
+    )
+    owners = ["p0", "p1", "p2", "p0", "p1", "p2", "q0", "q0", "q1", "q1"]
+    centroids, report = centroid_cohort(embeddings, owners, count=2, min_people=2, seed=0)
+    assert np.allclose(np.linalg.norm(centroids, axis=1), 1.0)
+    assert sorted(np.argmax(np.abs(centroids), axis=1)) == [0, 1]  # one centroid per cluster
+    assert report == {"centroids": 2, "kept": 2, "fewest_images": 4, "fewest_people": 2}
+    centroids, report = centroid_cohort(embeddings, owners, count=2, min_people=3, seed=0)
+    assert np.argmax(np.abs(centroids), axis=1).tolist() == [0]  # q0, q1's cluster dropped
+    assert report == {"centroids": 2, "kept": 1, "fewest_images": 6, "fewest_people": 3}
+
+
+def test_end_to_end_with_a_centroid_cohort(tmp_path):
+    pairs_root, cohort_root = write_faces(tmp_path / "pairs"), write_faces(tmp_path / "cohort")
+    out = tmp_path / "result.json"
+    flags = ["--model", str(TINY_MODEL), "--data", f"a={pairs_root}", "--cohort-data"]
+    flags += [f"b={cohort_root}", "--centroids", "2", "--min-people", "1", "--top-k", "1"]
+    flags += ["--impostors", "30"]
+    assert main([*flags, "--resamples", "50", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["centroids"] == 2 and result["fewest_images"] >= 1
+    assert set(result["variants_against_raw"]) == {"top1_mean", "as_norm1"}
