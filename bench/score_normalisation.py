@@ -36,6 +36,8 @@ from training.crop_roots import require_crops_of
 from training.folders import scan_identity_folders
 from training.metrics import cosine_similarities, unit_rows
 
+NO_COHORT = "no cohort: every person under the cohort roots is evaluated or held out"
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,13 +108,11 @@ def cohort_of(args: argparse.Namespace, model, excluded: frozenset[str]) -> tupl
     if args.centroids is None:
         files = cohort_paths(roots, excluded, args.cohort_size, args.seed)
         if not files:
-            raise SystemExit(
-                "no cohort: every person under the cohort roots is evaluated or held out"
-            )
+            raise SystemExit(NO_COHORT)
         return model.embed_files(files), {"cohort_people": len(files)}
     records = [r for r in scan_identity_folders(roots) if r.identity not in excluded]
     if not records:
-        raise SystemExit("no cohort: every person under the cohort roots is evaluated or held out")
+        raise SystemExit(NO_COHORT)
     embeddings = model.embed_files([record.path for record in records])
     owners = [record.identity for record in records]
     return centroid_cohort(embeddings, owners, args.centroids, args.min_people, args.seed)

@@ -28,7 +28,7 @@ import numpy as np
 
 from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
 from training.bootstrap import compare_models
-from training.distill_data import crop_keys
+from training.distill_data import centred, crop_keys
 from training.folders import ImageRecord, scan_identity_folders, scan_unlabelled_folders
 from training.metrics import unit_rows
 from training.teacher_cache import load_teacher_embeddings
@@ -201,10 +201,8 @@ def fit_set(args: argparse.Namespace, excluded: frozenset[str]):
     kept = has_vector > 0
     if kept.sum() < 2:
         raise SystemExit("fewer than 2 fit images with a teacher vector")
-    vectors = vectors[kept]
-    return [r for r, keep in zip(records, kept, strict=True) if keep], unit_rows(
-        vectors - vectors.mean(axis=0)
-    )
+    targets, _ = centred(vectors, has_vector)  # as training centres them
+    return [r for r, keep in zip(records, kept, strict=True) if keep], targets[kept]
 
 
 def run(args: argparse.Namespace, command: str) -> dict:
