@@ -52,6 +52,9 @@ def test_teacher_terms_alone_are_allowed():
         {"validation_fraction": 1.0},
         {"erase": 1.5},
         {"erase": 0.5, "augment": False},  # erasing is part of the augmentation
+        {"neighbour_group": 3},  # batches of 64 are not groups of 3
+        {"neighbour_group": 4, "neighbour_pool": 2},  # 3 partners from 2 neighbours
+        {"neighbour_group": 4, "distill": "none"},  # neighbours are the teacher's
     ],
 )
 def test_invalid_values_are_named(overrides):

@@ -108,6 +108,18 @@ def test_a_run_on_a_share_of_the_people_trains_on_that_share_only(cache, tmp_pat
     assert json.loads((out / "config.json").read_text())["people_fraction"] == 0.5
 
 
+@pytest.mark.slow
+def test_a_run_can_train_on_teacher_mined_batches(cache, tmp_path):
+    out = tmp_path / "run"
+    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
+    flags += f" --teacher {cache} --distill both --channels 3"
+    flags += " --neighbour-group 2 --neighbour-pool 3"
+    assert smoke_train(out, *flags.split()) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["neighbour_group"], config["neighbour_pool"]) == (2, 3)
+    assert len((out / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
+
+
 def test_distillation_without_teacher_is_refused(cache, tmp_path):
     out, orl = tmp_path / "run", str(cache / "orl")
     with pytest.raises(SystemExit, match="needs --teacher"):

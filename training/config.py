@@ -54,6 +54,11 @@ class TrainConfig:
     classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
     similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
+    # Teacher-mined batches (training.neighbour_batches): groups of an image and its nearest
+    # training images in the teacher's space, drawn from its `neighbour_pool` nearest; 0 =
+    # random batches.
+    neighbour_group: int = 0
+    neighbour_pool: int = 16
 
     def __post_init__(self) -> None:
         """Validate the fields.
@@ -85,6 +90,13 @@ class TrainConfig:
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
             "erase": 0.0 <= self.erase <= 1.0 and (self.augment or self.erase == 0.0),
+            "neighbour_group": self.neighbour_group == 0
+            or (
+                2 <= self.neighbour_group <= self.neighbour_pool + 1
+                and self.batch_size % self.neighbour_group == 0
+                and self.distill != "none"
+            ),
+            "neighbour_pool": self.neighbour_pool >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

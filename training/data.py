@@ -117,19 +117,26 @@ def _sharded_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
-def training_dataset(pixels: np.ndarray, targets, config: TrainConfig) -> tf.data.Dataset:
+def training_dataset(
+    pixels: np.ndarray, targets, config: TrainConfig, order: np.ndarray | None = None
+) -> tf.data.Dataset:
     """Return cached, shuffled (seeded), augmented training batches (float32 0..255).
 
-    ``targets`` is a label array or a dict of per-output arrays (distillation). With
-    ``config.client_augment`` every image is first degraded as clients degrade photos
-    (:func:`training.augment.degrade_like_clients`). Repeats forever when
-    ``config.steps_per_epoch`` is set; otherwise one pass per epoch, dropping the last
-    partial batch when there is more than one batch.
+    ``targets`` is a label array or a dict of per-output arrays (distillation). ``order``
+    (image indices, e.g. :func:`training.neighbour_batches.neighbour_order`) replaces the
+    shuffle: the images come in that order, batched as they come, and the dataset ends with
+    it. With ``config.client_augment`` every image is first degraded as clients degrade
+    photos (:func:`training.augment.degrade_like_clients`). Without an order it repeats
+    forever when ``config.steps_per_epoch`` is set; otherwise one pass per epoch, dropping
+    the last partial batch when there is more than one batch.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((pixels, targets)).cache()
-    dataset = dataset.shuffle(len(pixels), seed=config.seed, reshuffle_each_iteration=True)
-    if config.steps_per_epoch is not None:
-        dataset = dataset.repeat()
+    if order is not None:
+        dataset = _in_order(pixels, targets, order)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((pixels, targets)).cache()
+        dataset = dataset.shuffle(len(pixels), seed=config.seed, reshuffle_each_iteration=True)
+        if config.steps_per_epoch is not None:
+            dataset = dataset.repeat()
     if config.client_augment:
         dataset = dataset.map(
             lambda x, y: (degrade_like_clients(tf.cast(x, tf.float32)), y),
@@ -146,6 +153,20 @@ def training_dataset(pixels: np.ndarray, targets, config: TrainConfig) -> tf.dat
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return _sharded_by_data(dataset.prefetch(tf.data.AUTOTUNE))
+
+
+def _in_order(pixels: np.ndarray, targets, order: np.ndarray) -> tf.data.Dataset:
+    """Single images and their targets, gathered in ``order``."""
+    images = tf.constant(pixels)
+    labels = tf.nest.map_structure(tf.constant, targets)
+
+    def gather(index):
+        return tf.gather(images, index), tf.nest.map_structure(
+            lambda t: tf.gather(t, index), labels
+        )
+
+    indices = tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int64))
+    return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def evaluation_dataset(pixels: np.ndarray, targets, batch_size: int) -> tf.data.Dataset:

@@ -77,15 +77,37 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     closed_set = config.validation == "images"
     val_records = splits.validation if closed_set else []
     train_y, val_y, teacher_dim = _targets(args, config, labels, train_records, val_records)
+    steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
+    order = None
+    if config.neighbour_group:
+        order = _neighbour_order(train_y, config, steps * batch_size)
     train_ds = data.training_dataset(
-        train_x, train_y, dataclasses.replace(config, batch_size=batch_size)
+        train_x, train_y, dataclasses.replace(config, batch_size=batch_size), order
     )
     val_ds = (
         data.evaluation_dataset(val_x, val_y, batch_size) if closed_set and len(val_x) else None
     )
     people = None if closed_set else _people_validation(splits.validation, val_x, config)
-    steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
     return RunData(splits, labels, train_ds, val_ds, people, steps, len(unlabelled), teacher_dim)
+
+
+def _neighbour_order(train_y: dict, config: TrainConfig, epoch_images: int):
+    """Return the whole run's order of teacher-mined groups (:mod:`training.neighbour_batches`)."""
+    from training.neighbour_batches import neighbour_order, teacher_neighbours
+
+    started = time.perf_counter()
+    packed = train_y["embedding"]
+    neighbours = teacher_neighbours(packed[:, :-1], packed[:, -1], config.neighbour_pool)
+    order = neighbour_order(
+        neighbours, config.neighbour_group, config.epochs * epoch_images, config.seed
+    )
+    log.info(
+        "teacher-mined batches: groups of %d from each image's %d nearest (%.1f s)",
+        config.neighbour_group,
+        config.neighbour_pool,
+        time.perf_counter() - started,
+    )
+    return order
 
 
 def _without_suspects(splits, report):

@@ -43,6 +43,8 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--projection-weight": ("projection_weight", float, {}),
     "--similarity-weight": ("similarity_weight", float, {}),
     "--erase": ("erase", float, {}),
+    "--neighbour-group": ("neighbour_group", int, {}),
+    "--neighbour-pool": ("neighbour_pool", int, {}),
 }
 
 SWITCHES = {  # flag -> (TrainConfig field, the value the flag sets, help)
