@@ -8,8 +8,12 @@
 #
 # Usage: bench/screen_neighbours.sh [CACHE_DIR] [GROUP] [SEED ...]
 #   (CACHE_DIR from `python -m training prepare` + `python -m training teacher`)
-# Results: runs/neighbours_<GROUP>_seed<S>/compare_{celeba,wild}.json, against
-# runs/neighbours_0_seed<S> (the control); a run already exported is not trained again.
+# Results: runs/<NAME>_<GROUP>_seed<S>/compare_{celeba,wild}.json, against
+# runs/<NAME>_0_seed<S> (the control); a run already exported is not trained again.
+# Environment: NAME (default neighbours), EPOCHS (6), STEPS (420 per epoch), and for a
+# continuation of trained weights INIT (a checkpoint or export, `train --init-from`), with
+# TRAIN_ARGS for anything else `train` takes (e.g. "--distill projection --learning-rate 5e-4").
+# Seed 0's held-out people are the shipped model's (models/default/evaluation/heldout_split.json).
 set -euo pipefail
 cache=${1:-data_cache/faces112}
 group=${2:-4}
@@ -17,6 +21,9 @@ shift $(($# > 2 ? 2 : $#))
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1)
 py=${PYTHON:-.venv/bin/python}
+name=${NAME:-neighbours}
+read -r -a extra <<<"${TRAIN_ARGS:-}"
+[ -z "${INIT:-}" ] || extra+=(--init-from "$INIT")
 labelled=(orl extended_yaleb yale taiwan_frontal frll)
 data=("${labelled[@]/#/--data=$cache/}"
       --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small")
@@ -27,8 +34,8 @@ train_and_export() {  # run directory, seed, group
   local run=$1
   [ -f "$run/export/model.onnx" ] && return 0  # trained and exported by an earlier call
   "$py" -m training train --preset teacher --out "$run" --teacher "$cache" "${data[@]}" \
-    --unlabelled "$cache/utkface" --epochs 6 --steps-per-epoch 420 --seed "$2" \
-    --neighbour-group "$3" --verbose 2 >"$run.log" 2>&1
+    --unlabelled "$cache/utkface" --epochs "${EPOCHS:-6}" --steps-per-epoch "${STEPS:-420}" \
+    --seed "$2" --neighbour-group "$3" "${extra[@]}" --verbose 2 >"$run.log" 2>&1
   "$py" -m training export --checkpoint "$run/final.keras" --out "$run/export" \
     --no-saved-model --mirror-average --embedding-layer feature teacher_projection \
     >>"$run.log" 2>&1
@@ -36,8 +43,8 @@ train_and_export() {  # run directory, seed, group
 
 mkdir -p runs
 for seed in "${seeds[@]}"; do
-  control=runs/neighbours_0_seed$seed
-  run=runs/neighbours_${group}_seed$seed
+  control=runs/${name}_0_seed$seed
+  run=runs/${name}_${group}_seed$seed
   train_and_export "$control" "$seed" 0 &
   train_and_export "$run" "$seed" "$group" &
   wait
