@@ -24,21 +24,14 @@ py=${PYTHON:-.venv/bin/python}
 name=${NAME:-neighbours}
 read -r -a extra <<<"${TRAIN_ARGS:-}"
 [ -z "${INIT:-}" ] || extra+=(--init-from "$INIT")
-labelled=(orl extended_yaleb yale taiwan_frontal frll)
-data=("${labelled[@]/#/--data=$cache/}"
-      --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small")
-wild=("celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small"
-      "$cache/frll" "$cache/taiwan_frontal")
+source "$(dirname "$0")/screen_recipe.sh"
 
 train_and_export() {  # run directory, seed, group
   local run=$1
   [ -f "$run/export/model.onnx" ] && return 0  # trained and exported by an earlier call
-  "$py" -m training train --preset teacher --out "$run" --teacher "$cache" "${data[@]}" \
-    --unlabelled "$cache/utkface" --epochs "${EPOCHS:-6}" --steps-per-epoch "${STEPS:-420}" \
-    --seed "$2" --neighbour-group "$3" "${extra[@]}" --verbose 2 >"$run.log" 2>&1
-  "$py" -m training export --checkpoint "$run/final.keras" --out "$run/export" \
-    --no-saved-model --mirror-average --embedding-layer feature teacher_projection \
-    >>"$run.log" 2>&1
+  train_recipe "$run" --epochs "${EPOCHS:-6}" --steps-per-epoch "${STEPS:-420}" \
+    --seed "$2" --neighbour-group "$3" "${extra[@]}" >"$run.log" 2>&1
+  export_as_served "$run" >>"$run.log" 2>&1
 }
 
 mkdir -p runs
@@ -48,8 +41,5 @@ for seed in "${seeds[@]}"; do
   train_and_export "$control" "$seed" 0 &
   train_and_export "$run" "$seed" "$group" &
   wait
-  "$py" -m training compare --models "$control/export" "$run/export" --split "$control/split.json" \
-    --data "celeba=$cache/celeba_subset" --out "$run/compare_celeba.json"
-  "$py" -m training compare --models "$control/export" "$run/export" --split "$control/split.json" \
-    --data "${wild[@]}" --impostors 200000 --out "$run/compare_wild.json"
+  compare_held_out "$control" "$run"
 done

@@ -24,28 +24,19 @@ py=${PYTHON:-.venv/bin/python}
 seed=${SEED:-0}  # weights, shuffling, augmentation; another seed is a replicate (same people)
 suffix=$([ "$seed" = 0 ] || echo "_seed$seed")
 steps=${STEPS:-420}  # one pass over the full data: (17,229 labelled + 9,674 unlabelled) // 64
-labelled=(orl extended_yaleb yale taiwan_frontal frll)
-data=("${labelled[@]/#/--data=$cache/}"
-      --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small")
-wild=("celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small"
-      "$cache/frll" "$cache/taiwan_frontal")
+source "$(dirname "$0")/screen_recipe.sh"
 
 for fraction in "${fractions[@]}"; do
   run=runs/people_share_$fraction$suffix
   [ -f "$run/export/model.onnx" ] && continue  # trained and exported by an earlier call
-  "$py" -m training train --preset teacher --out "$run" --teacher "$cache" "${data[@]}" \
-    --unlabelled "$cache/utkface" --people-fraction "$fraction" --epochs "$epochs" \
-    --steps-per-epoch "$steps" --seed "$seed" --verbose 2
-  "$py" -m training export --checkpoint "$run/final.keras" --out "$run/export" \
-    --no-saved-model --mirror-average --embedding-layer feature teacher_projection
+  train_recipe "$run" --people-fraction "$fraction" --epochs "$epochs" \
+    --steps-per-epoch "$steps" --seed "$seed"
+  export_as_served "$run"
 done
 
 full=runs/people_share_1.0
 for fraction in "${fractions[@]}"; do
   run=runs/people_share_$fraction$suffix
   [ "$run" = "$full" ] && continue
-  "$py" -m training compare --models "$full/export" "$run/export" --split "$full/split.json" \
-    --data "celeba=$cache/celeba_subset" --out "$run/compare_celeba.json"
-  "$py" -m training compare --models "$full/export" "$run/export" --split "$full/split.json" \
-    --data "${wild[@]}" --impostors 200000 --out "$run/compare_wild.json"
+  compare_held_out "$full" "$run"
 done
