@@ -1,5 +1,6 @@
 """The teacher cache command on real fixture photos, and a distilled training run on it."""
 
+import argparse
 import json
 import os
 import shutil
@@ -12,7 +13,9 @@ import pytest
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
 from training.folders import keep_share_of_people, scan_identity_folders
+from training.run_data import prepare_run_data
 from training.teacher_cache import load_teacher_embeddings, read_info
+from training.train_args import add_arguments, config_from_args
 
 pytestmark = needs_dlib
 
@@ -126,3 +129,24 @@ def test_distillation_without_teacher_is_refused(cache, tmp_path):
         smoke_train(out, "--data", orl, "--distill", "both")
     with pytest.raises(SystemExit, match="through the teacher only"):
         smoke_train(out, "--data", orl, "--unlabelled", str(cache / "unlabelled"))
+
+
+def first_labels(batches, count: int) -> list[int]:
+    """The class labels (-1: unlabelled) of the first ``count`` images of ``batches``."""
+    labels = [np.asarray(y["predictions"]) for _, y in batches.take(count)]
+    return sorted(np.concatenate(labels)[:count].tolist())
+
+
+def test_a_warm_start_of_a_mined_run_fits_its_heads_on_every_image_once(cache, tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = f"--preset smoke --out {tmp_path} --data {cache}/celeba --data {cache}/orl"
+    flags += f" --unlabelled {cache}/unlabelled --teacher {cache} --distill both --channels 3"
+    flags += f" --neighbour-group 2 --neighbour-pool 3 --init-from {tmp_path}"
+    args = parser.parse_args(flags.split())
+    config = config_from_args(args)
+    run_data = prepare_run_data(args, config, config.batch_size)
+    images = len(run_data.splits.train) + run_data.unlabelled_images
+    every_image = sorted([run_data.labels[r.identity] for r in run_data.splits.train] + [-1] * 2)
+    assert first_labels(run_data.head_batches, images) == every_image  # a plain shuffle
+    assert first_labels(run_data.train, images) != every_image  # anchors and look-alikes
