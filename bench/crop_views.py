@@ -18,8 +18,12 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
-from training.bootstrap import compare_models
+from bench.scored_pairs import (
+    add_scoring_arguments,
+    load_scored_pairs,
+    rescoring_main,
+    rescoring_result,
+)
 from training.images import load_image
 
 View = Callable[[np.ndarray], np.ndarray]
@@ -81,23 +85,11 @@ def run(args: argparse.Namespace, command: str) -> dict:
     pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
     views = embed_views(OnnxEmbedder(args.model), pairs.paths)
     raw = pairs.raw_scores(views["plain"])
-    variants = {  # the served embeddings are unit vectors: their sum is their mean's direction
-        name: compare_models(
-            pairs.owners,
-            raw,
-            pairs.raw_scores(views["plain"] + sum(views[v] for v in chosen)),
-            args.resamples,
-            args.seed,
-        )
+    averages = {  # the served embeddings are unit vectors: their sum is their mean's direction
+        name: pairs.raw_scores(views["plain"] + sum(views[v] for v in chosen))
         for name, chosen in AVERAGES.items()
     }
-    return {
-        "command": command,
-        "model": str(args.model),
-        "source": pairs.source,
-        "people": pairs.owners.people,
-        "variants_against_raw": variants,
-    }
+    return rescoring_result(command, args, pairs, raw, averages)
 
 
 def main(argv: list[str] | None = None) -> int:

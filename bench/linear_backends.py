@@ -27,8 +27,12 @@ import argparse
 
 import numpy as np
 
-from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
-from training.bootstrap import compare_models
+from bench.scored_pairs import (
+    add_scoring_arguments,
+    load_scored_pairs,
+    rescoring_main,
+    rescoring_result,
+)
 from training.crop_roots import require_crops_of
 from training.folders import scan_identity_folders
 
@@ -109,25 +113,19 @@ def run(args: argparse.Namespace, command: str) -> dict:
     fit_embeddings = model.embed_files([record.path for record in fit_records])
     labels = np.array([record.identity for record in fit_records])
     raw = pairs.raw_scores(embeddings)
-    variants = {
-        name: compare_models(
-            pairs.owners,
-            raw,
-            pairs.raw_scores(mapped(embeddings, backend)),
-            args.resamples,
-            args.seed,
-        )
+    backends = {
+        name: pairs.raw_scores(mapped(embeddings, backend))
         for name, backend in fit_backends(fit_embeddings, labels, args.shrinkage).items()
     }
-    return {
-        "command": command,
-        "model": str(args.model),
-        "source": pairs.source,
-        "people": pairs.owners.people,
-        "fit_images": len(fit_records),
-        "fit_people": len(set(labels)),
-        "variants_against_raw": variants,
-    }
+    return rescoring_result(
+        command,
+        args,
+        pairs,
+        raw,
+        backends,
+        fit_images=len(fit_records),
+        fit_people=len(set(labels)),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,8 +30,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
-from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
-from training.bootstrap import compare_models
+from bench.scored_pairs import (
+    add_scoring_arguments,
+    load_scored_pairs,
+    rescoring_main,
+    rescoring_result,
+)
 from training.crop_roots import require_crops_of
 from training.folders import scan_identity_folders
 from training.metrics import cosine_similarities, unit_rows
@@ -144,22 +148,12 @@ def run(args: argparse.Namespace, command: str) -> dict:
     require_crops_of(model.bundle.preprocess, args.data + (args.cohort_data or []), "the model")
     cohort, cohort_report = cohort_of(args, model, pairs.excluded_people)
     embeddings = model.embed_files(pairs.paths)
-    variants: dict[str, dict] = {}
+    normalised: dict[str, np.ndarray] = {}
     for top_k in args.top_k:
         scores = normalised_scores(embeddings, cohort, pairs.first, pairs.second, top_k)
         raw = scores.pop("raw")
-        for name, normalised in scores.items():
-            variants[name] = compare_models(
-                pairs.owners, raw, normalised, args.resamples, args.seed
-            )
-    return {
-        "command": command,
-        "model": str(args.model),
-        "source": pairs.source,
-        "people": pairs.owners.people,
-        **cohort_report,
-        "variants_against_raw": variants,
-    }
+        normalised.update(scores)
+    return rescoring_result(command, args, pairs, raw, normalised, **cohort_report)
 
 
 def main(argv: list[str] | None = None) -> int:

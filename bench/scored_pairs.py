@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from training.bootstrap import PairOwners
+from training.bootstrap import PairOwners, compare_models
 from training.evaluate import folder_pairs
 from training.metrics import cosine_similarities
 from training.pairs import pair_rows
@@ -62,6 +62,31 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
+
+
+def rescoring_result(
+    command: str,
+    args: argparse.Namespace,
+    pairs: ScoredPairs,
+    raw: np.ndarray,
+    variant_scores: dict[str, np.ndarray],
+    **details,
+) -> dict:
+    """What a rescoring benchmark reports: each variant's scores of ``pairs`` against ``raw``
+    (95% intervals over people, :func:`training.bootstrap.compare_models`), with ``details``.
+    """
+    variants = {
+        name: compare_models(pairs.owners, raw, scores, args.resamples, args.seed)
+        for name, scores in variant_scores.items()
+    }
+    return {
+        "command": command,
+        "model": str(args.model),
+        "source": pairs.source,
+        "people": pairs.owners.people,
+        **details,
+        "variants_against_raw": variants,
+    }
 
 
 def rescoring_main(

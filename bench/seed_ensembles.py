@@ -22,8 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
-from training.bootstrap import compare_models
+from bench.scored_pairs import (
+    add_scoring_arguments,
+    load_scored_pairs,
+    rescoring_main,
+    rescoring_result,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,18 +58,11 @@ def run(args: argparse.Namespace, command: str) -> dict:
     names = [str(path) for path in (args.model, *args.others)]
     embeddings = {name: OnnxEmbedder(Path(name)).embed_files(pairs.paths) for name in names}
     raw = pairs.raw_scores(embeddings[names[0]])
-    variants = {
-        name: compare_models(pairs.owners, raw, pairs.raw_scores(summed), args.resamples, args.seed)
+    ensembles = {
+        name: pairs.raw_scores(summed)
         for name, summed in variant_embeddings(embeddings, names[0]).items()
     }
-    return {
-        "command": command,
-        "model": names[0],
-        "others": names[1:],
-        "source": pairs.source,
-        "people": pairs.owners.people,
-        "variants_against_raw": variants,
-    }
+    return rescoring_result(command, args, pairs, raw, ensembles, others=names[1:])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.scored_pairs import add_scoring_arguments, load_scored_pairs, rescoring_main
-from training.bootstrap import compare_models
+from bench.scored_pairs import (
+    add_scoring_arguments,
+    load_scored_pairs,
+    rescoring_main,
+    rescoring_result,
+)
 from training.distill_data import centred, crop_keys
 from training.folders import ImageRecord, scan_identity_folders, scan_unlabelled_folders
 from training.metrics import unit_rows
@@ -219,22 +223,18 @@ def run(args: argparse.Namespace, command: str) -> dict:
     for tap in model.taps:
         head, heads[tap] = fit_head(fit_taps[tap], targets, validation)
         predicted = head(pair_taps[tap])
-        for name, parts in {
-            f"{tap}_head": [predicted],
-            f"served+{tap}_head": [served, predicted],
-        }.items():
-            scores = pairs.raw_scores(served_join(parts))
-            variants[name] = compare_models(pairs.owners, raw, scores, args.resamples, args.seed)
-    return {
-        "command": command,
-        "model": str(args.model),
-        "source": pairs.source,
-        "people": pairs.owners.people,
-        "fit_images": len(records),
-        "validation_images": int(validation.sum()),
-        "heads": heads,
-        "variants_against_raw": variants,
-    }
+        variants[f"{tap}_head"] = pairs.raw_scores(served_join([predicted]))
+        variants[f"served+{tap}_head"] = pairs.raw_scores(served_join([served, predicted]))
+    return rescoring_result(
+        command,
+        args,
+        pairs,
+        raw,
+        variants,
+        fit_images=len(records),
+        validation_images=int(validation.sum()),
+        heads=heads,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
