@@ -14,14 +14,20 @@ train_recipe() {  # run directory, then any further `train` arguments
     --unlabelled "$cache/utkface" "${@:2}" --verbose 2
 }
 
-export_as_served() {  # run directory
+export_as_served() {  # run directory, then the served layers (default: as 2.4.0)
+  local layers=("${@:2}")
+  [ ${#layers[@]} -gt 0 ] || layers=(feature teacher_projection)
   "$py" -m training export --checkpoint "$1/final.keras" --out "$1/export" \
-    --no-saved-model --mirror-average --embedding-layer feature teacher_projection
+    --no-saved-model --mirror-average --embedding-layer "${layers[@]}"
 }
 
 compare_held_out() {  # reference run (its split is used), candidate run (gets the results)
-  "$py" -m training compare --models "$1/export" "$2/export" --split "$1/split.json" \
-    --data "celeba=$cache/celeba_subset" --out "$2/compare_celeba.json"
-  "$py" -m training compare --models "$1/export" "$2/export" --split "$1/split.json" \
-    --data "${wild[@]}" --impostors 200000 --out "$2/compare_wild.json"
+  compare_exports "$1/export" "$2/export" "$1/split.json" "$2"
+}
+
+compare_exports() {  # reference export, candidate export, held-out split, results folder
+  "$py" -m training compare --models "$1" "$2" --split "$3" \
+    --data "celeba=$cache/celeba_subset" --out "$4/compare_celeba.json"
+  "$py" -m training compare --models "$1" "$2" --split "$3" \
+    --data "${wild[@]}" --impostors 200000 --out "$4/compare_wild.json"
 }

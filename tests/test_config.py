@@ -36,6 +36,12 @@ def test_loss_weights_follow_the_distillation_kind(distill, expected):
     assert config.loss_weights == expected
 
 
+def test_a_stage3_hint_head_gets_its_own_weight():
+    config = get_preset("teacher", distill="projection", stage3_hint_weight=5.0)
+    assert config.loss_weights["stage3_projection"] == 5.0
+    assert "stage3_projection" not in get_preset("teacher", distill="projection").loss_weights
+
+
 def test_teacher_terms_alone_are_allowed():
     config = get_preset("teacher", distill="projection", classifier_weight=0.0)
     assert config.loss_weights["predictions"] == 0.0
@@ -55,6 +61,8 @@ def test_teacher_terms_alone_are_allowed():
         {"neighbour_group": 3},  # batches of 64 are not groups of 3
         {"neighbour_group": 4, "neighbour_pool": 2},  # 3 partners from 2 neighbours
         {"neighbour_group": 4, "distill": "none"},  # neighbours are the teacher's
+        {"stage3_hint_weight": -1.0},
+        {"stage3_hint_weight": 1.0, "distill": "none"},  # a hint needs the teacher
     ],
 )
 def test_invalid_values_are_named(overrides):

@@ -88,13 +88,15 @@ def test_losses_serialise(loss):
     assert type(again) is type(loss) and again.name == loss.name
 
 
-def test_distillation_model_saves_loads_and_keeps_outputs(tmp_path):
+@pytest.mark.parametrize("stage3_hint", [False, True])
+def test_distillation_model_saves_loads_and_keeps_outputs(tmp_path, stage3_hint):
     backbone = build_resnet18((32, 32, 3), 4)
-    model = wrap_distillation(backbone, 4, teacher_dim=5)
+    model = wrap_distillation(backbone, 4, teacher_dim=5, stage3_hint=stage3_hint)
     x = np.random.default_rng(3).uniform(0, 255, size=(2, 32, 32, 3)).astype(np.float32)
     before = model.predict(x, verbose=0)
     assert before["projection"].shape == (2, 5) and before["embedding"].shape == (2, 512)
     assert before["predictions"].shape == (2, 4)
+    assert ("stage3_projection" in before) == stage3_hint
     model.save(tmp_path / "m.keras")
     after = keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0)
     for name in before:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
+from training.export import export_model, load_checkpoint
 from training.folders import keep_share_of_people, scan_identity_folders
 from training.run_data import prepare_run_data
 from training.teacher_cache import load_teacher_embeddings, read_info
@@ -121,6 +122,27 @@ def test_a_run_can_train_on_teacher_mined_batches(cache, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert (config["neighbour_group"], config["neighbour_pool"]) == (2, 3)
     assert len((out / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
+
+
+@pytest.mark.slow
+def test_a_stage3_hint_head_trains_and_can_be_served(cache, tmp_path):
+    out = tmp_path / "run"
+    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
+    flags += f" --teacher {cache} --distill projection --channels 3 --stage3-hint-weight 5"
+    assert smoke_train(out, *flags.split()) == 0
+    assert "stage3_projection_loss" in (out / "history.csv").read_text().splitlines()[0]
+    assert json.loads((out / "config.json").read_text())["stage3_hint_weight"] == 5.0
+    served = ["feature", "teacher_projection", "stage3_projection"]
+    metadata = export_model(
+        load_checkpoint(out / "final.keras"),
+        tmp_path / "m",
+        name="m",
+        version="0",
+        preprocess={"size": 32},
+        saved_model=False,
+        embedding_layers=served,
+    )
+    assert metadata.embedding.dimension == 512 + 128 + 128
 
 
 def test_distillation_without_teacher_is_refused(cache, tmp_path):

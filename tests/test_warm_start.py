@@ -19,18 +19,22 @@ from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
 from training.embedder import OnnxEmbedder  # noqa: E402
 from training.export import embedding_model, export_model  # noqa: E402
-from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
+from training.model import STAGE3_PROJECTION, TEACHER_PROJECTION, feature_model  # noqa: E402
 from training.run_info import training_info  # noqa: E402
-from training.warm_start import check_reproduces, warm_start_from_export  # noqa: E402
+from training.warm_start import (  # noqa: E402
+    check_reproduces,
+    fit_heads,
+    warm_start_from_export,
+)
 
 TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
 CLASSES, TEACHER_DIM, BATCH = 3, 4, 8
 
 
-def smoke_model(seed: int, distill: str = "none"):
+def smoke_model(seed: int, distill: str = "none", stage3_hint_weight: float = 0.0):
     """The smoke preset's ResNet18 (32x32 grey) with random weights from ``seed``."""
     keras.utils.set_random_seed(seed)
-    config = get_preset("smoke", distill=distill)
+    config = get_preset("smoke", distill=distill, stage3_hint_weight=stage3_hint_weight)
     return build_training_model(config, CLASSES, 2, TEACHER_DIM if distill != "none" else None)
 
 
@@ -181,6 +185,28 @@ def test_projection_is_fitted_to_the_teacher_vectors(export_dir):
     y = {"predictions": labels_for(64), "projection": packed, "embedding": packed}
     warm_start_from_export(model, export_dir, batches(images, y), steps=8)
     projected = np.asarray(model.get_layer(TEACHER_PROJECTION)(unit))
+    cosines = np.sum(projected * teacher, axis=1) / (
+        np.linalg.norm(projected, axis=1) * np.linalg.norm(teacher, axis=1)
+    )
+    assert cosines.min() > 0.99
+
+
+def test_a_stage3_hint_head_is_fitted_to_the_teacher_vectors_from_its_own_input(export_dir):
+    model = smoke_model(seed=2, distill="projection", stage3_hint_weight=1.0)
+    images, rng = pixels(160, seed=10), np.random.default_rng(11)
+
+    def targets(teacher):
+        packed = np.concatenate([teacher, np.ones((len(images), 1))], axis=1).astype(np.float32)
+        y = {"predictions": labels_for(160), "projection": packed, "embedding": packed}
+        return batches(images, y | {STAGE3_PROJECTION: packed})
+
+    random_teacher = rng.normal(size=(len(images), TEACHER_DIM))
+    warm_start_from_export(model, export_dir, targets(random_teacher), steps=1)
+    head = model.get_layer(STAGE3_PROJECTION)
+    tap = np.asarray(keras.Model(model.inputs, head.input)(images, training=False))
+    teacher = tap @ rng.normal(size=(tap.shape[1], TEACHER_DIM))  # a linear function of it
+    fit_heads(model, targets(teacher))
+    projected = np.asarray(head(tap))
     cosines = np.sum(projected * teacher, axis=1) / (
         np.linalg.norm(projected, axis=1) * np.linalg.norm(teacher, axis=1)
     )

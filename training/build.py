@@ -52,7 +52,7 @@ def build_training_model(
     """
     from training.distillation import ProjectionCosineLoss, SimilarityMatrixLoss
     from training.losses import AMSoftmaxLoss
-    from training.model import build_resnet18, wrap_cnn, wrap_distillation
+    from training.model import STAGE3_PROJECTION, build_resnet18, wrap_cnn, wrap_distillation
 
     backbone = build_resnet18(
         config.input_shape, num_classes, config.stage1_stride, bn_momentum=config.bn_momentum
@@ -65,14 +65,20 @@ def build_training_model(
         return model
     if teacher_dim is None:
         raise ValueError(f"distill={config.distill!r} needs the teacher's dimension")
-    model = wrap_distillation(backbone, num_classes, teacher_dim, dropout_rate=config.dropout)
+    stage3_hint = config.stage3_hint_weight > 0
+    model = wrap_distillation(
+        backbone, num_classes, teacher_dim, dropout_rate=config.dropout, stage3_hint=stage3_hint
+    )
+    losses = {
+        "predictions": margin_loss,
+        "projection": ProjectionCosineLoss(),
+        "embedding": SimilarityMatrixLoss(),
+    }
+    if stage3_hint:
+        losses[STAGE3_PROJECTION] = ProjectionCosineLoss(name="stage3_hint_loss")
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch, model),
-        loss={
-            "predictions": margin_loss,
-            "projection": ProjectionCosineLoss(),
-            "embedding": SimilarityMatrixLoss(),
-        },
+        loss=losses,
         loss_weights=config.loss_weights,
         metrics={"predictions": ["accuracy"]},
     )

@@ -54,6 +54,8 @@ class TrainConfig:
     classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
     similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
+    # Weight of a second hint loss, from stage 3's output map (training.model); 0 = no head.
+    stage3_hint_weight: float = 0.0
     # Teacher-mined batches (training.neighbour_batches): groups of an image and its nearest
     # training images in the teacher's space, drawn from its `neighbour_pool` nearest; 0 =
     # random batches.
@@ -89,6 +91,8 @@ class TrainConfig:
             and (self.distill != "none" or self.classifier_weight == 1.0),
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
+            "stage3_hint_weight": self.stage3_hint_weight >= 0
+            and (self.distill != "none" or self.stage3_hint_weight == 0.0),
             "erase": 0.0 <= self.erase <= 1.0 and (self.augment or self.erase == 0.0),
             "neighbour_group": self.neighbour_group == 0
             or (
@@ -127,11 +131,14 @@ class TrainConfig:
     @property
     def loss_weights(self) -> dict[str, float]:
         """Weight of each output's loss in a distillation run (unused terms weigh 0)."""
-        return {
+        weights = {
             "predictions": self.classifier_weight,
             "projection": self.projection_weight if self.distill in ("projection", "both") else 0.0,
             "embedding": self.similarity_weight if self.distill in ("similarity", "both") else 0.0,
         }
+        if self.stage3_hint_weight:
+            weights["stage3_projection"] = self.stage3_hint_weight
+        return weights
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a JSON-ready dict."""

@@ -117,6 +117,9 @@ def wrap_cnn(
 
 
 TEACHER_PROJECTION = "teacher_projection"
+# A second hint head on stage 3's output map (4x4x256 at 112 px), before stage 4 pools it.
+STAGE3_OUTPUT = "stage3_block2_out"
+STAGE3_PROJECTION = "stage3_projection"
 
 
 def has_teacher_projection(model: keras.Model) -> bool:
@@ -130,6 +133,7 @@ def wrap_distillation(
     teacher_dim: int,
     feature_layer: str = FEATURE_LAYER,
     dropout_rate: float = 0.5,
+    stage3_hint: bool = False,
 ) -> keras.Model:
     """:func:`wrap_cnn` plus the outputs the distillation losses need.
 
@@ -137,9 +141,12 @@ def wrap_distillation(
     teacher's space for :class:`training.distillation.ProjectionCosineLoss`; ``embedding``
     is the feature itself for :class:`training.distillation.SimilarityMatrixLoss`. Export
     serves ``feature`` unless told to serve the projection too (``export --embedding-layer``).
+    With ``stage3_hint``, ``stage3_projection`` maps stage 3's flattened output map to the
+    teacher's space as well (a FitNets hint at a middle layer), output ``stage3_projection``.
 
     Returns:
-        A model with outputs ``{"predictions", "projection", "embedding"}``.
+        A model with outputs ``{"predictions", "projection", "embedding"}`` (and
+        ``"stage3_projection"``).
 
     Raises:
         ValueError: ``teacher_dim`` < 1.
@@ -156,6 +163,11 @@ def wrap_distillation(
         "projection": projection,
         "embedding": features,
     }
+    if stage3_hint:
+        stage3 = layers.Flatten(name="stage3_flatten")(model.get_layer(STAGE3_OUTPUT).output)
+        outputs[STAGE3_PROJECTION] = layers.Dense(
+            teacher_dim, use_bias=False, dtype="float32", name=STAGE3_PROJECTION
+        )(stage3)
     return keras.Model(model.inputs, outputs, name=f"{model.name}_distill")
 
 

@@ -11,7 +11,8 @@ training model from it:
 * the AM-Softmax class weights become the mean unit feature of each class, "weight
   imprinting" (Qi, Brown & Lowe, Low-Shot Learning with Imprinted Weights, CVPR 2018);
 * the teacher projection becomes the export's own when it serves one (``metadata.json``
-  ``embedding.layers``), else the ridge-regression fit of the teacher vectors.
+  ``embedding.layers``), else the ridge-regression fit of the teacher vectors; so does any
+  other hint head (``stage3_projection``), from its own input.
 
 So fine-tuning a shipped model starts from what it already knows, with any identities.
 """
@@ -22,6 +23,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from training.embedder import OnnxEmbedder
@@ -36,8 +38,8 @@ from training.metrics import unit_rows
 from training.model import (
     BN_EPSILON,
     FEATURE_LAYER,
+    STAGE3_PROJECTION,
     TEACHER_PROJECTION,
-    feature_model,
     has_teacher_projection,
 )
 
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 CLASSIFIER_LAYER = "predictions"
 STATS_BATCHES = 8  # batches whose statistics unfold the batch norms
 MAX_EMBEDDING_GAP = 1e-3  # largest difference to the export's unit embeddings
+# The training target (``y`` key) of each teacher hint head.
+OUTPUT_OF_HEAD = {TEACHER_PROJECTION: "projection", STAGE3_PROJECTION: STAGE3_PROJECTION}
 RIDGE = 1e-3  # ridge strength, relative to the mean eigenvalue of the features' Gram matrix
 
 
@@ -152,34 +156,53 @@ def check_reproduces(model: Any, exported: OnnxEmbedder, images: np.ndarray) -> 
 
 
 def fit_heads(model: Any, batches: Any, projection: np.ndarray | None = None) -> None:
-    """Imprint the AM-Softmax classes and set the teacher projection from ``(x, y)`` batches.
+    """Imprint the AM-Softmax classes and set the teacher hint heads from ``(x, y)`` batches.
 
-    The projection is ``projection`` when given (the export's own), else fitted by ridge.
+    The ``teacher_projection`` is ``projection`` when given (the export's own); every other
+    hint head (:func:`hint_heads`) is fitted by ridge regression on its input.
     """
-    features = feature_model(model, FEATURE_LAYER)
+    if projection is not None and has_teacher_projection(model):
+        model.get_layer(TEACHER_PROJECTION).kernel.assign(projection)
+    heads = [name for name in hint_heads(model) if projection is None or name != TEACHER_PROJECTION]
+    taps = keras.Model(
+        model.inputs[0],
+        {FEATURE_LAYER: model.get_layer(FEATURE_LAYER).output}
+        | {head: model.get_layer(head).input for head in heads},
+    )
     classifier = model.get_layer(CLASSIFIER_LAYER)
     class_sums = np.zeros(tuple(classifier.kernel.shape)[::-1])
-    has_projection = has_teacher_projection(model)
-    if has_projection and projection is not None:
-        model.get_layer(TEACHER_PROJECTION).kernel.assign(projection)
-        has_projection = False  # nothing left to fit
-    gram, cross = 0.0, 0.0
+    sums = {head: [0.0, 0.0] for head in heads}  # Gram matrix and cross product
     for x, y in batches:
-        unit = unit_rows(np.asarray(features(x, training=False), dtype=np.float64))
+        tapped = {
+            name: np.asarray(t, dtype=np.float64) for name, t in taps(x, training=False).items()
+        }
         labels = np.asarray(y[CLASSIFIER_LAYER] if isinstance(y, dict) else y)
-        np.add.at(class_sums, labels[labels >= 0], unit[labels >= 0])
-        if has_projection:
-            packed = np.asarray(y["projection"], dtype=np.float64)
-            masked = unit * packed[:, -1:]
-            gram, cross = gram + masked.T @ masked, cross + masked.T @ packed[:, :-1]
+        np.add.at(class_sums, labels[labels >= 0], unit_rows(tapped[FEATURE_LAYER])[labels >= 0])
+        for head in heads:
+            packed = np.asarray(y[OUTPUT_OF_HEAD[head]], dtype=np.float64)
+            masked = unit_rows(tapped[head]) * packed[:, -1:]
+            sums[head][0] += masked.T @ masked
+            sums[head][1] += masked.T @ packed[:, :-1]
+    imprint(classifier, class_sums)
+    for head, (gram, cross) in sums.items():
+        ridge = RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
+        model.get_layer(head).kernel.assign(np.linalg.solve(gram + ridge, cross))
+        log.info("%s: fitted by ridge regression", head)
+
+
+def imprint(classifier: Any, class_sums: np.ndarray) -> None:
+    """Set each class weight of ``classifier`` seen in ``class_sums`` to its mean direction."""
     seen = np.linalg.norm(class_sums, axis=1) > 0
     kernel = np.asarray(classifier.kernel).copy()
     kernel[:, seen] = unit_rows(class_sums[seen]).T
     classifier.kernel.assign(kernel)
     log.info("imprinted %d of %d classes", int(seen.sum()), len(seen))
-    if has_projection:
-        ridge = RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
-        model.get_layer(TEACHER_PROJECTION).kernel.assign(np.linalg.solve(gram + ridge, cross))
+
+
+def hint_heads(model: Any) -> list[str]:
+    """Return the teacher hint heads ``model`` has (:func:`training.model.wrap_distillation`)."""
+    names = {layer.name for layer in model.layers}
+    return [head for head in OUTPUT_OF_HEAD if head in names]
 
 
 def warm_start_from_export(model: Any, model_dir: Path, dataset: Any, steps: int) -> None:
