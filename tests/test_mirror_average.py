@@ -11,7 +11,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from facecore.metadata import ModelMetadata  # noqa: E402
-from training.export import embedding_model, export_model  # noqa: E402
+from training.embedding_graph import embedding_model  # noqa: E402
+from training.export import export_model  # noqa: E402
 from training.layers import MirrorMean, MirrorPair  # noqa: E402
 
 SIZE, CHANNELS, DIMENSION = 16, 3, 8

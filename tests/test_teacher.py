@@ -171,5 +171,5 @@ def test_a_warm_start_of_a_mined_run_fits_its_heads_on_every_image_once(cache, t
     images = len(run_data.splits.train) + run_data.unlabelled_images
     unlabelled = [-1] * run_data.unlabelled_images
     every_image = sorted([run_data.labels[r.identity] for r in run_data.splits.train] + unlabelled)
-    assert first_labels(run_data.head_batches, images) == every_image  # a plain shuffle
+    assert first_labels(run_data.head_batches(), images) == every_image  # a plain shuffle
     assert first_labels(run_data.train, images) != every_image  # anchors and look-alikes

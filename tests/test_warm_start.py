@@ -18,7 +18,8 @@ from tests.test_train_smoke import ARTEFACTS, history_epochs, train  # noqa: E40
 from training.build import build_training_model  # noqa: E402
 from training.config import get_preset  # noqa: E402
 from training.embedder import OnnxEmbedder  # noqa: E402
-from training.export import embedding_model, export_model  # noqa: E402
+from training.embedding_graph import embedding_model  # noqa: E402
+from training.export import export_model  # noqa: E402
 from training.model import STAGE3_PROJECTION, TEACHER_PROJECTION, feature_model  # noqa: E402
 from training.run_info import training_info  # noqa: E402
 from training.warm_start import (  # noqa: E402

@@ -120,7 +120,7 @@ class PeopleValidation(keras.callbacks.Callback):
         if not has_teacher_projection(self.model):
             logs[VAL_EER] = self.eer(self.embed(feature_model(self.model)))
             return
-        from training.export import joined_layers
+        from training.embedding_graph import joined_layers
 
         joined = self.embed(joined_layers(self.model, (FEATURE_LAYER, TEACHER_PROJECTION)))
         width = self.model.get_layer(FEATURE_LAYER).output.shape[-1]

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ class RunData:
         splits: Labelled train / validation / held-out records.
         labels: Class index of every training identity.
         train: Training batches (labelled + unlabelled images).
-        head_batches: Batches a warm start fits the heads on: ``train`` itself, or a plain
-            shuffle of the same images where ``train`` follows a teacher-mined order (one
-            epoch of groups holds a quarter of the images as anchors, and look-alikes).
+        head_batches: Makes the batches a warm start fits the heads on, when one does:
+            ``train`` itself, or a plain shuffle of the same images where ``train`` follows a
+            teacher-mined order (one epoch of groups holds a quarter of the images as
+            anchors, and look-alikes); built on call, so runs without a warm start from an
+            export hold no second copy of the pixels.
         validation: Validation batches (closed set), or None without them.
         people_validation: The open-set validation callback (``validation="people"``),
             or None.
@@ -37,7 +40,7 @@ class RunData:
     splits: Any
     labels: dict[str, int]
     train: Any
-    head_batches: Any
+    head_batches: Callable[[], Any]
     validation: Any
     people_validation: Any
     steps_per_epoch: int
@@ -87,16 +90,17 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
         order = _neighbour_order(train_y, config, steps * batch_size)
     run_config = dataclasses.replace(config, batch_size=batch_size)
     train_ds = data.training_dataset(train_x, train_y, run_config, order)
-    head_ds = train_ds
-    if order is not None and args.init_from is not None:  # a warm start fits heads on a shuffle
-        shuffled = dataclasses.replace(run_config, steps_per_epoch=steps)
-        head_ds = data.training_dataset(train_x, train_y, shuffled)
+    shuffled = dataclasses.replace(run_config, steps_per_epoch=steps)
+
+    def head_batches():
+        return train_ds if order is None else data.training_dataset(train_x, train_y, shuffled)
+
     val_ds = (
         data.evaluation_dataset(val_x, val_y, batch_size) if closed_set and len(val_x) else None
     )
     people = None if closed_set else _people_validation(splits.validation, val_x, config)
     return RunData(
-        splits, labels, train_ds, head_ds, val_ds, people, steps, len(unlabelled), teacher_dim
+        splits, labels, train_ds, head_batches, val_ds, people, steps, len(unlabelled), teacher_dim
     )
 
 

@@ -65,7 +65,7 @@ def initialise(model, source: Path, run_data) -> None:
     if source.is_dir():
         from training.warm_start import warm_start_from_export
 
-        warm_start_from_export(model, source, run_data.head_batches, run_data.steps_per_epoch)
+        warm_start_from_export(model, source, run_data.head_batches(), run_data.steps_per_epoch)
     else:
         from training.layer_transfer import load_weights_by_name
 

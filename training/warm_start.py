@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 from training.embedder import OnnxEmbedder
-from training.export import embedding_model
+from training.embedding_graph import embedding_model
 from training.export_weights import (
     FoldedConv,
     exported_graph,
