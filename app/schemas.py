@@ -26,8 +26,8 @@ class ModelInfo(BaseModel):
     """The model that produced the embeddings."""
 
     name: str = Field(examples=["default"])
-    version: str = Field(examples=["2.4.0"])
-    dimension: int = Field(examples=[640])
+    version: str = Field(examples=["2.5.0"])
+    dimension: int = Field(examples=[768])
 
 
 class FaceInfo(BaseModel):
