@@ -70,12 +70,16 @@ def smoke_train(out, *flags: str) -> int:
     return main(["train", "--preset", "smoke", "--out", str(out), "--verbose", "0", *flags])
 
 
+def distilled_flags(cache, extra: str) -> list[str]:
+    """Training flags: both labelled sets and the unlabelled faces, in colour, with the teacher."""
+    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
+    return f"{flags} --teacher {cache} --channels 3 {extra}".split()
+
+
 @pytest.mark.slow
 def test_distilled_training_uses_teacher_and_unlabelled_images(cache, tmp_path):
     out = tmp_path / "run"
-    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
-    flags += f" --teacher {cache} --distill both --client-augment --channels 3"
-    assert smoke_train(out, *flags.split()) == 0
+    assert smoke_train(out, *distilled_flags(cache, "--distill both --client-augment")) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["unlabelled_images"] == 2
     history = (out / "history.csv").read_text().splitlines()[0]
@@ -115,10 +119,8 @@ def test_a_run_on_a_share_of_the_people_trains_on_that_share_only(cache, tmp_pat
 @pytest.mark.slow
 def test_a_run_can_train_on_teacher_mined_batches(cache, tmp_path):
     out = tmp_path / "run"
-    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
-    flags += f" --teacher {cache} --distill both --channels 3"
-    flags += " --neighbour-group 2 --neighbour-pool 3"
-    assert smoke_train(out, *flags.split()) == 0
+    flags = distilled_flags(cache, "--distill both --neighbour-group 2 --neighbour-pool 3")
+    assert smoke_train(out, *flags) == 0
     config = json.loads((out / "config.json").read_text())
     assert (config["neighbour_group"], config["neighbour_pool"]) == (2, 3)
     assert len((out / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
@@ -127,9 +129,8 @@ def test_a_run_can_train_on_teacher_mined_batches(cache, tmp_path):
 @pytest.mark.slow
 def test_a_stage3_hint_head_trains_and_can_be_served(cache, tmp_path):
     out = tmp_path / "run"
-    flags = f"--data {cache}/celeba --data {cache}/orl --unlabelled {cache}/unlabelled"
-    flags += f" --teacher {cache} --distill projection --channels 3 --stage3-hint-weight 5"
-    assert smoke_train(out, *flags.split()) == 0
+    flags = distilled_flags(cache, "--distill projection --stage3-hint-weight 5")
+    assert smoke_train(out, *flags) == 0
     assert "stage3_projection_loss" in (out / "history.csv").read_text().splitlines()[0]
     assert json.loads((out / "config.json").read_text())["stage3_hint_weight"] == 5.0
     served = ["feature", "teacher_projection", "stage3_projection"]
