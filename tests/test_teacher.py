@@ -106,9 +106,8 @@ def test_distilled_training_can_validate_on_new_people(cache, tmp_path):
 def test_a_run_on_a_share_of_the_people_trains_on_that_share_only(cache, tmp_path):
     out = tmp_path / "run"
     roots = [str(cache / "celeba"), str(cache / "orl")]
-    flags = f"--data {roots[0]} --data {roots[1]} --unlabelled {cache}/unlabelled"
-    flags += f" --teacher {cache} --distill projection --channels 3 --people-fraction 0.5"
-    assert smoke_train(out, *flags.split()) == 0
+    flags = distilled_flags(cache, "--distill projection --people-fraction 0.5")
+    assert smoke_train(out, *flags) == 0
     assert json.loads((out / "summary.json").read_text())["unlabelled_images"] == 1  # of 2
     kept = keep_share_of_people(scan_identity_folders(roots), 0.5, seed=0)
     split = json.loads((out / "split.json").read_text())

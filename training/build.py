@@ -65,16 +65,19 @@ def build_training_model(
         return model
     if teacher_dim is None:
         raise ValueError(f"distill={config.distill!r} needs the teacher's dimension")
-    stage3_hint = config.stage3_hint_weight > 0
     model = wrap_distillation(
-        backbone, num_classes, teacher_dim, dropout_rate=config.dropout, stage3_hint=stage3_hint
+        backbone,
+        num_classes,
+        teacher_dim,
+        dropout_rate=config.dropout,
+        stage3_hint=config.stage3_hint,
     )
     losses = {
         "predictions": margin_loss,
         "projection": ProjectionCosineLoss(),
         "embedding": SimilarityMatrixLoss(),
     }
-    if stage3_hint:
+    if config.stage3_hint:
         losses[STAGE3_PROJECTION] = ProjectionCosineLoss(name="stage3_hint_loss")
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch, model),

@@ -129,6 +129,11 @@ class TrainConfig:
         return ("val_predictions_accuracy" if self.distill != "none" else "val_accuracy", "max")
 
     @property
+    def stage3_hint(self) -> bool:
+        """Whether the model has the stage-3 hint head (``training.model.wrap_distillation``)."""
+        return self.stage3_hint_weight > 0
+
+    @property
     def loss_weights(self) -> dict[str, float]:
         """Weight of each output's loss in a distillation run (unused terms weigh 0)."""
         weights = {
@@ -136,7 +141,7 @@ class TrainConfig:
             "projection": self.projection_weight if self.distill in ("projection", "both") else 0.0,
             "embedding": self.similarity_weight if self.distill in ("similarity", "both") else 0.0,
         }
-        if self.stage3_hint_weight:
+        if self.stage3_hint:
             weights["stage3_projection"] = self.stage3_hint_weight
         return weights
 

@@ -199,7 +199,7 @@ def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, v
     teacher = load_teacher_embeddings(args.teacher)
     train_y, mean = distillation_targets(train_records, labels, teacher, args.teacher)
     val_y, _ = distillation_targets(val_records, labels, teacher, args.teacher, mean)
-    if config.stage3_hint_weight:  # the second hint head learns the same teacher vectors
+    if config.stage3_hint:  # the second hint head learns the same teacher vectors
         train_y[STAGE3_PROJECTION], val_y[STAGE3_PROJECTION] = (
             train_y["projection"],
             val_y["projection"],
