@@ -9,7 +9,9 @@
 # (bench/screen_neighbours.sh with NAME=cont; figures in bench/results/continuation_*).
 #
 # Usage: bench/screen_stage3.sh [CACHE_DIR] [WEIGHT] [SEED ...]
-# Results: runs/stage3_w<WEIGHT>_seed<S>/{served,joined}/compare_{celeba,wild}.json.
+# Results: runs/<NAME>_w<WEIGHT>_seed<S>/{served,joined}/compare_{celeba,wild}.json, against
+# whatever models/default is when it runs (2.4.0 for the figures above; 2.5.0, itself this
+# screen's seed 0, makes it a second continuation). Environment: NAME (default stage3).
 set -euo pipefail
 cache=${1:-data_cache/faces112}
 weight=${2:-10}
@@ -17,6 +19,7 @@ shift $(($# > 2 ? 2 : $#))
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1)
 py=${PYTHON:-.venv/bin/python}
+name=${NAME:-stage3}
 source "$(dirname "$0")/screen_recipe.sh"
 
 train_and_score() {  # run directory, seed
@@ -39,6 +42,6 @@ train_and_score() {  # run directory, seed
 
 mkdir -p runs
 for seed in "${seeds[@]}"; do
-  train_and_score "runs/stage3_w${weight}_seed$seed" "$seed" &
+  train_and_score "runs/${name}_w${weight}_seed$seed" "$seed" &
 done
 wait

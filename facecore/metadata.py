@@ -241,12 +241,3 @@ def _metadata_file(path: str | Path) -> Path:
     path = Path(path)
     return path / METADATA_FILENAME if path.is_dir() else path
 
-
-def load(path: str | Path) -> ModelMetadata:
-    """Read and validate ``metadata.json`` (see :meth:`ModelMetadata.load`)."""
-    return ModelMetadata.load(path)
-
-
-def save(metadata: ModelMetadata, path: str | Path) -> Path:
-    """Write ``metadata`` to ``path`` (see :meth:`ModelMetadata.save`)."""
-    return metadata.save(path)
