@@ -11,7 +11,9 @@
 # Usage: bench/screen_stage3.sh [CACHE_DIR] [WEIGHT] [SEED ...]
 # Results: runs/<NAME>_w<WEIGHT>_seed<S>/{served,joined}/compare_{celeba,wild}.json, against
 # whatever models/default is when it runs (2.4.0 for the figures above; 2.5.0, itself this
-# screen's seed 0, makes it a second continuation). Environment: NAME (default stage3).
+# screen's seed 0, makes it a second continuation). Environment: NAME (default stage3), INIT
+# (the starting weights, default models/default: an export, or a run's .keras checkpoint,
+# loaded by layer name with its heads and classes).
 set -euo pipefail
 cache=${1:-data_cache/faces112}
 weight=${2:-10}
@@ -20,12 +22,13 @@ seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1)
 py=${PYTHON:-.venv/bin/python}
 name=${NAME:-stage3}
+init=${INIT:-models/default}
 source "$(dirname "$0")/screen_recipe.sh"
 
 train_and_score() {  # run directory, seed
   local run=$1
   if [ ! -f "$run/final.keras" ]; then
-    train_recipe "$run" --epochs 6 --steps-per-epoch 420 --seed "$2" --init-from models/default \
+    train_recipe "$run" --epochs 6 --steps-per-epoch 420 --seed "$2" --init-from "$init" \
       --distill projection --learning-rate 2e-4 --stage3-hint-weight "$weight" >"$run.log" 2>&1
   fi
   local view layers
