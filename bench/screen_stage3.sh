@@ -13,7 +13,9 @@
 # whatever models/default is when it runs (2.4.0 for the figures above; 2.5.0, itself this
 # screen's seed 0, makes it a second continuation). Environment: NAME (default stage3), INIT
 # (the starting weights, default models/default: an export, or a run's .keras checkpoint,
-# loaded by layer name with its heads and classes).
+# loaded by layer name with its heads and classes), TRAIN_ARGS (more `train` arguments, e.g.
+# "--stage2-hint-weight 10") and HEADS (the hint heads the joined view adds; default
+# stage3_projection).
 set -euo pipefail
 cache=${1:-data_cache/faces112}
 weight=${2:-10}
@@ -23,18 +25,21 @@ seeds=("$@")
 py=${PYTHON:-.venv/bin/python}
 name=${NAME:-stage3}
 init=${INIT:-models/default}
+read -r -a extra <<<"${TRAIN_ARGS:-}"
+read -r -a heads <<<"${HEADS:-stage3_projection}"
 source "$(dirname "$0")/screen_recipe.sh"
 
 train_and_score() {  # run directory, seed
   local run=$1
   if [ ! -f "$run/final.keras" ]; then
     train_recipe "$run" --epochs 6 --steps-per-epoch 420 --seed "$2" --init-from "$init" \
-      --distill projection --learning-rate 2e-4 --stage3-hint-weight "$weight" >"$run.log" 2>&1
+      --distill projection --learning-rate 2e-4 --stage3-hint-weight "$weight" "${extra[@]}" \
+      >"$run.log" 2>&1
   fi
   local view layers
   for view in served joined; do
     layers=(feature teacher_projection)
-    [ "$view" = served ] || layers+=(stage3_projection)
+    [ "$view" = served ] || layers+=("${heads[@]}")
     [ -f "$run/$view/compare_wild.json" ] && continue
     export_as_served "$run" "${layers[@]}" >>"$run.log" 2>&1
     rm -rf "${run:?}/$view" && mv "$run/export" "$run/$view"

@@ -36,10 +36,13 @@ def test_loss_weights_follow_the_distillation_kind(distill, expected):
     assert config.loss_weights == expected
 
 
-def test_a_stage3_hint_head_gets_its_own_weight():
+def test_each_stage_hint_head_gets_its_own_weight():
     config = get_preset("teacher", distill="projection", stage3_hint_weight=5.0)
     assert config.loss_weights["stage3_projection"] == 5.0
-    assert "stage3_projection" not in get_preset("teacher", distill="projection").loss_weights
+    assert "stage2_projection" not in config.loss_weights
+    both = get_preset("teacher", distill="projection", stage2_hint_weight=2, stage3_hint_weight=5)
+    assert (both.loss_weights["stage2_projection"], both.stage_hints) == (2.0, {2: 2.0, 3: 5.0})
+    assert get_preset("teacher", distill="projection").stage_hints == {}
 
 
 def test_teacher_terms_alone_are_allowed():
@@ -63,6 +66,8 @@ def test_teacher_terms_alone_are_allowed():
         {"neighbour_group": 4, "distill": "none"},  # neighbours are the teacher's
         {"stage3_hint_weight": -1.0},
         {"stage3_hint_weight": 1.0, "distill": "none"},  # a hint needs the teacher
+        {"stage2_hint_weight": -1.0},
+        {"stage2_hint_weight": 1.0, "distill": "none"},
     ],
 )
 def test_invalid_values_are_named(overrides):

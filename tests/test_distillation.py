@@ -88,18 +88,23 @@ def test_losses_serialise(loss):
     assert type(again) is type(loss) and again.name == loss.name
 
 
-@pytest.mark.parametrize("stage3_hint", [False, True])
-def test_distillation_model_saves_loads_and_keeps_outputs(tmp_path, stage3_hint):
+@pytest.mark.parametrize("hint_stages", [(), (3,), (2, 3)])
+def test_distillation_model_saves_loads_and_keeps_outputs(tmp_path, hint_stages):
     backbone = build_resnet18((32, 32, 3), 4)
-    model = wrap_distillation(backbone, 4, teacher_dim=5, stage3_hint=stage3_hint)
+    model = wrap_distillation(backbone, 4, teacher_dim=5, hint_stages=hint_stages)
     x = np.random.default_rng(3).uniform(0, 255, size=(2, 32, 32, 3)).astype(np.float32)
     before = model.predict(x, verbose=0)
     assert before["projection"].shape == (2, 5) and before["embedding"].shape == (2, 512)
     assert before["predictions"].shape == (2, 4)
-    assert ("stage3_projection" in before) == stage3_hint
+    assert {name for name in before if name.startswith("stage")} == {
+        f"stage{stage}_projection" for stage in hint_stages
+    }
+    assert all(before[f"stage{stage}_projection"].shape == (2, 5) for stage in hint_stages)
     model.save(tmp_path / "m.keras")
     after = keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0)
     for name in before:
         np.testing.assert_allclose(after[name], before[name], atol=1e-5)
     with pytest.raises(ValueError, match="teacher_dim"):
         wrap_distillation(build_resnet18((32, 32, 3), 4, name="other"), 4, teacher_dim=0)
+    with pytest.raises(ValueError, match=r"hint stages must be among \[2, 3\], got \[4\]"):
+        wrap_distillation(build_resnet18((32, 32, 3), 4, name="more"), 4, 5, hint_stages=(4,))

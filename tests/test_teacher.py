@@ -126,13 +126,15 @@ def test_a_run_can_train_on_teacher_mined_batches(cache, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_stage3_hint_head_trains_and_can_be_served(cache, tmp_path):
+def test_stage_hint_heads_train_and_can_be_served(cache, tmp_path):
     out = tmp_path / "run"
-    flags = distilled_flags(cache, "--distill projection --stage3-hint-weight 5")
-    assert smoke_train(out, *flags) == 0
-    assert "stage3_projection_loss" in (out / "history.csv").read_text().splitlines()[0]
-    assert json.loads((out / "config.json").read_text())["stage3_hint_weight"] == 5.0
-    served = ["feature", "teacher_projection", "stage3_projection"]
+    hints = "--stage2-hint-weight 3 --stage3-hint-weight 5"
+    assert smoke_train(out, *distilled_flags(cache, f"--distill projection {hints}")) == 0
+    header = (out / "history.csv").read_text().splitlines()[0]
+    assert "stage2_projection_loss" in header and "stage3_projection_loss" in header
+    config = json.loads((out / "config.json").read_text())
+    assert (config["stage2_hint_weight"], config["stage3_hint_weight"]) == (3.0, 5.0)
+    served = ["feature", "teacher_projection", "stage2_projection", "stage3_projection"]
     metadata = export_model(
         load_checkpoint(out / "final.keras"),
         tmp_path / "m",
@@ -142,7 +144,7 @@ def test_a_stage3_hint_head_trains_and_can_be_served(cache, tmp_path):
         saved_model=False,
         embedding_layers=served,
     )
-    assert metadata.embedding.dimension == 512 + 128 + 128
+    assert metadata.embedding.dimension == 512 + 3 * 128
 
 
 def test_distillation_without_teacher_is_refused(cache, tmp_path):

@@ -16,11 +16,11 @@ from image_factory import make_identity_folders  # noqa: E402
 
 from tests.test_train_smoke import ARTEFACTS, history_epochs, train  # noqa: E402
 from training.build import build_training_model  # noqa: E402
-from training.config import get_preset  # noqa: E402
+from training.config import get_preset, stage_hint_head  # noqa: E402
 from training.embedder import OnnxEmbedder  # noqa: E402
 from training.embedding_graph import embedding_model  # noqa: E402
 from training.export import export_model  # noqa: E402
-from training.model import STAGE3_PROJECTION, TEACHER_PROJECTION, feature_model  # noqa: E402
+from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
 from training.run_info import training_info  # noqa: E402
 from training.warm_start import (  # noqa: E402
     check_reproduces,
@@ -32,10 +32,10 @@ TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
 CLASSES, TEACHER_DIM, BATCH = 3, 4, 8
 
 
-def smoke_model(seed: int, distill: str = "none", stage3_hint_weight: float = 0.0):
+def smoke_model(seed: int, distill: str = "none", **hint_weights: float):
     """The smoke preset's ResNet18 (32x32 grey) with random weights from ``seed``."""
     keras.utils.set_random_seed(seed)
-    config = get_preset("smoke", distill=distill, stage3_hint_weight=stage3_hint_weight)
+    config = get_preset("smoke", distill=distill, **hint_weights)
     return build_training_model(config, CLASSES, 2, TEACHER_DIM if distill != "none" else None)
 
 
@@ -192,18 +192,20 @@ def test_projection_is_fitted_to_the_teacher_vectors(export_dir):
     assert cosines.min() > 0.99
 
 
-def test_a_stage3_hint_head_is_fitted_to_the_teacher_vectors_from_its_own_input(export_dir):
-    model = smoke_model(seed=2, distill="projection", stage3_hint_weight=1.0)
+@pytest.mark.parametrize("stage", [2, 3])
+def test_a_stage_hint_head_is_fitted_to_the_teacher_vectors_from_its_own_input(export_dir, stage):
+    model = smoke_model(seed=2, distill="projection", **{f"stage{stage}_hint_weight": 1.0})
+    head_name = stage_hint_head(stage)
     images, rng = pixels(160, seed=10), np.random.default_rng(11)
 
     def targets(teacher):
         packed = np.concatenate([teacher, np.ones((len(images), 1))], axis=1).astype(np.float32)
         y = {"predictions": labels_for(160), "projection": packed, "embedding": packed}
-        return batches(images, y | {STAGE3_PROJECTION: packed})
+        return batches(images, y | {head_name: packed})
 
     random_teacher = rng.normal(size=(len(images), TEACHER_DIM))
     warm_start_from_export(model, export_dir, targets(random_teacher), steps=1)
-    head = model.get_layer(STAGE3_PROJECTION)
+    head = model.get_layer(head_name)
     tap = np.asarray(keras.Model(model.inputs, head.input)(images, training=False))
     teacher = tap @ rng.normal(size=(tap.shape[1], TEACHER_DIM))  # a linear function of it
     fit_heads(model, targets(teacher))

@@ -50,9 +50,10 @@ def build_training_model(
     Raises:
         ValueError: Distillation without ``teacher_dim``.
     """
+    from training.config import stage_hint_head
     from training.distillation import ProjectionCosineLoss, SimilarityMatrixLoss
     from training.losses import AMSoftmaxLoss
-    from training.model import STAGE3_PROJECTION, build_resnet18, wrap_cnn, wrap_distillation
+    from training.model import build_resnet18, wrap_cnn, wrap_distillation
 
     backbone = build_resnet18(
         config.input_shape, num_classes, config.stage1_stride, bn_momentum=config.bn_momentum
@@ -70,15 +71,15 @@ def build_training_model(
         num_classes,
         teacher_dim,
         dropout_rate=config.dropout,
-        stage3_hint=config.stage3_hint,
+        hint_stages=tuple(config.stage_hints),
     )
     losses = {
         "predictions": margin_loss,
         "projection": ProjectionCosineLoss(),
         "embedding": SimilarityMatrixLoss(),
     }
-    if config.stage3_hint:
-        losses[STAGE3_PROJECTION] = ProjectionCosineLoss(name="stage3_hint_loss")
+    for stage in config.stage_hints:
+        losses[stage_hint_head(stage)] = ProjectionCosineLoss(name=f"stage{stage}_hint_loss")
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch, model),
         loss=losses,

@@ -13,6 +13,11 @@ DISTILL_KINDS = ("none", "projection", "similarity", "both")
 VALIDATION_KINDS = ("images", "people")
 
 
+def stage_hint_head(stage: int) -> str:
+    """Name of the hint head on a stage's output map: its layer and its model output."""
+    return f"stage{stage}_projection"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run (besides the data folders).
@@ -54,7 +59,9 @@ class TrainConfig:
     classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
     similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
-    # Weight of a second hint loss, from stage 3's output map (training.model); 0 = no head.
+    # Weights of further hint losses, each from a stage's output map (training.model); 0 = no
+    # head on that stage.
+    stage2_hint_weight: float = 0.0
     stage3_hint_weight: float = 0.0
     # Teacher-mined batches (training.neighbour_batches): groups of an image and its nearest
     # training images in the teacher's space, drawn from its `neighbour_pool` nearest; 0 =
@@ -91,8 +98,11 @@ class TrainConfig:
             and (self.distill != "none" or self.classifier_weight == 1.0),
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
-            "stage3_hint_weight": self.stage3_hint_weight >= 0
-            and (self.distill != "none" or self.stage3_hint_weight == 0.0),
+            **{
+                f"stage{stage}_hint_weight": weight >= 0
+                and (self.distill != "none" or weight == 0.0)
+                for stage, weight in self._stage_hint_weights.items()
+            },
             "erase": 0.0 <= self.erase <= 1.0 and (self.augment or self.erase == 0.0),
             "neighbour_group": self.neighbour_group == 0
             or (
@@ -129,9 +139,13 @@ class TrainConfig:
         return ("val_predictions_accuracy" if self.distill != "none" else "val_accuracy", "max")
 
     @property
-    def stage3_hint(self) -> bool:
-        """Whether the model has the stage-3 hint head (``training.model.wrap_distillation``)."""
-        return self.stage3_hint_weight > 0
+    def _stage_hint_weights(self) -> dict[int, float]:
+        return {2: self.stage2_hint_weight, 3: self.stage3_hint_weight}
+
+    @property
+    def stage_hints(self) -> dict[int, float]:
+        """Stage -> weight of each stage hint head the model has (``wrap_distillation``)."""
+        return {stage: w for stage, w in self._stage_hint_weights.items() if w > 0}
 
     @property
     def loss_weights(self) -> dict[str, float]:
@@ -141,8 +155,8 @@ class TrainConfig:
             "projection": self.projection_weight if self.distill in ("projection", "both") else 0.0,
             "embedding": self.similarity_weight if self.distill in ("similarity", "both") else 0.0,
         }
-        if self.stage3_hint:
-            weights["stage3_projection"] = self.stage3_hint_weight
+        for stage, weight in self.stage_hints.items():
+            weights[stage_hint_head(stage)] = weight
         return weights
 
     def to_dict(self) -> dict[str, Any]:

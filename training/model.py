@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
+from training.config import stage_hint_head
 from training.layers import AMSoftmax
 from training.losses import AMSoftmaxLoss
 
@@ -117,9 +120,9 @@ def wrap_cnn(
 
 
 TEACHER_PROJECTION = "teacher_projection"
-# A second hint head on stage 3's output map (4x4x256 at 112 px), before stage 4 pools it.
-STAGE3_OUTPUT = "stage3_block2_out"
-STAGE3_PROJECTION = "stage3_projection"
+# Stage -> the output map a further hint head reads, before stage 4 pools it (at 112 px:
+# stage 2 8x8x128, stage 3 4x4x256). Heads are named by ``training.config.stage_hint_head``.
+HINT_STAGE_OUTPUTS = {2: "stage2_block2_out", 3: "stage3_block2_out"}
 
 
 def has_teacher_projection(model: keras.Model) -> bool:
@@ -133,7 +136,7 @@ def wrap_distillation(
     teacher_dim: int,
     feature_layer: str = FEATURE_LAYER,
     dropout_rate: float = 0.5,
-    stage3_hint: bool = False,
+    hint_stages: Sequence[int] = (),
 ) -> keras.Model:
     """:func:`wrap_cnn` plus the outputs the distillation losses need.
 
@@ -141,18 +144,23 @@ def wrap_distillation(
     teacher's space for :class:`training.distillation.ProjectionCosineLoss`; ``embedding``
     is the feature itself for :class:`training.distillation.SimilarityMatrixLoss`. Export
     serves ``feature`` unless told to serve the projection too (``export --embedding-layer``).
-    With ``stage3_hint``, ``stage3_projection`` maps stage 3's flattened output map to the
-    teacher's space as well (a FitNets hint at a middle layer), output ``stage3_projection``.
+    For each of ``hint_stages``, ``stage<N>_projection`` maps that stage's flattened output
+    map to the teacher's space as well (a FitNets hint at a middle layer; Romero et al.,
+    ICLR 2015), an output of the same name.
 
     Returns:
-        A model with outputs ``{"predictions", "projection", "embedding"}`` (and
-        ``"stage3_projection"``).
+        A model with outputs ``{"predictions", "projection", "embedding"}`` and one per
+        hint stage.
 
     Raises:
-        ValueError: ``teacher_dim`` < 1.
+        ValueError: ``teacher_dim`` < 1, or a hint stage other than those of
+            ``HINT_STAGE_OUTPUTS``.
     """
     if teacher_dim < 1:
         raise ValueError(f"teacher_dim must be >= 1, got {teacher_dim}")
+    unknown = sorted(set(hint_stages) - set(HINT_STAGE_OUTPUTS))
+    if unknown:
+        raise ValueError(f"hint stages must be among {sorted(HINT_STAGE_OUTPUTS)}, got {unknown}")
     classifier = wrap_cnn(model, num_classes, feature_layer, dropout_rate)
     features = model.get_layer(feature_layer).output
     projection = layers.Dense(
@@ -163,11 +171,11 @@ def wrap_distillation(
         "projection": projection,
         "embedding": features,
     }
-    if stage3_hint:
-        stage3 = layers.Flatten(name="stage3_flatten")(model.get_layer(STAGE3_OUTPUT).output)
-        outputs[STAGE3_PROJECTION] = layers.Dense(
-            teacher_dim, use_bias=False, dtype="float32", name=STAGE3_PROJECTION
-        )(stage3)
+    for stage in hint_stages:
+        head = stage_hint_head(stage)
+        stage_map = model.get_layer(HINT_STAGE_OUTPUTS[stage]).output
+        flat = layers.Flatten(name=f"stage{stage}_flatten")(stage_map)
+        outputs[head] = layers.Dense(teacher_dim, use_bias=False, dtype="float32", name=head)(flat)
     return keras.Model(model.inputs, outputs, name=f"{model.name}_distill")
 
 

@@ -189,8 +189,8 @@ def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> N
 
 def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, val_records):
     """``(train y, validation y, teacher dim)``: labels alone, or the distillation dicts."""
+    from training.config import stage_hint_head
     from training.distill_data import class_labels, distillation_targets
-    from training.model import STAGE3_PROJECTION
 
     if config.distill == "none":
         return class_labels(train_records, labels), class_labels(val_records, labels), None
@@ -199,11 +199,9 @@ def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, v
     teacher = load_teacher_embeddings(args.teacher)
     train_y, mean = distillation_targets(train_records, labels, teacher, args.teacher)
     val_y, _ = distillation_targets(val_records, labels, teacher, args.teacher, mean)
-    if config.stage3_hint:  # the second hint head learns the same teacher vectors
-        train_y[STAGE3_PROJECTION], val_y[STAGE3_PROJECTION] = (
-            train_y["projection"],
-            val_y["projection"],
-        )
+    for stage in config.stage_hints:  # every stage hint head learns the same teacher vectors
+        head = stage_hint_head(stage)
+        train_y[head], val_y[head] = train_y["projection"], val_y["projection"]
     covered = float(train_y["projection"][:, -1].mean())
     log.info(
         "teacher %s: vectors for %.1f%% of the training images", teacher.info.name, 100 * covered

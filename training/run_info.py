@@ -34,6 +34,7 @@ CONFIG_KEYS = (
     "classifier_weight",
     "projection_weight",
     "similarity_weight",
+    "stage2_hint_weight",
     "stage3_hint_weight",
     "teacher",
     "learning_rate",

@@ -42,6 +42,7 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--classifier-weight": ("classifier_weight", float, {}),
     "--projection-weight": ("projection_weight", float, {}),
     "--similarity-weight": ("similarity_weight", float, {}),
+    "--stage2-hint-weight": ("stage2_hint_weight", float, {}),
     "--stage3-hint-weight": ("stage3_hint_weight", float, {}),
     "--erase": ("erase", float, {}),
     "--neighbour-group": ("neighbour_group", int, {}),

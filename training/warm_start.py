@@ -12,7 +12,7 @@ training model from it:
   imprinting" (Qi, Brown & Lowe, Low-Shot Learning with Imprinted Weights, CVPR 2018);
 * the teacher projection becomes the export's own when it serves one (``metadata.json``
   ``embedding.layers``), else the ridge-regression fit of the teacher vectors; so does any
-  other hint head (``stage3_projection``), from its own input.
+  stage hint head (``stage2_projection``, ``stage3_projection``), from its own input.
 
 So fine-tuning a shipped model starts from what it already knows, with any identities.
 """
@@ -26,6 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from training.config import stage_hint_head
 from training.embedder import OnnxEmbedder
 from training.embedding_graph import embedding_model
 from training.export_weights import (
@@ -38,7 +39,7 @@ from training.metrics import unit_rows
 from training.model import (
     BN_EPSILON,
     FEATURE_LAYER,
-    STAGE3_PROJECTION,
+    HINT_STAGE_OUTPUTS,
     TEACHER_PROJECTION,
     has_teacher_projection,
 )
@@ -48,8 +49,10 @@ log = logging.getLogger(__name__)
 CLASSIFIER_LAYER = "predictions"
 STATS_BATCHES = 8  # batches whose statistics unfold the batch norms
 MAX_EMBEDDING_GAP = 1e-3  # largest difference to the export's unit embeddings
-# The training target (``y`` key) of each teacher hint head.
-OUTPUT_OF_HEAD = {TEACHER_PROJECTION: "projection", STAGE3_PROJECTION: STAGE3_PROJECTION}
+# The training target (``y`` key) of each teacher hint head: the model output it feeds.
+OUTPUT_OF_HEAD = {TEACHER_PROJECTION: "projection"} | {
+    stage_hint_head(stage): stage_hint_head(stage) for stage in HINT_STAGE_OUTPUTS
+}
 RIDGE = 1e-3  # ridge strength, relative to the mean eigenvalue of the features' Gram matrix
 
 
