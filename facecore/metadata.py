@@ -240,4 +240,3 @@ def _same_rate(first: float, second: float) -> bool:
 def _metadata_file(path: str | Path) -> Path:
     path = Path(path)
     return path / METADATA_FILENAME if path.is_dir() else path
-
