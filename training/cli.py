@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("training.audit", "list crops the teacher places far from their own person"),
     "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
     "compare": ("training.compare", "two exported models on the same pairs, with error bars"),
+    "soup": ("training.soup", "average the weights of several runs from the same start"),
     "export": ("training.export", "export the feature model as ONNX + SavedModel"),
 }
 

@@ -39,6 +39,7 @@ CONFIG_KEYS = (
     "teacher",
     "learning_rate",
     "init_from_model",
+    "soup_of",
     "command",
 )
 SUMMARY_KEYS = (
