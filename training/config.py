@@ -11,6 +11,9 @@ SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "mixed")
 DISTILL_KINDS = ("none", "projection", "similarity", "both")
 VALIDATION_KINDS = ("images", "people")
+# Stages whose output map can feed a hint head (``training.model.wrap_distillation``), each
+# weighted by its ``stage<N>_hint_weight`` field.
+HINT_STAGES = (2, 3)
 
 
 def stage_hint_head(stage: int) -> str:
@@ -140,7 +143,7 @@ class TrainConfig:
 
     @property
     def _stage_hint_weights(self) -> dict[int, float]:
-        return {2: self.stage2_hint_weight, 3: self.stage3_hint_weight}
+        return {stage: getattr(self, f"stage{stage}_hint_weight") for stage in HINT_STAGES}
 
     @property
     def stage_hints(self) -> dict[int, float]:

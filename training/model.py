@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from training.config import stage_hint_head
+from training.config import HINT_STAGES, stage_hint_head
 from training.layers import AMSoftmax
 from training.losses import AMSoftmaxLoss
 
@@ -120,9 +120,11 @@ def wrap_cnn(
 
 
 TEACHER_PROJECTION = "teacher_projection"
-# Stage -> the output map a further hint head reads, before stage 4 pools it (at 112 px:
-# stage 2 8x8x128, stage 3 4x4x256). Heads are named by ``training.config.stage_hint_head``.
-HINT_STAGE_OUTPUTS = {2: "stage2_block2_out", 3: "stage3_block2_out"}
+
+
+def stage_output(stage: int) -> str:
+    """Name the layer a stage ends with: the map a hint head reads (112 px: stage 2 8x8x128)."""
+    return f"stage{stage}_block{BLOCKS_PER_STAGE}_out"
 
 
 def has_teacher_projection(model: keras.Model) -> bool:
@@ -153,14 +155,14 @@ def wrap_distillation(
         hint stage.
 
     Raises:
-        ValueError: ``teacher_dim`` < 1, or a hint stage other than those of
-            ``HINT_STAGE_OUTPUTS``.
+        ValueError: ``teacher_dim`` < 1, or a hint stage other than
+            ``training.config.HINT_STAGES``.
     """
     if teacher_dim < 1:
         raise ValueError(f"teacher_dim must be >= 1, got {teacher_dim}")
-    unknown = sorted(set(hint_stages) - set(HINT_STAGE_OUTPUTS))
+    unknown = sorted(set(hint_stages) - set(HINT_STAGES))
     if unknown:
-        raise ValueError(f"hint stages must be among {sorted(HINT_STAGE_OUTPUTS)}, got {unknown}")
+        raise ValueError(f"hint stages must be among {list(HINT_STAGES)}, got {unknown}")
     classifier = wrap_cnn(model, num_classes, feature_layer, dropout_rate)
     features = model.get_layer(feature_layer).output
     projection = layers.Dense(
@@ -173,7 +175,7 @@ def wrap_distillation(
     }
     for stage in hint_stages:
         head = stage_hint_head(stage)
-        stage_map = model.get_layer(HINT_STAGE_OUTPUTS[stage]).output
+        stage_map = model.get_layer(stage_output(stage)).output
         flat = layers.Flatten(name=f"stage{stage}_flatten")(stage_map)
         outputs[head] = layers.Dense(teacher_dim, use_bias=False, dtype="float32", name=head)(flat)
     return keras.Model(model.inputs, outputs, name=f"{model.name}_distill")

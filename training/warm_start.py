@@ -26,7 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.config import stage_hint_head
+from training.config import HINT_STAGES, stage_hint_head
 from training.embedder import OnnxEmbedder
 from training.embedding_graph import embedding_model
 from training.export_weights import (
@@ -39,7 +39,6 @@ from training.metrics import unit_rows
 from training.model import (
     BN_EPSILON,
     FEATURE_LAYER,
-    HINT_STAGE_OUTPUTS,
     TEACHER_PROJECTION,
     has_teacher_projection,
 )
@@ -51,7 +50,7 @@ STATS_BATCHES = 8  # batches whose statistics unfold the batch norms
 MAX_EMBEDDING_GAP = 1e-3  # largest difference to the export's unit embeddings
 # The training target (``y`` key) of each teacher hint head: the model output it feeds.
 OUTPUT_OF_HEAD = {TEACHER_PROJECTION: "projection"} | {
-    stage_hint_head(stage): stage_hint_head(stage) for stage in HINT_STAGE_OUTPUTS
+    stage_hint_head(stage): stage_hint_head(stage) for stage in HINT_STAGES
 }
 RIDGE = 1e-3  # ridge strength, relative to the mean eigenvalue of the features' Gram matrix
 
