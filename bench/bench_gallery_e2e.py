@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 from bench.local_service import local_service
@@ -62,7 +62,7 @@ def person_id(identity: str) -> str:
     return identity.replace("/", ":")
 
 
-def enrol(client: httpx.Client, identity: str, photos: list[Path]) -> int:
+def enrol(client: httpx2.Client, identity: str, photos: list[Path]) -> int:
     pid = person_id(identity)
     client.post("/people", json={"id": pid}).raise_for_status()
     response = client.post(
@@ -73,7 +73,7 @@ def enrol(client: httpx.Client, identity: str, photos: list[Path]) -> int:
     return sum("face_id" in result for result in response.json()["results"])
 
 
-def probe(client: httpx.Client, photo: Path, claimed: str) -> dict:
+def probe(client: httpx2.Client, photo: Path, claimed: str) -> dict:
     """/identify (top 5) and /people/{claimed}/verify for one photo."""
     data = photo.read_bytes()
     found = client.post("/identify", files={"image": (photo.name, data)}, data={"top_k": "5"})
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     with (
         local_service(args.model, timeout=300) as service,
-        httpx.Client(base_url=service.url, timeout=300) as client,
+        httpx2.Client(base_url=service.url, timeout=300) as client,
         ThreadPoolExecutor(args.clients) as pool,
     ):
         templates = sum(

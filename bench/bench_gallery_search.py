@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 from sqlalchemy import insert
 
@@ -162,11 +162,11 @@ def over_http(model_dir: Path, model: ModelKey, size: int, probes: int, top_k: i
         fill_gallery(Path(data_dir), model, size)
         fill_s = time.perf_counter() - started
         with local_service(model_dir, timeout=600, DATA_DIR=data_dir) as service:
-            ready = httpx.get(f"{service.url}/ready").json()
+            ready = httpx2.get(f"{service.url}/ready").json()
             assert ready["gallery"]["templates"] == size, ready
             photo = PROBE_PHOTO.read_bytes()
             times = []
-            with httpx.Client(base_url=service.url, timeout=120) as client:
+            with httpx2.Client(base_url=service.url, timeout=120) as client:
                 for number in range(probes + 1):
                     started = time.perf_counter()
                     response = client.post(

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 from PIL import Image
 
 from bench.cpu_reference import matmul_gflops
@@ -79,7 +79,7 @@ async def load(
     deadline = time.perf_counter() + seconds
     peak = [rss_mb(pid)]
 
-    async def client_loop(client: httpx.AsyncClient) -> None:
+    async def client_loop(client: httpx2.AsyncClient) -> None:
         while len(latencies) < requests and time.perf_counter() < deadline:
             started = time.perf_counter()
             response = await client.post(f"{url}{route}", files=files)
@@ -91,8 +91,8 @@ async def load(
             peak.append(rss_mb(pid))
             await asyncio.sleep(0.2)
 
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    limits = httpx2.Limits(max_connections=clients)
+    async with httpx2.AsyncClient(timeout=120, limits=limits) as client:
         sampler = asyncio.create_task(sample_rss())
         started = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(clients)))
@@ -126,7 +126,7 @@ def measure(
     seconds: float,
     use_wrk: bool,
 ) -> dict:
-    """One route at one concurrency level, loaded by wrk or by httpx in this process."""
+    """One route at one concurrency level, loaded by wrk or by httpx2 in this process."""
     pid = server.process.pid
     if use_wrk:
         return wrk_load(server.url, route, image, clients, seconds, lambda: rss_mb(pid))
@@ -138,7 +138,7 @@ def run_service(
 ) -> dict:
     """All routes x inputs x concurrency levels; crops without detection, photos with it.
 
-    ``use_wrk``: load from ``wrk`` for ``seconds`` per level; otherwise from httpx in this
+    ``use_wrk``: load from ``wrk`` for ``seconds`` per level; otherwise from httpx2 in this
     process, at most ``requests`` per level (the client then competes for the same cores).
     """
     results: dict = {}
@@ -171,7 +171,7 @@ def parse_args() -> argparse.Namespace:
         "--load-generator",
         choices=("auto", "wrk", "httpx"),
         default="auto",
-        help="auto: wrk when installed (apt-get install wrk), else httpx",
+        help="auto: wrk when installed (apt-get install wrk), else httpx2",
     )
     return parser.parse_args()
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 
 def monitor(pid: int, url: str, log: str, stop: Any) -> None:
@@ -26,7 +26,7 @@ def monitor(pid: int, url: str, log: str, stop: Any) -> None:
                 time.sleep(0.005)
 
         threading.Thread(target=sample_rss, daemon=True).start()
-        with httpx.Client(timeout=30) as client:
+        with httpx2.Client(timeout=30) as client:
             while not stop.is_set():
                 started = time.monotonic()
                 client.get(f"{url}/health")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -42,9 +42,9 @@ def _wait_ready(service: LocalService, timeout: float) -> None:
         if service.process.poll() is not None:
             raise RuntimeError(f"the service exited with status {service.process.returncode}")
         try:
-            if httpx.get(f"{service.url}/ready", timeout=2).status_code == 200:
+            if httpx2.get(f"{service.url}/ready", timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"the service was not ready on {service.url} within {timeout:.0f} s")

@@ -15,14 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 
 class SmokeTestError(RuntimeError):
     """The service did not answer as expected; the message says how."""
 
 
-def wait_until_ready(client: httpx.Client, timeout_s: float) -> dict:
+def wait_until_ready(client: httpx2.Client, timeout_s: float) -> dict:
     """Poll GET /ready until it answers 200 or the time is up.
 
     Args:
@@ -43,13 +43,13 @@ def wait_until_ready(client: httpx.Client, timeout_s: float) -> dict:
             if response.status_code == 200:
                 return response.json()
             last_problem = f"HTTP {response.status_code}: {response.text[:200]}"
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             last_problem = repr(exc)
         time.sleep(1.0)
     raise SmokeTestError(f"/ready not 200 within {timeout_s:.0f} s ({last_problem})")
 
 
-def verify_pair(client: httpx.Client, image1: Path, image2: Path) -> dict:
+def verify_pair(client: httpx2.Client, image1: Path, image2: Path) -> dict:
     """POST two image files to /verify as multipart/form-data and check the answer's shape.
 
     Args:
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
-    with httpx.Client(base_url=args.url, headers=headers, timeout=30.0) as client:
+    with httpx2.Client(base_url=args.url, headers=headers, timeout=30.0) as client:
         try:
             ready = wait_until_ready(client, args.ready_timeout)
             print("ready:", json.dumps(ready))

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import httpx2
 from conftest import TINY_MODEL
 
 from bench.local_service import free_port
@@ -33,9 +33,9 @@ def wait_ready(
         if process.poll() is not None:
             raise AssertionError(f"server exited early:\n{output()}")
         try:
-            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
+            if httpx2.get(f"{base_url}/ready", timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         time.sleep(0.2)
     raise AssertionError(f"server did not become ready in time:\n{output()}")

@@ -4,6 +4,7 @@ import base64
 import json
 import logging
 import re
+import warnings
 from urllib.parse import urlsplit
 
 import image_factory as images
@@ -86,6 +87,15 @@ def test_health_ready_docs_and_root_redirect(client):
     assert "example" in body["application/json"]
     redirect = client.get("/", follow_redirects=False)
     assert redirect.status_code in (302, 307) and redirect.headers["location"] == "/docs"
+
+
+def test_openapi_operation_ids_are_unique(client):
+    """Client generators key operations by operationId: no two may share one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema = client.get("/openapi.json").json()
+    ids = [op["operationId"] for path in schema["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

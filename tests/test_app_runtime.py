@@ -5,7 +5,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+import httpx2
 import image_factory as images
 import numpy as np
 import onnxruntime as ort
@@ -30,10 +30,10 @@ def batch_sizes(metrics_text: str) -> tuple[float, float]:
     return total, count
 
 
-async def _concurrent_verifies(app, requests: int) -> list[httpx.Response]:
+async def _concurrent_verifies(app, requests: int) -> list[httpx2.Response]:
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             files = {"image1": ("a.jpg", FACE_A), "image2": ("b.jpg", FACE_B)}
             responses = await asyncio.gather(
                 *(client.post("/verify", files=files) for _ in range(requests))
@@ -63,8 +63,8 @@ def test_ready_is_503_until_warm_up_finishes(make_settings, monkeypatch):
     app = create_app(make_settings())
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             async with asyncio.TaskGroup() as group:
                 lifespan = app.router.lifespan_context(app)
                 starting = group.create_task(lifespan.__aenter__())

@@ -7,7 +7,7 @@ import json
 import socket
 import time
 
-import httpx
+import httpx2
 import image_factory as images
 import pytest
 from servers import free_port, start_server
@@ -48,8 +48,8 @@ async def stalled_body(first: bytes, release: asyncio.Event, rest: bytes):
 def test_declared_bodies_over_the_budget_are_refused_before_reading():
     async def scenario():
         release = asyncio.Event()
-        transport = httpx.ASGITransport(app=guarded_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        transport = httpx2.ASGITransport(app=guarded_app())
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             declared = {"content-length": "600"}
             body = stalled_body(b"x" * 300, release, b"y" * 300)
             holding = asyncio.create_task(client.post("/small", content=body, headers=declared))
@@ -77,8 +77,8 @@ def test_chunked_bodies_reserve_as_they_arrive():
 
     async def scenario():
         release = asyncio.Event()
-        transport = httpx.ASGITransport(app=guarded_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        transport = httpx2.ASGITransport(app=guarded_app())
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             body = stalled_body(b"x" * 300, release, b"y" * 300)
             holding = asyncio.create_task(client.post("/small", content=body))
             await asyncio.sleep(0.05)  # 300 bytes received and held so far
@@ -101,8 +101,8 @@ def test_failed_uploads_give_their_reservation_back():
         yield b"x" * size
 
     async def scenario():
-        transport = httpx.ASGITransport(app=guarded_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        transport = httpx2.ASGITransport(app=guarded_app())
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
             failures = [
                 await client.post("/small", content=chunked(700)),  # over its limit mid-read
                 await client.post("/small", content=b"x" * 700),  # declared over the limit
@@ -171,7 +171,7 @@ def test_real_server_refuses_uploads_past_its_budget(tmp_path):
         assert (status, body["error"]["code"]) == (503, "server_busy")
         files = {"image1": ("a.jpg", images.PHOTO_ONE_FACE.read_bytes())}
         files["image2"] = ("b.jpg", images.PHOTO_ONE_FACE_2.read_bytes())
-        assert httpx.post(f"http://127.0.0.1:{port}/verify", files=files).status_code == 200
+        assert httpx2.post(f"http://127.0.0.1:{port}/verify", files=files).status_code == 200
         for sock in stalled:
             sock.close()
         time.sleep(0.5)

@@ -6,7 +6,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+import httpx2
 import image_factory as images
 import pytest
 from servers import free_port, start_server
@@ -28,7 +28,7 @@ def test_sigterm_drains_under_32_clients(tmp_path):
 
     def client() -> list[int]:
         statuses = []
-        with httpx.Client(base_url=base, timeout=60) as http:
+        with httpx2.Client(base_url=base, timeout=60) as http:
             statuses.append(http.post("/verify", files=files).status_code)
             warmed.wait(timeout=120)
             for _ in range(200):  # bounded: about 10 s of load at most
@@ -60,9 +60,9 @@ def drain_probe(base: str) -> tuple[int, int]:
     """The first non-200 /ready after SIGTERM, and /health at that moment."""
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        ready = httpx.get(f"{base}/ready", timeout=5)
+        ready = httpx2.get(f"{base}/ready", timeout=5)
         if ready.status_code != 200:
             assert ready.json()["error"]["code"] == "model_not_ready"
-            return ready.status_code, httpx.get(f"{base}/health", timeout=5).status_code
+            return ready.status_code, httpx2.get(f"{base}/health", timeout=5).status_code
         time.sleep(0.05)
     return 200, 200

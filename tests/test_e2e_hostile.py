@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import image_factory as images
 import pytest
 from conftest import TINY_MODEL
@@ -149,7 +149,7 @@ def test_aborted_upload_is_not_an_error(server):
         sock.sendall(head + FACE)
         time.sleep(0.3)
     time.sleep(0.5)
-    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    metrics = httpx2.get(f"http://127.0.0.1:{port}/metrics").text
     assert re.search(
         r'faceverify_http_requests_total\{[^}]*route="/embed"[^}]*status="499"', metrics
     ) or re.search(r'status="499"', metrics), metrics[-2000:]
@@ -159,7 +159,7 @@ def test_aborted_upload_is_not_an_error(server):
 
 def test_path_cannot_forge_log_lines(server):
     port, log = server
-    httpx.get(f"http://127.0.0.1:{port}/health%0aFORGED%20INFO%20line")
+    httpx2.get(f"http://127.0.0.1:{port}/health%0aFORGED%20INFO%20line")
     time.sleep(0.3)
     lines = log.read_text().splitlines()
     assert not any(line.startswith("FORGED") for line in lines)
@@ -168,7 +168,7 @@ def test_path_cannot_forge_log_lines(server):
 
 def test_headers_of_a_normal_response(server):
     port, _ = server
-    response = httpx.post(
+    response = httpx2.post(
         f"http://127.0.0.1:{port}/verify",
         timeout=30,
         files={"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)},
@@ -177,7 +177,7 @@ def test_headers_of_a_normal_response(server):
     assert "server" not in response.headers
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert httpx.head(f"http://127.0.0.1:{port}/health").status_code == 200
+    assert httpx2.head(f"http://127.0.0.1:{port}/health").status_code == 200
 
 
 def run_app(port: int, model: Path) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""End to end: a real uvicorn process on 127.0.0.1, spoken to over HTTP with httpx.
+"""End to end: a real uvicorn process on 127.0.0.1, spoken to over HTTP with httpx2.
 
 With ``models/default`` present, the trained model runs on photos of people it never saw in
 training: the same photo sent from a phone is verified, different people are rejected, the same
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import image_factory as images
 import numpy as np
 import pytest
@@ -91,7 +91,7 @@ def verify(base_url: str, first: Path | bytes, second: Path | bytes, **fields) -
     def part(image: Path | bytes, name: str) -> tuple[str, bytes]:
         return (name, image) if isinstance(image, bytes) else (image.name, image.read_bytes())
 
-    response = httpx.post(
+    response = httpx2.post(
         f"{base_url}/verify",
         timeout=60,
         data=fields,
@@ -107,7 +107,7 @@ def test_server_answers_verify_and_embed(server):
     base_url, _ = server
     same_image = verify(base_url, images.PHOTO_ONE_FACE, images.PHOTO_ONE_FACE)
     assert same_image["verified"] and same_image["similarity"] > 0.999, MODE
-    embed = httpx.post(
+    embed = httpx2.post(
         f"{base_url}/embed",
         timeout=60,
         files=[
@@ -118,7 +118,7 @@ def test_server_answers_verify_and_embed(server):
     first, second = embed.json()["results"]
     assert len(first["embedding"]) == embed.json()["model"]["dimension"]
     assert second["error"]["code"] == "invalid_image"
-    assert "faceverify_http_requests_total" in httpx.get(f"{base_url}/metrics").text
+    assert "faceverify_http_requests_total" in httpx2.get(f"{base_url}/metrics").text
 
 
 def phone_copy(path: Path) -> bytes:
@@ -223,8 +223,8 @@ def test_sigterm_lets_in_flight_requests_finish(server):
     base_url, process = server
     started = [threading.Event() for _ in range(3)]
 
-    def call(flag: threading.Event) -> httpx.Response:
-        return httpx.post(
+    def call(flag: threading.Event) -> httpx2.Response:
+        return httpx2.post(
             f"{base_url}/embed",
             content=slow_embed_body(flag),
             timeout=60,

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import image_factory as images
 import pytest
 from postgres import fresh_database
@@ -49,7 +49,7 @@ def backend_url(backend: str) -> Iterator[str | None]:
 
 def enrol_people(base_url: str, worker: int) -> list[str]:
     enrolled = []
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with httpx2.Client(base_url=base_url, timeout=60) as client:
         for number in range(PEOPLE_EACH):
             person = f"w{worker:02d}-p{number}"
             assert client.post("/people", json={"id": person}).status_code == 201
@@ -63,7 +63,7 @@ def enrol_people(base_url: str, worker: int) -> list[str]:
 
 def identify_rounds(base_url: str, worker: int) -> int:
     answered = 0
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with httpx2.Client(base_url=base_url, timeout=60) as client:
         for round_number in range(IDENTIFY_ROUNDS):
             photo = PHOTOS[(worker + round_number) % len(PHOTOS)]
             response = client.post(
@@ -81,7 +81,7 @@ def test_concurrent_enrolments_and_identifications_lose_nothing(backend, tmp_pat
     with backend_url(backend) as url:
         expected = check_concurrent_use(tmp_path, url)
         with serve(tmp_path / "data", url, tmp_path / "b.log") as restarted:
-            assert httpx.get(f"{restarted}/ready").json()["gallery"]["templates"] == expected
+            assert httpx2.get(f"{restarted}/ready").json()["gallery"]["templates"] == expected
 
 
 def check_concurrent_use(tmp_path: Path, url: str | None) -> int:
@@ -94,13 +94,13 @@ def check_concurrent_use(tmp_path: Path, url: str | None) -> int:
             assert sum(f.result() for f in identifying) == IDENTIFIERS * IDENTIFY_ROUNDS
         expected = ENROLLERS * PEOPLE_EACH
         assert len(enrolled) == expected
-        listed = httpx.get(f"{base}/people", params={"limit": 500}).json()["people"]
+        listed = httpx2.get(f"{base}/people", params={"limit": 500}).json()["people"]
         assert sorted(p["id"] for p in listed) == enrolled
         assert all(len(p["faces"]) == 1 for p in listed)
-        assert httpx.get(f"{base}/ready").json()["gallery"]["templates"] == expected
+        assert httpx2.get(f"{base}/ready").json()["gallery"]["templates"] == expected
         found = set()
         for photo in PHOTOS:  # top 50 of 48 people: every enrolment is in the index
-            answer = httpx.post(
+            answer = httpx2.post(
                 f"{base}/identify",
                 files={"image": ("p.jpg", photo)},
                 data={"top_k": "50"},
@@ -112,7 +112,7 @@ def check_concurrent_use(tmp_path: Path, url: str | None) -> int:
 
 
 def first_candidate(base_url: str, photo: bytes) -> str | None:
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{base_url}/identify", files={"image": ("p.jpg", photo)}, timeout=60
     ).json()
     return answer["candidates"][0]["person_id"] if answer["candidates"] else None
@@ -136,10 +136,10 @@ def test_two_replicas_on_postgresql_see_each_others_changes_within_a_second(tmp_
         serve(tmp_path / "b", url, tmp_path / "b.log") as second,
     ):
         assert first_candidate(second, photo) is None
-        httpx.post(f"{first}/people", json={"id": "judy"})
-        httpx.post(f"{first}/people/judy/faces", files={"images": ("j.jpg", photo)}, timeout=60)
+        httpx2.post(f"{first}/people", json={"id": "judy"})
+        httpx2.post(f"{first}/people/judy/faces", files={"images": ("j.jpg", photo)}, timeout=60)
         seen = seconds_until(lambda: first_candidate(second, photo) == "judy")
-        assert httpx.delete(f"{second}/people/judy").status_code == 204
+        assert httpx2.delete(f"{second}/people/judy").status_code == 204
         erased = seconds_until(lambda: first_candidate(first, photo) is None)
         print(f"enrolment seen by the other replica after {seen:.3f} s, erasure {erased:.3f} s")
         assert seen < 1.0 and erased < 1.0

@@ -18,15 +18,16 @@ def root() -> RedirectResponse:
     return RedirectResponse("/docs")
 
 
-@router.api_route("/health", methods=["GET", "HEAD"], response_model=HealthResponse)
+@router.head("/health", include_in_schema=False)
+@router.get("/health", response_model=HealthResponse)
 def health() -> HealthResponse:
     """Answer while the process is alive (says nothing about the model)."""
     return HealthResponse(status="ok")
 
 
-@router.api_route(
+@router.head("/ready", include_in_schema=False)
+@router.get(
     "/ready",
-    methods=["GET", "HEAD"],
     response_model=ReadyResponse,
     responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}},
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 from bench.local_service import local_service
@@ -16,7 +16,7 @@ from bench.peer.embedders import Embedded, timed
 class HttpEmbedClient:
     """Sends one encoded image file per ``POST /embed`` and reads ``results[0].embedding``."""
 
-    client: httpx.Client
+    client: httpx2.Client
 
     def embed_file(self, name: str, data: bytes) -> Embedded:
         """Embed one file over HTTP, timing the whole round trip (upload, decode, model).
@@ -54,7 +54,7 @@ def embed_files_over_http(model_dir: Path, files: list[Path]) -> list[Embedded]:
     """
     with (
         local_service(model_dir) as service,
-        httpx.Client(base_url=service.url, timeout=60.0) as client,
+        httpx2.Client(base_url=service.url, timeout=60.0) as client,
     ):
         http = HttpEmbedClient(client)
         http.embed_file(files[0].name, files[0].read_bytes())  # warm-up, not timed
