@@ -189,7 +189,7 @@ def test_feature_and_projection_are_served_together_with_equal_weight(tmp_path, 
         keras_side = embedding_model(model, layers, mirror_average=True)(batch)["embedding"]
         np.testing.assert_allclose(embeddings, np.asarray(keras_side), atol=1e-5)
         return
-    outputs = keras.Model(model.inputs, [model.get_layer(n).output for n in layers])(batch)
+    outputs = keras.Model(model.inputs[0], [model.get_layer(n).output for n in layers])(batch)
     units = [np.asarray(o) / np.linalg.norm(np.asarray(o), axis=1, keepdims=True) for o in outputs]
     mean_cosines = sum(unit @ unit.T for unit in units) / len(units)
     np.testing.assert_allclose(embeddings @ embeddings.T, mean_cosines, atol=1e-5)

@@ -206,7 +206,7 @@ def test_a_stage_hint_head_is_fitted_to_the_teacher_vectors_from_its_own_input(e
     random_teacher = rng.normal(size=(len(images), TEACHER_DIM))
     warm_start_from_export(model, export_dir, targets(random_teacher), steps=1)
     head = model.get_layer(head_name)
-    tap = np.asarray(keras.Model(model.inputs, head.input)(images, training=False))
+    tap = np.asarray(keras.Model(model.inputs[0], head.input)(images, training=False))
     teacher = tap @ rng.normal(size=(tap.shape[1], TEACHER_DIM))  # a linear function of it
     fit_heads(model, targets(teacher))
     projected = np.asarray(head(tap))
