@@ -35,19 +35,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _wait_ready(service: LocalService, timeout: float) -> None:
-    """Poll ``/ready`` until the model is loaded and warmed up."""
+class ServiceNotReadyError(RuntimeError):
+    """The service exited, or did not answer ``/ready`` with 200 in time."""
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float) -> None:
+    """Poll ``url/ready`` until the model is loaded and warmed up.
+
+    Raises:
+        ServiceNotReadyError: ``process`` exited, or ``timeout`` seconds passed (the message
+            says which).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise RuntimeError(f"the service exited with status {service.process.returncode}")
+        if process.poll() is not None:
+            raise ServiceNotReadyError(f"the service exited with status {process.returncode}")
         try:
-            if httpx2.get(f"{service.url}/ready", timeout=2).status_code == 200:
+            if httpx2.get(f"{url}/ready", timeout=2).status_code == 200:
                 return
         except httpx2.TransportError:
             pass
         time.sleep(0.2)
-    raise TimeoutError(f"the service was not ready on {service.url} within {timeout:.0f} s")
+    raise ServiceNotReadyError(f"the service was not ready on {url} within {timeout:.0f} s")
 
 
 @contextmanager
@@ -85,7 +94,7 @@ def local_service(
     )
     service = LocalService(f"http://{HOST}:{port}", process)
     try:
-        _wait_ready(service, timeout)
+        wait_ready(service.url, process, timeout)
         yield service
     finally:
         process.terminate()

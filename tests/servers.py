@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx2
 from conftest import TINY_MODEL
 
-from bench.local_service import free_port
+from bench.local_service import ServiceNotReadyError, free_port
+from bench.local_service import wait_ready as wait_until_ready
 
 __all__ = ["ROOT", "free_port", "server_env", "start_server", "stop_server", "wait_ready"]
 
@@ -22,23 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def wait_ready(
     base_url: str, process: subprocess.Popen, output: Callable[[], str], timeout: float = 90.0
 ) -> None:
-    """Poll ``/ready`` until it answers 200.
+    """Poll ``/ready`` until it answers 200 (:func:`bench.local_service.wait_ready`).
 
     Raises:
         AssertionError: The server exited, or was not ready within ``timeout`` seconds; the
             message holds ``output()`` (the server's log).
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{output()}")
-        try:
-            if httpx2.get(f"{base_url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server did not become ready in time:\n{output()}")
+    try:
+        wait_until_ready(base_url, process, timeout)
+    except ServiceNotReadyError as error:
+        raise AssertionError(f"{error}:\n{output()}") from None
 
 
 def server_env(port: int, **overrides: str) -> dict[str, str]:
