@@ -1,0 +1,107 @@
+"""Does a weight soup need its batch-norm statistics measured again?
+
+A soup (``training soup``) averages every weight of its runs, the batch norms' moving means and
+variances included; the mean of the runs' statistics is not the statistics of the averaged
+network. Stochastic weight averaging therefore measures them again on training batches
+(Izmailov et al., "Averaging Weights Leads to Wider Optima and Better Generalization", UAI
+2018: ``bn_update``). This does that for a soup's run folder: its training images (``split.json``
+and the unlabelled folders of ``config.json``), augmented as in training, go through the
+network in training mode (each batch norm normalising with its batch's statistics, as SWA
+does), and every batch norm gets the mean and variance of its input over those batches. The
+result is a run folder for ``export`` and ``training compare``; it prints how far each batch
+norm's mean moved, in units of its old standard deviation.
+
+    python -m bench.soup_batch_norm --run runs/soup23 --out runs/soup23bn --batches 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from training.folders import ImageRecord, scan_unlabelled_folders
+
+RUN_FILES = ("config.json", "labels.json", "split.json", "summary.json")
+
+
+def training_images(run: Path, config: dict) -> list[ImageRecord]:
+    """The run's training images: labelled (``split.json``) and unlabelled (``config``)."""
+    split = json.loads((run / "split.json").read_text(encoding="utf-8"))
+    labelled = [
+        ImageRecord(Path(entry["path"]), entry["identity"], entry["source"])
+        for entry in split["train"]
+    ]
+    return labelled + scan_unlabelled_folders(config["unlabelled"] or [])
+
+
+def input_moments(model, batches) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per-channel mean and variance of every batch norm's input, in training mode."""
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    probe = keras.Model(model.inputs[0], [norm.input for norm in norms])
+    sums = [np.zeros(norm.input.shape[-1]) for norm in norms]
+    squares = [np.zeros(norm.input.shape[-1]) for norm in norms]
+    count = [0] * len(norms)
+    for images, _ in batches:
+        for index, output in enumerate(probe(images, training=True)):
+            values = np.asarray(output, dtype=np.float64).reshape(-1, output.shape[-1])
+            sums[index] += values.sum(axis=0)
+            squares[index] += np.square(values).sum(axis=0)
+            count[index] += len(values)
+    means = [total / n for total, n in zip(sums, count, strict=True)]
+    return [
+        (mean, np.maximum(square / n - mean**2, 0.0))
+        for mean, square, n in zip(means, squares, count, strict=True)
+    ]
+
+
+def remeasure(model, moments) -> list[float]:
+    """Give every batch norm its measured statistics; return each mean's shift in old stds."""
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    shifts = []
+    for norm, (mean, variance) in zip(norms, moments, strict=True):
+        old_mean, old_variance = np.asarray(norm.moving_mean), np.asarray(norm.moving_variance)
+        shifts.append(float(np.mean(np.abs(mean - old_mean) / np.sqrt(old_variance + 1e-3))))
+        norm.moving_mean.assign(mean.astype(np.float32))
+        norm.moving_variance.assign(variance.astype(np.float32))
+    return shifts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, type=Path, help="a soup's run folder")
+    parser.add_argument("--out", required=True, type=Path, help="the new run folder")
+    parser.add_argument("--batches", type=int, default=200, help="training batches of 64")
+    parser.add_argument("--seed", type=int, default=123, help="shuffle and augmentation seed")
+    args = parser.parse_args(argv)
+
+    from training import data
+    from training.config import get_preset
+    from training.export import load_checkpoint
+
+    run_config = json.loads((args.run / "config.json").read_text(encoding="utf-8"))
+    records = training_images(args.run, run_config)
+    pixels = data.load_pixels(records, run_config["input_size"], run_config["channels"])
+    config = get_preset(run_config["preset"], seed=args.seed, steps_per_epoch=args.batches)
+    batches = data.training_dataset(pixels, np.zeros(len(pixels), np.int32), config)
+    model = load_checkpoint(args.run / "final.keras")
+    shifts = remeasure(model, input_moments(model, batches.take(args.batches)))
+    print(f"{len(records)} training images, {args.batches} batches of {config.batch_size}")
+    print("mean |shift| of each batch norm's mean, in old stds:", np.round(shifts, 4).tolist())
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        shutil.copy(args.run / name, args.out / name)
+    model.save(args.out / "final.keras")
+    print(f"saved {args.out / 'final.keras'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
