@@ -26,7 +26,7 @@ class ModelInfo(BaseModel):
     """The model that produced the embeddings."""
 
     name: str = Field(examples=["default"])
-    version: str = Field(examples=["2.6.0"])
+    version: str = Field(examples=["2.7.0"])
     dimension: int = Field(examples=[768])
 
 
