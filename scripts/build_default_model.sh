@@ -80,40 +80,32 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
 "$py" -m training export --checkpoint "$stage3/final.keras" --out models/default \
   --name default --version 2.5.0 --mirror-average \
   --embedding-layer feature teacher_projection stage3_projection
-# 2.6.0: 2.5.0's run repeated from 2.4.0's export (re-exported beside the runs), with a stage-2
-# hint head as well, three seeds (bench/screen_stage3.sh runs them side by side); their last
-# epochs averaged weight by weight (`training soup`) and served as 2.5.0 is (the stage-2 head is
-# not served).
+# 2.6.0 and 2.7.0: rounds of three seeds of one continuation (bench/screen_stage3.sh runs them
+# side by side), their last epochs averaged weight by weight (`training soup`) and served as
+# 2.5.0 is (the stage-2 hint head trains only).
+soup_round() {  # starting weights, run prefix, soup folder, version
+  local seed
+  for seed in 0 1 2; do
+    "$py" -m training train --preset teacher --out "$2_seed$seed" --teacher "$cache" \
+      --init-from "$1" --distill projection --learning-rate 2e-4 \
+      --stage3-hint-weight 10 --stage2-hint-weight 10 \
+      --epochs 6 --steps-per-epoch 420 --seed "$seed" \
+      "${labelled[@]/#/--data=$cache/}" \
+      --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
+      --unlabelled "$cache/utkface" --verbose 2
+  done
+  "$py" -m training soup --runs "$2_seed0" "$2_seed1" "$2_seed2" --out "$3"
+  "$py" -m training export --checkpoint "$3/final.keras" --out models/default \
+    --name default --version "$4" --mirror-average \
+    --embedding-layer feature teacher_projection stage3_projection
+}
+# 2.6.0: 2.5.0's run repeated from 2.4.0's export (re-exported beside the runs) with a stage-2
+# hint head as well. 2.7.0: the same round again from 2.6.0's soup checkpoint (heads and
+# classes as averaged).
 "$py" -m training export --checkpoint "$third/best.keras" --out "$hints-2.4.0" --no-saved-model \
   --name default --version 2.4.0 --mirror-average --embedding-layer feature teacher_projection
-for seed in 0 1 2; do
-  "$py" -m training train --preset teacher --out "${hints}_seed$seed" --teacher "$cache" \
-    --init-from "$hints-2.4.0" --distill projection --learning-rate 2e-4 \
-    --stage3-hint-weight 10 --stage2-hint-weight 10 \
-    --epochs 6 --steps-per-epoch 420 --seed "$seed" \
-    "${labelled[@]/#/--data=$cache/}" \
-    --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
-    --unlabelled "$cache/utkface" --verbose 2
-done
-"$py" -m training soup --runs "${hints}_seed0" "${hints}_seed1" "${hints}_seed2" --out "$soup"
-"$py" -m training export --checkpoint "$soup/final.keras" --out models/default \
-  --name default --version 2.6.0 --mirror-average \
-  --embedding-layer feature teacher_projection stage3_projection
-# 2.7.0: the same again, one round on: three seeds continued from the soup's checkpoint (heads
-# and classes as averaged), 6 epochs each, and their soup, served as 2.6.0 is.
-for seed in 0 1 2; do
-  "$py" -m training train --preset teacher --out "${again}_seed$seed" --teacher "$cache" \
-    --init-from "$soup/final.keras" --distill projection --learning-rate 2e-4 \
-    --stage3-hint-weight 10 --stage2-hint-weight 10 \
-    --epochs 6 --steps-per-epoch 420 --seed "$seed" \
-    "${labelled[@]/#/--data=$cache/}" \
-    --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
-    --unlabelled "$cache/utkface" --verbose 2
-done
-"$py" -m training soup --runs "${again}_seed0" "${again}_seed1" "${again}_seed2" --out "$soup2"
-"$py" -m training export --checkpoint "$soup2/final.keras" --out models/default \
-  --name default --version 2.7.0 --mirror-average \
-  --embedding-layer feature teacher_projection stage3_projection
+soup_round "$hints-2.4.0" "$hints" "$soup" 2.6.0
+soup_round "$soup/final.keras" "$again" "$soup2" 2.7.0
 # All held-out people (every set): the report.
 "$py" -m training evaluate --model models/default --split "$soup2/split.json" \
   --impostors 200000 --out models/default/evaluation
