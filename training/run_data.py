@@ -58,22 +58,10 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
             distillation without a teacher cache.
     """
     from training import data
-    from training.folders import (
-        keep_share_of_people,
-        scan_identity_folders,
-        scan_unlabelled_folders,
-    )
-    from training.morph import check_sources
 
     _check_teacher_arguments(args, config)
-    splits = data.make_splits(scan_identity_folders(args.data), config)
-    if args.exclude is not None:
-        splits = _without_suspects(splits, args.exclude)
+    splits, unlabelled = _scan_records(args, config)
     labels = data.label_map(splits.train)
-    check_sources(args.unlabelled, splits.train)
-    unlabelled = keep_share_of_people(
-        scan_unlabelled_folders(args.unlabelled), config.people_fraction, config.split_seed
-    )
     train_records = splits.train + unlabelled
     started = time.perf_counter()
     train_x = data.load_pixels(train_records, config.input_size, config.channels)
@@ -102,6 +90,31 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     return RunData(
         splits, labels, train_ds, head_batches, val_ds, people, steps, len(unlabelled), teacher_dim
     )
+
+
+def _scan_records(args: argparse.Namespace, config: TrainConfig):
+    """Return the labelled splits (suspects excluded) and the unlabelled images of the run.
+
+    Raises:
+        SystemExit: An unlabelled folder holds morphs of images outside this run's training
+            split (:func:`training.morph.check_sources`).
+    """
+    from training import data
+    from training.folders import (
+        keep_share_of_people,
+        scan_identity_folders,
+        scan_unlabelled_folders,
+    )
+    from training.morph import check_sources
+
+    splits = data.make_splits(scan_identity_folders(args.data), config)
+    if args.exclude is not None:
+        splits = _without_suspects(splits, args.exclude)
+    check_sources(args.unlabelled, splits.train)
+    unlabelled = keep_share_of_people(
+        scan_unlabelled_folders(args.unlabelled), config.people_fraction, config.split_seed
+    )
+    return splits, unlabelled
 
 
 def _neighbour_order(train_y: dict, config: TrainConfig, epoch_images: int):
