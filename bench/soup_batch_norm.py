@@ -38,35 +38,25 @@ def training_images(run: Path, config: dict) -> list[ImageRecord]:
     return labelled + scan_unlabelled_folders(config["unlabelled"] or [])
 
 
-def input_moments(model, batches) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per-channel mean and variance of every batch norm's input, in training mode."""
+def batch_norms(model) -> list:
+    """Every batch-normalisation layer of ``model``, in layer order."""
     import keras
 
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    probe = keras.Model(model.inputs[0], [norm.input for norm in norms])
-    sums = [np.zeros(norm.input.shape[-1]) for norm in norms]
-    squares = [np.zeros(norm.input.shape[-1]) for norm in norms]
-    count = [0] * len(norms)
-    for images, _ in batches:
-        for index, output in enumerate(probe(images, training=True)):
-            values = np.asarray(output, dtype=np.float64).reshape(-1, output.shape[-1])
-            sums[index] += values.sum(axis=0)
-            squares[index] += np.square(values).sum(axis=0)
-            count[index] += len(values)
-    means = [total / n for total, n in zip(sums, count, strict=True)]
-    return [
-        (mean, np.maximum(square / n - mean**2, 0.0))
-        for mean, square, n in zip(means, squares, count, strict=True)
-    ]
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def input_moments(model, batches) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per-channel mean and variance of every batch norm's input, in training mode."""
+    from training.warm_start import tensor_moments
+
+    inputs = [norm.input for norm in batch_norms(model)]
+    return tensor_moments(model, inputs, (images for images, _ in batches), training=True)
 
 
 def remeasure(model, moments) -> list[float]:
     """Give every batch norm its measured statistics; return each mean's shift in old stds."""
-    import keras
-
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     shifts = []
-    for norm, (mean, variance) in zip(norms, moments, strict=True):
+    for norm, (mean, variance) in zip(batch_norms(model), moments, strict=True):
         old_mean, old_variance = np.asarray(norm.moving_mean), np.asarray(norm.moving_variance)
         shifts.append(float(np.mean(np.abs(mean - old_mean) / np.sqrt(old_variance + 1e-3))))
         norm.moving_mean.assign(mean.astype(np.float32))

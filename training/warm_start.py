@@ -20,6 +20,7 @@ So fine-tuning a shipped model starts from what it already knows, with any ident
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -100,23 +101,30 @@ def _batch_norm(model: Any, conv_name: str) -> Any:
 
 def _conv_output_moments(model: Any, names: list[str], images: list[np.ndarray]) -> dict:
     """Per-channel mean and variance of each named layer's output over ``images`` batches."""
-    import keras
+    tensors = [model.get_layer(name).output for name in names]
+    return dict(zip(names, tensor_moments(model, tensors, images), strict=True))
 
-    probe = keras.Model(model.inputs[0], [model.get_layer(name).output for name in names])
-    sums = {name: 0.0 for name in names}
-    squares = {name: 0.0 for name in names}
-    positions = dict.fromkeys(names, 0)
-    for batch in images:
-        for name, output in zip(names, probe(batch, training=False), strict=True):
+
+def tensor_moments(
+    model: Any, tensors: list[Any], batches: Iterable[Any], training: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per-channel mean and variance of ``model``'s symbolic ``tensors`` over input ``batches``.
+
+    ``training`` runs the model in training mode (each batch norm normalising by its batch).
+    """
+    probe = keras.Model(model.inputs[0], tensors)
+    sums, squares, positions = [0.0] * len(tensors), [0.0] * len(tensors), [0] * len(tensors)
+    for batch in batches:
+        for index, output in enumerate(probe(batch, training=training)):
             values = np.asarray(output, dtype=np.float64).reshape(-1, output.shape[-1])
-            sums[name] = sums[name] + values.sum(axis=0)
-            squares[name] = squares[name] + np.square(values).sum(axis=0)
-            positions[name] += len(values)
-    moments = {}
-    for name in names:
-        mean = sums[name] / positions[name]
-        moments[name] = (mean, np.maximum(squares[name] / positions[name] - mean**2, 0.0))
-    return moments
+            sums[index] = sums[index] + values.sum(axis=0)
+            squares[index] = squares[index] + np.square(values).sum(axis=0)
+            positions[index] += len(values)
+    means = [total / count for total, count in zip(sums, positions, strict=True)]
+    return [
+        (mean, np.maximum(square / count - mean**2, 0.0))
+        for mean, square, count in zip(means, squares, positions, strict=True)
+    ]
 
 
 def served_features(exported: OnnxEmbedder, images: np.ndarray, width: int) -> np.ndarray:
