@@ -68,6 +68,9 @@ def test_teacher_terms_alone_are_allowed():
         {"stage3_hint_weight": 1.0, "distill": "none"},  # a hint needs the teacher
         {"stage2_hint_weight": -1.0},
         {"stage2_hint_weight": 1.0, "distill": "none"},
+        {"contrastive_weight": -0.1, "distill": "projection"},
+        {"contrastive_weight": 0.1, "distill": "similarity"},  # it extends the projection hint
+        {"contrastive_temperature": 0.0},
     ],
 )
 def test_invalid_values_are_named(overrides):

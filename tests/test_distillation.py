@@ -10,8 +10,10 @@ import pytest
 
 from training.distill_data import centred
 from training.distillation import (
+    ContrastiveHintLoss,
     ProjectionCosineLoss,
     SimilarityMatrixLoss,
+    contrastive_hint_loss,
     projection_cosine_loss,
     similarity_matrix_loss,
 )
@@ -52,6 +54,33 @@ def test_similarity_matrix_matches_numpy(batch):
     assert got[2] == 0.0
 
 
+def test_contrastive_hint_matches_numpy(batch):
+    teacher, mask, packed, rng = batch
+    student = rng.normal(size=(6, 5)).astype(np.float32)
+    cosines = unit(student) @ teacher.T
+    own = np.diag(cosines)
+    expected = np.zeros(6)
+    for i in np.flatnonzero(mask):
+        logits = cosines[i, mask > 0] / 0.2
+        top = logits.max()
+        info_nce = top + np.log(np.exp(logits - top).sum()) - own[i] / 0.2
+        expected[i] = 1.0 - own[i] + 0.5 * info_nce
+    got = keras.ops.convert_to_numpy(contrastive_hint_loss(packed, student, 0.5, 0.2))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    plain = keras.ops.convert_to_numpy(projection_cosine_loss(packed, student))
+    hint_alone = keras.ops.convert_to_numpy(contrastive_hint_loss(packed, student, 0.0, 0.2))
+    np.testing.assert_allclose(hint_alone, plain, atol=1e-6)  # weight 0: the hint alone
+
+
+def test_contrastive_hint_prefers_a_student_nearest_its_own_teacher(batch):
+    teacher, _, packed, _ = batch
+    exact = keras.ops.convert_to_numpy(contrastive_hint_loss(packed, teacher, 1.0, 0.1))
+    swapped = keras.ops.convert_to_numpy(contrastive_hint_loss(packed, teacher[::-1], 1.0, 0.1))
+    assert exact.sum() < swapped.sum()
+    with pytest.raises(ValueError, match="temperature > 0"):
+        ContrastiveHintLoss(1.0, 0.0)
+
+
 def test_a_student_equal_to_its_teacher_has_zero_loss(batch):
     teacher, _, packed, _ = batch
     assert float(
@@ -82,10 +111,13 @@ def test_centring_spreads_cosines_and_keeps_unit_length():
     assert before > 0.7 and abs(after) < 0.1
 
 
-@pytest.mark.parametrize("loss", [ProjectionCosineLoss(), SimilarityMatrixLoss()])
+@pytest.mark.parametrize(
+    "loss", [ProjectionCosineLoss(), SimilarityMatrixLoss(), ContrastiveHintLoss(0.1, 0.07)]
+)
 def test_losses_serialise(loss):
     again = keras.losses.deserialize(keras.losses.serialize(loss))
     assert type(again) is type(loss) and again.name == loss.name
+    assert again.get_config() == loss.get_config()
 
 
 @pytest.mark.parametrize("hint_stages", [(), (3,), (2, 3)])

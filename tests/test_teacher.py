@@ -12,8 +12,10 @@ import pytest
 
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
+from training.distillation import ContrastiveHintLoss
 from training.export import export_model, load_checkpoint
 from training.folders import keep_share_of_people, scan_identity_folders
+from training.model import load_model
 from training.run_data import prepare_run_data
 from training.teacher_cache import load_teacher_embeddings, read_info
 from training.train_args import add_arguments, config_from_args
@@ -123,6 +125,17 @@ def test_a_run_can_train_on_teacher_mined_batches(cache, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert (config["neighbour_group"], config["neighbour_pool"]) == (2, 3)
     assert len((out / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
+
+
+@pytest.mark.slow
+def test_a_run_can_add_the_contrastive_term_to_the_hint(cache, tmp_path):
+    out = tmp_path / "run"
+    flags = "--distill projection --contrastive-weight 0.1 --contrastive-temperature 0.2"
+    assert smoke_train(out, *distilled_flags(cache, flags)) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["contrastive_weight"], config["contrastive_temperature"]) == (0.1, 0.2)
+    loss = load_model(out / "final.keras").loss["projection"]  # compiled, as a resume needs
+    assert isinstance(loss, ContrastiveHintLoss) and (loss.weight, loss.temperature) == (0.1, 0.2)
 
 
 @pytest.mark.slow

@@ -51,7 +51,11 @@ def build_training_model(
         ValueError: Distillation without ``teacher_dim``.
     """
     from training.config import stage_hint_head
-    from training.distillation import ProjectionCosineLoss, SimilarityMatrixLoss
+    from training.distillation import (
+        ContrastiveHintLoss,
+        ProjectionCosineLoss,
+        SimilarityMatrixLoss,
+    )
     from training.losses import AMSoftmaxLoss
     from training.model import build_resnet18, wrap_cnn, wrap_distillation
 
@@ -75,7 +79,9 @@ def build_training_model(
     )
     losses = {
         "predictions": margin_loss,
-        "projection": ProjectionCosineLoss(),
+        "projection": ContrastiveHintLoss(config.contrastive_weight, config.contrastive_temperature)
+        if config.contrastive_weight > 0
+        else ProjectionCosineLoss(),
         "embedding": SimilarityMatrixLoss(),
     }
     for stage in config.stage_hints:

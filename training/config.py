@@ -62,6 +62,10 @@ class TrainConfig:
     classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
     similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
+    # > 0: the projection's hint gains an in-batch contrastive term of this weight
+    # (training.distillation.ContrastiveHintLoss) at this softmax temperature.
+    contrastive_weight: float = 0.0
+    contrastive_temperature: float = 0.1
     # Weights of further hint losses, each from a stage's output map (training.model); 0 = no
     # head on that stage.
     stage2_hint_weight: float = 0.0
@@ -101,6 +105,9 @@ class TrainConfig:
             and (self.distill != "none" or self.classifier_weight == 1.0),
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
+            "contrastive_weight": self.contrastive_weight >= 0
+            and (self.contrastive_weight == 0.0 or self.distill in ("projection", "both")),
+            "contrastive_temperature": self.contrastive_temperature > 0,
             **{
                 f"stage{stage}_hint_weight": weight >= 0
                 and (self.distill != "none" or weight == 0.0)

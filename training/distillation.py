@@ -11,6 +11,10 @@ teacher vector) or 0 (it has none; the row is ignored), shape (batch, teacher_di
   pairwise view of Park et al., "Relational Knowledge Distillation", CVPR 2019): the
   batch's matrix of cosine similarities between student features is pulled towards the
   teacher's. It is dimension-free, so it acts on the served 512-d feature directly.
+- :class:`ContrastiveHintLoss` — the hint loss plus contrastive representation distillation
+  (Tian, Krishnan & Isola, "Contrastive Representation Distillation", ICLR 2020,
+  arXiv:1910.10699), in-batch: each projection must be nearer its own image's teacher vector
+  than the batch's other teacher vectors (InfoNCE over cosines / temperature).
 """
 
 from __future__ import annotations
@@ -68,6 +72,29 @@ def similarity_matrix_loss(y_true, y_pred):
     return per_row / ops.maximum(ops.sum(pairs, axis=-1), 1.0)
 
 
+def contrastive_hint_loss(y_true, y_pred, weight: float, temperature: float):
+    """Per-sample ``1 - cos`` hint plus ``weight`` x in-batch InfoNCE against the teachers.
+
+    Row ``i``'s InfoNCE is ``logsumexp_j(cos(p_i, t_j) / T) - cos(p_i, t_i) / T`` over the
+    rows ``j`` with a teacher vector; rows without one contribute 0 and are no negatives.
+
+    Args:
+        y_true: Teacher vectors plus the mask column, (batch, d + 1).
+        y_pred: The student's projection, (batch, d).
+        weight: Weight of the InfoNCE term relative to the hint.
+        temperature: Softmax temperature ``T`` of the cosines.
+
+    Returns:
+        float32 losses, shape (batch,).
+    """
+    teacher, mask = _split_target(y_true)
+    cosines = ops.matmul(_unit(y_pred), ops.transpose(_unit(teacher)))
+    own = ops.diagonal(cosines)
+    logits = ops.where(ops.expand_dims(mask, 0) > 0, cosines / temperature, -1e9)
+    info_nce = ops.logsumexp(logits, axis=-1) - own / temperature
+    return (1.0 - own + weight * info_nce) * mask
+
+
 @keras.saving.register_keras_serializable(package="faceverify")
 class ProjectionCosineLoss(keras.losses.Loss):
     """Keras loss wrapping :func:`projection_cosine_loss`."""
@@ -92,3 +119,34 @@ class SimilarityMatrixLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         """Return the per-sample loss."""
         return similarity_matrix_loss(y_true, y_pred)
+
+
+@keras.saving.register_keras_serializable(package="faceverify")
+class ContrastiveHintLoss(keras.losses.Loss):
+    """Keras loss wrapping :func:`contrastive_hint_loss`."""
+
+    def __init__(
+        self,
+        weight: float,
+        temperature: float,
+        name: str = "contrastive_hint_loss",
+        **kwargs,
+    ):
+        """Create the loss.
+
+        Raises:
+            ValueError: ``weight`` < 0 or ``temperature`` <= 0.
+        """
+        if weight < 0 or temperature <= 0:
+            raise ValueError(f"need weight >= 0 and temperature > 0, got {weight}, {temperature}")
+        super().__init__(name=name, **kwargs)
+        self.weight = float(weight)
+        self.temperature = float(temperature)
+
+    def call(self, y_true, y_pred):
+        """Return the per-sample loss."""
+        return contrastive_hint_loss(y_true, y_pred, self.weight, self.temperature)
+
+    def get_config(self) -> dict:
+        """Return the constructor arguments."""
+        return {**super().get_config(), "weight": self.weight, "temperature": self.temperature}

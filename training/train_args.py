@@ -42,6 +42,8 @@ OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--classifier-weight": ("classifier_weight", float, {}),
     "--projection-weight": ("projection_weight", float, {}),
     "--similarity-weight": ("similarity_weight", float, {}),
+    "--contrastive-weight": ("contrastive_weight", float, {}),
+    "--contrastive-temperature": ("contrastive_temperature", float, {}),
     "--stage2-hint-weight": ("stage2_hint_weight", float, {}),
     "--stage3-hint-weight": ("stage3_hint_weight", float, {}),
     "--erase": ("erase", float, {}),
