@@ -50,12 +50,6 @@ def build_training_model(
     Raises:
         ValueError: Distillation without ``teacher_dim``.
     """
-    from training.config import stage_hint_head
-    from training.distillation import (
-        ContrastiveHintLoss,
-        ProjectionCosineLoss,
-        SimilarityMatrixLoss,
-    )
     from training.losses import AMSoftmaxLoss
     from training.model import build_resnet18, wrap_cnn, wrap_distillation
 
@@ -77,15 +71,7 @@ def build_training_model(
         dropout_rate=config.dropout,
         hint_stages=tuple(config.stage_hints),
     )
-    losses = {
-        "predictions": margin_loss,
-        "projection": ContrastiveHintLoss(config.contrastive_weight, config.contrastive_temperature)
-        if config.contrastive_weight > 0
-        else ProjectionCosineLoss(),
-        "embedding": SimilarityMatrixLoss(),
-    }
-    for stage in config.stage_hints:
-        losses[stage_hint_head(stage)] = ProjectionCosineLoss(name=f"stage{stage}_hint_loss")
+    losses = {"predictions": margin_loss, **distillation_losses(config)}
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch, model),
         loss=losses,
@@ -93,3 +79,23 @@ def build_training_model(
         metrics={"predictions": ["accuracy"]},
     )
     return model
+
+
+def distillation_losses(config: TrainConfig) -> dict[str, Any]:
+    """Return the loss of each teacher output of a distillation model (weighted by config)."""
+    from training.config import stage_hint_head
+    from training.distillation import (
+        ContrastiveHintLoss,
+        ProjectionCosineLoss,
+        SimilarityMatrixLoss,
+    )
+
+    projection = (
+        ContrastiveHintLoss(config.contrastive_weight, config.contrastive_temperature)
+        if config.contrastive_weight > 0
+        else ProjectionCosineLoss()
+    )
+    losses = {"projection": projection, "embedding": SimilarityMatrixLoss()}
+    for stage in config.stage_hints:
+        losses[stage_hint_head(stage)] = ProjectionCosineLoss(name=f"stage{stage}_hint_loss")
+    return losses
