@@ -92,7 +92,7 @@ def contrastive_hint_loss(y_true, y_pred, weight: float, temperature: float):
     own = ops.diagonal(cosines)
     logits = ops.where(ops.expand_dims(mask, 0) > 0, cosines / temperature, -1e9)
     info_nce = ops.logsumexp(logits, axis=-1) - own / temperature
-    return (1.0 - own + weight * info_nce) * mask
+    return projection_cosine_loss(y_true, y_pred) + weight * info_nce * mask
 
 
 @keras.saving.register_keras_serializable(package="faceverify")
