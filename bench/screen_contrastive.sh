@@ -10,7 +10,7 @@
 #
 # Usage: bench/screen_contrastive.sh [CACHE_DIR] [WEIGHT] [TEMPERATURE]
 # Results: runs/crd_{control,w<WEIGHT>_t<TEMPERATURE>}_seed<SEED>/{export,compare_*.json},
-# the contrastive run's compare_{celeba,wild}_vs_control.json. Environment: SEED (default 0),
+# and the contrastive run's vs_control/compare_{celeba,wild}.json. Environment: SEED (default 0),
 # EPOCHS (default 6), INIT.
 set -euo pipefail
 cache=${1:-data_cache/faces112}

@@ -106,7 +106,7 @@ class TrainConfig:
             "projection_weight": self.projection_weight >= 0,
             "similarity_weight": self.similarity_weight >= 0,
             "contrastive_weight": self.contrastive_weight >= 0
-            and (self.contrastive_weight == 0.0 or self.distill in ("projection", "both")),
+            and (self.contrastive_weight == 0.0 or self.has_projection_hint),
             "contrastive_temperature": self.contrastive_temperature > 0,
             **{
                 f"stage{stage}_hint_weight": weight >= 0
@@ -149,6 +149,11 @@ class TrainConfig:
         return ("val_predictions_accuracy" if self.distill != "none" else "val_accuracy", "max")
 
     @property
+    def has_projection_hint(self) -> bool:
+        """Whether the run trains the teacher projection's hint (``distill`` projection or both)."""
+        return self.distill in ("projection", "both")
+
+    @property
     def _stage_hint_weights(self) -> dict[int, float]:
         return {stage: getattr(self, f"stage{stage}_hint_weight") for stage in HINT_STAGES}
 
@@ -162,7 +167,7 @@ class TrainConfig:
         """Weight of each output's loss in a distillation run (unused terms weigh 0)."""
         weights = {
             "predictions": self.classifier_weight,
-            "projection": self.projection_weight if self.distill in ("projection", "both") else 0.0,
+            "projection": self.projection_weight if self.has_projection_hint else 0.0,
             "embedding": self.similarity_weight if self.distill in ("similarity", "both") else 0.0,
         }
         for stage, weight in self.stage_hints.items():
