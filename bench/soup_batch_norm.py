@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from training import data
-    from training.config import get_preset
     from training.export import load_checkpoint
+    from training.presets import get_preset
 
     run_config = json.loads((args.run / "config.json").read_text(encoding="utf-8"))
     records = training_images(args.run, run_config)

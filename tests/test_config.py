@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from training.config import PRESETS, TrainConfig, get_preset
+from training.config import TrainConfig
+from training.presets import PRESETS, get_preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

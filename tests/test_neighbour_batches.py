@@ -61,8 +61,8 @@ def test_impossible_groups_are_refused(group, length):
 
 
 def test_a_training_dataset_follows_the_order_it_is_given():
-    from training.config import get_preset
     from training.data import training_dataset
+    from training.presets import get_preset
 
     pixels = np.arange(6, dtype=np.uint8).reshape(6, 1, 1, 1) * np.ones((1, 4, 4, 1), np.uint8)
     targets = {"predictions": np.arange(6, dtype=np.int32), "projection": np.eye(6, 3)}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from training.config import get_preset
 from training.data import make_splits
 from training.folders import UNLABELLED, ImageRecord, keep_share_of_people
+from training.presets import get_preset
 
 
 def labelled(people: int, images: int, source: str) -> list[ImageRecord]:

@@ -15,7 +15,6 @@ import pytest
 from image_factory import make_identity_folders
 
 from training.cli import main
-from training.config import get_preset
 from training.data import make_splits
 from training.folders import ImageRecord
 from training.metrics import equal_error_rate
@@ -27,6 +26,7 @@ from training.people_validation import (
     index_pairs,
     trained_before,
 )
+from training.presets import get_preset
 
 
 def records(people: int, images: int, source: str = "set") -> list[ImageRecord]:

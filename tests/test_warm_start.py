@@ -16,11 +16,12 @@ from image_factory import make_identity_folders  # noqa: E402
 
 from tests.test_train_smoke import ARTEFACTS, history_epochs, train  # noqa: E402
 from training.build import build_training_model  # noqa: E402
-from training.config import get_preset, stage_hint_head  # noqa: E402
+from training.config import stage_hint_head  # noqa: E402
 from training.embedder import OnnxEmbedder  # noqa: E402
 from training.embedding_graph import embedding_model  # noqa: E402
 from training.export import export_model  # noqa: E402
 from training.model import TEACHER_PROJECTION, feature_model  # noqa: E402
+from training.presets import get_preset  # noqa: E402
 from training.run_info import training_info  # noqa: E402
 from training.warm_start import (  # noqa: E402
     check_reproduces,

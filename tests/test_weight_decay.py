@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 pytest.importorskip("tensorflow")
 
 from training.build import build_training_model  # noqa: E402
-from training.config import get_preset  # noqa: E402
+from training.presets import get_preset  # noqa: E402
 
 CLASSES, TEACHER_DIM = 3, 4
 

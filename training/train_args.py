@@ -8,13 +8,12 @@ from pathlib import Path
 from training.config import (
     DISTILL_KINDS,
     PRECISIONS,
-    PRESETS,
     SCHEDULES,
     SPLIT_KINDS,
     VALIDATION_KINDS,
     TrainConfig,
-    get_preset,
 )
+from training.presets import PRESETS, get_preset
 
 OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--epochs": ("epochs", int, {}),
