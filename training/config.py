@@ -85,7 +85,14 @@ class TrainConfig:
         Raises:
             ValueError: A field is out of range or not one of its allowed values.
         """
-        checks = {
+        bad = [name for name, ok in self._field_checks().items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ValueError(f"invalid training configuration: {values}")
+
+    def _field_checks(self) -> dict[str, bool]:
+        """Field name -> whether its value is allowed (given the other fields)."""
+        return {
             "split": self.split in SPLIT_KINDS,
             "schedule": self.schedule in SCHEDULES,
             "precision": self.precision in PRECISIONS,
@@ -125,10 +132,6 @@ class TrainConfig:
             ),
             "neighbour_pool": self.neighbour_pool >= 1,
         }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ValueError(f"invalid training configuration: {values}")
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
