@@ -58,7 +58,8 @@ def remeasure(model, moments) -> list[float]:
     shifts = []
     for norm, (mean, variance) in zip(batch_norms(model), moments, strict=True):
         old_mean, old_variance = np.asarray(norm.moving_mean), np.asarray(norm.moving_variance)
-        shifts.append(float(np.mean(np.abs(mean - old_mean) / np.sqrt(old_variance + norm.epsilon))))
+        old_std = np.sqrt(old_variance + norm.epsilon)
+        shifts.append(float(np.mean(np.abs(mean - old_mean) / old_std)))
         norm.moving_mean.assign(mean.astype(np.float32))
         norm.moving_variance.assign(variance.astype(np.float32))
     return shifts
