@@ -8,6 +8,8 @@ fixed targets are: for photos of a prepare cache it cuts the teacher's own chip,
 each client degradation of ``training.augment`` alone and with the whole random training
 chain, and reports the cosine of the teacher's vector of each altered chip to its vector of
 the original (mean, 5th percentile). For scale, the same photos' genuine and impostor cosines.
+Each figure twice: on the teacher's unit vectors, and centred as the training targets are
+(minus the mean of the cache's teacher vectors, back to unit length).
 
     python -m bench.teacher_views --cache data_cache/faces112 --images 400 \
         --out bench/results/teacher_views.json
@@ -51,6 +53,7 @@ def alterations(seed: int) -> dict:
         "half_or_quarter_resolution": only(rescale=1.0),
         "rotation_up_to_10_degrees": only(rotate_degrees=10.0),
         "saturation_hue": only(colour=1.0),
+        "mirror": lambda chip: chip[:, ::-1],
         "training_chain": training_chain,
     }
 
@@ -67,24 +70,31 @@ def sample_entries(cache: Path, images: int, seed: int) -> list[dict]:
     return random.Random(seed).sample(entries, min(images, len(entries)))
 
 
-def view_cosines(entries: list[dict], seed: int) -> tuple[dict, np.ndarray, float]:
-    """Per alteration, cosines of altered to original; the original vectors; s per chip."""
+def teacher_vectors(entries: list[dict], seed: int) -> tuple[np.ndarray, dict, float]:
+    """The teacher's vectors of the original chips, of each alteration's, and s per chip."""
     from training import teacher
 
     teacher.load_teacher()
     altered = alterations(seed)
-    cosines = {name: [] for name in altered}
+    views = {name: [] for name in altered}
     originals, seconds = [], 0.0
     for entry in entries:
         chip = teacher.face_chip(Path(entry["path"]), entry.get("box"))
         started = time.perf_counter()
-        original = teacher.embed_chip(chip)
+        originals.append(teacher.embed_chip(chip))
         seconds += time.perf_counter() - started
-        originals.append(original)
         for name, alter in altered.items():
             view = np.clip(np.rint(np.asarray(alter(chip.astype(np.float32)))), 0, 255)
-            cosines[name].append(float(teacher.embed_chip(view.astype(np.uint8)) @ original))
-    return cosines, np.stack(originals), seconds / max(len(entries), 1)
+            views[name].append(teacher.embed_chip(view.astype(np.uint8)))
+    stacked = {name: np.stack(vectors) for name, vectors in views.items()}
+    return np.stack(originals), stacked, seconds / max(len(entries), 1)
+
+
+def unit(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Rows minus ``mean``, back to unit length (as training centres the teacher's vectors)."""
+    from training.distill_data import centred
+
+    return centred(vectors, np.ones(len(vectors), np.float32), mean)[0]
 
 
 def summary(values) -> dict | None:
@@ -95,13 +105,23 @@ def summary(values) -> dict | None:
     return {"mean": float(values.mean()), "p5": float(np.percentile(values, 5)), "n": len(values)}
 
 
-def identity_scale(entries: list[dict], vectors: np.ndarray) -> dict:
-    """The teacher's genuine and impostor cosines among the sampled photos."""
+def cosines(entries: list[dict], originals: np.ndarray, views: dict, mean: np.ndarray) -> dict:
+    """Altered-to-original and between-photo cosines, every vector moved by ``mean`` first."""
+    base = unit(originals, mean)
     people = np.array([str(Path(entry["crop"]).parent) for entry in entries])
-    scores = vectors @ vectors.T
+    scores = base @ base.T
     upper = np.triu(np.ones_like(scores, dtype=bool), k=1)
     same = people[:, None] == people[None, :]
-    return {"genuine": summary(scores[upper & same]), "impostor": summary(scores[upper & ~same])}
+    return {
+        "altered_to_original": {
+            name: summary(np.sum(unit(vectors, mean) * base, axis=1))
+            for name, vectors in views.items()
+        },
+        "between_photos": {
+            "genuine": summary(scores[upper & same]),
+            "impostor": summary(scores[upper & ~same]),
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,14 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     entries = sample_entries(args.cache, args.images, args.seed)
     if not entries:
         raise SystemExit(f"teacher_views: no {'/'.join(SOURCES)} photos logged in {args.cache}")
-    cosines, originals, seconds = view_cosines(entries, args.seed)
+    from training.teacher_cache import load_teacher_embeddings
+
+    originals, views, seconds = teacher_vectors(entries, args.seed)
+    centre = load_teacher_embeddings(args.cache).vectors.mean(axis=0)
     result = {
         "cache": str(args.cache),
         "photos": len(entries),
         "seed": args.seed,
         "teacher_seconds_per_chip": seconds,
-        "altered_to_original": {name: summary(values) for name, values in cosines.items()},
-        "between_photos": identity_scale(entries, originals),
+        "raw": cosines(entries, originals, views, np.zeros_like(centre)),
+        "centred": cosines(entries, originals, views, centre),
     }
     print(json.dumps(result, indent=2))
     if args.out:
