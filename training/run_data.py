@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from training.config import TrainConfig
+from training.teacher_cache import ORIGINAL
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,8 @@ def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> N
         )
     if args.teacher is not None and not distilling:
         raise SystemExit("--teacher is given but distill is 'none'")
+    if args.teacher is None and args.teacher_views != [ORIGINAL]:
+        raise SystemExit("--teacher-views chooses views of the --teacher cache: give --teacher")
 
 
 def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, val_records):
@@ -207,9 +210,9 @@ def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, v
 
     if config.distill == "none":
         return class_labels(train_records, labels), class_labels(val_records, labels), None
-    from training.teacher_cache import load_teacher_embeddings
+    from training.teacher_cache import load_view_average
 
-    teacher = load_teacher_embeddings(args.teacher)
+    teacher = load_view_average(args.teacher, args.teacher_views)
     train_y, mean = distillation_targets(train_records, labels, teacher, args.teacher)
     val_y, _ = distillation_targets(val_records, labels, teacher, args.teacher, mean)
     for stage in config.stage_hints:  # every stage hint head learns the same teacher vectors

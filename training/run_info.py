@@ -37,6 +37,7 @@ CONFIG_KEYS = (
     "stage2_hint_weight",
     "stage3_hint_weight",
     "teacher",
+    "teacher_views",
     "learning_rate",
     "init_from_model",
     "soup_of",

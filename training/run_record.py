@@ -41,6 +41,7 @@ def run_facts(
         "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
         **_weights_record(args.init_from, previous_config),
         "teacher": str(args.teacher.resolve()) if args.teacher else None,
+        "teacher_views": args.teacher_views if args.teacher else None,
         "exclude": str(args.exclude.resolve()) if args.exclude else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],

@@ -6,7 +6,8 @@ given the input it was built for: dlib's own 5-point landmarks, found inside the
 that ``prepare`` detected on the *original* photo, then dlib's 150x150 face chip of that
 photo (not our 112x112 crop). Crops that ``prepare`` made by centre-cropping an already
 cropped face use the central square as the box. Vectors are cached per crop beside the
-crops (:mod:`training.teacher_cache`); re-running resumes.
+crops (:mod:`training.teacher_cache`); re-running resumes. ``--view mirror`` embeds each
+chip mirrored left to right into its own folder, for targets averaged over both views.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker processes, one teacher each",
     )
     parser.add_argument("--limit", type=int, default=None, help="embed at most this many crops")
+    parser.add_argument(
+        "--view",
+        choices=teacher_cache.VIEWS,
+        default=teacher_cache.ORIGINAL,
+        help="embed each chip as cut (original) or mirrored left to right (mirror)",
+    )
+
+
+def teacher_info(view: str) -> teacher_cache.TeacherInfo:
+    """The teacher record of one view: the mirror view says its chips were mirrored."""
+    if view == teacher_cache.ORIGINAL:
+        return TEACHER
+    return replace(TEACHER, alignment=f"{TEACHER.alignment}, chip mirrored left to right")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,16 +72,17 @@ def run(args: argparse.Namespace) -> int:
     entries = [e for e in read_log(args.cache / LOG_NAME).values() if e["status"] == "ok"]
     if not entries:
         raise SystemExit(f"teacher: no prepared crops logged in {args.cache / LOG_NAME}")
-    teacher_cache.write_info(args.cache, TEACHER)
-    done = teacher_cache.done_keys(args.cache)
+    view = args.view
+    teacher_cache.write_info(args.cache, teacher_info(view), view)
+    done = teacher_cache.done_keys(args.cache, view)
     todo = sorted((e for e in entries if e["crop"] not in done), key=lambda e: e["crop"])
     todo = todo[: args.limit] if args.limit is not None else todo
-    for keys, vectors, failures in _embed_chunks(todo, args.workers):
+    for keys, vectors, failures in _embed_chunks(todo, args.workers, view == "mirror"):
         if keys:
-            teacher_cache.write_part(args.cache, keys, vectors)
-        teacher_cache.append_failures(args.cache, failures)
-    report = _report(args.cache, len(entries), time.perf_counter() - started)
-    (teacher_cache.teacher_dir(args.cache) / "report.json").write_text(
+            teacher_cache.write_part(args.cache, keys, vectors, view)
+        teacher_cache.append_failures(args.cache, failures, view)
+    report = _report(args.cache, view, len(entries), time.perf_counter() - started)
+    (teacher_cache.teacher_dir(args.cache, view) / "report.json").write_text(
         json.dumps(report, indent=2) + "\n"
     )
     print(
@@ -86,11 +103,14 @@ def require_teacher() -> None:
         ) from None
 
 
-def _embed_chunks(entries: list[dict], workers: int) -> Iterator[tuple[list, np.ndarray, list]]:
+def _embed_chunks(
+    entries: list[dict], workers: int, mirror: bool
+) -> Iterator[tuple[list, np.ndarray, list]]:
     """Yield ``(keys, vectors, failures)`` per chunk of entries, with a progress bar."""
     chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)]
+    work = partial(_embed_chunk, mirror=mirror)
     with tqdm(total=len(entries), unit="img", desc="teacher") as bar:
-        for keys, vectors, failures in map_chunks(_embed_chunk, chunks, workers):
+        for keys, vectors, failures in map_chunks(work, chunks, workers):
             bar.update(len(keys) + len(failures))
             yield keys, vectors, failures
 
@@ -124,12 +144,15 @@ def load_teacher() -> None:
     )
 
 
-def _embed_chunk(entries: list[dict]) -> tuple[list[str], np.ndarray, list[dict]]:
-    """Embed one chunk; an image that fails becomes a failure record."""
+def _embed_chunk(
+    entries: list[dict], mirror: bool = False
+) -> tuple[list[str], np.ndarray, list[dict]]:
+    """Embed one chunk (each chip mirrored if asked); a failing image becomes a record."""
     keys, vectors, failures = [], [], []
     for entry in entries:
         try:
-            vectors.append(embed_photo(Path(entry["path"]), entry.get("box")))
+            chip = face_chip(Path(entry["path"]), entry.get("box"))
+            vectors.append(embed_chip(np.ascontiguousarray(chip[:, ::-1]) if mirror else chip))
             keys.append(entry["crop"])
         except (InvalidImageError, OSError, ValueError) as error:
             failures.append({"crop": entry["crop"], "path": entry["path"], "error": str(error)})
@@ -189,13 +212,14 @@ def _dlib_box(box: list[float] | None, shape: tuple[int, ...]) -> tuple[int, int
     return round(x), round(y), round(x + w), round(y + h)
 
 
-def _report(cache: Path, crops: int, wall_seconds: float) -> dict:
-    """Count the whole cache (all runs) and record this run's duration."""
-    embedded = len(teacher_cache.load_teacher_embeddings(cache).index)
-    failures_path = teacher_cache.teacher_dir(cache) / teacher_cache.FAILURES_NAME
+def _report(cache: Path, view: str, crops: int, wall_seconds: float) -> dict:
+    """Count the whole view of the cache (all runs) and record this run's duration."""
+    embedded = len(teacher_cache.load_teacher_embeddings(cache, view).index)
+    failures_path = teacher_cache.teacher_dir(cache, view) / teacher_cache.FAILURES_NAME
     failures = failures_path.read_text().splitlines() if failures_path.is_file() else []
     return {
         "teacher": TEACHER.name,
+        "view": view,
         "crops": crops,
         "embedded": embedded,
         "failed": len(failures),

@@ -7,21 +7,30 @@ Layout of ``CACHE/teacher/`` (``CACHE`` is a ``training prepare`` directory):
   resumes after the last complete chunk;
 - ``failures.jsonl``: crops the teacher could not embed, with the reason;
 - ``teacher.json``: which teacher made the cache (:class:`TeacherInfo`), checked on load.
+
+Another *view* of the same crops (the teacher's vector of each chip mirrored left to right)
+lives in ``CACHE/teacher_<view>/`` with the same layout; :func:`load_view_average` averages
+the views a run asks for.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from training.metrics import unit_rows
 
 TEACHER_DIR = "teacher"
 INFO_NAME = "teacher.json"
 FAILURES_NAME = "failures.jsonl"
 PARTS_DIR = "parts"
+ORIGINAL = "original"
+VIEWS = (ORIGINAL, "mirror")  # what the teacher saw: its chip as cut, or mirrored
 
 
 @dataclass(frozen=True)
@@ -62,46 +71,52 @@ class TeacherEmbeddings:
         return vectors, mask
 
 
-def teacher_dir(cache: Path) -> Path:
-    """Return the teacher folder of a prepare cache."""
-    return Path(cache) / TEACHER_DIR
+def teacher_dir(cache: Path, view: str = ORIGINAL) -> Path:
+    """Return the folder of one teacher view of a prepare cache.
+
+    Raises:
+        ValueError: ``view`` is not one of :data:`VIEWS`.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"unknown teacher view {view!r}; expected one of {VIEWS}")
+    return Path(cache) / (TEACHER_DIR if view == ORIGINAL else f"{TEACHER_DIR}_{view}")
 
 
-def write_info(cache: Path, info: TeacherInfo) -> None:
+def write_info(cache: Path, info: TeacherInfo, view: str = ORIGINAL) -> None:
     """Record the teacher, refusing to mix two teachers in one cache.
 
     Raises:
         ValueError: The cache already holds another teacher's vectors.
     """
-    folder = teacher_dir(cache)
+    folder = teacher_dir(cache, view)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / INFO_NAME
     if path.is_file():
-        existing = read_info(cache)
+        existing = read_info(cache, view)
         if existing != info:
             raise ValueError(f"{folder} holds vectors of {existing}, not {info}; use another cache")
         return
     path.write_text(json.dumps(asdict(info), indent=2) + "\n")
 
 
-def read_info(cache: Path) -> TeacherInfo:
-    """Read ``teacher.json``.
+def read_info(cache: Path, view: str = ORIGINAL) -> TeacherInfo:
+    """Read ``teacher.json`` of one view.
 
     Raises:
-        FileNotFoundError: The cache has no teacher vectors.
+        FileNotFoundError: The cache has no teacher vectors of that view.
     """
-    path = teacher_dir(cache) / INFO_NAME
+    path = teacher_dir(cache, view) / INFO_NAME
     if not path.is_file():
         raise FileNotFoundError(
             f"no teacher cache at {path.parent}: run `python -m training "
-            f"teacher --cache {cache}` first"
+            f"teacher --cache {cache} --view {view}` first"
         )
     return TeacherInfo(**json.loads(path.read_text()))
 
 
-def write_part(cache: Path, keys: list[str], vectors: np.ndarray) -> Path:
+def write_part(cache: Path, keys: list[str], vectors: np.ndarray, view: str = ORIGINAL) -> Path:
     """Atomically write the next chunk of vectors."""
-    folder = teacher_dir(cache) / PARTS_DIR
+    folder = teacher_dir(cache, view) / PARTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     number = len(list(folder.glob("part-*.npz")))
     path = folder / f"part-{number:05d}.npz"
@@ -111,17 +126,17 @@ def write_part(cache: Path, keys: list[str], vectors: np.ndarray) -> Path:
     return path
 
 
-def append_failures(cache: Path, failures: list[dict]) -> None:
+def append_failures(cache: Path, failures: list[dict], view: str = ORIGINAL) -> None:
     """Append crops the teacher could not embed."""
-    with (teacher_dir(cache) / FAILURES_NAME).open("a") as handle:
+    with (teacher_dir(cache, view) / FAILURES_NAME).open("a") as handle:
         for failure in failures:
             handle.write(json.dumps(failure) + "\n")
 
 
-def done_keys(cache: Path) -> set[str]:
+def done_keys(cache: Path, view: str = ORIGINAL) -> set[str]:
     """Crop keys already embedded or already failed (skipped when resuming)."""
-    done = set(load_teacher_embeddings(cache).index) if _has_parts(cache) else set()
-    failures = teacher_dir(cache) / FAILURES_NAME
+    done = set(load_teacher_embeddings(cache, view).index) if _has_parts(cache, view) else set()
+    failures = teacher_dir(cache, view) / FAILURES_NAME
     if failures.is_file():
         for line in failures.read_text().splitlines():
             try:
@@ -131,21 +146,21 @@ def done_keys(cache: Path) -> set[str]:
     return done
 
 
-def _has_parts(cache: Path) -> bool:
-    return any((teacher_dir(cache) / PARTS_DIR).glob("part-*.npz"))
+def _has_parts(cache: Path, view: str) -> bool:
+    return any((teacher_dir(cache, view) / PARTS_DIR).glob("part-*.npz"))
 
 
-def load_teacher_embeddings(cache: Path) -> TeacherEmbeddings:
-    """Load every part of a cache, validating dimension and norm.
+def load_teacher_embeddings(cache: Path, view: str = ORIGINAL) -> TeacherEmbeddings:
+    """Load every part of one view of a cache, validating dimension and norm.
 
     Raises:
-        FileNotFoundError: No teacher cache in ``cache``.
+        FileNotFoundError: No teacher cache of that view in ``cache``.
         ValueError: A part has the wrong shape or vectors that are not unit length.
     """
-    info = read_info(cache)
+    info = read_info(cache, view)
     keys: list[str] = []
     chunks: list[np.ndarray] = []
-    for part in sorted((teacher_dir(cache) / PARTS_DIR).glob("part-*.npz")):
+    for part in sorted((teacher_dir(cache, view) / PARTS_DIR).glob("part-*.npz")):
         with np.load(part) as data:
             vectors = data["embeddings"]
             if vectors.ndim != 2 or vectors.shape[1] != info.dimension:
@@ -156,3 +171,27 @@ def load_teacher_embeddings(cache: Path) -> TeacherEmbeddings:
             chunks.append(vectors)
     matrix = np.concatenate(chunks) if chunks else np.zeros((0, info.dimension), np.float32)
     return TeacherEmbeddings(info, {key: row for row, key in enumerate(keys)}, matrix)
+
+
+def load_view_average(cache: Path, views: Sequence[str]) -> TeacherEmbeddings:
+    """The teacher's vector of each crop averaged over ``views`` (back to unit length).
+
+    A crop takes part only when every view has its vector (a crop one view failed on gets
+    no target, as a crop the teacher failed on).
+
+    Raises:
+        FileNotFoundError: A view has no cache.
+        ValueError: No views, a repeated view, or views of different teachers.
+    """
+    if not views or len(set(views)) != len(views):
+        raise ValueError(f"teacher views must be distinct and at least one, not {views}")
+    loaded = [load_teacher_embeddings(cache, view) for view in views]
+    first = loaded[0]
+    if len(loaded) == 1:
+        return first
+    if any((e.info.name, e.info.dimension) != (first.info.name, first.info.dimension) for e in loaded):
+        raise ValueError(f"the views {views} of {cache} were made by different teachers")
+    keys = [key for key in first.index if all(key in e.index for e in loaded[1:])]
+    total = sum(e.vectors[[e.index[key] for key in keys]] for e in loaded)
+    info = replace(first.info, alignment=f"{first.info.alignment}; mean of views {', '.join(views)}")
+    return TeacherEmbeddings(info, {key: row for row, key in enumerate(keys)}, unit_rows(total).astype(np.float32))

@@ -14,6 +14,7 @@ from training.config import (
     TrainConfig,
 )
 from training.presets import PRESETS, get_preset
+from training.teacher_cache import ORIGINAL, VIEWS
 
 OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
     "--epochs": ("epochs", int, {}),
@@ -114,6 +115,15 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="CACHE",
         help="prepare cache holding `training teacher` vectors (distillation)",
+    )
+    parser.add_argument(
+        "--teacher-views",
+        nargs="+",
+        choices=VIEWS,
+        default=[ORIGINAL],
+        metavar="VIEW",
+        help="the teacher vectors' views averaged into each target (original, mirror: "
+        "`training teacher --view mirror` first)",
     )
     parser.add_argument(
         "--exclude",
