@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def teacher_info(view: str) -> teacher_cache.TeacherInfo:
-    """The teacher record of one view: the mirror view says its chips were mirrored."""
+    """Return the teacher record of one view: the mirror view says its chips were mirrored."""
     if view == teacher_cache.ORIGINAL:
         return TEACHER
     return replace(TEACHER, alignment=f"{TEACHER.alignment}, chip mirrored left to right")

@@ -174,7 +174,7 @@ def load_teacher_embeddings(cache: Path, view: str = ORIGINAL) -> TeacherEmbeddi
 
 
 def load_view_average(cache: Path, views: Sequence[str]) -> TeacherEmbeddings:
-    """The teacher's vector of each crop averaged over ``views`` (back to unit length).
+    """Load the teacher's vector of each crop averaged over ``views`` (back to unit length).
 
     A crop takes part only when every view has its vector (a crop one view failed on gets
     no target, as a crop the teacher failed on).
@@ -189,9 +189,12 @@ def load_view_average(cache: Path, views: Sequence[str]) -> TeacherEmbeddings:
     first = loaded[0]
     if len(loaded) == 1:
         return first
-    if any((e.info.name, e.info.dimension) != (first.info.name, first.info.dimension) for e in loaded):
+    teacher = (first.info.name, first.info.dimension)
+    if any((e.info.name, e.info.dimension) != teacher for e in loaded):
         raise ValueError(f"the views {views} of {cache} were made by different teachers")
     keys = [key for key in first.index if all(key in e.index for e in loaded[1:])]
     total = sum(e.vectors[[e.index[key] for key in keys]] for e in loaded)
-    info = replace(first.info, alignment=f"{first.info.alignment}; mean of views {', '.join(views)}")
-    return TeacherEmbeddings(info, {key: row for row, key in enumerate(keys)}, unit_rows(total).astype(np.float32))
+    alignment = f"{first.info.alignment}; mean of views {', '.join(views)}"
+    info = replace(first.info, alignment=alignment)
+    index = {key: row for row, key in enumerate(keys)}
+    return TeacherEmbeddings(info, index, unit_rows(total).astype(np.float32))
