@@ -56,6 +56,11 @@ def load_scored_pairs(
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every rescoring benchmark shares: model, pairs, resampling, output."""
     parser.add_argument("--model", type=Path, required=True, help="exported model directory")
+    add_pair_arguments(parser)
+
+
+def add_pair_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the held-out pairs, their resampling and the output file."""
     parser.add_argument("--split", type=Path, help="a run's split.json: its held-out people")
     parser.add_argument("--data", nargs="+", required=True, help="roots of the pairs' people")
     parser.add_argument("--impostors", type=int, default=200_000, help="impostor pairs")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from bench.scored_pairs import load_scored_pairs, print_against_raw
+from bench.scored_pairs import add_pair_arguments, load_scored_pairs, print_against_raw
 from training.bootstrap import PairOwners, compare_models
 from training.distill_data import crop_keys
 from training.folders import ImageRecord
@@ -30,12 +30,7 @@ from training.teacher_cache import ORIGINAL, VIEWS, load_view_average
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, required=True, help="prepare cache with views")
-    parser.add_argument("--split", type=Path, help="a run's split.json: its held-out people")
-    parser.add_argument("--data", nargs="+", required=True, help="roots of the pairs' people")
-    parser.add_argument("--impostors", type=int, default=200_000, help="impostor pairs")
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
-    parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
+    add_pair_arguments(parser)
     return parser.parse_args(argv)
 
 
