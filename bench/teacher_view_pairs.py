@@ -22,9 +22,8 @@ import numpy as np
 from bench.results_file import write_result
 from bench.scored_pairs import add_pair_arguments, load_scored_pairs, print_against_raw
 from training.bootstrap import PairOwners, compare_models
-from training.distill_data import crop_keys
-from training.folders import ImageRecord
-from training.teacher_cache import ORIGINAL, VIEWS, load_view_average
+from training.distill_data import path_keys
+from training.teacher_cache import ORIGINAL, VIEWS, load_teacher_embeddings, mean_of_views
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,8 +35,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def view_vectors(cache: Path, keys: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each variant's vector of every key, and which keys every variant has."""
-    variants = {view: load_view_average(cache, [view]) for view in VIEWS}
-    variants["mean"] = load_view_average(cache, list(VIEWS))
+    variants = {view: load_teacher_embeddings(cache, view) for view in VIEWS}
+    variants["mean"] = mean_of_views(variants)
     looked_up = {name: teacher.lookup(keys) for name, teacher in variants.items()}
     present = np.all([mask > 0 for _, mask in looked_up.values()], axis=0)
     return {name: vectors for name, (vectors, _) in looked_up.items()}, present
@@ -51,8 +50,7 @@ def kept_owners(owners: PairOwners, kept: np.ndarray) -> PairOwners:
 def run(args: argparse.Namespace, command: str) -> dict:
     """Score the held-out pairs with each view's teacher vectors."""
     pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
-    records = [ImageRecord(Path(path), "", "") for path in pairs.paths]
-    vectors, present = view_vectors(args.cache, crop_keys(records, args.cache))
+    vectors, present = view_vectors(args.cache, path_keys(pairs.paths, args.cache))
     kept = present[pairs.first] & present[pairs.second]
     owners = kept_owners(pairs.owners, kept)
     scores = {name: pairs.raw_scores(matrix)[kept] for name, matrix in vectors.items()}

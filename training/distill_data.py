@@ -18,13 +18,22 @@ def crop_keys(records: Sequence[ImageRecord], cache: Path) -> list[str]:
     Raises:
         ValueError: A record is not a crop of that cache.
     """
+    return path_keys([record.path for record in records], cache)
+
+
+def path_keys(paths: Sequence[Path], cache: Path) -> list[str]:
+    """Each crop path's key in the teacher cache: the path relative to ``cache``.
+
+    Raises:
+        ValueError: A path is not a crop of that cache.
+    """
     root = Path(cache).resolve()
     keys = []
-    for record in records:
-        path = Path(record.path).resolve()
+    for given in paths:
+        path = Path(given).resolve()
         if not path.is_relative_to(root):
             raise ValueError(
-                f"{record.path} is not inside the teacher's cache {cache}: train "
+                f"{given} is not inside the teacher's cache {cache}: train "
                 "on the crops of the cache that `training teacher` embedded"
             )
         keys.append(str(path.relative_to(root)))

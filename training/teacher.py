@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     done = teacher_cache.done_keys(args.cache, view)
     todo = sorted((e for e in entries if e["crop"] not in done), key=lambda e: e["crop"])
     todo = todo[: args.limit] if args.limit is not None else todo
-    for keys, vectors, failures in _embed_chunks(todo, args.workers, view == "mirror"):
+    for keys, vectors, failures in _embed_chunks(todo, args.workers, view == teacher_cache.MIRROR):
         if keys:
             teacher_cache.write_part(args.cache, keys, vectors, view)
         teacher_cache.append_failures(args.cache, failures, view)

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-
-from training.metrics import unit_rows
 
 TEACHER_DIR = "teacher"
 INFO_NAME = "teacher.json"
 FAILURES_NAME = "failures.jsonl"
 PARTS_DIR = "parts"
 ORIGINAL = "original"
-VIEWS = (ORIGINAL, "mirror")  # what the teacher saw: its chip as cut, or mirrored
+MIRROR = "mirror"
+VIEWS = (ORIGINAL, MIRROR)  # what the teacher saw: its chip as cut, or mirrored
 
 
 @dataclass(frozen=True)
@@ -176,22 +175,35 @@ def load_teacher_embeddings(cache: Path, view: str = ORIGINAL) -> TeacherEmbeddi
 def load_view_average(cache: Path, views: Sequence[str]) -> TeacherEmbeddings:
     """Load the teacher's vector of each crop averaged over ``views`` (back to unit length).
 
-    A crop takes part only when every view has its vector (a crop one view failed on gets
-    no target, as a crop the teacher failed on).
-
     Raises:
         FileNotFoundError: A view has no cache.
         ValueError: No views, a repeated view, or views of different teachers.
     """
     if not views or len(set(views)) != len(views):
         raise ValueError(f"teacher views must be distinct and at least one, not {views}")
-    loaded = [load_teacher_embeddings(cache, view) for view in views]
+    return mean_of_views({view: load_teacher_embeddings(cache, view) for view in views})
+
+
+def mean_of_views(views: Mapping[str, TeacherEmbeddings]) -> TeacherEmbeddings:
+    """Average each crop's vectors over the loaded ``views`` (view name -> vectors), unit length.
+
+    A crop takes part only when every view has its vector (a crop one view failed on gets
+    no target, as a crop the teacher failed on). One view is returned as it is.
+
+    Raises:
+        ValueError: No views, or views of different teachers.
+    """
+    from training.metrics import unit_rows  # scikit-learn: not on the CLI's import path
+
+    if not views:
+        raise ValueError("no teacher views to average")
+    loaded = list(views.values())
     first = loaded[0]
     if len(loaded) == 1:
         return first
     teacher = (first.info.name, first.info.dimension)
     if any((e.info.name, e.info.dimension) != teacher for e in loaded):
-        raise ValueError(f"the views {views} of {cache} were made by different teachers")
+        raise ValueError(f"the views {', '.join(views)} were made by different teachers")
     keys = [key for key in first.index if all(key in e.index for e in loaded[1:])]
     total = sum(e.vectors[[e.index[key] for key in keys]] for e in loaded)
     alignment = f"{first.info.alignment}; mean of views {', '.join(views)}"
