@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy import Connection, Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import FaceNotFoundError, PersonExistsError, PersonNotFoundError
@@ -83,7 +83,7 @@ class GalleryStore:
                 .first()
             )
             if row is None:
-                raise PersonNotFoundError(f"no person with id {person_id!r}")
+                raise _person_not_found(person_id)
             records = connection.execute(
                 select(*FACE_COLUMNS).where(faces.c.person_id == person_id).order_by(faces.c.id)
             ).mappings()
@@ -93,11 +93,7 @@ class GalleryStore:
         """Erase a person and all their templates; returns the removed face ids."""
         with self.engine.begin() as connection:
             version = changelog.bump(connection)
-            if (
-                connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
-                is None
-            ):
-                raise PersonNotFoundError(f"no person with id {person_id!r}")
+            _require_person(connection, person_id)
             face_ids = list(
                 connection.execute(
                     select(faces.c.id).where(faces.c.person_id == person_id)
@@ -122,16 +118,12 @@ class GalleryStore:
         try:
             with self.engine.begin() as connection:
                 version = changelog.bump(connection)
-                if (
-                    connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
-                    is None
-                ):
-                    raise PersonNotFoundError(f"no person with id {person_id!r}")
+                _require_person(connection, person_id)
                 if rows:
                     connection.execute(insert(faces), rows)
                 changelog.record(connection, version, [row["id"] for row in rows], added=True)
         except IntegrityError as exc:  # the person was erased meanwhile (PostgreSQL)
-            raise PersonNotFoundError(f"no person with id {person_id!r}") from exc
+            raise _person_not_found(person_id) from exc
         return [face_record(row) for row in rows]
 
     def delete_face(self, person_id: str, face_id: str) -> None:
@@ -142,22 +134,14 @@ class GalleryStore:
                 faces.delete().where(and_(faces.c.id == face_id, faces.c.person_id == person_id))
             ).rowcount
             if not deleted:
-                if (
-                    connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
-                    is None
-                ):
-                    raise PersonNotFoundError(f"no person with id {person_id!r}")
+                _require_person(connection, person_id)
                 raise FaceNotFoundError(f"person {person_id!r} has no face {face_id!r}")
             changelog.record(connection, version, [face_id], added=False)
 
     def person_templates(self, person_id: str, model: ModelKey) -> list[Template]:
         """Return the person's templates of ``model``. Raises PersonNotFoundError."""
         with self.engine.connect() as connection:
-            if (
-                connection.execute(select(people.c.id).where(people.c.id == person_id)).first()
-                is None
-            ):
-                raise PersonNotFoundError(f"no person with id {person_id!r}")
+            _require_person(connection, person_id)
             rows = connection.execute(
                 templates_query(model).where(faces.c.person_id == person_id)
             ).mappings()
@@ -211,6 +195,16 @@ class GalleryStore:
                     (faces.c.model_name != model.name) | (faces.c.model_version != model.version)
                 )
             ).scalar_one()
+
+
+def _require_person(connection: Connection, person_id: str) -> None:
+    """Raise PersonNotFoundError unless the person exists."""
+    if connection.execute(select(people.c.id).where(people.c.id == person_id)).first() is None:
+        raise _person_not_found(person_id)
+
+
+def _person_not_found(person_id: str) -> PersonNotFoundError:
+    return PersonNotFoundError(f"no person with id {person_id!r}")
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
