@@ -1,12 +1,13 @@
-"""FastAPI dependencies: the app's service and settings, and API-key authentication."""
+"""FastAPI dependencies: the app's service and settings, API keys, and strict query strings."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict
 
 from app.errors import UnauthorizedError
 from app.gallery.service import Gallery
@@ -52,6 +53,20 @@ def require_api_key(
     ]
     if not any(matches):
         raise UnauthorizedError()
+
+
+class NoQueryParameters(BaseModel):
+    """The query of a route that takes none: any parameter is refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def refuse_query_parameters(_: Annotated[NoQueryParameters, Query()]) -> None:
+    """Refuse a query string on a route that takes its options in the body.
+
+    ``POST /verify?threshold=0.9`` would otherwise answer at the default threshold, as if the
+    client had not asked: a misplaced option is an error, never silently ignored.
+    """
 
 
 ServiceDep = Annotated[FaceService, Depends(get_service)]

@@ -87,8 +87,11 @@ def _describe_validation(exc: RequestValidationError) -> str:
     """One readable line per failed field, e.g. ``body.threshold: must be <= 1``."""
     parts = []
     for error in exc.errors():
-        location = ".".join(str(item) for item in error.get("loc", ()))
-        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+        location = error.get("loc", ())
+        message = error.get("msg", "invalid")
+        if error.get("type") == "extra_forbidden" and location[:1] == ("query",):
+            message = "unknown query parameter; this route's parameters are in /docs"
+        parts.append(f"{'.'.join(str(item) for item in location)}: {message}")
     return "; ".join(parts) or "The request is invalid."
 
 

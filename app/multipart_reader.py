@@ -2,9 +2,11 @@
 
 python-multipart's push parser calls back for every header and every slice of part data.
 Each file part is held in memory up to the per-image limit (beyond it the rest is dropped and
-the image carries an ``image_too_large`` error); nothing is spooled to disk. Too many parts,
-an oversized text field, a duplicate field or a body without its closing boundary stop the
-request with a specific error.
+the image carries an ``image_too_large`` error); nothing is spooled to disk. Too many images,
+an oversized text field, a duplicate field, a field the route does not take (or a file where
+it takes text, or text where it takes a file) or a body without its closing boundary stop the
+request with a specific error: a misspelt option is refused, never silently ignored, and the
+text fields are bounded by the route's few option names.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from app.errors import (
 )
 from app.image_input import ImageInput
 
-MAX_TEXT_FIELDS = 16
 MAX_FIELD_BYTES = 1024
 MAX_PART_HEADER_BYTES = 8 * 1024
 
@@ -32,6 +33,28 @@ class MultipartLimits:
 
     max_images: int
     max_image_bytes: int
+
+
+@dataclass(frozen=True)
+class FormFields:
+    """The field names a route takes: image files and text options."""
+
+    images: tuple[str, ...]
+    options: tuple[str, ...]
+
+    def check(self, name: str, is_file: bool) -> None:
+        """Raise ValidationFailedError unless ``name`` is a field of this kind."""
+        shown = name[:64]
+        if name in self.images and not is_file:
+            raise ValidationFailedError(f"body.{shown}: must be a file upload, not a text field")
+        if name in self.options and is_file:
+            raise ValidationFailedError(f"body.{shown}: must be a text field, not a file upload")
+        if name not in self.images and name not in self.options:
+            raise ValidationFailedError(f"body.{shown}: {self.unknown_field()}")
+
+    def unknown_field(self) -> str:
+        """Return the message for a field the route does not take."""
+        return "unknown field; the fields are " + ", ".join((*self.images, *self.options))
 
 
 @dataclass
@@ -47,8 +70,8 @@ class _Part:
 class MultipartCollector:
     """Collects file parts as images and the other parts as text fields."""
 
-    def __init__(self, boundary: bytes, limits: MultipartLimits) -> None:
-        self.limits = limits
+    def __init__(self, boundary: bytes, limits: MultipartLimits, fields: FormFields) -> None:
+        self.limits, self.form_fields = limits, fields
         self.images: dict[str, list[ImageInput]] = {}
         self.fields: dict[str, str] = {}
         self.complete = False
@@ -116,12 +139,11 @@ class MultipartCollector:
         part = self._part
         if not part.name:
             raise InvalidRequestError("malformed multipart body: a part has no field name")
+        self.form_fields.check(part.name, is_file=part.filename is not None)
         if part.filename is not None:
             self._files += 1
             if self._files > self.limits.max_images:
                 raise TooManyImagesError(f"at most {self.limits.max_images} images per request")
-        elif len(self.fields) >= MAX_TEXT_FIELDS:
-            raise InvalidRequestError(f"more than {MAX_TEXT_FIELDS} text fields")
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         part = self._part

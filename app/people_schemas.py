@@ -72,6 +72,15 @@ class PersonResponse(BaseModel):
     faces: list[StoredFace] = Field(default_factory=list)
 
 
+class PeopleQuery(BaseModel):
+    """The query of ``GET /people``: a page of people ordered by id; nothing else is taken."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(100, ge=1, le=500, description="people per page")
+    after: str | None = Field(None, max_length=128, description="the last id of the page before")
+
+
 class PeoplePage(BaseModel):
     """A page of people ordered by id; pass ``next_after`` as ``after`` for the next page."""
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import InvalidRequestError, UnsupportedMediaTypeError
 from app.image_input import ImageInput
 from app.json_reader import JsonCollector, JsonLimits
-from app.multipart_reader import MultipartCollector, MultipartLimits
+from app.multipart_reader import FormFields, MultipartCollector, MultipartLimits
 
 BLOCK_BYTES = 1024 * 1024
 
@@ -48,7 +48,8 @@ async def read_upload(
     Args:
         request: The incoming request.
         image_fields: Names of the image fields; each must hold at least one image.
-        json_model: Schema a JSON body must follow (validated strictly: no coercion).
+        json_model: Schema a JSON body must follow (validated strictly: no coercion); its
+            fields are also the only ones a multipart body may hold.
         max_images: Most images accepted in the request.
 
     An image file over ``FACEVERIFY_MAX_IMAGE_BYTES`` is not buffered further; it fails alone
@@ -63,13 +64,15 @@ async def read_upload(
     max_image_bytes = request.app.state.settings.max_image_bytes
     media_type, options = parse_options_header(request.headers.get("content-type", ""))
     content_type = media_type.decode("latin-1").strip().lower()
+    fields = FormFields(
+        image_fields, tuple(name for name in json_model.model_fields if name not in image_fields)
+    )
     if content_type == "multipart/form-data":
-        upload = await _read_multipart(
-            request, options, MultipartLimits(max_images, max_image_bytes)
-        )
+        limits = MultipartLimits(max_images, max_image_bytes)
+        upload = await _read_multipart(request, options, limits, fields)
     elif content_type == "application/json" or content_type.endswith("+json"):
         limits = JsonLimits(image_fields, max_images, _base64_chars(max_image_bytes))
-        upload = await _read_json(request, json_model, limits)
+        upload = await _read_json(request, json_model, limits, fields)
     else:
         raise UnsupportedMediaTypeError(
             f"content type {content_type or '(none)'!r} is not supported; "
@@ -93,23 +96,25 @@ async def _consume(request: Request, collector: _Collector) -> None:
 
 
 async def _read_multipart(
-    request: Request, options: dict[bytes, bytes], limits: MultipartLimits
+    request: Request, options: dict[bytes, bytes], limits: MultipartLimits, fields: FormFields
 ) -> Upload:
     boundary = options.get(b"boundary")
     if not boundary:
         raise InvalidRequestError("malformed multipart body: the content type has no boundary")
-    collector = MultipartCollector(boundary, limits)
+    collector = MultipartCollector(boundary, limits, fields)
     await _consume(request, collector)
     return Upload(collector.images, dict(collector.fields))
 
 
-async def _read_json(request: Request, json_model: type[BaseModel], limits: JsonLimits) -> Upload:
+async def _read_json(
+    request: Request, json_model: type[BaseModel], limits: JsonLimits, fields: FormFields
+) -> Upload:
     collector = JsonCollector(limits)
     await _consume(request, collector)
     try:
         body = json_model.model_validate(collector.payload, strict=True).model_dump()
     except ValidationError as exc:
-        raise RequestValidationError(_with_body_prefix(exc)) from None
+        raise RequestValidationError(_with_body_prefix(exc, fields)) from None
     for name in limits.image_fields:
         body.pop(name, None)
     return Upload(collector.images, body)
@@ -122,21 +127,23 @@ def _base64_chars(max_bytes: int) -> int:
 
 
 def _require(upload: Upload, image_fields: tuple[str, ...]) -> None:
-    """Every image field must hold a file (a plain text value does not count)."""
-    errors = []
-    for name in image_fields:
-        if upload.images.get(name):
-            continue
-        message = (
-            "must be a file upload, not a text field" if name in upload.fields else "field required"
-        )
-        errors.append({"loc": ("body", name), "msg": message, "type": "missing"})
+    """Every image field must hold a file."""
+    errors = [
+        {"loc": ("body", name), "msg": "field required", "type": "missing"}
+        for name in image_fields
+        if not upload.images.get(name)
+    ]
     if errors:
         raise RequestValidationError(errors)
 
 
-def _with_body_prefix(exc: ValidationError) -> list[dict[str, Any]]:
+def _with_body_prefix(exc: ValidationError, fields: FormFields) -> list[dict[str, Any]]:
+    """Locate the schema's errors in the body; an unknown key's message names the fields."""
     return [
-        {"loc": ("body", *error["loc"]), "msg": error["msg"], "type": error["type"]}
+        {
+            "loc": ("body", *error["loc"]),
+            "msg": fields.unknown_field() if error["type"] == "extra_forbidden" else error["msg"],
+            "type": error["type"],
+        }
         for error in exc.errors()
     ]

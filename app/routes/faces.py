@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from app.dependencies import ServiceDep, SettingsDep, require_api_key
+from app.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
 from app.errors import ApiError
 from app.outcomes import Embedded
 from app.routes.ops import model_info
@@ -29,7 +29,9 @@ from app.schemas import (
 )
 from app.uploads import read_upload
 
-router = APIRouter(tags=["faces"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["faces"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
+)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}

@@ -10,7 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.dependencies import GalleryDep, ServiceDep, SettingsDep, require_api_key
+from app.dependencies import (
+    GalleryDep,
+    ServiceDep,
+    SettingsDep,
+    refuse_query_parameters,
+    require_api_key,
+)
 from app.errors import ApiError
 from app.gallery.audit import audit
 from app.gallery.records import FaceRecord, NewFace, Person
@@ -22,6 +28,7 @@ from app.people_schemas import (
     EnrolResponse,
     FaceModel,
     PeoplePage,
+    PeopleQuery,
     PersonCreate,
     PersonResponse,
     StoredFace,
@@ -32,9 +39,17 @@ from app.schemas import request_body
 from app.uploads import read_upload
 
 router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
+# Every route but the list (whose query is PeopleQuery, as strict) takes no query parameters.
+_NO_QUERY = [Depends(refuse_query_parameters)]
 
 
-@router.post("/people", response_model=PersonResponse, status_code=201, responses=_ERRORS)
+@router.post(
+    "/people",
+    response_model=PersonResponse,
+    status_code=201,
+    responses=_ERRORS,
+    dependencies=_NO_QUERY,
+)
 async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonResponse:
     """Create a person (409 ``person_exists`` when the id is taken); no photos yet."""
     person_id = body.id or uuid.uuid4().hex
@@ -46,24 +61,22 @@ async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonRespon
 
 
 @router.get("/people", response_model=PeoplePage, responses=_ERRORS)
-async def list_people(
-    gallery: GalleryDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    after: Annotated[str | None, Query(max_length=128)] = None,
-) -> PeoplePage:
+async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()]) -> PeoplePage:
     """People ordered by id, ``limit`` at a time after the id ``after``."""
-    people = await gallery.run(gallery.store.list_people, limit, after)
-    next_after = people[-1].id if len(people) == limit else None
+    people = await gallery.run(gallery.store.list_people, query.limit, query.after)
+    next_after = people[-1].id if len(people) == query.limit else None
     return PeoplePage(people=[_person(p, gallery) for p in people], next_after=next_after)
 
 
-@router.get("/people/{person_id}", response_model=PersonResponse, responses=_ERRORS)
+@router.get(
+    "/people/{person_id}", response_model=PersonResponse, responses=_ERRORS, dependencies=_NO_QUERY
+)
 async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
     """One person and the descriptions of their templates (404 ``person_not_found``)."""
     return _person(await gallery.run(gallery.store.get_person, person_id), gallery)
 
 
-@router.delete("/people/{person_id}", status_code=204, responses=_ERRORS)
+@router.delete("/people/{person_id}", status_code=204, responses=_ERRORS, dependencies=_NO_QUERY)
 async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
     """Erase the person and every template: nothing of them remains in the service."""
     face_ids = await gallery.run(gallery.store.delete_person, person_id)
@@ -76,6 +89,7 @@ async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
     response_model=EnrolResponse,
     responses=_ERRORS,
     openapi_extra=request_body(EnrolJsonRequest, {"images[]": "photos of the person"}),
+    dependencies=_NO_QUERY,
 )
 async def enrol(
     person_id: str,
@@ -114,7 +128,12 @@ async def enrol(
     )
 
 
-@router.delete("/people/{person_id}/faces/{face_id}", status_code=204, responses=_ERRORS)
+@router.delete(
+    "/people/{person_id}/faces/{face_id}",
+    status_code=204,
+    responses=_ERRORS,
+    dependencies=_NO_QUERY,
+)
 async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Response:
     """Remove one template (404 ``person_not_found`` / ``face_not_found``)."""
     await gallery.run(gallery.store.delete_face, person_id, face_id)

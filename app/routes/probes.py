@@ -11,7 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from app.dependencies import GalleryDep, ServiceDep, SettingsDep, require_api_key
+from app.dependencies import (
+    GalleryDep,
+    ServiceDep,
+    SettingsDep,
+    refuse_query_parameters,
+    require_api_key,
+)
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
 from app.gallery.threshold import identification_threshold, operating_points
@@ -29,7 +35,9 @@ from app.routes.ops import model_info
 from app.schemas import VerifyOptions, request_body
 from app.uploads import Upload, read_upload
 
-router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["people"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
+)
 _THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
 _VERIFY_BODY = request_body(
     PersonVerifyJsonRequest,
