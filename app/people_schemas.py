@@ -8,7 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.schemas import FAR_DESCRIPTION, EmbedFailure, FaceInfo, ImageFaces, ModelInfo
+from app.schemas import (
+    FAR_DESCRIPTION,
+    EmbedFailure,
+    FaceInfo,
+    Far,
+    ImageFaces,
+    ModelInfo,
+    Threshold,
+)
 
 PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 MAX_METADATA_BYTES = 16 * 1024
@@ -125,8 +133,8 @@ class PersonVerifyJsonRequest(BaseModel):
     )
 
     image: str = Field(description="base64 image file")
-    threshold: float | None = Field(None, ge=-1.0, le=1.0)
-    far: float | None = Field(None, gt=0.0, lt=1.0, description=FAR_DESCRIPTION)
+    threshold: Threshold | None = Field(None, description="overrides the default threshold")
+    far: Far | None = Field(None, description=FAR_DESCRIPTION)
 
 
 class IdentifyJsonRequest(BaseModel):
@@ -137,16 +145,14 @@ class IdentifyJsonRequest(BaseModel):
     )
 
     image: str = Field(description="base64 image file")
-    threshold: float | None = Field(
-        None, ge=-1.0, le=1.0, description="overrides the identification threshold"
-    )
+    threshold: Threshold | None = Field(None, description="overrides the identification threshold")
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="candidates wanted")
 
 
 class IdentifyOptions(BaseModel):
     """Non-file fields of /identify."""
 
-    threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    threshold: Threshold | None = None
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
+
+# Option types shared by the request bodies: finite numbers only ("nan" is refused as such).
+Threshold = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+Far = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
 
 
 class ErrorDetail(BaseModel):
@@ -118,17 +122,15 @@ class VerifyJsonRequest(BaseModel):
 
     image1: str = Field(description="base64 image file")
     image2: str = Field(description="base64 image file")
-    threshold: float | None = Field(
-        None, ge=-1.0, le=1.0, description="overrides the calibrated threshold"
-    )
-    far: float | None = Field(None, gt=0.0, lt=1.0, description=FAR_DESCRIPTION)
+    threshold: Threshold | None = Field(None, description="overrides the calibrated threshold")
+    far: Far | None = Field(None, description=FAR_DESCRIPTION)
 
 
 class VerifyOptions(BaseModel):
     """Non-file fields of /verify: at most one of ``threshold`` and ``far``."""
 
-    threshold: float | None = Field(None, ge=-1.0, le=1.0)
-    far: float | None = Field(None, gt=0.0, lt=1.0)
+    threshold: Threshold | None = None
+    far: Far | None = None
 
     @model_validator(mode="after")
     def _one_choice(self) -> VerifyOptions:
@@ -162,15 +164,12 @@ class ReadyResponse(BaseModel):
     gallery: GalleryStatus
 
 
-def request_body(
-    json_model: type[BaseModel], files: dict[str, str], form_fields: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def request_body(json_model: type[BaseModel], files: dict[str, str]) -> dict[str, Any]:
     """OpenAPI ``requestBody`` accepting multipart files or the JSON model.
 
     Args:
-        json_model: Schema of the JSON body.
+        json_model: Schema of the JSON body; its other fields are the multipart text fields.
         files: Multipart file field -> description (a trailing ``[]`` marks a repeatable field).
-        form_fields: Extra multipart fields and their JSON schemas.
     """
     properties: dict[str, Any] = {}
     for name, description in files.items():
@@ -180,7 +179,7 @@ def request_body(
             properties[name] = {"type": "array", "items": binary, "description": description}
         else:
             properties[name] = {**binary, "description": description}
-    properties.update(form_fields or {})
+    properties.update(_text_fields(json_model, {name.removesuffix("[]") for name in files}))
     multipart = {
         "type": "object",
         "properties": properties,
@@ -198,3 +197,15 @@ def request_body(
             },
         }
     }
+
+
+def _text_fields(json_model: type[BaseModel], files: set[str]) -> dict[str, Any]:
+    """Return the JSON model's option fields as multipart text fields (their non-null schema)."""
+    fields = {}
+    for name, spec in json_model.model_json_schema()["properties"].items():
+        if name in files:
+            continue
+        branches = [branch for branch in spec.get("anyOf", [spec]) if branch.get("type") != "null"]
+        kept = {key: spec[key] for key in ("description", "default") if spec.get(key) is not None}
+        fields[name] = {**branches[0], **kept}
+    return fields

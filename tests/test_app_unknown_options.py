@@ -98,3 +98,27 @@ def test_each_route_takes_its_own_options(client):
     message = refusal(client.post("/identify", files=probe, data={"far": "0.001"}))
     assert message == "body.far: unknown field; the fields are image, threshold, top_k"
     assert client.post("/identify", files=probe, data={"top_k": "3"}).status_code == 200
+
+
+@pytest.mark.parametrize("field", ["threshold", "far"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_non_finite_option_is_refused_as_such(client, field, value):
+    response = client.post("/verify", files=PAIR, data={field: value})
+    assert refusal(response) == f"body.{field}: Input should be a finite number"
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/verify", {"image1", "image2", "threshold", "far"}),
+        ("/embed", {"images"}),
+        ("/identify", {"image", "threshold", "top_k"}),
+        ("/people/{person_id}/verify", {"image", "threshold", "far"}),
+        ("/people/{person_id}/faces", {"images"}),
+    ],
+)
+def test_the_documented_form_fields_are_the_accepted_ones(client, path, fields):
+    """/docs lists each route's multipart fields from the same schema that validates them."""
+    body = client.get("/openapi.json").json()["paths"][path]["post"]["requestBody"]["content"]
+    form = body["multipart/form-data"]["schema"]["properties"]
+    assert set(form) == fields == set(body["application/json"]["schema"]["properties"])

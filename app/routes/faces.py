@@ -13,7 +13,6 @@ from app.errors import ApiError
 from app.outcomes import Embedded
 from app.routes.ops import model_info
 from app.schemas import (
-    FAR_DESCRIPTION,
     EmbedFailure,
     EmbedJsonRequest,
     EmbedResponse,
@@ -44,20 +43,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (503, "model_not_ready"),
     ]
 }
-_OPTION_FIELDS = {
-    "threshold": {
-        "type": "number",
-        "minimum": -1,
-        "maximum": 1,
-        "description": "overrides the calibrated threshold",
-    },
-    "far": {
-        "type": "number",
-        "exclusiveMinimum": 0,
-        "exclusiveMaximum": 1,
-        "description": FAR_DESCRIPTION,
-    },
-}
 
 
 @router.post(
@@ -85,7 +70,7 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
     response_model=VerifyResponse,
     responses=_ERRORS,
     openapi_extra=request_body(
-        VerifyJsonRequest, {"image1": "first image", "image2": "second image"}, _OPTION_FIELDS
+        VerifyJsonRequest, {"image1": "first image", "image2": "second image"}
     ),
 )
 async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -> VerifyResponse:

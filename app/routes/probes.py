@@ -38,20 +38,8 @@ from app.uploads import Upload, read_upload
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
 )
-_THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
-_VERIFY_BODY = request_body(
-    PersonVerifyJsonRequest,
-    {"image": "probe image"},
-    {
-        "threshold": _THRESHOLD,
-        "far": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-    },
-)
-_IDENTIFY_BODY = request_body(
-    IdentifyJsonRequest,
-    {"image": "probe image"},
-    {"threshold": _THRESHOLD, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}},
-)
+_VERIFY_BODY = request_body(PersonVerifyJsonRequest, {"image": "probe image"})
+_IDENTIFY_BODY = request_body(IdentifyJsonRequest, {"image": "probe image"})
 
 
 @router.post(
