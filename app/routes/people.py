@@ -36,9 +36,12 @@ from app.people_schemas import (
 from app.routes.faces import _ERRORS, _faces, _result
 from app.routes.ops import model_info
 from app.schemas import request_body
+from app.strict_json import StrictJsonRoute
 from app.uploads import read_upload
 
-router = APIRouter(tags=["people"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["people"], dependencies=[Depends(require_api_key)], route_class=StrictJsonRoute
+)
 # Every route but the list (whose query is PeopleQuery, as strict) takes no query parameters.
 _NO_QUERY = [Depends(refuse_query_parameters)]
 
