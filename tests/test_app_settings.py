@@ -87,3 +87,29 @@ def test_python_m_app_with_invalid_settings_exits_with_a_clear_message():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "FACEVERIFY_BATCH_MAX_SIZE" in result.stderr and "invalid settings" in result.stderr
+
+
+def test_a_misspelt_setting_stops_the_service_instead_of_being_ignored(monkeypatch, make_settings):
+    """FACEVERIFY_API_KEY (for _KEYS) would otherwise start the service without authentication."""
+    monkeypatch.setenv("FACEVERIFY_API_KEY", "alpha")
+    monkeypatch.setenv("FACEVERIFY_BATCH_MAX_SIZE", "0")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None, model_path=TINY_MODEL)
+    assert str(raised.value).splitlines()[1:] == [
+        "  FACEVERIFY_API_KEY: not a setting (did you mean FACEVERIFY_API_KEYS?)",
+        "  FACEVERIFY_BATCH_MAX_SIZE: Input should be greater than or equal to 1",
+    ]
+
+
+def test_unknown_names_in_the_env_file_are_refused_too(monkeypatch, make_settings, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("FACEVERIFY_DETECTON=false\nOTHER_TOOL_SETTING=1\n")
+    with pytest.raises(SettingsError, match="FACEVERIFY_DETECTON: not a setting"):
+        load_settings(_env_file=env_file, model_path=TINY_MODEL)
+
+
+def test_the_compose_files_variables_are_not_settings_but_allowed(monkeypatch, make_settings):
+    monkeypatch.setenv("FACEVERIFY_HOST_PORT", "8080")
+    monkeypatch.setenv("FACEVERIFY_POSTGRES_PASSWORD", "secret")
+    monkeypatch.setenv("UNRELATED_VARIABLE", "1")
+    assert load_settings(_env_file=None, model_path=TINY_MODEL).port == 8000
