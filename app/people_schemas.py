@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas import (
     FAR_DESCRIPTION,
@@ -22,6 +22,16 @@ PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 MAX_METADATA_BYTES = 16 * 1024
 MAX_TOP_K = 50
 _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value)) > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
+_METADATA_DESCRIPTION = "free-form JSON, at most 16 KiB"
 
 
 class PersonCreate(BaseModel):
@@ -42,14 +52,28 @@ class PersonCreate(BaseModel):
         description="1-128 of A-Z a-z 0-9 . _ : @ -; generated when absent",
     )
     display_name: str | None = Field(None, max_length=256)
-    metadata: dict[str, Any] | None = Field(None, description="free-form JSON, at most 16 KiB")
+    metadata: Metadata | None = Field(None, description=_METADATA_DESCRIPTION)
 
-    @field_validator("metadata")
-    @classmethod
-    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value)) > MAX_METADATA_BYTES:
-            raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
-        return value
+
+class PersonUpdate(BaseModel):
+    """Changes to a person: each field given replaces the stored one, null clears it.
+
+    The id and the templates stay as they are; a field left out is not touched.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"display_name": "Alice Martin-Lee"}]},
+    )
+
+    display_name: str | None = Field(None, max_length=256)
+    metadata: Metadata | None = Field(None, description=_METADATA_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> PersonUpdate:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give display_name, metadata or both")
+        return self
 
 
 class FaceModel(BaseModel):

@@ -32,12 +32,14 @@ def refusal(response) -> str:
         ("post", "/people/ann/verify"),
         ("post", "/people/ann/faces"),
         ("get", "/people/ann"),
+        ("patch", "/people/ann"),
         ("delete", "/people/ann"),
         ("delete", "/people/ann/faces/f1"),
     ],
 )
 def test_query_parameters_are_refused_where_a_route_takes_none(client, method, path):
-    body = {"json": {"id": "bob"}} if path == "/people" else {}
+    bodies = {("post", "/people"): {"id": "bob"}, ("patch", "/people/ann"): {"display_name": "A"}}
+    body = {"json": bodies[method, path]} if (method, path) in bodies else {}
     response = getattr(client, method)(f"{path}?threshold=0.99", **body)
     assert refusal(response) == (
         "query.threshold: unknown query parameter; this route's parameters are in /docs"

@@ -7,11 +7,11 @@ change that wrote them. A replica that has applied version V asks for the events
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import FaceNotFoundError, PersonExistsError, PersonNotFoundError
@@ -30,6 +30,7 @@ from app.gallery.rows import (
 from app.gallery.tables import faces, people
 
 _CHUNK = 500
+_UPDATABLE = frozenset({"display_name", "attributes"})
 
 
 class GalleryStore:
@@ -88,6 +89,17 @@ class GalleryStore:
                 select(*FACE_COLUMNS).where(faces.c.person_id == person_id).order_by(faces.c.id)
             ).mappings()
             return person_record(row, tuple(face_record(record) for record in records))
+
+    def update_person(self, person_id: str, changes: Mapping[str, Any]) -> Person:
+        """Replace ``display_name`` and/or ``attributes``. Raises PersonNotFoundError."""
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        with self.engine.begin() as connection:
+            statement = update(people).where(people.c.id == person_id).values(**changes)
+            if not connection.execute(statement).rowcount:
+                raise _person_not_found(person_id)
+        return self.get_person(person_id)
 
     def delete_person(self, person_id: str) -> list[str]:
         """Erase a person and all their templates; returns the removed face ids."""

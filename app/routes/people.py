@@ -31,6 +31,7 @@ from app.people_schemas import (
     PeopleQuery,
     PersonCreate,
     PersonResponse,
+    PersonUpdate,
     StoredFace,
 )
 from app.routes.faces import _ERRORS, _faces, _result
@@ -77,6 +78,19 @@ async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()
 async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
     """One person and the descriptions of their templates (404 ``person_not_found``)."""
     return _person(await gallery.run(gallery.store.get_person, person_id), gallery)
+
+
+@router.patch(
+    "/people/{person_id}", response_model=PersonResponse, responses=_ERRORS, dependencies=_NO_QUERY
+)
+async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep) -> PersonResponse:
+    """Change a person's display name and/or metadata: a field given replaces, null clears."""
+    changes = body.model_dump(include=body.model_fields_set)
+    if "metadata" in changes:
+        changes["attributes"] = changes.pop("metadata")
+    person = await gallery.run(gallery.store.update_person, person_id, changes)
+    audit("person_updated", person_id, fields=",".join(sorted(body.model_fields_set)))
+    return _person(person, gallery)
 
 
 @router.delete("/people/{person_id}", status_code=204, responses=_ERRORS, dependencies=_NO_QUERY)
