@@ -89,7 +89,7 @@ def test_cli_needs_people_to_compare_on():
 def test_cli_names_a_model_that_is_not_an_export(tmp_path):
     data = write_faces(tmp_path / "faces")
     argv = ["compare", "--models", str(TINY_MODEL), str(tmp_path / "missing"), "--data", str(data)]
-    with pytest.raises(SystemExit, match=r"training compare: .*missing is not a directory"):
+    with pytest.raises(SystemExit, match=r"training compare: error: .*missing is not a directory"):
         main(argv)
 
 

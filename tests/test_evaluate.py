@@ -144,7 +144,7 @@ def test_lfw_pairs_file_with_folds_and_calibration(model_dir, tmp_path):
 def test_missing_pair_images_are_reported(model_dir, tmp_path):
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("Nobody 1 2\n")
-    with pytest.raises(FileNotFoundError, match="2 images .* missing"):
+    with pytest.raises(SystemExit, match="evaluate: error: 2 images .* missing"):
         main(
             [
                 "evaluate",

@@ -135,3 +135,18 @@ def test_prepare_does_not_import_tensorflow(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1]
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_missing_data_root_ends_the_command_with_one_line(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "training", "prepare", "--out", str(tmp_path / "cache")]
+        + ["--data", str(tmp_path / "no_such_set")],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"python -m training prepare: error: data root not found: {tmp_path / 'no_such_set'}"
+    )

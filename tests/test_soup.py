@@ -110,5 +110,5 @@ def test_soup_command_writes_a_run_folder_export_reads(tmp_path):
 
 def test_soup_command_reports_a_missing_checkpoint_in_one_line(tmp_path):
     runs = [write_run(tmp_path / f"run{seed}", seed) for seed in (0, 1)]
-    with pytest.raises(SystemExit, match="training soup: no checkpoint .*final.keras"):
+    with pytest.raises(SystemExit, match="training soup: error: no checkpoint .*final.keras"):
         main(["soup", "--runs", *map(str, runs), "--out", str(tmp_path / "soup")])

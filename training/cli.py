@@ -42,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The process exit status.
-    """
-    from facecore.model_bundle import ModelBundleError
 
+    Raises:
+        SystemExit: With one line, for a missing or malformed input: the commands report those
+            (a data root, a pairs file, a checkpoint, an invalid configuration) as ``OSError`` or
+            ``ValueError``. Anything else is a bug and keeps its traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(importlib.import_module(args.module_name).run(args) or 0)
-    except ModelBundleError as error:  # a wrong --model / --models path: one line, no traceback
-        raise SystemExit(f"training {args.command}: {error}") from None
+    except (OSError, ValueError) as error:  # a bad input: one line, as argparse's own errors
+        raise SystemExit(f"python -m training {args.command}: error: {error}") from None

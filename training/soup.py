@@ -127,16 +127,13 @@ def run(args: argparse.Namespace) -> int:
     """Average the runs' checkpoints into ``--out``; returns the exit status."""
     from training.export import load_checkpoint
 
-    try:
-        config = check_runs(args.runs)
-        summary = soup_summary(args.runs)
-        paths = [run_dir / args.checkpoint for run_dir in args.runs]
-        missing = [str(path) for path in paths if not path.is_file()]
-        if missing:
-            raise SoupError(f"no checkpoint {', '.join(missing)}")
-        soup = average_weights([load_checkpoint(path) for path in paths])
-    except SoupError as error:
-        raise SystemExit(f"training soup: {error}") from None
+    config = check_runs(args.runs)
+    summary = soup_summary(args.runs)
+    paths = [run_dir / args.checkpoint for run_dir in args.runs]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise SoupError(f"no checkpoint {', '.join(missing)}")
+    soup = average_weights([load_checkpoint(path) for path in paths])
     args.out.mkdir(parents=True, exist_ok=True)
     soup.save(args.out / "final.keras")
     seeds = [_read(run_dir / "config.json").get("seed") for run_dir in args.runs]
