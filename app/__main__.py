@@ -2,20 +2,52 @@
 
 Start-up problems are reported in one line naming the setting to change, before the server
 starts: invalid settings, a port already in use, a model directory that cannot be served.
+The settings come from the environment only: an argument other than ``--help`` is refused
+rather than ignored (``--port 9000`` would otherwise start on the configured port).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from app.main import create_app
 from app.model_loading import ModelLoadError, load_model
 from app.server import ListenError, bind_socket, build_server
-from app.settings import SettingsError, get_settings
+from app.settings import ENV_PREFIX, Settings, SettingsError, get_settings
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """``--help`` lists every setting; any other argument is an error (exit 2)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Serve the face-verification API (uvicorn). It takes no arguments:\n"
+        f"configure it with these {ENV_PREFIX}* environment variables (or a .env file).",
+        epilog=_settings_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser.parse_args(argv)
+
+
+def _settings_table() -> str:
+    lines = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.is_required() else f" (default: {_shown(field.default)})"
+        lines.append(f"  {ENV_PREFIX}{name.upper()}{default}")
+        if field.description:
+            lines.append(f"      {field.description}")
+    return "settings:\n" + "\n".join(lines)
+
+
+def _shown(default: object) -> str:
+    if default is None or default == ():
+        return "unset"
+    return str(default)
+
+
+def main(argv: list[str] | None = None) -> int:
     """Run the server until stopped; returns the exit status."""
+    parse_args(argv)
     try:
         settings = get_settings()
         sock = bind_socket(settings.host, settings.port)

@@ -113,3 +113,17 @@ def test_the_compose_files_variables_are_not_settings_but_allowed(monkeypatch, m
     monkeypatch.setenv("FACEVERIFY_POSTGRES_PASSWORD", "secret")
     monkeypatch.setenv("UNRELATED_VARIABLE", "1")
     assert load_settings(_env_file=None, model_path=TINY_MODEL).port == 8000
+
+
+def test_python_m_app_help_lists_every_setting_and_serves_nothing():
+    result = _python(["-m", "app", "--help"])
+    assert result.returncode == 0, result.stderr
+    assert "FACEVERIFY_API_KEYS (default: unset)" in result.stdout
+    assert "FACEVERIFY_MAX_IMAGE_BYTES (default: 8388608)" in result.stdout
+
+
+def test_python_m_app_refuses_an_argument_instead_of_ignoring_it():
+    """``--port 9000`` used to start the server on the configured port."""
+    result = _python(["-m", "app", "--port", "9000"], FACEVERIFY_MODEL_PATH=str(TINY_MODEL))
+    assert result.returncode == 2
+    assert "unrecognized arguments: --port 9000" in result.stderr
