@@ -156,3 +156,23 @@ def test_missing_pair_images_are_reported(model_dir, tmp_path):
                 str(tmp_path),
             ]
         )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--data", "faces"], "drop --data"),
+        (["--split", "split.json", "--impostors", "9"], "drop --split, --impostors"),
+    ],
+)
+def test_options_a_pairs_file_would_ignore_are_refused(model_dir, tmp_path, extra, message):
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("Nobody 1 2\n")
+    argv = ["evaluate", "--model", str(model_dir), "--pairs", str(pairs)]
+    with pytest.raises(SystemExit, match=message):
+        main([*argv, "--pairs-root", str(tmp_path), *extra])
+
+
+def test_a_pairs_root_without_a_pairs_file_is_refused(model_dir, tmp_path):
+    with pytest.raises(SystemExit, match="--pairs-root goes with --pairs"):
+        main(["evaluate", "--model", str(model_dir), "--pairs-root", str(tmp_path)])

@@ -105,19 +105,25 @@ def run(args: argparse.Namespace) -> int:
 
 def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
     """Build the pairs the options ask for, with a one-line description of their source."""
-    if args.pairs:
-        if not args.pairs_root:
-            raise SystemExit("--pairs needs --pairs-root (the folder holding NAME/NAME_0001.jpg)")
-        pairs = [
-            Pair(find_image(pair.first), find_image(pair.second), pair.same, pair.fold)
-            for pair in parse_lfw_pairs(args.pairs, args.pairs_root)
-        ]
-        missing = [p for pair in pairs for p in (pair.first, pair.second) if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(f"{len(missing)} images of {args.pairs} missing: {missing[0]}")
-        return pairs, f"pairs file {args.pairs}"
-    pairs, source, _ = folder_pairs(args.split, args.data, args.impostors, args.seed)
-    return pairs, source
+    if not args.pairs:
+        if args.pairs_root:
+            raise SystemExit("--pairs-root goes with --pairs")
+        pairs, source, _ = folder_pairs(args.split, args.data, args.impostors, args.seed)
+        return pairs, source
+    if not args.pairs_root:
+        raise SystemExit("--pairs needs --pairs-root (the folder holding NAME/NAME_0001.jpg)")
+    given = {"--data": args.data, "--split": args.split, "--impostors": args.impostors}
+    ignored = [flag for flag, value in given.items() if value]
+    if ignored:
+        raise SystemExit(f"--pairs takes its pairs from the file; drop {', '.join(ignored)}")
+    pairs = [
+        Pair(find_image(pair.first), find_image(pair.second), pair.same, pair.fold)
+        for pair in parse_lfw_pairs(args.pairs, args.pairs_root)
+    ]
+    missing = [p for pair in pairs for p in (pair.first, pair.second) if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} images of {args.pairs} missing: {missing[0]}")
+    return pairs, f"pairs file {args.pairs}"
 
 
 def folder_pairs(
