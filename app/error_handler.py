@@ -7,6 +7,7 @@ shape of :mod:`app.errors`; anything unknown becomes a 500 that leaks nothing.
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -111,11 +112,29 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
     elif isinstance(error, ClientDisconnectedError):
         logger.info("client disconnected before its request was read")
     headers = {"WWW-Authenticate": "ApiKey"} if error.status == 401 else {}
+    if isinstance(error, MethodNotAllowedError):  # RFC 9110: a 405 names what is allowed
+        headers["Allow"] = allowed_methods(request.app, request.url.path)
     if error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
     if error.status in _CLOSE_AFTER or isinstance(error, ServerBusyError):
         headers["Connection"] = "close"  # its body was not read (ServerBusyError) or not all
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """Every documented method on ``path`` (HEAD with GET), e.g. ``DELETE, GET, HEAD, PATCH``.
+
+    Starlette's own 405 names the methods of the first route on the path only.
+    """
+    methods = {
+        method.upper()
+        for template, operations in app.openapi()["paths"].items()
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+        for method in operations
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def install_error_handler(app: FastAPI) -> None:

@@ -88,3 +88,19 @@ def test_request_cancelled_by_shutdown_is_answered_in_the_error_shape():
     asyncio.run(scenario())
     assert sent[0]["status"] == 503
     assert json.loads(sent[1]["body"])["error"]["code"] == "model_not_ready"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", "/verify", "POST"),
+        ("put", "/people/ann", "DELETE, GET, HEAD, PATCH"),
+        ("delete", "/people", "GET, HEAD, POST"),
+        ("post", "/health", "GET, HEAD"),
+    ],
+)
+def test_a_405_names_every_method_of_the_path(client, method, path, allowed):
+    """RFC 9110: Allow lists the methods; Starlette's names only the first route's (GET)."""
+    response = client.request(method.upper(), path)
+    assert (response.status_code, response.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
