@@ -129,6 +129,13 @@ class PersonExistsError(ApiError):
     code, status, default_message = "person_exists", 409, "A person with this id exists."
 
 
+class TooManyFacesError(ApiError):
+    """The person would hold more templates of the served model than allowed."""
+
+    code, status = "too_many_faces", 409
+    default_message = "The person holds the most templates allowed; remove some first."
+
+
 class NoTemplatesError(ApiError):
     """The person has no template made by the served model (nothing to compare with)."""
 

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         None, description="Fernet key: templates are encrypted at rest when set."
     )
     gallery_poll_ms: float = Field(250.0, ge=10, le=60_000)
+    max_faces_per_person: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Templates of the served model one person may hold (bounds a probe's cost).",
+    )
     identify_fpir: float = Field(0.01, gt=0, lt=1)
     ann_min_templates: int = Field(
         250_000,

@@ -11,11 +11,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import FaceNotFoundError, PersonExistsError, PersonNotFoundError
-from app.gallery import changelog
+from app.errors import (
+    FaceNotFoundError,
+    PersonExistsError,
+)
+from app.gallery import changelog, guards
 from app.gallery.codec import TemplateCodec
 from app.gallery.records import Changes, FaceRecord, ModelKey, NewFace, Person, Template
 from app.gallery.rows import (
@@ -84,7 +87,7 @@ class GalleryStore:
                 .first()
             )
             if row is None:
-                raise _person_not_found(person_id)
+                raise guards.person_not_found(person_id)
             records = connection.execute(
                 select(*FACE_COLUMNS).where(faces.c.person_id == person_id).order_by(faces.c.id)
             ).mappings()
@@ -98,14 +101,14 @@ class GalleryStore:
         with self.engine.begin() as connection:
             statement = update(people).where(people.c.id == person_id).values(**changes)
             if not connection.execute(statement).rowcount:
-                raise _person_not_found(person_id)
+                raise guards.person_not_found(person_id)
         return self.get_person(person_id)
 
     def delete_person(self, person_id: str) -> list[str]:
         """Erase a person and all their templates; returns the removed face ids."""
         with self.engine.begin() as connection:
             version = changelog.bump(connection)
-            _require_person(connection, person_id)
+            guards.require_person(connection, person_id)
             face_ids = list(
                 connection.execute(
                     select(faces.c.id).where(faces.c.person_id == person_id)
@@ -119,9 +122,18 @@ class GalleryStore:
     # --- templates ------------------------------------------------------------------------
 
     def add_faces(
-        self, person_id: str, model: ModelKey, new_faces: Sequence[NewFace]
+        self,
+        person_id: str,
+        model: ModelKey,
+        new_faces: Sequence[NewFace],
+        max_faces: int | None = None,
     ) -> list[FaceRecord]:
-        """Store templates for a person. Raises PersonNotFoundError."""
+        """Store templates for a person, at most ``max_faces`` of ``model`` in all.
+
+        Raises:
+            PersonNotFoundError: No such person (also when erased meanwhile).
+            TooManyFacesError: The person would hold more than ``max_faces`` templates.
+        """
         now = datetime.now(UTC)
         rows = [
             face_row(self.codec, new_face_id(number), person_id, model, face, now)
@@ -129,13 +141,13 @@ class GalleryStore:
         ]
         try:
             with self.engine.begin() as connection:
-                version = changelog.bump(connection)
-                _require_person(connection, person_id)
+                version = changelog.bump(connection)  # its row lock: no enrolment in between
+                guards.require_room(connection, person_id, model, len(rows), max_faces)
                 if rows:
                     connection.execute(insert(faces), rows)
                 changelog.record(connection, version, [row["id"] for row in rows], added=True)
         except IntegrityError as exc:  # the person was erased meanwhile (PostgreSQL)
-            raise _person_not_found(person_id) from exc
+            raise guards.person_not_found(person_id) from exc
         return [face_record(row) for row in rows]
 
     def delete_face(self, person_id: str, face_id: str) -> None:
@@ -146,14 +158,19 @@ class GalleryStore:
                 faces.delete().where(and_(faces.c.id == face_id, faces.c.person_id == person_id))
             ).rowcount
             if not deleted:
-                _require_person(connection, person_id)
+                guards.require_person(connection, person_id)
                 raise FaceNotFoundError(f"person {person_id!r} has no face {face_id!r}")
             changelog.record(connection, version, [face_id], added=False)
+
+    def require_room(self, person_id: str, model: ModelKey, adding: int, max_faces: int) -> None:
+        """Raise unless the person exists and may take ``adding`` more templates of ``model``."""
+        with self.engine.connect() as connection:
+            guards.require_room(connection, person_id, model, adding, max_faces)
 
     def person_templates(self, person_id: str, model: ModelKey) -> list[Template]:
         """Return the person's templates of ``model``. Raises PersonNotFoundError."""
         with self.engine.connect() as connection:
-            _require_person(connection, person_id)
+            guards.require_person(connection, person_id)
             rows = connection.execute(
                 templates_query(model).where(faces.c.person_id == person_id)
             ).mappings()
@@ -207,16 +224,6 @@ class GalleryStore:
                     (faces.c.model_name != model.name) | (faces.c.model_version != model.version)
                 )
             ).scalar_one()
-
-
-def _require_person(connection: Connection, person_id: str) -> None:
-    """Raise PersonNotFoundError unless the person exists."""
-    if connection.execute(select(people.c.id).where(people.c.id == person_id)).first() is None:
-        raise _person_not_found(person_id)
-
-
-def _person_not_found(person_id: str) -> PersonNotFoundError:
-    return PersonNotFoundError(f"no person with id {person_id!r}")
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

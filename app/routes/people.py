@@ -120,16 +120,20 @@ async def enrol(
     Only the embedding, the model, the face box, the detector confidence and the time are
     stored, never the photo.
     """
-    await gallery.run(gallery.store.get_person, person_id)
+    limit = settings.max_faces_per_person
+    await gallery.run(gallery.store.require_room, person_id, gallery.model, 0, limit)
     upload = await read_upload(
         request, ("images",), EnrolJsonRequest, settings.max_images_per_request
     )
-    outcomes = await service.embed_many(upload.images["images"])
+    images = upload.images["images"]
+    await gallery.run(gallery.store.require_room, person_id, gallery.model, len(images), limit)
+    outcomes = await service.embed_many(images)
     embedded = [o for o in outcomes if isinstance(o, Embedded)]
     records = []
     if embedded:
+        new_faces = [_new_face(e) for e in embedded]
         records = await gallery.run(
-            gallery.store.add_faces, person_id, gallery.model, [_new_face(e) for e in embedded]
+            gallery.store.add_faces, person_id, gallery.model, new_faces, limit
         )
         await gallery.sync()
     audit(
