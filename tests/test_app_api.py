@@ -167,3 +167,11 @@ def test_json_log_format_writes_one_object_per_line(make_client, capfd):
     record = json.loads(lines[-1])
     assert record["request_id"] == "json-1" and record["status"] == 200
     assert record["path"] == "/health" and record["method"] == "GET" and "duration_ms" in record
+
+
+def test_openapi_documents_each_routes_errors(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    enrol = paths["/people/{person_id}/faces"]["post"]["responses"]
+    assert "person_not_found" in enrol["404"]["description"]
+    assert "too_many_faces" in enrol["409"]["description"]
+    assert "404" not in paths["/verify"]["post"]["responses"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -11,6 +9,7 @@ from pydantic import ValidationError
 from app.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
 from app.errors import ApiError
 from app.outcomes import Embedded
+from app.routes.documented_errors import FACE_ERRORS
 from app.routes.ops import model_info
 from app.schemas import (
     EmbedFailure,
@@ -18,7 +17,6 @@ from app.schemas import (
     EmbedResponse,
     EmbedResult,
     ErrorDetail,
-    ErrorResponse,
     FaceInfo,
     ImageFaces,
     VerifyJsonRequest,
@@ -32,23 +30,11 @@ router = APIRouter(
     tags=["faces"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
 )
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in [
-        (400, "invalid_image / invalid_request"),
-        (401, "unauthorized"),
-        (413, "image_too_large"),
-        (415, "unsupported_media_type"),
-        (422, "no_face / multiple_faces / too_many_images / validation_error"),
-        (503, "model_not_ready"),
-    ]
-}
-
 
 @router.post(
     "/embed",
     response_model=EmbedResponse,
-    responses=_ERRORS,
+    responses=FACE_ERRORS,
     openapi_extra=request_body(EmbedJsonRequest, {"images[]": "image files"}),
 )
 async def embed(request: Request, service: ServiceDep, settings: SettingsDep) -> EmbedResponse:
@@ -68,7 +54,7 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
 @router.post(
     "/verify",
     response_model=VerifyResponse,
-    responses=_ERRORS,
+    responses=FACE_ERRORS,
     openapi_extra=request_body(
         VerifyJsonRequest, {"image1": "first image", "image2": "second image"}
     ),

@@ -34,7 +34,8 @@ from app.people_schemas import (
     PersonUpdate,
     StoredFace,
 )
-from app.routes.faces import _ERRORS, _faces, _result
+from app.routes.documented_errors import PEOPLE_ERRORS
+from app.routes.faces import _faces, _result
 from app.routes.ops import model_info
 from app.schemas import request_body
 from app.strict_json import StrictJsonRoute
@@ -51,7 +52,7 @@ _NO_QUERY = [Depends(refuse_query_parameters)]
     "/people",
     response_model=PersonResponse,
     status_code=201,
-    responses=_ERRORS,
+    responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
 async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonResponse:
@@ -64,7 +65,7 @@ async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonRespon
     return _person(person, gallery)
 
 
-@router.get("/people", response_model=PeoplePage, responses=_ERRORS)
+@router.get("/people", response_model=PeoplePage, responses=PEOPLE_ERRORS)
 async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()]) -> PeoplePage:
     """People ordered by id, ``limit`` at a time after the id ``after``."""
     people = await gallery.run(gallery.store.list_people, query.limit, query.after)
@@ -73,7 +74,10 @@ async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()
 
 
 @router.get(
-    "/people/{person_id}", response_model=PersonResponse, responses=_ERRORS, dependencies=_NO_QUERY
+    "/people/{person_id}",
+    response_model=PersonResponse,
+    responses=PEOPLE_ERRORS,
+    dependencies=_NO_QUERY,
 )
 async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
     """One person and the descriptions of their templates (404 ``person_not_found``)."""
@@ -81,7 +85,10 @@ async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
 
 
 @router.patch(
-    "/people/{person_id}", response_model=PersonResponse, responses=_ERRORS, dependencies=_NO_QUERY
+    "/people/{person_id}",
+    response_model=PersonResponse,
+    responses=PEOPLE_ERRORS,
+    dependencies=_NO_QUERY,
 )
 async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep) -> PersonResponse:
     """Change a person's display name and/or metadata: a field given replaces, null clears."""
@@ -93,7 +100,9 @@ async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep)
     return _person(person, gallery)
 
 
-@router.delete("/people/{person_id}", status_code=204, responses=_ERRORS, dependencies=_NO_QUERY)
+@router.delete(
+    "/people/{person_id}", status_code=204, responses=PEOPLE_ERRORS, dependencies=_NO_QUERY
+)
 async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
     """Erase the person and every template: nothing of them remains in the service."""
     face_ids = await gallery.run(gallery.store.delete_person, person_id)
@@ -104,7 +113,7 @@ async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
 @router.post(
     "/people/{person_id}/faces",
     response_model=EnrolResponse,
-    responses=_ERRORS,
+    responses=PEOPLE_ERRORS,
     openapi_extra=request_body(EnrolJsonRequest, {"images[]": "photos of the person"}),
     dependencies=_NO_QUERY,
 )
@@ -152,7 +161,7 @@ async def enrol(
 @router.delete(
     "/people/{person_id}/faces/{face_id}",
     status_code=204,
-    responses=_ERRORS,
+    responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
 async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Response:

@@ -30,7 +30,8 @@ from app.people_schemas import (
     PersonVerifyJsonRequest,
     PersonVerifyResponse,
 )
-from app.routes.faces import _ERRORS, _faces
+from app.routes.documented_errors import PEOPLE_ERRORS
+from app.routes.faces import _faces
 from app.routes.ops import model_info
 from app.schemas import VerifyOptions, request_body
 from app.uploads import Upload, read_upload
@@ -45,7 +46,7 @@ _IDENTIFY_BODY = request_body(IdentifyJsonRequest, {"image": "probe image"})
 @router.post(
     "/people/{person_id}/verify",
     response_model=PersonVerifyResponse,
-    responses=_ERRORS,
+    responses=PEOPLE_ERRORS,
     openapi_extra=_VERIFY_BODY,
 )
 async def verify_person(
@@ -82,7 +83,10 @@ async def verify_person(
 
 
 @router.post(
-    "/identify", response_model=IdentifyResponse, responses=_ERRORS, openapi_extra=_IDENTIFY_BODY
+    "/identify",
+    response_model=IdentifyResponse,
+    responses=PEOPLE_ERRORS,
+    openapi_extra=_IDENTIFY_BODY,
 )
 async def identify(
     request: Request, service: ServiceDep, gallery: GalleryDep, settings: SettingsDep
