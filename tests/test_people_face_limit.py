@@ -73,3 +73,17 @@ def test_the_store_holds_the_limit_inside_its_transaction(gallery_client):
         gallery.store.add_faces("ann", gallery.model, faces, max_faces=2)
     assert gallery.store.get_person("ann").faces == ()
     assert len(gallery.store.add_faces("ann", gallery.model, faces[:2], max_faces=2)) == 2
+
+
+def test_a_full_person_is_refused_before_the_body_is_read(gallery_client, monkeypatch):
+    enrol(gallery_client, FACE, FACE_2)
+    read = []
+
+    async def recording_read_upload(*args, **kwargs):
+        read.append(args)
+        raise AssertionError("read the body of an enrolment that cannot be stored")
+
+    monkeypatch.setattr("app.routes.people.read_upload", recording_read_upload)
+    refused = enrol(gallery_client, FACE)
+    assert refused.status_code == 409 and "1 more would pass it" in refused.text
+    assert read == []

@@ -130,7 +130,8 @@ async def enrol(
     stored, never the photo.
     """
     limit = settings.max_faces_per_person
-    await gallery.run(gallery.store.require_room, person_id, gallery.model, 0, limit)
+    # Before the body is read: the person exists and has room for one photo at least.
+    await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
     upload = await read_upload(
         request, ("images",), EnrolJsonRequest, settings.max_images_per_request
     )
