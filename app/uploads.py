@@ -10,7 +10,7 @@ The route's byte limit and the body deadline are enforced underneath, by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +24,7 @@ from app.json_reader import JsonCollector, JsonLimits
 from app.multipart_reader import FormFields, MultipartCollector, MultipartLimits
 
 BLOCK_BYTES = 1024 * 1024
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,22 @@ class Upload:
 
     images: dict[str, list[ImageInput]]
     fields: dict[str, Any]
+
+    def options(self, schema: type[OptionsT]) -> OptionsT:
+        """Validate the non-file fields given with ``schema`` (form text is parsed, as "0.5").
+
+        Raises:
+            RequestValidationError: A field is invalid, located in the body.
+        """
+        given = {
+            name: value
+            for name, value in self.fields.items()
+            if value is not None and name in schema.model_fields
+        }
+        try:
+            return schema.model_validate(given)
+        except ValidationError as exc:
+            raise RequestValidationError(_with_body_prefix(exc)) from None
 
 
 class _Collector(Protocol):
@@ -137,12 +154,16 @@ def _require(upload: Upload, image_fields: tuple[str, ...]) -> None:
         raise RequestValidationError(errors)
 
 
-def _with_body_prefix(exc: ValidationError, fields: FormFields) -> list[dict[str, Any]]:
-    """Locate the schema's errors in the body; an unknown key's message names the fields."""
+def _with_body_prefix(
+    exc: ValidationError, fields: FormFields | None = None
+) -> list[dict[str, Any]]:
+    """Locate the schema's errors in the body; an unknown key's message names ``fields``."""
     return [
         {
             "loc": ("body", *error["loc"]),
-            "msg": fields.unknown_field() if error["type"] == "extra_forbidden" else error["msg"],
+            "msg": fields.unknown_field()
+            if fields is not None and error["type"] == "extra_forbidden"
+            else error["msg"],
             "type": error["type"],
         }
         for error in exc.errors()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from app.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
 from app.errors import ApiError
@@ -68,14 +66,7 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
     gets 422 ``unknown_operating_point`` naming the allowed ones), or ``threshold`` itself.
     """
     upload = await read_upload(request, ("image1", "image2"), VerifyJsonRequest, 2)
-    try:
-        options = VerifyOptions.model_validate(
-            {name: upload.fields.get(name) for name in ("threshold", "far")}
-        )
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        ) from exc
+    options = upload.options(VerifyOptions)
     result = await service.verify(
         upload.images["image1"][0], upload.images["image2"][0], options.threshold, options.far
     )

@@ -5,11 +5,7 @@ The people themselves (creation, enrolment, erasure) are managed in :mod:`app.ro
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
 
 from app.dependencies import (
     GalleryDep,
@@ -34,7 +30,7 @@ from app.routes.documented_errors import PEOPLE_ERRORS
 from app.routes.faces import _faces
 from app.routes.ops import model_info
 from app.schemas import VerifyOptions, request_body
-from app.uploads import Upload, read_upload
+from app.uploads import read_upload
 
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
@@ -64,7 +60,7 @@ async def verify_person(
             f"{gallery.model.name} {gallery.model.version}"
         )
     upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
-    options = _options(VerifyOptions, upload, ("threshold", "far"))
+    options = upload.options(VerifyOptions)
     threshold, point = service.choose_threshold(options.threshold, options.far)
     probe = await service.embed_one(upload.images["image"][0])
     match = match_person(templates, probe.embedding)
@@ -97,7 +93,7 @@ async def identify(
     (``FACEVERIFY_IDENTIFY_FPIR``); ``threshold`` overrides it.
     """
     upload = await read_upload(request, ("image",), IdentifyJsonRequest, 1)
-    options = _options(IdentifyOptions, upload, ("threshold", "top_k"))
+    options = upload.options(IdentifyOptions)
     probe = await service.embed_one(upload.images["image"][0])
     matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
@@ -125,14 +121,3 @@ async def identify(
         model=model_info(service),
         probe=_faces(probe),
     )
-
-
-def _options(schema: type[BaseModel], upload: Upload, names: tuple[str, ...]) -> Any:
-    """Validate the non-file fields of a probe request."""
-    fields = {name: upload.fields[name] for name in names if upload.fields.get(name) is not None}
-    try:
-        return schema.model_validate(fields)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        ) from exc
