@@ -14,10 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import (
-    FaceNotFoundError,
-    PersonExistsError,
-)
+from app.errors import FaceNotFoundError, PersonExistsError
 from app.gallery import changelog, guards
 from app.gallery.codec import TemplateCodec
 from app.gallery.records import Changes, FaceRecord, ModelKey, NewFace, Person, Template
