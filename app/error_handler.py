@@ -21,6 +21,7 @@ from app.errors import (
     ImageTooLargeError,
     InvalidImageError,
     InvalidRequestError,
+    LowQualityFaceError,
     MethodNotAllowedError,
     ModelNotReadyError,
     MultipleFacesError,
@@ -41,6 +42,7 @@ _FACECORE_ERRORS: dict[str, type[ApiError]] = {
     "invalid_image": InvalidImageError,
     "image_too_large": ImageTooLargeError,
     "no_face": NoFaceError,
+    "low_quality_face": LowQualityFaceError,
     "multiple_faces": MultipleFacesError,
     "unsupported_image_shape": UnsupportedImageShapeError,
 }

@@ -94,9 +94,25 @@ class UnknownOperatingPointError(ApiError):
 
 
 class NoFaceError(ApiError):
-    """No face found and the no-face policy forbids a fallback."""
+    """No face found (a client's ready-made crop must say so with ``face_crop``)."""
 
     code, status, default_message = "no_face", 422, "No face was found in the image."
+
+
+class LowQualityFaceError(ApiError):
+    """A face was found but fails the quality gate (:mod:`facecore.quality`)."""
+
+    code, status, default_message = "low_quality_face", 422, "The face is of too low quality."
+
+
+class CropEnrolmentDisabledError(ApiError):
+    """Enrolment of a face the detector did not find, which the operator has not allowed."""
+
+    code, status = "crop_enrolment_disabled", 422
+    default_message = (
+        "Only faces the detector finds are enrolled; the operator can allow face crops "
+        "with FACEVERIFY_ALLOW_CROP_ENROLMENT=true."
+    )
 
 
 class MultipleFacesError(ApiError):

@@ -30,10 +30,16 @@ class LoadedModel:
 
 
 def preprocess_config(bundle: ModelBundle, settings: Settings) -> PreprocessConfig:
-    """Build the preprocessing from metadata.json plus the settings' policy overrides."""
-    config = bundle.preprocess
-    overrides = {"face_policy": settings.face_policy, "no_face_policy": settings.no_face_policy}
-    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    """Build the preprocessing from metadata.json plus the settings' policies.
+
+    What happens without a detected face is the service's decision, never the model's: the
+    metadata's ``no_face_policy`` (how training cached its crops) is replaced by the setting,
+    which has no centre-crop fallback (a client's face crop is a per-request option).
+    """
+    config = dataclasses.replace(bundle.preprocess, no_face_policy=settings.no_face_policy)
+    if settings.face_policy is None:
+        return config
+    return dataclasses.replace(config, face_policy=settings.face_policy)
 
 
 def load_model(settings: Settings) -> LoadedModel:

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas import (
+    FACE_CROP_DESCRIPTION,
     FAR_DESCRIPTION,
     EmbedFailure,
+    FaceCropOption,
     FaceInfo,
     Far,
     ImageFaces,
@@ -147,6 +149,11 @@ class EnrolJsonRequest(BaseModel):
     )
 
     images: list[str] = Field(min_length=1, description="base64 image files")
+    face_crop: bool = Field(
+        False,
+        description=FACE_CROP_DESCRIPTION
+        + "; enrolling crops needs FACEVERIFY_ALLOW_CROP_ENROLMENT=true",
+    )
 
 
 class PersonVerifyJsonRequest(BaseModel):
@@ -159,6 +166,7 @@ class PersonVerifyJsonRequest(BaseModel):
     image: str = Field(description="base64 image file")
     threshold: Threshold | None = Field(None, description="overrides the default threshold")
     far: Far | None = Field(None, description=FAR_DESCRIPTION)
+    face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
 
 
 class IdentifyJsonRequest(BaseModel):
@@ -171,9 +179,10 @@ class IdentifyJsonRequest(BaseModel):
     image: str = Field(description="base64 image file")
     threshold: Threshold | None = Field(None, description="overrides the identification threshold")
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="candidates wanted")
+    face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
 
 
-class IdentifyOptions(BaseModel):
+class IdentifyOptions(FaceCropOption):
     """Non-file fields of /identify."""
 
     threshold: Threshold | None = None

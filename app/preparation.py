@@ -18,6 +18,7 @@ from facecore.decode import decode_image_reduced
 from facecore.detect import Face
 from facecore.preprocess import FacePreprocessor, to_model_input
 from facecore.preprocess_config import PreprocessConfig
+from facecore.quality import check_crop_detail, check_crop_size, check_detected_face
 
 # A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
@@ -35,33 +36,54 @@ class Prepared:
 
 
 class ImagePreparer:
-    """Turns uploaded images into model input under the service's limits (thread-safe)."""
+    """Turns uploaded images into model input under the service's limits (thread-safe).
+
+    A face must be detected (the padded retry included) and pass the quality gate
+    (:mod:`facecore.quality`); an image the client declares a face crop (``face_crop``), or
+    every image when detection is off, is taken whole and gets the checks without landmarks.
+    """
 
     def __init__(self, settings: Settings, config: PreprocessConfig) -> None:
         self.settings, self.config = settings, config
+        self.limits = settings.quality_limits
         self._local = threading.local()
 
-    def prepare(self, image: ImageInput) -> Prepared:
-        """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread."""
-        data = image.data
+    def prepare(self, image: ImageInput, face_crop: bool = False) -> Prepared:
+        """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing thread.
+
+        Raises:
+            FaceCoreError: Undecodable or oversized image, no face, several faces under the
+                ``reject`` policy, or a face refused by the quality gate.
+        """
         settings = self.settings
         decoded = decode_image_reduced(
-            data,
+            image.data,
             max_bytes=settings.max_image_bytes,
             max_pixels=settings.max_pixels,
             max_aspect_ratio=settings.max_aspect_ratio,
             min_side=settings.min_image_side,
             reduce_to=DECODE_REDUCE_TO,
         )
-        config = self.config
-        if not self.settings.detection:
-            pixels = to_model_input(decoded.rgb, config.size, config.channels)
-            return Prepared(pixels.astype(np.float32), None, 0, False)
-        prepared = self._preprocessor().process(decoded.rgb)
-        face = None if prepared.face is None else prepared.face.scaled(1 / decoded.scale)
-        return Prepared(
-            prepared.pixels.astype(np.float32), face, prepared.faces_detected, prepared.fallback
+        if face_crop or not settings.detection:
+            return self._prepare_crop(decoded.rgb)
+        preprocessor = self._preprocessor()
+        prepared = preprocessor.process(decoded.rgb)
+        check_detected_face(
+            decoded.rgb, prepared.face, prepared.pixels, preprocessor.detector, self.limits
         )
+        return Prepared(
+            prepared.pixels.astype(np.float32),
+            prepared.face.scaled(1 / decoded.scale),
+            prepared.faces_detected,
+            prepared.fallback,
+        )
+
+    def _prepare_crop(self, rgb: np.ndarray) -> Prepared:
+        """Take the whole image as the face: resize it to the model input, then check it."""
+        check_crop_size(rgb, self.limits)
+        pixels = to_model_input(rgb, self.config.size, self.config.channels)
+        check_crop_detail(pixels, self.limits)
+        return Prepared(pixels.astype(np.float32), None, 0, False)
 
     def _preprocessor(self) -> FacePreprocessor:
         """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""

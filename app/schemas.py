@@ -11,6 +11,11 @@ _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
 # Option types shared by the request bodies: finite numbers only ("nan" is refused as such).
 Threshold = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 Far = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
+FACE_CROP_DESCRIPTION = (
+    "true: the images are ready-made face crops, taken whole without detection (only the "
+    "size, contrast and sharpness checks apply). Default false: a face must be detected, or "
+    "the image is refused with 422 no_face"
+)
 
 
 class ErrorDetail(BaseModel):
@@ -104,6 +109,7 @@ class EmbedJsonRequest(BaseModel):
     )
 
     images: list[str] = Field(min_length=1, description="base64 image files (JPEG, PNG, ...)")
+    face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
 
 
 FAR_DESCRIPTION = (
@@ -124,10 +130,17 @@ class VerifyJsonRequest(BaseModel):
     image2: str = Field(description="base64 image file")
     threshold: Threshold | None = Field(None, description="overrides the calibrated threshold")
     far: Far | None = Field(None, description=FAR_DESCRIPTION)
+    face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
 
 
-class VerifyOptions(BaseModel):
-    """Non-file fields of /verify: at most one of ``threshold`` and ``far``."""
+class FaceCropOption(BaseModel):
+    """Non-file fields of /embed and enrolment: whether the images are face crops."""
+
+    face_crop: bool = False
+
+
+class VerifyOptions(FaceCropOption):
+    """Non-file fields of /verify: at most one of ``threshold`` and ``far``; ``face_crop``."""
 
     threshold: Threshold | None = None
     far: Far | None = None

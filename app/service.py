@@ -120,11 +120,13 @@ class FaceService:
             if pool is not None:
                 pool.shutdown(wait=True)
 
-    async def embed_many(self, images: list[ImageInput]) -> list[Embedded | ApiError]:
+    async def embed_many(
+        self, images: list[ImageInput], face_crop: bool = False
+    ) -> list[Embedded | ApiError]:
         """Embed several images concurrently; a failed image yields its ApiError in place."""
         self._require_ready()
         outcomes = await asyncio.gather(
-            *(self.embed_one(image) for image in images), return_exceptions=True
+            *(self.embed_one(image, face_crop) for image in images), return_exceptions=True
         )
         results: list[Embedded | ApiError] = []
         for outcome in outcomes:
@@ -133,19 +135,23 @@ class FaceService:
             results.append(to_api_error(outcome) if isinstance(outcome, Exception) else outcome)
         return results
 
-    async def embed_one(self, image: ImageInput) -> Embedded:
-        """Decode, find and align the face, then embed it through the batcher.
+    async def embed_one(self, image: ImageInput, face_crop: bool = False) -> Embedded:
+        """Decode, find, check and align the face, then embed it through the batcher.
+
+        ``face_crop``: the client declares the image a ready-made face crop (no detection).
 
         Raises:
-            ApiError: The image is invalid, too large, has no (single) face, or the model
-                is not ready.
+            ApiError: The image is invalid, too large, has no (single) face, its face fails
+                the quality gate, or the model is not ready.
         """
         batcher = self._require_ready()
         loop = asyncio.get_running_loop()
         try:
             if image.error is not None:
                 raise image.error
-            prepared = await loop.run_in_executor(self._prep_pool, self._preparer.prepare, image)
+            prepared = await loop.run_in_executor(
+                self._prep_pool, self._preparer.prepare, image, face_crop
+            )
         except Exception as exc:
             error = to_api_error(exc)
             if error.status >= 500 and error is not exc:
@@ -168,6 +174,7 @@ class FaceService:
         second: ImageInput,
         threshold: float | None = None,
         far: float | None = None,
+        face_crop: bool = False,
     ) -> Verification:
         """Compare two images by the cosine similarity of their embeddings.
 
@@ -176,6 +183,7 @@ class FaceService:
             second: The second image.
             threshold: Overrides the model's default threshold.
             far: Use the model's calibrated operating point for this false-accept rate.
+            face_crop: Both images are ready-made face crops (no detection).
 
         Raises:
             ApiError: Either image failed (the first failure is raised), or ``far`` names
@@ -183,7 +191,9 @@ class FaceService:
         """
         self._require_ready()
         used, point = self.choose_threshold(threshold, far)
-        one, two = await asyncio.gather(self.embed_one(first), self.embed_one(second))
+        one, two = await asyncio.gather(
+            self.embed_one(first, face_crop), self.embed_one(second, face_crop)
+        )
         similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
         return Verification(similarity >= used, similarity, used, point, one, two)
 

@@ -14,6 +14,8 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from facecore.quality import QualityLimits
+
 MIB = 1024 * 1024
 ENV_PREFIX = "FACEVERIFY_"
 # Variables of docker-compose.yml and the CI script, not of the service (README, Configuration).
@@ -67,9 +69,29 @@ class Settings(BaseSettings):
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections.")
     drain_s: float = Field(5.0, ge=0, description="After SIGTERM: /ready 503, still serving.")
     graceful_timeout_s: float = Field(20.0, ge=0, description="Then: in-flight requests' time.")
-    detection: bool = True
+    detection: bool = Field(
+        True, description="Detect and align faces; false: every image is taken as a face crop."
+    )
     face_policy: str | None = None
-    no_face_policy: str | None = None
+    no_face_policy: Literal["padded", "error"] = Field(
+        "padded", description="No face at first: retry on the image with a border, or refuse."
+    )
+    allow_crop_enrolment: bool = Field(
+        False,
+        description="Enrol faces the detector did not find (face_crop, or detection off).",
+    )
+    min_eye_distance_px: float = Field(
+        8.0, ge=0, description="Quality gate: pixels between the eyes (a crop: its side x 0.31)."
+    )
+    min_face_confirmation: float = Field(
+        0.7, ge=0, lt=1, description="Quality gate: confidence of the face detected again, framed."
+    )
+    min_face_contrast: float = Field(
+        5.0, ge=0, description="Quality gate: grey standard deviation of the aligned face."
+    )
+    min_face_sharpness: float = Field(
+        0.08, ge=0, description="Quality gate: Laplacian over grey standard deviation."
+    )
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -164,6 +186,16 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         """Largest accepted request body (an /embed with the most images)."""
         return self.body_limit(self.max_images_per_request)
+
+    @property
+    def quality_limits(self) -> QualityLimits:
+        """The face-quality gate's limits (:mod:`facecore.quality`)."""
+        return QualityLimits(
+            min_eye_distance_px=self.min_eye_distance_px,
+            min_confirmation=self.min_face_confirmation,
+            min_contrast=self.min_face_contrast,
+            min_sharpness=self.min_face_sharpness,
+        )
 
     @property
     def auth_enabled(self) -> bool:

@@ -37,3 +37,9 @@ class MultipleFacesError(FaceCoreError):
     """Several faces were found and the policy is to reject such images."""
 
     code = "multiple_faces"
+
+
+class LowQualityFaceError(FaceCoreError):
+    """A face was found but is too small, not face-shaped, unconfirmed, flat or blurred."""
+
+    code = "low_quality_face"

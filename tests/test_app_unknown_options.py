@@ -12,7 +12,7 @@ import pytest
 FACE = images.PHOTO_ONE_FACE.read_bytes()
 FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
 PAIR = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
-VERIFY_FIELDS = "the fields are image1, image2, threshold, far"
+VERIFY_FIELDS = "the fields are image1, image2, threshold, far, face_crop"
 
 
 def refusal(response) -> str:
@@ -98,7 +98,7 @@ def test_each_route_takes_its_own_options(client):
     )
     probe = {"image": ("a.jpg", FACE)}
     message = refusal(client.post("/identify", files=probe, data={"far": "0.001"}))
-    assert message == "body.far: unknown field; the fields are image, threshold, top_k"
+    assert message == "body.far: unknown field; the fields are image, threshold, top_k, face_crop"
     assert client.post("/identify", files=probe, data={"top_k": "3"}).status_code == 200
 
 
@@ -112,11 +112,11 @@ def test_a_non_finite_option_is_refused_as_such(client, field, value):
 @pytest.mark.parametrize(
     ("path", "fields"),
     [
-        ("/verify", {"image1", "image2", "threshold", "far"}),
-        ("/embed", {"images"}),
-        ("/identify", {"image", "threshold", "top_k"}),
-        ("/people/{person_id}/verify", {"image", "threshold", "far"}),
-        ("/people/{person_id}/faces", {"images"}),
+        ("/verify", {"image1", "image2", "threshold", "far", "face_crop"}),
+        ("/embed", {"images", "face_crop"}),
+        ("/identify", {"image", "threshold", "top_k", "face_crop"}),
+        ("/people/{person_id}/verify", {"image", "threshold", "far", "face_crop"}),
+        ("/people/{person_id}/faces", {"images", "face_crop"}),
     ],
 )
 def test_the_documented_form_fields_are_the_accepted_ones(client, path, fields):

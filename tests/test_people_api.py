@@ -201,7 +201,7 @@ def test_a_replica_behind_pruned_events_reloads_everything(
     store.delete_person("old")
     store.delete_person("rosa")
     store.engine.dispose()
-    enrol(client, "sam", images.YALEB_DARK.read_bytes())  # its sync meets the pruned events
+    enrol(client, "sam", images.ORL_FACES[0].read_bytes())  # its sync meets the pruned events
     found = {c["person_id"] for c in identify(client, FACE_A, top_k=10)["candidates"]}
     assert found == {"pia", "quinn", "sam"}
 

@@ -11,14 +11,15 @@ _FACE_ROUTES = {
     401: "unauthorized",
     413: "image_too_large",
     415: "unsupported_media_type",
-    422: "no_face / multiple_faces / too_many_images / validation_error",
+    422: "no_face / low_quality_face / multiple_faces / too_many_images / validation_error",
     503: "model_not_ready",
 }
 _PEOPLE_ROUTES = {
     **_FACE_ROUTES,
     404: "person_not_found / face_not_found",
     409: "person_exists / too_many_faces",
-    422: "no_face / multiple_faces / too_many_images / no_templates / validation_error",
+    422: "no_face / low_quality_face / multiple_faces / crop_enrolment_disabled / "
+    "too_many_images / no_templates / validation_error",
 }
 
 

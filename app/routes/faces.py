@@ -15,6 +15,7 @@ from app.schemas import (
     EmbedResponse,
     EmbedResult,
     ErrorDetail,
+    FaceCropOption,
     FaceInfo,
     ImageFaces,
     VerifyJsonRequest,
@@ -38,14 +39,16 @@ router = APIRouter(
 async def embed(request: Request, service: ServiceDep, settings: SettingsDep) -> EmbedResponse:
     """Embed one or more images (field ``images``, repeatable; or JSON base64 ``images``).
 
-    Results come in upload order. An image that fails (undecodable, too large, no face)
-    gets an ``error`` object in its result while the others succeed; the status is then
-    still 200. Request-level problems (body, content type, count) get an error status.
+    Results come in upload order. An image that fails (undecodable, too large, no face, a
+    face of too low quality) gets an ``error`` object in its result while the others
+    succeed; the status is then still 200. Request-level problems (body, content type,
+    count) get an error status.
     """
     upload = await read_upload(
         request, ("images",), EmbedJsonRequest, settings.max_images_per_request
     )
-    outcomes = await service.embed_many(upload.images["images"])
+    options = upload.options(FaceCropOption)
+    outcomes = await service.embed_many(upload.images["images"], options.face_crop)
     return EmbedResponse(model=model_info(service), results=[_result(o) for o in outcomes])
 
 
@@ -68,7 +71,11 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
     upload = await read_upload(request, ("image1", "image2"), VerifyJsonRequest, 2)
     options = upload.options(VerifyOptions)
     result = await service.verify(
-        upload.images["image1"][0], upload.images["image2"][0], options.threshold, options.far
+        upload.images["image1"][0],
+        upload.images["image2"][0],
+        options.threshold,
+        options.far,
+        options.face_crop,
     )
     return VerifyResponse(
         verified=result.verified,

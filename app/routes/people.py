@@ -17,7 +17,7 @@ from app.dependencies import (
     refuse_query_parameters,
     require_api_key,
 )
-from app.errors import ApiError
+from app.errors import ApiError, CropEnrolmentDisabledError
 from app.gallery.audit import audit
 from app.gallery.records import FaceRecord, NewFace, Person
 from app.gallery.service import Gallery
@@ -37,7 +37,8 @@ from app.people_schemas import (
 from app.routes.documented_errors import PEOPLE_ERRORS
 from app.routes.faces import _faces, _result
 from app.routes.ops import model_info
-from app.schemas import request_body
+from app.schemas import FaceCropOption, request_body
+from app.settings import Settings
 from app.strict_json import StrictJsonRoute
 from app.uploads import read_upload
 
@@ -127,17 +128,21 @@ async def enrol(
     """Enrol photos: one template per photo with a face; per-photo errors as on ``/embed``.
 
     Only the embedding, the model, the face box, the detector confidence and the time are
-    stored, never the photo.
+    stored, never the photo. Faces the detector did not find (``face_crop``, or detection
+    off) are enrolled only where FACEVERIFY_ALLOW_CROP_ENROLMENT is true.
     """
     limit = settings.max_faces_per_person
+    _require_crop_enrolment_allowed(settings, face_crop=False)
     # Before the body is read: the person exists and has room for one photo at least.
     await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
     upload = await read_upload(
         request, ("images",), EnrolJsonRequest, settings.max_images_per_request
     )
+    face_crop = upload.options(FaceCropOption).face_crop
+    _require_crop_enrolment_allowed(settings, face_crop)
     images = upload.images["images"]
     await gallery.run(gallery.store.require_room, person_id, gallery.model, len(images), limit)
-    outcomes = await service.embed_many(images)
+    outcomes = await service.embed_many(images, face_crop)
     embedded = [o for o in outcomes if isinstance(o, Embedded)]
     records = []
     if embedded:
@@ -171,6 +176,17 @@ async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Resp
     await gallery.sync()
     audit("face_removed", person_id, face=face_id)
     return Response(status_code=204)
+
+
+def _require_crop_enrolment_allowed(settings: Settings, face_crop: bool) -> None:
+    """Refuse to enrol undetected faces (crops) unless the operator allows it."""
+    if settings.allow_crop_enrolment or not (face_crop or not settings.detection):
+        return
+    reason = "face_crop is true" if face_crop else "face detection is off (FACEVERIFY_DETECTION)"
+    raise CropEnrolmentDisabledError(
+        f"{reason}: only faces the detector finds are enrolled; the operator can allow face "
+        "crops with FACEVERIFY_ALLOW_CROP_ENROLMENT=true"
+    )
 
 
 def _new_face(embedded: Embedded) -> NewFace:

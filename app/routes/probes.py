@@ -62,7 +62,7 @@ async def verify_person(
     upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
     options = upload.options(VerifyOptions)
     threshold, point = service.choose_threshold(options.threshold, options.far)
-    probe = await service.embed_one(upload.images["image"][0])
+    probe = await service.embed_one(upload.images["image"][0], options.face_crop)
     match = match_person(templates, probe.embedding)
     return PersonVerifyResponse(
         person_id=person_id,
@@ -94,7 +94,7 @@ async def identify(
     """
     upload = await read_upload(request, ("image",), IdentifyJsonRequest, 1)
     options = upload.options(IdentifyOptions)
-    probe = await service.embed_one(upload.images["image"][0])
+    probe = await service.embed_one(upload.images["image"][0], options.face_crop)
     matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
     rule = identification_threshold(

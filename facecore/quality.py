@@ -1,0 +1,194 @@
+"""The face-quality gate: what a detected face (or a client's face crop) must show to be embedded.
+
+A detector fires on more than faces: on text, stripes, smooth noise, half a face. Before a face
+is embedded, ``check_detected_face`` asks, cheapest first:
+
+1. size: the eyes are at least ``min_eye_distance_px`` apart in the decoded image;
+2. layout: the four landmarks fit the alignment template to within ``max_landmark_misfit_px``
+   (in pixels of the 112-px template) after the best rotation, scale and shift;
+3. confirmation: the face, warped to a canonical framing (the template at
+   ``CONFIRM_FACE_SCALE`` of a ``CONFIRM_SIDE``-px square with its surroundings) and its
+   lightness equalised, is detected again, where expected, with confidence at least
+   ``min_confirmation``. A detection on texture
+   rarely survives being re-framed; a real face is found again at a size the detector likes;
+4. contrast and sharpness of the aligned crop: grey standard deviation at least
+   ``min_contrast``; Laplacian standard deviation over grey standard deviation (independent of
+   brightness and contrast) at least ``min_sharpness``.
+
+A client's face crop (no detection) gets the checks that need no landmarks: its shortest side
+must hold ``min_eye_distance_px`` at the template's eye spacing; then contrast and sharpness
+of the model's input.
+The limits were chosen on the shared face sets and on ``bench.nonfaces``'s synthetic pictures
+(``python -m bench.face_quality``; docs/benchmarks.md, "Face-quality gate").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facecore.align import TEMPLATE_SIZE, similarity_transform, template_points
+from facecore.detect import LEFT_EYE, RIGHT_EYE, Face, FaceDetector
+from facecore.errors import LowQualityFaceError
+
+CONFIRM_SIDE = 192  # the canonical frame the confirmation detects in
+CONFIRM_FACE_SCALE = 0.55  # the template's share of that frame: the face with its surroundings
+CONFIRM_MAX_OFFSET = 2.0  # re-detected landmarks this many eye distances off: not the same face
+CLAHE_CLIP = 2.0  # the frame's lightness is equalised (Extended Yale B: 19% -> 5% refused)
+# The template's eye spacing as a share of its side (arcface: 35.2 px of 112).
+TEMPLATE_EYE_SHARE = 0.3146
+
+
+@dataclass(frozen=True)
+class QualityLimits:
+    """What a face must show before it is embedded (module docstring)."""
+
+    min_eye_distance_px: float = 8.0
+    max_landmark_misfit_px: float = 10.0
+    min_confirmation: float = 0.7
+    min_contrast: float = 5.0
+    min_sharpness: float = 0.08
+
+    def __post_init__(self) -> None:
+        invalid = [
+            name
+            for name, ok in {
+                "min_eye_distance_px": self.min_eye_distance_px >= 0,
+                "max_landmark_misfit_px": self.max_landmark_misfit_px > 0,
+                "min_confirmation": 0.0 <= self.min_confirmation < 1.0,
+                "min_contrast": self.min_contrast >= 0,
+                "min_sharpness": self.min_sharpness >= 0,
+            }.items()
+            if not ok
+        ]
+        if invalid:
+            raise ValueError(f"invalid QualityLimits fields: {invalid} in {self}")
+
+
+def check_detected_face(
+    rgb: np.ndarray, face: Face, crop: np.ndarray, detector: FaceDetector, limits: QualityLimits
+) -> None:
+    """Refuse a detected face that is too small, not face-shaped, unconfirmed, flat or blurred.
+
+    Args:
+        rgb: The image the face was detected in (uint8 RGB).
+        face: The detection, in ``rgb``'s pixels.
+        crop: The aligned crop made from it (uint8, RGB or grey).
+        detector: The detector to confirm the face with.
+        limits: The limits to apply.
+
+    Raises:
+        LowQualityFaceError: The message names the check and its limit.
+    """
+    eye_distance = float(np.linalg.norm(face.landmarks[RIGHT_EYE] - face.landmarks[LEFT_EYE]))
+    if eye_distance < limits.min_eye_distance_px:
+        raise LowQualityFaceError(
+            f"the face is {eye_distance:.0f} px between the eyes; "
+            f"at least {limits.min_eye_distance_px:g} are needed"
+        )
+    misfit = landmark_misfit(face.landmarks)
+    if misfit > limits.max_landmark_misfit_px:
+        raise LowQualityFaceError(
+            f"the landmarks found do not have a face's layout (misfit {misfit:.1f} px; "
+            f"at most {limits.max_landmark_misfit_px:g})"
+        )
+    confirmation = confirm_face(rgb, face, detector)
+    if confirmation < limits.min_confirmation:
+        raise LowQualityFaceError(
+            f"the face was not confirmed when framed on its own (detector confidence "
+            f"{confirmation:.2f}; at least {limits.min_confirmation:g} is needed)"
+        )
+    check_crop_detail(crop, limits)
+
+
+def check_crop_size(crop: np.ndarray, limits: QualityLimits) -> None:
+    """Refuse a client's face crop too small to hold eyes ``min_eye_distance_px`` apart.
+
+    Raises:
+        LowQualityFaceError: The message gives the crop's side and the least accepted.
+    """
+    min_side = limits.min_eye_distance_px / TEMPLATE_EYE_SHARE
+    side = min(crop.shape[:2])
+    if side < min_side:
+        raise LowQualityFaceError(
+            f"the face crop is {side} px on its shortest side; at least {min_side:.0f} are "
+            f"needed (eyes {limits.min_eye_distance_px:g} px apart)"
+        )
+
+
+def check_crop_detail(crop: np.ndarray, limits: QualityLimits) -> None:
+    """Refuse an aligned crop (model input) whose grey contrast or sharpness is too low.
+
+    Raises:
+        LowQualityFaceError: The message names the check and its limit.
+    """
+    contrast, sharpness = crop_detail(crop)
+    if contrast < limits.min_contrast:
+        raise LowQualityFaceError(
+            f"the face is nearly uniform (contrast {contrast:.1f}; "
+            f"at least {limits.min_contrast:g} is needed)"
+        )
+    if sharpness < limits.min_sharpness:
+        raise LowQualityFaceError(
+            f"the face is too blurred (sharpness {sharpness:.3f}; "
+            f"at least {limits.min_sharpness:g} is needed)"
+        )
+
+
+def crop_detail(crop: np.ndarray) -> tuple[float, float]:
+    """Return the grey standard deviation and the brightness-free sharpness of a crop."""
+    grey = crop if crop.ndim == 2 else crop[..., 0] if crop.shape[2] == 1 else None
+    if grey is None:
+        grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    grey = grey.astype(np.float32)
+    contrast = float(grey.std())
+    laplacian = float(cv2.Laplacian(grey, cv2.CV_32F).std())
+    return contrast, laplacian / max(contrast, 1e-6)
+
+
+def landmark_misfit(landmarks: np.ndarray) -> float:
+    """RMS distance, in template pixels, of the four landmarks from the fitted template."""
+    points = np.asarray(landmarks, np.float64)[:4]
+    template = template_points(TEMPLATE_SIZE)
+    try:
+        matrix = similarity_transform(points, template)
+    except ValueError:
+        return float("inf")
+    mapped = points @ matrix[:, :2].T + matrix[:, 2]
+    return float(np.sqrt(((mapped - template) ** 2).sum(axis=1).mean()))
+
+
+def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector) -> float:
+    """Detect again in the canonical framing; the confidence of the same face found, else 0."""
+    template = template_points(TEMPLATE_SIZE)
+    scale = CONFIRM_FACE_SCALE * CONFIRM_SIDE / TEMPLATE_SIZE
+    expected = (template - TEMPLATE_SIZE / 2) * scale + CONFIRM_SIDE / 2
+    try:
+        matrix = similarity_transform(face.landmarks[:4], expected)
+    except ValueError:
+        return 0.0
+    framed = _equalised(
+        cv2.warpAffine(
+            rgb, matrix, (CONFIRM_SIDE, CONFIRM_SIDE), flags=cv2.INTER_LINEAR, borderValue=0
+        )
+    )
+    eye_distance = float(np.linalg.norm(expected[0] - expected[1]))
+    found = [
+        again.confidence
+        for again in detector.detect(framed)
+        if _offset(again.landmarks[:4], expected) <= CONFIRM_MAX_OFFSET * eye_distance
+    ]
+    return max(found, default=0.0)
+
+
+def _equalised(rgb: np.ndarray) -> np.ndarray:
+    """Even out the lightness locally (CLAHE on L of Lab): a side-lit face is found again."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=(4, 4)).apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def _offset(points: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.sqrt(((points - expected) ** 2).sum(axis=1).mean()))
