@@ -1,6 +1,8 @@
 """What a standard sender may send is accepted (issue 40): a multipart body with RFC 2046's
 preamble and epilogue, and base64 in the URL-safe alphabet (RFC 4648 section 5)."""
 
+import base64
+
 import pytest
 from hostile_requests import FACE, FACE_2, multipart
 
@@ -51,3 +53,41 @@ def test_a_body_without_a_boundary_line_is_refused_within_a_bounded_preamble(cli
         "invalid_request",
         "malformed multipart body: it ends before the closing boundary",
     )
+
+
+def embedding(client, text: str) -> list[float]:
+    response = client.post("/embed", json={"images": [text]})
+    assert response.status_code == 200, response.text
+    result = response.json()["results"][0]
+    assert "error" not in result, result
+    return result["embedding"]
+
+
+def test_url_safe_base64_is_accepted_with_or_without_padding(client):
+    """``-`` and ``_`` used to get "the image is not valid base64"."""
+    data = FACE + b"\0"  # a byte after the JPEG's end, so that its base64 ends in padding
+    standard = base64.b64encode(data).decode()
+    url_safe = base64.urlsafe_b64encode(data).decode()
+    assert ("-" in url_safe or "_" in url_safe) and url_safe.endswith("=")
+    expected = embedding(client, standard)
+    assert embedding(client, url_safe) == expected
+    assert embedding(client, url_safe.rstrip("=")) == expected
+    assert embedding(client, standard.rstrip("=")) == expected
+    assert embedding(client, "data:image/jpeg;base64," + url_safe) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("QUJD+-", "it mixes the standard (+/) and URL-safe (-_) alphabets"),
+        ("QUJD/_", "it mixes the standard (+/) and URL-safe (-_) alphabets"),
+        ("QQ=", "incorrect padding"),
+        ("QU!D", "only base64 data is allowed"),
+    ],
+)
+def test_base64_stays_strict(client, text, reason):
+    response = client.post("/embed", json={"images": [text]})
+    assert response.json()["results"][0]["error"] == {
+        "code": "invalid_image",
+        "message": f"the image is not valid base64: {reason}",
+    }
