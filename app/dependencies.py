@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict
 
-from app.errors import UnauthorizedError
+from app.errors import UnauthorizedError, ValidationFailedError
 from app.gallery.service import Gallery
 from app.service import FaceService
 from app.settings import Settings
@@ -67,6 +68,23 @@ def refuse_query_parameters(_: Annotated[NoQueryParameters, Query()]) -> None:
     ``POST /verify?threshold=0.9`` would otherwise answer at the default threshold, as if the
     client had not asked: a misplaced option is an error, never silently ignored.
     """
+
+
+def refuse_repeated_query_parameters(request: Request) -> None:
+    """Refuse a query parameter given more than once (``GET /people?limit=1&limit=2``).
+
+    Starlette keeps the last of the values, so the answer would follow one of two
+    contradicting values without a word.
+
+    Raises:
+        ValidationFailedError: A parameter is repeated; the message names it.
+    """
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        raise ValidationFailedError(
+            "; ".join(f"query.{name[:64]}: given more than once" for name in repeated)
+        )
 
 
 ServiceDep = Annotated[FaceService, Depends(get_service)]

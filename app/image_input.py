@@ -22,19 +22,34 @@ class ImageInput:
 
 
 _LINE_BREAKS = str.maketrans("", "", "\r\n")
+_URL_SAFE = str.maketrans("-_", "+/")
 
 
 def decode_base64(text: bytes | str) -> bytes:
-    """Strict base64 (standard alphabet, optional ``data:...;base64,`` prefix).
+    """Strict base64 (RFC 4648), optionally with a ``data:...;base64,`` prefix.
 
-    Line breaks are allowed (the ``base64`` tool wraps at 76 columns); anything else outside
-    the alphabet is refused.
+    Either alphabet is taken, standard (``+/``) or URL-safe (``-_``), but not both in one
+    image; the ``=`` padding is optional, and when given must be right. Line breaks are allowed
+    (the ``base64`` tool wraps at 76 columns); anything else outside the alphabet is refused.
     """
     if isinstance(text, str) and text.startswith("data:") and "," in text:
         text = text.split(",", 1)[1]
     if isinstance(text, bytes):
         text = text.decode("ascii", "replace")
+    text = text.translate(_LINE_BREAKS)
+    if ("-" in text or "_" in text) and ("+" in text or "/" in text):
+        raise InvalidImageError(
+            "the image is not valid base64: it mixes the standard (+/) and URL-safe (-_) alphabets"
+        )
+    if not text.endswith("="):
+        text += "=" * (-len(text) % 4)
     try:
-        return b64decode(text.translate(_LINE_BREAKS), validate=True)
+        return b64decode(text.translate(_URL_SAFE), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidImageError("the image is not valid base64") from exc
+        raise InvalidImageError(f"the image is not valid base64: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """Return the decoder's reason, e.g. "incorrect padding" (binascii quotes no input)."""
+    reason = str(exc).strip().rstrip(".") or "malformed"
+    return reason[:1].lower() + reason[1:]

@@ -6,7 +6,8 @@ the image carries an ``image_too_large`` error); nothing is spooled to disk. Too
 an oversized text field, a duplicate field, a field the route does not take (or a file where
 it takes text, or text where it takes a file) or a body without its closing boundary stop the
 request with a specific error: a misspelt option is refused, never silently ignored, and the
-text fields are bounded by the route's few option names.
+text fields are bounded by the route's few option names. A preamble before the first boundary
+and an epilogue after the last (RFC 2046) are skipped; python-multipart takes neither.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.image_input import ImageInput
 
 MAX_FIELD_BYTES = 1024
 MAX_PART_HEADER_BYTES = 8 * 1024
+MAX_PREAMBLE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class MultipartCollector:
         self._files = 0
         self._part = _Part()
         self._header_field, self._header_value = bytearray(), bytearray()
+        self._delimiter = b"\r\n--" + boundary
+        self._in_preamble, self._preamble = True, bytearray()  # before the first boundary
         self._parser = MultipartParser(
             boundary,
             callbacks={
@@ -96,10 +100,26 @@ class MultipartCollector:
         """Parse one block of the body (blocking: call it in a worker thread)."""
         if self.complete:
             return  # the epilogue after the closing boundary is ignored, as RFC 2046 says
+        if self._in_preamble:
+            block = self._skip_preamble(block)
         try:
             self._parser.write(block)
         except ValueError as exc:  # python-multipart's MultipartParseError is a ValueError
             raise InvalidRequestError(f"malformed multipart body: {exc}") from None
+
+    def _skip_preamble(self, block: bytes) -> bytes:
+        """Drop what precedes the first boundary line; return the body from it (or nothing yet)."""
+        self._preamble += block
+        start = (b"\r\n" + self._preamble).find(self._delimiter)  # a boundary starts a line
+        if start == -1 and len(self._preamble) <= MAX_PREAMBLE_BYTES:
+            return b""  # the first boundary is still to come
+        if start == -1 or start > MAX_PREAMBLE_BYTES:
+            raise InvalidRequestError(
+                f"malformed multipart body: no boundary in its first {MAX_PREAMBLE_BYTES} bytes"
+            )
+        body = bytes(self._preamble[start:])
+        self._in_preamble, self._preamble = False, bytearray()
+        return body
 
     def finish(self) -> None:
         """Check that the complete body ended with the closing boundary."""

@@ -110,15 +110,20 @@ class FaceService:
         self.draining = True
 
     async def stop(self) -> None:
-        """Stop taking work, let queued images finish, release the threads."""
+        """Stop taking work, let queued images finish inference, release the threads.
+
+        Decodes still running are not waited for: by now their requests have been answered or
+        cancelled (the graceful timeout), and a huge image would hold the exit past it.
+        """
         self.ready = False
         self.metrics.ready.set(0)
         if self._batcher is not None:
             await self._batcher.close()
             self._batcher = None
-        for pool in (self._prep_pool, self._model_pool):
-            if pool is not None:
-                pool.shutdown(wait=True)
+        if self._prep_pool is not None:
+            self._prep_pool.shutdown(wait=False, cancel_futures=True)
+        if self._model_pool is not None:
+            self._model_pool.shutdown(wait=True)
 
     async def embed_many(
         self, images: list[ImageInput], face_crop: bool = False

@@ -5,8 +5,9 @@ keeps the last of two equal keys: each would be stored as something the client d
 (an infinity is written back as ``null``). Here they are refused, as the streaming reader of
 the image routes (:mod:`app.json_reader`) refuses them: a syntax error, a non-finite constant,
 an over-long integer or nesting too deep is 400 ``invalid_request``; a repeated key or a number
-out of a double's range is 422 ``validation_error``. The route class is FastAPI's documented
-hook for a custom request ("Custom Request and APIRoute class").
+out of a double's range is 422 ``validation_error``. A body sent without a JSON content type
+is 415 ``unsupported_media_type``, as on the image routes (FastAPI would answer 422). The route
+class is FastAPI's documented hook for a custom request ("Custom Request and APIRoute class").
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+
+from app.errors import UnsupportedMediaTypeError
 
 MAX_INT_DIGITS = 4000  # under Python's own limit on int(str), 4300 digits
 
@@ -84,14 +87,26 @@ class StrictJsonRequest(Request):
         return self._json
 
 
+def require_json(request: Request) -> None:
+    """Raise UnsupportedMediaTypeError unless the body is ``application/json`` (or ``...+json``)."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaTypeError(
+            f"content type {content_type or '(none)'!r} is not supported; send application/json"
+        )
+
+
 class StrictJsonRoute(APIRoute):
-    """An APIRoute whose endpoint receives a :class:`StrictJsonRequest`."""
+    """An APIRoute whose endpoint receives a :class:`StrictJsonRequest`; a body must be JSON."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """Wrap FastAPI's handler so that the body is parsed strictly."""
+        """Wrap FastAPI's handler so that the body is JSON, parsed strictly."""
         handler = super().get_route_handler()
+        takes_json = self.body_field is not None  # a route reading the request itself: as is
 
         async def strict_handler(request: Request) -> Response:
+            if takes_json:
+                require_json(request)
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict_handler

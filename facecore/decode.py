@@ -36,6 +36,7 @@ _ORIENTATION = 0x0112
 _OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # in Pillow's DecompressionBombError message
 
 
 def decode_image(
@@ -112,7 +113,7 @@ def decode_image_reduced(
             image.load()
             upright = _upright(image)
         except Image.DecompressionBombError as error:
-            raise ImageTooLargeError(str(error)) from error
+            raise _too_many_pixels(error, max_pixels) from error
         except _DECODE_ERRORS as error:
             raise InvalidImageError(f"cannot decode image: {_describe(error)}") from error
     return DecodedImage(to_rgb_array(upright), scale)
@@ -159,7 +160,7 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as error:
-        raise ImageTooLargeError(str(error)) from error
+        raise _too_many_pixels(error, max_pixels) from error
     except UnidentifiedImageError as error:
         raise InvalidImageError(
             f"not a recognised image; accepted formats: {_FORMAT_NAMES}"
@@ -174,6 +175,20 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
             f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
         )
     return image
+
+
+def _too_many_pixels(error: Image.DecompressionBombError, max_pixels: int) -> ImageTooLargeError:
+    """Pillow's refusal (its own limit, a frame's size) in terms of ``max_pixels``.
+
+    Pillow refuses past 2 x ``Image.MAX_IMAGE_PIXELS`` before the size is known here; when that
+    is under ``max_pixels``, it is the limit that applied.
+    """
+    limit = max_pixels
+    if Image.MAX_IMAGE_PIXELS is not None:
+        limit = min(limit, 2 * Image.MAX_IMAGE_PIXELS)
+    found = _BOMB_PIXELS.search(str(error))
+    size = f"image is {found[1]} pixels" if found else "image has too many pixels"
+    return ImageTooLargeError(f"{size}; the limit is {limit}")
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:

@@ -21,16 +21,22 @@ def raw_json(text: str | bytes) -> dict:
     return {"content": text.encode() if isinstance(text, str) else text, "headers": JSON}
 
 
-def multipart(parts: list[tuple[str, str | None, bytes]], close: bool = True) -> dict:
-    """A hand-made multipart body (``filename`` None = a text field)."""
-    body = b""
+def multipart(
+    parts: list[tuple[str, str | None, bytes]],
+    close: bool = True,
+    preamble: bytes = b"",
+    epilogue: bytes = b"",
+) -> dict:
+    """A hand-made multipart body (``filename`` None = a text field), with RFC 2046's optional
+    preamble before the first boundary and epilogue after the last."""
+    body = preamble
     for name, filename, data in parts:
         disposition = f'form-data; name="{name}"' + (
             f'; filename="{filename}"' if filename is not None else ""
         )
         head = f"--b0undary\r\nContent-Disposition: {disposition}\r\n\r\n"
         body += head.encode() + data + b"\r\n"
-    body += b"--b0undary--\r\n" if close else b""
+    body += b"--b0undary--\r\n" + epilogue if close else b""
     return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=b0undary"}}
 
 

@@ -48,12 +48,14 @@ def server_env(port: int, **overrides: str) -> dict[str, str]:
     }
 
 
-def start_server(port: int, log: Path, **overrides: str) -> subprocess.Popen:
-    """Start ``python -m app`` (see :func:`server_env`), its output in ``log``; return once
-    ``/ready`` answers 200 (the process is killed if it does not)."""
+def start_server(
+    port: int, log: Path, args: tuple[str, ...] = ("-m", "app"), **overrides: str
+) -> subprocess.Popen:
+    """Start ``python -m app`` (or ``python *args``; see :func:`server_env`), its output in
+    ``log``; return once ``/ready`` answers 200 (the process is killed if it does not)."""
     with log.open("w") as output:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "app"],
+            [sys.executable, *args],
             cwd=ROOT,
             env=server_env(port, **overrides),
             stdout=output,

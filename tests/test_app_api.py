@@ -40,9 +40,8 @@ def test_embed_json_matches_multipart_and_isolates_failures(client):
     encoded = base64.b64encode(FACE_A).decode()
     body = client.post("/embed", json={"images": [encoded, "not base64!", encoded]}).json()
     first, broken, third = body["results"]
-    assert broken == {
-        "error": {"code": "invalid_image", "message": "the image is not valid base64"}
-    }
+    message = "the image is not valid base64: only base64 data is allowed"
+    assert broken == {"error": {"code": "invalid_image", "message": message}}
     assert first["embedding"] == third["embedding"]
     multipart = client.post("/embed", files={"images": ("a.jpg", FACE_A)}).json()
     assert np.allclose(multipart["results"][0]["embedding"], first["embedding"], atol=1e-6)

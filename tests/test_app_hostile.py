@@ -167,6 +167,21 @@ def test_verify_body_limit_is_sized_for_two_images(make_client):
     assert client.post("/verify", files=verify_files()).status_code == 200
 
 
+def test_pixel_refusals_state_the_configured_limit(make_client):
+    """A bomb used to quote Pillow's 178,956,970-pixel limit, not FACEVERIFY_MAX_PIXELS."""
+    client = make_client(max_pixels=10_000)
+    for data, size in [
+        (grey_png(200, 100), "200x100 = 20000"),
+        (images.bomb_png(30_000, 30_000), "900000000"),
+    ]:
+        response = client.post("/verify", files=verify_files(data))
+        assert response.status_code == 413
+        assert response.json()["error"] == {
+            "code": "image_too_large",
+            "message": f"image is {size} pixels; the limit is 10000",
+        }
+
+
 @pytest.mark.parametrize("form", ["multipart", "json"])
 def test_oversized_image_fails_alone_without_being_buffered(make_client, form):
     client = make_client(max_image_bytes=32 * 1024)

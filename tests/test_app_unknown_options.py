@@ -59,6 +59,24 @@ def test_listing_people_takes_its_own_parameters_only(client):
     assert "query.limit" in refusal(client.get("/people?limit=0"))
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("limit=1&limit=2", "query.limit: given more than once"),
+        ("after=a&limit=5&after=b", "query.after: given more than once"),
+        (
+            "limit=1&after=a&limit=1&after=a",
+            "query.limit: given more than once; query.after: given more than once",
+        ),
+    ],
+)
+def test_a_repeated_query_parameter_is_refused_not_the_last_kept(client, query, message):
+    """``?limit=1&limit=2`` used to answer with limit 2, as if 1 had not been asked."""
+    for person in ("ann", "bob"):
+        assert client.post("/people", json={"id": person}).status_code == 201
+    assert refusal(client.get(f"/people?{query}")) == message
+
+
 def test_operational_routes_ignore_a_query_string(client):
     assert client.get("/health?probe=1").status_code == 200
 

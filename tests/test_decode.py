@@ -111,12 +111,22 @@ def test_bomb_header_is_rejected_before_decoding():
     with pytest.raises(ImageTooLargeError) as raised:
         decode(data)
     assert raised.value.code == "image_too_large"
+    # the service's limit, not Pillow's 178,956,970 pixels ("could be decompression bomb")
+    assert str(raised.value) == "image is 10000000000 pixels; the limit is 10000000"
+
+
+def test_a_limit_over_pillows_own_names_the_one_that_applied():
+    with pytest.raises(ImageTooLargeError) as raised:
+        decode_image(images.bomb_png(20_000, 20_000), max_bytes=10**6, max_pixels=10**9)
+    pillows = 2 * Image.MAX_IMAGE_PIXELS  # 178,956,970 by default
+    assert str(raised.value) == f"image is 400000000 pixels; the limit is {pillows}"
 
 
 def test_pixel_limit_uses_header_dimensions():
     data = images.fixture_bytes(images.ORL_FACES[0])  # 92 x 112 = 10,304 pixels
-    with pytest.raises(ImageTooLargeError):
+    with pytest.raises(ImageTooLargeError) as raised:
         decode_image(data, max_bytes=10**6, max_pixels=10_000)
+    assert str(raised.value) == "image is 92x112 = 10304 pixels; the limit is 10000"
     assert decode_image(data, max_bytes=10**6, max_pixels=10_304).shape == (112, 92, 3)
 
 

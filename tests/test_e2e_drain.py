@@ -56,6 +56,59 @@ def test_sigterm_drains_under_32_clients(tmp_path):
     assert "draining" in log and "Traceback" not in log
 
 
+# ``python -m app`` whose image preparation sleeps first: a decode still running at shutdown.
+SLOW_DECODE = """
+import sys, time
+import app.preparation as preparation
+from app.__main__ import main
+prepare = preparation.ImagePreparer.prepare
+def slow(self, image):
+    print("slow decode started", flush=True)
+    time.sleep(15)
+    return prepare(self, image)
+preparation.ImagePreparer.prepare = slow
+sys.exit(main())
+"""
+
+
+def test_a_decode_in_flight_does_not_delay_exit_past_drain_and_grace(tmp_path):
+    """The exit came 3.3 s past drain + grace: shutdown waited for the running decode."""
+    port, log = free_port(), tmp_path / "server.log"
+    drain_s, grace_s = 1.0, 1.0
+    process = start_server(
+        port,
+        log,
+        ("-c", SLOW_DECODE),
+        FACEVERIFY_DRAIN_S=str(drain_s),
+        FACEVERIFY_GRACEFUL_TIMEOUT_S=str(grace_s),
+    )
+    files = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(
+                httpx2.post, f"http://127.0.0.1:{port}/verify", files=files, timeout=60
+            )
+            wait_for_line(log, "slow decode started")
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+            took = time.monotonic() - signalled
+            status = answer.result(timeout=5).status_code
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert took < drain_s + grace_s + 1.0, log.read_text()
+    assert status == 503  # cancelled at the graceful timeout: model_not_ready
+
+
+def wait_for_line(log, text: str, timeout: float = 30) -> None:
+    """Wait until the server's log holds ``text``."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
 def drain_probe(base: str) -> tuple[int, int]:
     """The first non-200 /ready after SIGTERM, and /health at that moment."""
     deadline = time.monotonic() + 3

@@ -69,3 +69,39 @@ def test_ordinary_metadata_round_trips_exactly(client):
         "b": [1, -2.5, "x", None, True],
         "c": {"d": 0},
     }
+
+
+@pytest.mark.parametrize(
+    ("headers", "shown"),
+    [
+        ({}, "(none)"),
+        ({"content-type": "text/plain"}, "text/plain"),
+        (
+            {"content-type": "application/x-www-form-urlencoded"},
+            "application/x-www-form-urlencoded",
+        ),
+        ({"content-type": "multipart/form-data; boundary=x"}, "multipart/form-data"),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), [("post", "/people"), ("patch", "/people/ann")])
+def test_a_body_that_is_not_declared_json_is_415_as_on_the_image_routes(
+    client, method, path, headers, shown
+):
+    """It used to be 422 validation_error ("Input should be a valid dictionary")."""
+    assert post_person(client, '{"id": "ann"}').status_code == 201
+    response = client.request(method, path, content='{"display_name": "Ann"}', headers=headers)
+    assert error(response) == (
+        415,
+        "unsupported_media_type",
+        f"content type {shown!r} is not supported; send application/json",
+    )
+    assert client.get("/people/ann").json()["display_name"] is None
+    assert len(client.get("/people").json()["people"]) == 1
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+def test_json_with_parameters_or_a_json_suffix_is_accepted(client, content_type):
+    response = client.post(
+        "/people", content='{"id": "ann"}', headers={"content-type": content_type}
+    )
+    assert response.status_code == 201, response.text

@@ -15,6 +15,7 @@ from app.dependencies import (
     ServiceDep,
     SettingsDep,
     refuse_query_parameters,
+    refuse_repeated_query_parameters,
     require_api_key,
 )
 from app.errors import ApiError, CropEnrolmentDisabledError
@@ -45,7 +46,8 @@ from app.uploads import read_upload
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key)], route_class=StrictJsonRoute
 )
-# Every route but the list (whose query is PeopleQuery, as strict) takes no query parameters.
+# Every route but the list (whose query is PeopleQuery, as strict, each parameter given once)
+# takes no query parameters.
 _NO_QUERY = [Depends(refuse_query_parameters)]
 
 
@@ -66,7 +68,12 @@ async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonRespon
     return _person(person, gallery)
 
 
-@router.get("/people", response_model=PeoplePage, responses=PEOPLE_ERRORS)
+@router.get(
+    "/people",
+    response_model=PeoplePage,
+    responses=PEOPLE_ERRORS,
+    dependencies=[Depends(refuse_repeated_query_parameters)],
+)
 async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()]) -> PeoplePage:
     """People ordered by id, ``limit`` at a time after the id ``after``."""
     people = await gallery.run(gallery.store.list_people, query.limit, query.after)
