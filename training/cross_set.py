@@ -100,6 +100,8 @@ def fold_shifts(
                     for far in far_targets
                     if far * (~labels).sum() >= min_expected and far * len(impostor) >= min_expected
                 ]
+                if not measurable:
+                    continue
                 for point in operating_points(labels, scores, tuple(measurable)):
                     if point.far_target is None:
                         continue
