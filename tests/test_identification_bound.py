@@ -60,6 +60,8 @@ def test_the_margin_widens_the_far_behind_the_bound():
     assert "not a guarantee for other photo sources" in bound_scope(widened)
     assert "x3..x3" in bound_scope(widened) and "(a, b)" in bound_scope(widened)
     assert "no margin" in bound_scope(minimal_metadata(operating_points=[STRICT]))
+    unmargined = minimal_metadata(operating_points=[STRICT], far_calibration=CALIBRATION)
+    assert "no margin" in bound_scope(unmargined)
 
 
 def test_margins_round_trip_and_old_or_inconsistent_exports(tmp_path):

@@ -90,12 +90,12 @@ def identification_threshold(
 def bound_scope(metadata: ModelMetadata) -> str:
     """Say what ``fpir_bound`` guarantees for this model's calibration, in one sentence."""
     calibration = metadata.far_calibration
-    if calibration is None:
+    margins = sorted({p.far_margin for p in metadata.operating_points if p.far_margin})
+    if calibration is None or not margins:  # evaluate --calibrate rewrites points unmargined
         return (
             "measured on the model's held-out pairs with no margin for other photo sources: "
             "not a guarantee for photos unlike those"
         )
-    margins = sorted({p.far_margin for p in metadata.operating_points if p.far_margin})
     return (
         f"holds for photos like the calibration sets ({', '.join(calibration.sets)}): their "
         f"FAR, widened x{margins[0]:g}..x{margins[-1]:g} for the most it moved from some of "
