@@ -229,7 +229,10 @@ class IdentifyResponse(BaseModel):
     fpir_bound: float | None = Field(
         None,
         description="FPIR the threshold bounds at this gallery size, from the 95% upper "
-        "confidence limit of its calibrated FAR; null if overridden",
+        "confidence limit of its calibrated FAR times its cross-set margin; null if overridden",
+    )
+    fpir_bound_scope: str | None = Field(
+        None, description="which photos fpir_bound holds for, and which it does not"
     )
     gallery: GallerySize
     model: ModelInfo

@@ -96,6 +96,14 @@ class OperatingPoint(_Frozen):
         description="one-sided 95% upper confidence limit of the FAR given the impostor pairs "
         "measured (Clopper-Pearson); null in exports calibrated before it was recorded",
     )
+    far_margin: float | None = Field(
+        default=None,
+        ge=1.0,
+        description="how much the FAR at this cosine may grow on photos of another held-out set: "
+        "the worst measured / calibrated FAR over folds that calibrate on some sets and test on "
+        "another (training calibrate); /identify's bound multiplies far_upper by it; null in "
+        "exports without it (no margin)",
+    )
     tar: float = Field(ge=0.0, le=1.0, description="measured true-accept rate")
     accuracy: float | None = Field(
         default=None, ge=0.0, le=1.0, description="balanced accuracy on the calibration pairs"
@@ -106,6 +114,15 @@ class OperatingPoint(_Frozen):
         if self.far_upper is not None and self.far_upper < self.far:
             raise ValueError(f"far_upper {self.far_upper} is below the measured far {self.far}")
         return self
+
+
+class FarCalibration(_Frozen):
+    """Where the points with a ``far_margin`` were calibrated: the scope of /identify's bound."""
+
+    sets: tuple[str, ...] = Field(min_length=1, description="photo sets pooled for the FARs")
+    impostor_pairs: int = Field(gt=0, description="impostor pairs (both photos of one set)")
+    margin_folds: int = Field(ge=2, description="held-out sets the margins were measured across")
+    command: str | None = None
 
 
 class TrainingInfo(BaseModel):
@@ -135,6 +152,9 @@ class ModelMetadata(_Frozen):
     operating_points: tuple[OperatingPoint, ...] = ()
     training: TrainingInfo | None = None
     evaluation: dict[str, Any] | None = None
+    far_calibration: FarCalibration | None = Field(
+        default=None, description="absent in exports calibrated before cross-set margins"
+    )
     terms: str = ""
 
     @model_validator(mode="after")
@@ -148,6 +168,9 @@ class ModelMetadata(_Frozen):
         targets = [p.far_target for p in self.operating_points if p.far_target is not None]
         if len(set(names)) != len(names) or len(set(targets)) != len(targets):
             raise ValueError(f"operating point names and FAR targets must be unique: {names}")
+        margins = [p.name for p in self.operating_points if p.far_margin is not None]
+        if margins and self.far_calibration is None:
+            raise ValueError(f"points {margins} have a far_margin but far_calibration is missing")
         return self
 
     def operating_point(self, far: float) -> OperatingPoint:

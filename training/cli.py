@@ -17,6 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
     "audit": ("training.audit", "list crops the teacher places far from their own person"),
     "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
+    "calibrate": (
+        "training.recalibrate",
+        "strict points on held-out photos as served, with cross-set FAR margins",
+    ),
     "compare": ("training.compare", "two exported models on the same pairs, with error bars"),
     "soup": ("training.soup", "average the weights of several runs from the same start"),
     "export": ("training.export", "export the feature model as ONNX + SavedModel"),

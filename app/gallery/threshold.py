@@ -9,7 +9,10 @@ The model's calibrated operating points (FAR -> cosine, measured on held-out peo
 metadata.json) give the threshold: the most lenient point whose FAR is at most the one needed.
 A point's FAR is taken at its 95% upper confidence limit (``far_upper``): 20 false accepts in
 200,000 impostor pairs measure 1e-4 but only bound it by 1.5e-4, and a gallery multiplies the
-difference. When the gallery is too large for the strictest calibrated point to hold the
+difference. Points calibrated with a cross-set ``far_margin`` (``python -m training calibrate``)
+take their FAR times that margin: the most their FAR moved on a held-out set they were not
+calibrated on. The bound then holds for photos like those sets, not for any photo source.
+When the gallery is too large for the strictest calibrated point to hold the
 target, that point is used and ``fpir_bound`` says the FPIR it actually bounds, so callers are
 never misled.
 """
@@ -45,11 +48,13 @@ def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
 
     Each point's rate is the largest of its FAR target, the FAR measured at it and that
     measurement's upper confidence limit (exports calibrated before ``far_upper`` was recorded
-    have only the first two); ``threshold`` counts too when it names its FAR.
+    have only the first two), times its cross-set ``far_margin`` where it has one;
+    ``threshold`` counts too when it names its FAR.
     """
     points = {
         round(point.cosine, 6): OperatingPoint(
-            max(point.far, point.far_target, point.far_upper or 0.0), point.cosine
+            max(point.far, point.far_target, point.far_upper or 0.0) * (point.far_margin or 1.0),
+            point.cosine,
         )
         for point in metadata.operating_points
         if point.far_target is not None
@@ -80,3 +85,20 @@ def identification_threshold(
     chosen = max(meeting, key=lambda p: p.far) if meeting else min(points, key=lambda p: p.far)
     bound = 1.0 - (1.0 - chosen.far) ** max(templates, 1)
     return IdentificationThreshold(chosen.cosine, chosen.far, fpir_target, bound)
+
+
+def bound_scope(metadata: ModelMetadata) -> str:
+    """Say what ``fpir_bound`` guarantees for this model's calibration, in one sentence."""
+    calibration = metadata.far_calibration
+    margins = sorted({p.far_margin for p in metadata.operating_points if p.far_margin})
+    if calibration is None or not margins:  # evaluate --calibrate rewrites points unmargined
+        return (
+            "measured on the model's held-out pairs with no margin for other photo sources: "
+            "not a guarantee for photos unlike those"
+        )
+    return (
+        f"holds for photos like the calibration sets ({', '.join(calibration.sets)}): their "
+        f"FAR, widened x{margins[0]:g}..x{margins[-1]:g} for the most it moved from some of "
+        f"those sets to another ({calibration.margin_folds} sets measured); not a guarantee "
+        "for other photo sources"
+    )

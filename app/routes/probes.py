@@ -16,7 +16,7 @@ from app.dependencies import (
 )
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
-from app.gallery.threshold import identification_threshold, operating_points
+from app.gallery.threshold import bound_scope, identification_threshold, operating_points
 from app.people_schemas import (
     Candidate,
     GallerySize,
@@ -117,6 +117,7 @@ async def identify(
         threshold=threshold,
         fpir_target=rule.fpir_target,
         fpir_bound=rule.fpir_bound if options.threshold is None else None,
+        fpir_bound_scope=bound_scope(service.metadata) if options.threshold is None else None,
         gallery=size,
         model=model_info(service),
         probe=_faces(probe),
