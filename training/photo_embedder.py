@@ -3,7 +3,8 @@
 Unlike :mod:`training.embedder` (prepared crops), this starts from the photos a client would
 upload and goes through :class:`facecore.preprocess.FacePreprocessor` and
 :class:`facecore.onnx_model.OnnxModel`. A photo whose face the detector does not find (a centre
-crop or no face at all) gets no embedding: the service refuses such images. Embeddings are
+crop or no face at all) or whose face fails the service's quality gate at its default limits
+(:mod:`facecore.quality`) gets no embedding: the service refuses such images. Embeddings are
 cached in an ``.npz`` per model file, so a photo is embedded once across runs.
 """
 
@@ -17,15 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from facecore.decode import decode_image
-from facecore.errors import FaceCoreError, NoFaceError
+from facecore.errors import FaceCoreError, LowQualityFaceError, NoFaceError
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor
+from facecore.quality import QualityLimits, check_detected_face
 
 # An identity namespace -> the folders of ../shared/data/faces holding its people.
 NAMESPACE_FOLDERS = {"celeba": ("celeba_subset", "celeba_aligned_small")}
 BATCH = 64
-NO_FACE = ("center", "no_face", "invalid")  # methods without an embedding
+NO_FACE = ("center", "no_face", "low_quality", "invalid")  # methods without an embedding
+QUALITY = QualityLimits()  # the service's default gate
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def model_key(model_dir: Path) -> str:
     bundle = ModelBundle.load(model_dir)
     digest = hashlib.sha256(bundle.model_file("onnx").read_bytes())
     digest.update(json.dumps(bundle.metadata.preprocessing, sort_keys=True).encode())
+    digest.update(repr(QUALITY).encode())
     return digest.hexdigest()[:16]
 
 
@@ -97,23 +101,31 @@ def _embed_paths(model_dir: Path, paths: list[str]) -> dict[str, tuple[str, np.n
     empty = np.zeros(bundle.dimension, np.float32)
     methods, pixels = {}, {}
     for path in paths:
-        try:
-            prepared = preprocessor.process(decode_image(Path(path).read_bytes()))
-        except NoFaceError:
-            methods[path] = "no_face"
-            continue
-        except FaceCoreError:  # undecodable, too large, several faces under "reject"
-            methods[path] = "invalid"
-            continue
-        methods[path] = prepared.method
-        if prepared.method not in NO_FACE:
-            pixels[path] = prepared.pixels
+        methods[path], prepared = _prepare(preprocessor, Path(path))
+        if methods[path] not in NO_FACE:
+            pixels[path] = prepared
     done = list(pixels)
     for start in range(0, len(done), BATCH):
         batch = done[start : start + BATCH]
         for path, row in zip(batch, model.embed(np.stack([pixels[p] for p in batch])), strict=True):
             pixels[path] = row / max(float(np.linalg.norm(row)), 1e-12)
     return {path: (methods[path], pixels.get(path, empty)) for path in paths}
+
+
+def _prepare(preprocessor: FacePreprocessor, path: Path) -> tuple[str, np.ndarray | None]:
+    """Return how the photo fared and, when it would be embedded, its model pixels."""
+    try:
+        rgb = decode_image(path.read_bytes())
+        prepared = preprocessor.process(rgb)
+        if prepared.face is not None:
+            check_detected_face(rgb, prepared.face, prepared.pixels, preprocessor.detector, QUALITY)
+    except NoFaceError:
+        return "no_face", None
+    except LowQualityFaceError:
+        return "low_quality", None
+    except FaceCoreError:  # undecodable, too large, several faces under "reject"
+        return "invalid", None
+    return prepared.method, prepared.pixels
 
 
 def _read_cache(cache: Path | None) -> dict[str, tuple[str, np.ndarray]]:
