@@ -22,6 +22,7 @@ from app.gallery.audit import audit
 from app.gallery.records import FaceRecord, NewFace, Person
 from app.gallery.service import Gallery
 from app.outcomes import Embedded
+from app.people_fields import PathId
 from app.people_schemas import (
     EnrolJsonRequest,
     EnrolledFace,
@@ -79,7 +80,7 @@ async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
+async def get_person(person_id: PathId, gallery: GalleryDep) -> PersonResponse:
     """One person and the descriptions of their templates (404 ``person_not_found``)."""
     return _person(await gallery.run(gallery.store.get_person, person_id), gallery)
 
@@ -90,7 +91,9 @@ async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep) -> PersonResponse:
+async def update_person(
+    person_id: PathId, body: PersonUpdate, gallery: GalleryDep
+) -> PersonResponse:
     """Change a person's display name and/or metadata: a field given replaces, null clears."""
     changes = body.model_dump(include=body.model_fields_set)
     if "metadata" in changes:
@@ -103,7 +106,7 @@ async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep)
 @router.delete(
     "/people/{person_id}", status_code=204, responses=PEOPLE_ERRORS, dependencies=_NO_QUERY
 )
-async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
+async def delete_person(person_id: PathId, gallery: GalleryDep) -> Response:
     """Erase the person and every template: nothing of them remains in the service."""
     face_ids = await gallery.run(gallery.store.delete_person, person_id)
     await gallery.erased(person_id, face_ids)
@@ -118,7 +121,7 @@ async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
     dependencies=_NO_QUERY,
 )
 async def enrol(
-    person_id: str,
+    person_id: PathId,
     request: Request,
     service: ServiceDep,
     gallery: GalleryDep,
@@ -165,7 +168,7 @@ async def enrol(
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Response:
+async def delete_face(person_id: PathId, face_id: PathId, gallery: GalleryDep) -> Response:
     """Remove one template (404 ``person_not_found`` / ``face_not_found``)."""
     await gallery.run(gallery.store.delete_face, person_id, face_id)
     await gallery.sync()
