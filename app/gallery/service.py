@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 from threadpoolctl import threadpool_limits
 
 from app.gallery.audit import audit
-from app.gallery.codec import TemplateCodec
-from app.gallery.database import database_url, migrate, open_engine, truncate_wal
+from app.gallery.codec import TemplateDecodeError
+from app.gallery.database import truncate_wal
 from app.gallery.index import TemplateIndex
+from app.gallery.opening import GalleryOpenError, open_store
 from app.gallery.records import ModelKey
 from app.gallery.store import GalleryStore
 from app.settings import Settings
@@ -32,9 +33,10 @@ T = TypeVar("T")
 class Gallery:
     """Owns the store, the index and the poller of one application."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: GalleryStore | None = None) -> None:
+        """Args: store: already opened (``python -m app`` opens it first); else at start."""
         self.settings = settings
-        self.store: GalleryStore | None = None
+        self.store: GalleryStore | None = store
         self.index: TemplateIndex | None = None
         self.model: ModelKey | None = None
         self.stale_templates = 0
@@ -50,21 +52,22 @@ class Gallery:
         return self.store.engine.dialect.name if self.store else "not started"
 
     async def start(self, model: ModelKey) -> None:
-        """Open and migrate the database, load the model's templates, start polling."""
-        settings = self.settings
-        url = database_url(
-            settings.database_url.get_secret_value() if settings.database_url else None,
-            settings.data_dir,
-        )
-        key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+        """Open the database (unless opened), load the model's templates, start polling.
+
+        Raises:
+            GalleryOpenError: The database cannot be opened, or a template cannot be read.
+        """
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="gallery")
         self._sync_lock = asyncio.Lock()
-        engine = await self.run(open_engine, url)
-        await self.run(migrate, engine)
-        self.store, self.model = GalleryStore(engine, TemplateCodec(key)), model
+        if self.store is None:
+            self.store = await self.run(open_store, self.settings)
+        self.model = model
         single_threaded_blas()
         self.index = self._new_index()
-        self._version = await self.run(self._load, self.index)
+        try:
+            self._version = await self.run(self._load, self.index)
+        except TemplateDecodeError as exc:
+            raise GalleryOpenError(f"cannot load the gallery: {exc}") from None
         self.stale_templates = await self.run(self.store.stale_templates, model)
         self._poller = asyncio.create_task(self._poll(), name="gallery-poll")
         self.ready = True
