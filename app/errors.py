@@ -167,3 +167,11 @@ class ServerBusyError(ApiError):
 
     code, status, default_message = "server_busy", 503, "The server is busy; retry shortly."
     retry_after_s = 1
+
+
+class GalleryUnavailableError(ApiError):
+    """The gallery database cannot be read, so an answer could include erased people."""
+
+    code, status = "gallery_unavailable", 503
+    default_message = "The gallery database is unavailable; retry shortly."
+    retry_after_s = 1

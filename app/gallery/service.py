@@ -15,12 +15,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 from threadpoolctl import threadpool_limits
 
+from app.errors import GalleryUnavailableError
 from app.gallery.audit import audit
 from app.gallery.codec import TemplateDecodeError
 from app.gallery.database import truncate_wal
-from app.gallery.index import TemplateIndex
+from app.gallery.index import Match, TemplateIndex
 from app.gallery.opening import GalleryOpenError, open_store
 from app.gallery.records import ModelKey
 from app.gallery.store import GalleryStore
@@ -114,6 +117,29 @@ class Gallery:
             if changes.removed:
                 self.stale_templates = await self.run(self.store.stale_templates, self.model)
             self._version = changes.version
+
+    async def search(self, probe: np.ndarray, top_k: int) -> list[Match]:
+        """Return the ``top_k`` people most like ``probe``, after every change committed so far.
+
+        Replicas poll for each other's changes every ``gallery_poll_ms``, so without more an
+        erasure answered 204 by replica B could still be found by replica A for up to a poll
+        interval. Before searching, one read of the change counter (a one-row primary-key
+        select) tells whether any replica committed since the index's version; only then are
+        the changes applied first (incrementally, as a poll would). /identify stays an
+        in-memory search plus one tiny query; it is never answered from an index older than
+        the last change committed before it searched. (``/people/{id}/verify`` reads the
+        person's templates from the database itself, so it needs no such check.)
+
+        Raises:
+            GalleryUnavailableError: The database cannot be read (so nothing can be confirmed).
+        """
+        try:
+            if await self.run(self.store.version) != self._version:
+                await self.sync()
+        except SQLAlchemyError as exc:
+            logger.warning("gallery: cannot read the change counter: %s", type(exc).__name__)
+            raise GalleryUnavailableError() from None
+        return await self.run(self.index.search, probe, top_k)
 
     async def erased(self, person_id: str, face_ids: list[str]) -> None:
         """After an erasure: update the index, flush SQLite's WAL, write the audit line."""

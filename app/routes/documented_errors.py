@@ -19,6 +19,7 @@ _PEOPLE_ROUTES = {
     404: "person_not_found / face_not_found",
     409: "person_exists / too_many_faces",
     422: "no_face / multiple_faces / too_many_images / no_templates / validation_error",
+    503: "model_not_ready / gallery_unavailable",
 }
 
 

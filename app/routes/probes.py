@@ -96,7 +96,7 @@ async def identify(
     upload = await read_upload(request, ("image",), IdentifyJsonRequest, 1)
     options = upload.options(IdentifyOptions)
     probe = await service.embed_one(upload.images["image"][0])
-    matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
+    matches = await gallery.search(probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
     rule = identification_threshold(
         operating_points(service.metadata),
