@@ -24,8 +24,8 @@ class GalleryOpenError(RuntimeError):
     """The gallery cannot be opened or read; the message is one line naming the setting."""
 
 
-def open_store(settings: Settings) -> GalleryStore:
-    """Open and migrate the database, and check that the key reads a stored template.
+def open_store(settings: Settings, check: bool = True) -> GalleryStore:
+    """Open and migrate the database, and (``check``) that the key reads a stored template.
 
     Raises:
         GalleryOpenError: The database cannot be reached, opened or migrated, or the stored
@@ -44,7 +44,8 @@ def open_store(settings: Settings) -> GalleryStore:
         ) from None
     store = GalleryStore(engine, TemplateCodec(key))
     try:
-        check_key(store)
+        if check:
+            check_key(store)
     except TemplateDecodeError as exc:
         engine.dispose()
         raise GalleryOpenError(f"cannot read the gallery at {_shown(url)}: {exc}") from None

@@ -23,6 +23,7 @@ from app.errors import GalleryUnavailableError
 from app.gallery.audit import audit
 from app.gallery.codec import TemplateDecodeError
 from app.gallery.database import truncate_wal
+from app.gallery.encryption import unencrypted_templates
 from app.gallery.index import Match, TemplateIndex
 from app.gallery.opening import GalleryOpenError, open_store
 from app.gallery.records import ModelKey
@@ -43,6 +44,7 @@ class Gallery:
         self.index: TemplateIndex | None = None
         self.model: ModelKey | None = None
         self.stale_templates = 0
+        self.unencrypted_templates = 0
         self.ready = False
         self._version = 0
         self._pool: ThreadPoolExecutor | None = None
@@ -72,6 +74,7 @@ class Gallery:
         except TemplateDecodeError as exc:
             raise GalleryOpenError(f"cannot load the gallery: {exc}") from None
         self.stale_templates = await self.run(self.store.stale_templates, model)
+        await self._count_unencrypted()
         self._poller = asyncio.create_task(self._poll(), name="gallery-poll")
         self.ready = True
         logger.info(
@@ -146,6 +149,16 @@ class Gallery:
         await self.sync()
         await self.run(truncate_wal, self.store.engine)
         audit("person_erased", person_id, templates_removed=len(face_ids))
+
+    async def _count_unencrypted(self) -> None:
+        """Count plain templates; warn when a key is set and some are left unencrypted."""
+        self.unencrypted_templates = await self.run(unencrypted_templates, self.store.engine)
+        if self.unencrypted_templates and self.store.codec.encrypts:
+            logger.warning(
+                "FACEVERIFY_ENCRYPTION_KEY is set but %d templates stored before are not "
+                "encrypted; run `python -m app.gallery encrypt` to encrypt them",
+                self.unencrypted_templates,
+            )
 
     def _new_index(self) -> TemplateIndex:
         return TemplateIndex(
