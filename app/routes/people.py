@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.dependencies import (
     GalleryDep,
@@ -21,6 +22,7 @@ from app.errors import ApiError
 from app.gallery.audit import audit
 from app.gallery.records import FaceRecord, NewFace, Person
 from app.gallery.service import Gallery
+from app.idempotency import IdempotentRequest, idempotent
 from app.outcomes import Embedded
 from app.people_fields import PathId
 from app.people_schemas import (
@@ -42,6 +44,8 @@ from app.schemas import request_body
 from app.strict_json import StrictJsonRoute
 from app.uploads import read_upload
 
+CreateOnce = Annotated[IdempotentRequest, Depends(idempotent("people", 201))]
+EnrolOnce = Annotated[IdempotentRequest, Depends(idempotent("faces", 200))]
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key)], route_class=StrictJsonRoute
 )
@@ -56,14 +60,24 @@ _NO_QUERY = [Depends(refuse_query_parameters)]
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonResponse:
-    """Create a person (409 ``person_exists`` when the id is taken); no photos yet."""
+async def create_person(
+    body: PersonCreate, gallery: GalleryDep, once: CreateOnce
+) -> PersonResponse | JSONResponse:
+    """Create a person (409 ``person_exists`` when the id is taken); no photos yet.
+
+    With ``Idempotency-Key``, a retry gets the first answer (see :mod:`app.idempotency`).
+    """
+    replay = await once.begin(body.model_dump_json().encode())
+    if replay is not None:
+        return replay
     person_id = body.id or uuid.uuid4().hex
     person = await gallery.run(
         gallery.store.create_person, person_id, body.display_name, body.metadata
     )
     audit("person_created", person.id)
-    return _person(person, gallery)
+    answer = _person(person, gallery)
+    await once.done(person.id, answer)
+    return answer
 
 
 @router.get("/people", response_model=PeoplePage, responses=PEOPLE_ERRORS)
@@ -126,19 +140,24 @@ async def enrol(
     service: ServiceDep,
     gallery: GalleryDep,
     settings: SettingsDep,
-) -> EnrolResponse:
+    once: EnrolOnce,
+) -> EnrolResponse | JSONResponse:
     """Enrol photos: one template per photo with a face; per-photo errors as on ``/embed``.
 
     Only the embedding, the model, the face box, the detector confidence and the time are
-    stored, never the photo.
+    stored, never the photo. With ``Idempotency-Key``, a retry gets the first answer.
     """
     limit = settings.max_faces_per_person
     # Before the body is read: the person exists and has room for one photo at least.
-    await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
+    if not await once.answered():  # (a retry gets its answer even if that filled the person)
+        await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
     upload = await read_upload(
         request, ("images",), EnrolJsonRequest, settings.max_images_per_request
     )
     images = upload.images["images"]
+    replay = await once.begin(person_id.encode(), *(image.data for image in images))
+    if replay is not None:
+        return replay
     await gallery.run(gallery.store.require_room, person_id, gallery.model, len(images), limit)
     outcomes = await service.embed_many(images)
     embedded = [o for o in outcomes if isinstance(o, Embedded)]
@@ -155,11 +174,13 @@ async def enrol(
         templates=len(records),
         model=f"{gallery.model.name}/{gallery.model.version}",
     )
-    return EnrolResponse(
+    answer = EnrolResponse(
         person_id=person_id,
         model=model_info(service),
         results=_enrol_results(outcomes, iter(records)),
     )
+    await once.done(person_id, answer)
+    return answer
 
 
 @router.delete(
