@@ -1,7 +1,8 @@
 """``python -m app``: serve with uvicorn on the configured host and port.
 
 Start-up problems are reported in one line naming the setting to change, before the server
-starts: invalid settings, a port already in use, a model directory that cannot be served.
+starts: invalid settings, a port already in use, a model directory that cannot be served, a
+gallery database that cannot be opened or an encryption key that does not read it.
 The settings come from the environment only: an argument other than ``--help`` is refused
 rather than ignored (``--port 9000`` would otherwise start on the configured port).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from app.gallery.opening import GalleryOpenError, open_store
 from app.main import create_app
 from app.model_loading import ModelLoadError, load_model
 from app.server import ListenError, bind_socket, build_server
@@ -51,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         sock = bind_socket(settings.host, settings.port)
-        app = create_app(settings, preloaded=load_model(settings))
-    except (SettingsError, ListenError, ModelLoadError) as exc:
+        model = load_model(settings)
+        app = create_app(settings, preloaded=model, gallery_store=open_store(settings))
+    except (SettingsError, ListenError, ModelLoadError, GalleryOpenError) as exc:
         print(f"faceverify: {exc}", file=sys.stderr)
         return 2
     server = build_server(app, settings, app.state.service.begin_drain)
     server.run(sockets=[sock])
-    return 0
+    return 0 if server.started else 3  # the lifespan failed (logged)
 
 
 if __name__ == "__main__":

@@ -183,3 +183,26 @@ class ServerBusyError(ApiError):
 
     code, status, default_message = "server_busy", 503, "The server is busy; retry shortly."
     retry_after_s = 1
+
+
+class GalleryUnavailableError(ApiError):
+    """The gallery database cannot be read, so an answer could include erased people."""
+
+    code, status = "gallery_unavailable", 503
+    default_message = "The gallery database is unavailable; retry shortly."
+    retry_after_s = 1
+
+
+class IdempotencyKeyReusedError(ApiError):
+    """The Idempotency-Key was first used with another request (other person, other body)."""
+
+    code, status = "idempotency_key_reused", 422
+    default_message = "This Idempotency-Key was used with another request; use a new key."
+
+
+class IdempotencyKeyInProgressError(ApiError):
+    """The first request with this Idempotency-Key has not finished yet."""
+
+    code, status = "idempotency_key_in_progress", 409
+    default_message = "A request with this Idempotency-Key is still in progress; retry shortly."
+    retry_after_s = 1

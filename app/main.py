@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from app.body_limits import BodyLimitMiddleware, body_limits
 from app.error_handler import install_error_handler
 from app.gallery.service import Gallery
+from app.gallery.store import GalleryStore
 from app.logging_setup import configure_logging
 from app.metrics import Metrics
 from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestContextMiddleware
@@ -44,13 +45,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.stop()
 
 
-def create_app(settings: Settings | None = None, preloaded: LoadedModel | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    preloaded: LoadedModel | None = None,
+    gallery_store: GalleryStore | None = None,
+) -> FastAPI:
     """Build the application; the model loads when its lifespan starts.
 
     Args:
         settings: Configuration; by default :func:`app.settings.get_settings`.
         preloaded: A model already loaded and checked (``python -m app`` loads it before
             binding, to report a broken model in one line); by default loaded in the lifespan.
+        gallery_store: The gallery database already opened and checked (``python -m app``,
+            likewise); by default opened in the lifespan.
 
     Returns:
         The FastAPI application.
@@ -64,7 +71,7 @@ def create_app(settings: Settings | None = None, preloaded: LoadedModel | None =
     )
     app.state.settings, app.state.metrics = settings, metrics
     app.state.service = FaceService(settings, metrics, preloaded)
-    app.state.gallery = Gallery(settings)
+    app.state.gallery = Gallery(settings, gallery_store)
     install_error_handler(app)
     app.include_router(ops.router)
     app.include_router(faces.router)

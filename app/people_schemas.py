@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.people_fields import METADATA_DESCRIPTION, Metadata, PlainText
 from app.schemas import (
     FACE_CROP_DESCRIPTION,
     FAR_DESCRIPTION,
@@ -21,19 +21,10 @@ from app.schemas import (
 )
 
 PERSON_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
-MAX_METADATA_BYTES = 16 * 1024
 MAX_TOP_K = 50
 _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
 
-
-def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value)) > MAX_METADATA_BYTES:
-        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
-    return value
-
-
-Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
-_METADATA_DESCRIPTION = "free-form JSON, at most 16 KiB"
+_NAME_DESCRIPTION = "at most 256 characters; no control character (Cc) or lone surrogate"
 
 
 class PersonCreate(BaseModel):
@@ -53,8 +44,8 @@ class PersonCreate(BaseModel):
         pattern=PERSON_ID_PATTERN,
         description="1-128 of A-Z a-z 0-9 . _ : @ -; generated when absent",
     )
-    display_name: str | None = Field(None, max_length=256)
-    metadata: Metadata | None = Field(None, description=_METADATA_DESCRIPTION)
+    display_name: PlainText | None = Field(None, max_length=256, description=_NAME_DESCRIPTION)
+    metadata: Metadata | None = Field(None, description=METADATA_DESCRIPTION)
 
 
 class PersonUpdate(BaseModel):
@@ -68,8 +59,8 @@ class PersonUpdate(BaseModel):
         json_schema_extra={"examples": [{"display_name": "Alice Martin-Lee"}]},
     )
 
-    display_name: str | None = Field(None, max_length=256)
-    metadata: Metadata | None = Field(None, description=_METADATA_DESCRIPTION)
+    display_name: PlainText | None = Field(None, max_length=256, description=_NAME_DESCRIPTION)
+    metadata: Metadata | None = Field(None, description=METADATA_DESCRIPTION)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> PersonUpdate:
@@ -112,7 +103,9 @@ class PeopleQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(100, ge=1, le=500, description="people per page")
-    after: str | None = Field(None, max_length=128, description="the last id of the page before")
+    after: PlainText | None = Field(
+        None, max_length=128, description="the last id of the page before"
+    )
 
 
 class PeoplePage(BaseModel):

@@ -166,6 +166,11 @@ class GalleryStatus(BaseModel):
     templates_needing_reenrolment: int = Field(
         description="templates made by another model: never compared, enrol those people again"
     )
+    unencrypted_templates: int = Field(
+        0,
+        description="templates stored without encryption (counted at start-up); with "
+        "FACEVERIFY_ENCRYPTION_KEY set, run python -m app.gallery encrypt",
+    )
 
 
 class ReadyResponse(BaseModel):

@@ -32,6 +32,7 @@ NOT_SERVICE_VARIABLES = frozenset(
         "UID",
         "GID",
         "SKIP_CONTAINER_CHECK",
+        "OLD_ENCRYPTION_KEY",  # of python -m app.gallery encrypt
     }
 )
 

@@ -82,7 +82,12 @@ def test_templates_of_another_model_need_reenrolment(make_client, tmp_path):
 
     client = make_client(data_dir=data_dir, model_path=newer)
     gallery = client.get("/ready").json()["gallery"]
-    assert gallery == {"backend": "sqlite", "templates": 0, "templates_needing_reenrolment": 2}
+    assert gallery == {
+        "backend": "sqlite",
+        "templates": 0,
+        "templates_needing_reenrolment": 2,
+        "unencrypted_templates": 2,
+    }
     assert identify(client, FACE_A)["candidates"] == []
     faces = client.get("/people/heidi").json()["faces"]
     assert [face["current"] for face in faces] == [False, False]

@@ -15,12 +15,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 from threadpoolctl import threadpool_limits
 
+from app.errors import GalleryUnavailableError
 from app.gallery.audit import audit
-from app.gallery.codec import TemplateCodec
-from app.gallery.database import database_url, migrate, open_engine, truncate_wal
-from app.gallery.index import TemplateIndex
+from app.gallery.codec import TemplateDecodeError
+from app.gallery.database import truncate_wal
+from app.gallery.encryption import unencrypted_templates
+from app.gallery.index import Match, TemplateIndex
+from app.gallery.opening import GalleryOpenError, open_store
 from app.gallery.records import ModelKey
 from app.gallery.store import GalleryStore
 from app.settings import Settings
@@ -32,12 +37,14 @@ T = TypeVar("T")
 class Gallery:
     """Owns the store, the index and the poller of one application."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: GalleryStore | None = None) -> None:
+        """Args: store: already opened (``python -m app`` opens it first); else at start."""
         self.settings = settings
-        self.store: GalleryStore | None = None
+        self.store: GalleryStore | None = store
         self.index: TemplateIndex | None = None
         self.model: ModelKey | None = None
         self.stale_templates = 0
+        self.unencrypted_templates = 0
         self.ready = False
         self._version = 0
         self._pool: ThreadPoolExecutor | None = None
@@ -50,22 +57,24 @@ class Gallery:
         return self.store.engine.dialect.name if self.store else "not started"
 
     async def start(self, model: ModelKey) -> None:
-        """Open and migrate the database, load the model's templates, start polling."""
-        settings = self.settings
-        url = database_url(
-            settings.database_url.get_secret_value() if settings.database_url else None,
-            settings.data_dir,
-        )
-        key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+        """Open the database (unless opened), load the model's templates, start polling.
+
+        Raises:
+            GalleryOpenError: The database cannot be opened, or a template cannot be read.
+        """
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="gallery")
         self._sync_lock = asyncio.Lock()
-        engine = await self.run(open_engine, url)
-        await self.run(migrate, engine)
-        self.store, self.model = GalleryStore(engine, TemplateCodec(key)), model
+        if self.store is None:
+            self.store = await self.run(open_store, self.settings)
+        self.model = model
         single_threaded_blas()
         self.index = self._new_index()
-        self._version = await self.run(self._load, self.index)
+        try:
+            self._version = await self.run(self._load, self.index)
+        except TemplateDecodeError as exc:
+            raise GalleryOpenError(f"cannot load the gallery: {exc}") from None
         self.stale_templates = await self.run(self.store.stale_templates, model)
+        await self._count_unencrypted()
         self._poller = asyncio.create_task(self._poll(), name="gallery-poll")
         self.ready = True
         logger.info(
@@ -112,11 +121,44 @@ class Gallery:
                 self.stale_templates = await self.run(self.store.stale_templates, self.model)
             self._version = changes.version
 
+    async def search(self, probe: np.ndarray, top_k: int) -> list[Match]:
+        """Return the ``top_k`` people most like ``probe``, after every change committed so far.
+
+        Replicas poll for each other's changes every ``gallery_poll_ms``, so without more an
+        erasure answered 204 by replica B could still be found by replica A for up to a poll
+        interval. Before searching, one read of the change counter (a one-row primary-key
+        select) tells whether any replica committed since the index's version; only then are
+        the changes applied first (incrementally, as a poll would). /identify stays an
+        in-memory search plus one tiny query; it is never answered from an index older than
+        the last change committed before it searched. (``/people/{id}/verify`` reads the
+        person's templates from the database itself, so it needs no such check.)
+
+        Raises:
+            GalleryUnavailableError: The database cannot be read (so nothing can be confirmed).
+        """
+        try:
+            if await self.run(self.store.version) != self._version:
+                await self.sync()
+        except SQLAlchemyError as exc:
+            logger.warning("gallery: cannot read the change counter: %s", type(exc).__name__)
+            raise GalleryUnavailableError() from None
+        return await self.run(self.index.search, probe, top_k)
+
     async def erased(self, person_id: str, face_ids: list[str]) -> None:
         """After an erasure: update the index, flush SQLite's WAL, write the audit line."""
         await self.sync()
         await self.run(truncate_wal, self.store.engine)
         audit("person_erased", person_id, templates_removed=len(face_ids))
+
+    async def _count_unencrypted(self) -> None:
+        """Count plain templates; warn when a key is set and some are left unencrypted."""
+        self.unencrypted_templates = await self.run(unencrypted_templates, self.store.engine)
+        if self.unencrypted_templates and self.store.codec.encrypts:
+            logger.warning(
+                "FACEVERIFY_ENCRYPTION_KEY is set but %d templates stored before are not "
+                "encrypted; run `python -m app.gallery encrypt` to encrypt them",
+                self.unencrypted_templates,
+            )
 
     def _new_index(self) -> TemplateIndex:
         return TemplateIndex(

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import FaceNotFoundError, PersonExistsError
-from app.gallery import changelog, guards
+from app.gallery import changelog, guards, idempotency
 from app.gallery.codec import TemplateCodec
 from app.gallery.records import Changes, FaceRecord, ModelKey, NewFace, Person, Template
 from app.gallery.rows import (
@@ -113,6 +113,7 @@ class GalleryStore:
             )
             connection.execute(faces.delete().where(faces.c.person_id == person_id))
             connection.execute(people.delete().where(people.c.id == person_id))
+            idempotency.forget_person(connection, person_id)
             changelog.record(connection, version, face_ids, added=False)
         return face_ids
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 PERSON_ID_LENGTH = 128
@@ -84,4 +85,19 @@ gallery_events = Table(
     Column("face_id", String(FACE_ID_LENGTH), nullable=False),
     Column("added", Boolean, nullable=False),
     Index("ix_gallery_events_version", "version"),
+)
+
+# Answers of enrolments made with an Idempotency-Key header (app.idempotency): a retry with the
+# key gets the stored answer. ``response`` is null while the first request is in progress.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("route", String(16), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("person_id", String(PERSON_ID_LENGTH), nullable=True),
+    Column("response", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_keys_created", "created_at"),
+    Index("ix_idempotency_keys_person", "person_id"),
 )

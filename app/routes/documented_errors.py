@@ -17,9 +17,10 @@ _FACE_ROUTES = {
 _PEOPLE_ROUTES = {
     **_FACE_ROUTES,
     404: "person_not_found / face_not_found",
-    409: "person_exists / too_many_faces",
+    409: "person_exists / too_many_faces / idempotency_key_in_progress",
     422: "no_face / low_quality_face / multiple_faces / crop_enrolment_disabled / "
-    "too_many_images / no_templates / validation_error",
+    "too_many_images / no_templates / validation_error / idempotency_key_reused",
+    503: "model_not_ready / gallery_unavailable",
 }
 
 

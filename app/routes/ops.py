@@ -41,6 +41,7 @@ def ready(service: ServiceDep, gallery: GalleryDep) -> ReadyResponse:
         backend=gallery.backend,
         templates=len(gallery.index),
         templates_needing_reenrolment=gallery.stale_templates,
+        unencrypted_templates=gallery.unencrypted_templates,
     )
     return ReadyResponse(
         status="ready", model=model_info(service), runtime=service.runtime_name, gallery=status

@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.dependencies import (
     GalleryDep,
@@ -22,7 +23,9 @@ from app.errors import ApiError, CropEnrolmentDisabledError
 from app.gallery.audit import audit
 from app.gallery.records import FaceRecord, NewFace, Person
 from app.gallery.service import Gallery
+from app.idempotency import IdempotentRequest, idempotent
 from app.outcomes import Embedded
+from app.people_fields import PathId
 from app.people_schemas import (
     EnrolJsonRequest,
     EnrolledFace,
@@ -43,6 +46,8 @@ from app.settings import Settings
 from app.strict_json import StrictJsonRoute
 from app.uploads import read_upload
 
+CreateOnce = Annotated[IdempotentRequest, Depends(idempotent("people", 201))]
+EnrolOnce = Annotated[IdempotentRequest, Depends(idempotent("faces", 200))]
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key)], route_class=StrictJsonRoute
 )
@@ -58,14 +63,24 @@ _NO_QUERY = [Depends(refuse_query_parameters)]
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def create_person(body: PersonCreate, gallery: GalleryDep) -> PersonResponse:
-    """Create a person (409 ``person_exists`` when the id is taken); no photos yet."""
+async def create_person(
+    body: PersonCreate, gallery: GalleryDep, once: CreateOnce
+) -> PersonResponse | JSONResponse:
+    """Create a person (409 ``person_exists`` when the id is taken); no photos yet.
+
+    With ``Idempotency-Key``, a retry gets the first answer (see :mod:`app.idempotency`).
+    """
+    replay = await once.begin(body.model_dump_json().encode())
+    if replay is not None:
+        return replay
     person_id = body.id or uuid.uuid4().hex
     person = await gallery.run(
         gallery.store.create_person, person_id, body.display_name, body.metadata
     )
     audit("person_created", person.id)
-    return _person(person, gallery)
+    answer = _person(person, gallery)
+    await once.done(person.id, answer)
+    return answer
 
 
 @router.get(
@@ -87,7 +102,7 @@ async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
+async def get_person(person_id: PathId, gallery: GalleryDep) -> PersonResponse:
     """One person and the descriptions of their templates (404 ``person_not_found``)."""
     return _person(await gallery.run(gallery.store.get_person, person_id), gallery)
 
@@ -98,7 +113,9 @@ async def get_person(person_id: str, gallery: GalleryDep) -> PersonResponse:
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep) -> PersonResponse:
+async def update_person(
+    person_id: PathId, body: PersonUpdate, gallery: GalleryDep
+) -> PersonResponse:
     """Change a person's display name and/or metadata: a field given replaces, null clears."""
     changes = body.model_dump(include=body.model_fields_set)
     if "metadata" in changes:
@@ -111,7 +128,7 @@ async def update_person(person_id: str, body: PersonUpdate, gallery: GalleryDep)
 @router.delete(
     "/people/{person_id}", status_code=204, responses=PEOPLE_ERRORS, dependencies=_NO_QUERY
 )
-async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
+async def delete_person(person_id: PathId, gallery: GalleryDep) -> Response:
     """Erase the person and every template: nothing of them remains in the service."""
     face_ids = await gallery.run(gallery.store.delete_person, person_id)
     await gallery.erased(person_id, face_ids)
@@ -126,28 +143,36 @@ async def delete_person(person_id: str, gallery: GalleryDep) -> Response:
     dependencies=_NO_QUERY,
 )
 async def enrol(
-    person_id: str,
+    person_id: PathId,
     request: Request,
     service: ServiceDep,
     gallery: GalleryDep,
     settings: SettingsDep,
-) -> EnrolResponse:
+    once: EnrolOnce,
+) -> EnrolResponse | JSONResponse:
     """Enrol photos: one template per photo with a face; per-photo errors as on ``/embed``.
 
     Only the embedding, the model, the face box, the detector confidence and the time are
     stored, never the photo. Faces the detector did not find (``face_crop``, or detection
-    off) are enrolled only where FACEVERIFY_ALLOW_CROP_ENROLMENT is true.
+    off) are enrolled only where FACEVERIFY_ALLOW_CROP_ENROLMENT is true. With
+    ``Idempotency-Key``, a retry gets the first answer.
     """
     limit = settings.max_faces_per_person
     _require_crop_enrolment_allowed(settings, face_crop=False)
     # Before the body is read: the person exists and has room for one photo at least.
-    await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
+    if not await once.answered():  # (a retry gets its answer even if that filled the person)
+        await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
     upload = await read_upload(
         request, ("images",), EnrolJsonRequest, settings.max_images_per_request
     )
     face_crop = upload.options(FaceCropOption).face_crop
     _require_crop_enrolment_allowed(settings, face_crop)
     images = upload.images["images"]
+    replay = await once.begin(
+        person_id.encode(), b"face_crop" if face_crop else b"", *(i.data for i in images)
+    )
+    if replay is not None:
+        return replay
     await gallery.run(gallery.store.require_room, person_id, gallery.model, len(images), limit)
     outcomes = await service.embed_many(images, face_crop)
     embedded = [o for o in outcomes if isinstance(o, Embedded)]
@@ -164,11 +189,13 @@ async def enrol(
         templates=len(records),
         model=f"{gallery.model.name}/{gallery.model.version}",
     )
-    return EnrolResponse(
+    answer = EnrolResponse(
         person_id=person_id,
         model=model_info(service),
         results=_enrol_results(outcomes, iter(records)),
     )
+    await once.done(person_id, answer)
+    return answer
 
 
 @router.delete(
@@ -177,7 +204,7 @@ async def enrol(
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def delete_face(person_id: str, face_id: str, gallery: GalleryDep) -> Response:
+async def delete_face(person_id: PathId, face_id: PathId, gallery: GalleryDep) -> Response:
     """Remove one template (404 ``person_not_found`` / ``face_not_found``)."""
     await gallery.run(gallery.store.delete_face, person_id, face_id)
     await gallery.sync()

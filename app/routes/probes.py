@@ -17,6 +17,7 @@ from app.dependencies import (
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
 from app.gallery.threshold import bound_scope, identification_threshold, operating_points
+from app.people_fields import PathId
 from app.people_schemas import (
     Candidate,
     GallerySize,
@@ -46,7 +47,7 @@ _IDENTIFY_BODY = request_body(IdentifyJsonRequest, {"image": "probe image"})
     openapi_extra=_VERIFY_BODY,
 )
 async def verify_person(
-    person_id: str, request: Request, service: ServiceDep, gallery: GalleryDep
+    person_id: PathId, request: Request, service: ServiceDep, gallery: GalleryDep
 ) -> PersonVerifyResponse:
     """Is the probe photo this person? Compared with each of their templates of this model.
 
@@ -95,7 +96,7 @@ async def identify(
     upload = await read_upload(request, ("image",), IdentifyJsonRequest, 1)
     options = upload.options(IdentifyOptions)
     probe = await service.embed_one(upload.images["image"][0], options.face_crop)
-    matches = await gallery.run(gallery.index.search, probe.embedding, options.top_k)
+    matches = await gallery.search(probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
     rule = identification_threshold(
         operating_points(service.metadata),
