@@ -18,7 +18,7 @@ from facecore.decode import decode_image_reduced
 from facecore.detect import Face
 from facecore.preprocess import FacePreprocessor, to_model_input
 from facecore.preprocess_config import PreprocessConfig
-from facecore.quality import check_crop_detail, check_crop_size, check_detected_face
+from facecore.quality import check_crop_detail, check_detected_face, check_face_crop
 
 # A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
@@ -39,8 +39,9 @@ class ImagePreparer:
     """Turns uploaded images into model input under the service's limits (thread-safe).
 
     A face must be detected (the padded retry included) and pass the quality gate
-    (:mod:`facecore.quality`); an image the client declares a face crop (``face_crop``), or
-    every image when detection is off, is taken whole and gets the checks without landmarks.
+    (:mod:`facecore.quality`). An image the client declares a face crop (``face_crop``) is
+    embedded whole, not re-aligned, once a face found in it passes the same gate; with
+    detection off, every image is taken whole with only its contrast and sharpness checked.
     """
 
     def __init__(self, settings: Settings, config: PreprocessConfig) -> None:
@@ -65,7 +66,7 @@ class ImagePreparer:
             reduce_to=DECODE_REDUCE_TO,
         )
         if face_crop or not settings.detection:
-            return self._prepare_crop(decoded.rgb)
+            return self._prepare_crop(decoded.rgb, decoded.scale)
         preprocessor = self._preprocessor()
         prepared = preprocessor.process(decoded.rgb)
         check_detected_face(
@@ -78,12 +79,18 @@ class ImagePreparer:
             prepared.fallback,
         )
 
-    def _prepare_crop(self, rgb: np.ndarray) -> Prepared:
-        """Take the whole image as the face: resize it to the model input, then check it."""
-        check_crop_size(rgb, self.limits)
+    def _prepare_crop(self, rgb: np.ndarray, scale: float) -> Prepared:
+        """Take the whole image as the face, checked for one unless detection is off.
+
+        Detection off is the operator's word that every image is a face: only contrast and
+        sharpness are checked then.
+        """
         pixels = to_model_input(rgb, self.config.size, self.config.channels)
-        check_crop_detail(pixels, self.limits)
-        return Prepared(pixels.astype(np.float32), None, 0, False)
+        if not self.settings.detection:
+            check_crop_detail(pixels, self.limits)
+            return Prepared(pixels.astype(np.float32), None, 0, False)
+        face = check_face_crop(rgb, pixels, self._preprocessor(), self.limits)
+        return Prepared(pixels.astype(np.float32), face.scaled(1 / scale), 1, False)
 
     def _preprocessor(self) -> FacePreprocessor:
         """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""

@@ -12,9 +12,9 @@ _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
 Threshold = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 Far = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
 FACE_CROP_DESCRIPTION = (
-    "true: the images are ready-made face crops, taken whole without detection (only the "
-    "size, contrast and sharpness checks apply). Default false: a face must be detected, or "
-    "the image is refused with 422 no_face"
+    "true: the images are ready-made face crops, embedded whole (not re-aligned) once a face "
+    "found in them passes the quality gate. Default false: the face is detected and aligned. "
+    "Either way an image without a face gets 422 no_face"
 )
 
 

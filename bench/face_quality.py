@@ -22,9 +22,14 @@ from bench.nonfaces import synthetic_nonfaces
 from bench.results_file import write_result
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError
-from facecore.preprocess import FacePreprocessor
+from facecore.preprocess import FacePreprocessor, to_model_input
 from facecore.preprocess_config import PreprocessConfig
-from facecore.quality import QualityLimits, check_detected_face, confirm_face
+from facecore.quality import (
+    QualityLimits,
+    check_detected_face,
+    check_face_crop,
+    confirm_face,
+)
 
 LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
 SWEEP = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)
@@ -45,6 +50,18 @@ def judge(rgb: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits
     return {"outcome": "embedded", "confirmation": confirmation}
 
 
+def judge_crop(rgb: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits) -> dict:
+    """Return what the service does with ``face_crop=true``: embedded, or which check refused."""
+    config = preprocessor.config
+    try:
+        check_face_crop(
+            rgb, to_model_input(rgb, config.size, config.channels), preprocessor, limits
+        )
+    except FaceCoreError as exc:
+        return {"outcome": exc.code, "check": _check_name(str(exc))}
+    return {"outcome": "embedded"}
+
+
 def _check_name(message: str) -> str:
     for key, name in (
         ("between the eyes", "eye_distance"),
@@ -52,6 +69,8 @@ def _check_name(message: str) -> str:
         ("confirmed", "confirmation"),
         ("uniform", "contrast"),
         ("blurred", "sharpness"),
+        ("shortest side", "crop_size"),
+        ("no face", "no_face"),
     ):
         if key in message:
             return name
@@ -98,6 +117,11 @@ def run_nonfaces(preprocessor: FacePreprocessor, limits: QualityLimits) -> dict:
     judged = {name: judge(rgb, preprocessor, limits) for name, rgb in synthetic_nonfaces(face)}
     summary = summarise(list(judged.values()), limits)
     summary["embedded_names"] = sorted(n for n, j in judged.items() if j["outcome"] == "embedded")
+    as_crops = [judge_crop(rgb, preprocessor, limits) for _, rgb in synthetic_nonfaces(face)]
+    summary["as_face_crops"] = {
+        "embedded": sum(j["outcome"] == "embedded" for j in as_crops),
+        "refused_by_check": dict(Counter(j["check"] for j in as_crops if "check" in j)),
+    }
     return summary
 
 

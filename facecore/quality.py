@@ -15,9 +15,9 @@ is embedded, ``check_detected_face`` asks, cheapest first:
    ``min_contrast``; Laplacian standard deviation over grey standard deviation (independent of
    brightness and contrast) at least ``min_sharpness``.
 
-A client's face crop (no detection) gets the checks that need no landmarks: its shortest side
-must hold ``min_eye_distance_px`` at the template's eye spacing; then contrast and sharpness
-of the model's input.
+A client's face crop (``check_face_crop``) is embedded whole, without re-alignment, but only
+when its shortest side holds ``min_eye_distance_px`` at the template's eye spacing and a face
+found in it passes the same checks (contrast and sharpness of the crop as the model sees it).
 The limits were chosen on the shared face sets and on ``bench.nonfaces``'s synthetic pictures
 (``python -m bench.face_quality``; docs/benchmarks.md, "Face-quality gate").
 """
@@ -31,7 +31,8 @@ import numpy as np
 
 from facecore.align import TEMPLATE_SIZE, similarity_transform, template_points
 from facecore.detect import LEFT_EYE, RIGHT_EYE, Face, FaceDetector
-from facecore.errors import LowQualityFaceError
+from facecore.errors import LowQualityFaceError, NoFaceError
+from facecore.preprocess import FacePreprocessor
 
 CONFIRM_SIDE = 192  # the canonical frame the confirmation detects in
 CONFIRM_FACE_SCALE = 0.55  # the template's share of that frame: the face with its surroundings
@@ -103,19 +104,35 @@ def check_detected_face(
     check_crop_detail(crop, limits)
 
 
-def check_crop_size(crop: np.ndarray, limits: QualityLimits) -> None:
-    """Refuse a client's face crop too small to hold eyes ``min_eye_distance_px`` apart.
+def check_face_crop(
+    rgb: np.ndarray, pixels: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits
+) -> Face:
+    """Refuse a client's face crop unless a face is found in it and passes the gate.
+
+    The crop is embedded whole (the client aligned it), but a face must still be detected in it
+    (the padded retry included) and pass every check of ``check_detected_face``, contrast and
+    sharpness measured on ``pixels``, the crop as the model sees it.
+
+    Returns:
+        The face found, in the crop's pixels.
 
     Raises:
-        LowQualityFaceError: The message gives the crop's side and the least accepted.
+        LowQualityFaceError: The crop is too small, or its face fails a check.
+        NoFaceError: No face in the crop.
     """
     min_side = limits.min_eye_distance_px / TEMPLATE_EYE_SHARE
-    side = min(crop.shape[:2])
+    side = min(rgb.shape[:2])
     if side < min_side:
         raise LowQualityFaceError(
             f"the face crop is {side} px on its shortest side; at least {min_side:.0f} are "
             f"needed (eyes {limits.min_eye_distance_px:g} px apart)"
         )
+    faces, _ = preprocessor.find_faces(rgb)
+    if not faces:
+        raise NoFaceError("no face found in the face crop")
+    face = preprocessor.choose(faces)
+    check_detected_face(rgb, face, pixels, preprocessor.detector, limits)
+    return face
 
 
 def check_crop_detail(crop: np.ndarray, limits: QualityLimits) -> None:

@@ -75,10 +75,13 @@ ROUTES = ["/embed", "/verify", "/people/ann/faces", "/people/ann/verify", "/iden
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_no_route_embeds_a_picture_without_a_face(client, route):
+@pytest.mark.parametrize("face_crop", [False, True])
+def test_no_route_embeds_a_picture_without_a_face(make_client, route, face_crop):
+    """Neither as a photo nor declared a face crop (enrolment of crops allowed here)."""
+    client = make_client(allow_crop_enrolment=True)
     enrolled(client)
     for name, data in nonface_sample():
-        status, code = post_one(client, route, data)
+        status, code = post_one(client, route, data, face_crop=face_crop)
         assert code in REFUSALS, (route, name, status, code)
     person = client.get("/people/ann").json()
     assert len(person["faces"]) == 1  # only the real photo enrolled before
@@ -94,17 +97,19 @@ def test_the_issue_squares_neither_enrol_nor_verify(client):
     assert pair.status_code == 422 and pair.json()["error"]["code"] == "no_face"
 
 
-def test_face_crop_takes_the_image_whole_and_still_checks_it(client):
+def test_face_crop_takes_the_image_whole_once_a_face_is_found_in_it(client):
     crop = client.post(
         "/embed", files={"images": ("orl.pgm", ORL_CROP)}, data={"face_crop": "true"}
     ).json()["results"][0]
-    assert crop["face"] is None and len(crop["embedding"]) == 16
-    grey = {
+    photo = client.post("/embed", files={"images": ("orl.pgm", ORL_CROP)}).json()["results"][0]
+    assert crop["face"]["box"] == pytest.approx(photo["face"]["box"])  # the face found in it
+    assert crop["embedding"] != pytest.approx(photo["embedding"])  # but not re-aligned
+    pair = {
         "image1": base64.b64encode(GREY).decode(),
         "image2": base64.b64encode(ORL_CROP).decode(),
     }
-    flat = client.post("/verify", json={**grey, "face_crop": True}).json()["error"]
-    assert flat["code"] == "low_quality_face" and "nearly uniform" in flat["message"]
+    flat = client.post("/verify", json={**pair, "face_crop": True}).json()["error"]
+    assert flat["code"] == "no_face" and "face crop" in flat["message"]
     speck = png(np.eye(20, dtype=np.uint8)[..., None].repeat(3, axis=2) * 255)
     tiny = client.post(
         "/embed", files={"images": ("t.png", speck)}, data={"face_crop": "true"}
@@ -137,7 +142,14 @@ def test_enrolling_crops_where_the_operator_allows_it(make_client):
         "/people/ann/faces",
         json={"images": [base64.b64encode(ORL_CROP).decode()], "face_crop": True},
     ).json()
-    assert body["results"][0]["face"] is None and body["results"][0]["face_id"]
+    assert body["results"][0]["face"]["box"] and body["results"][0]["face_id"]
+
+
+def test_detection_off_still_refuses_flat_images(make_client):
+    client = make_client(detection=False)
+    flat = client.post("/embed", files={"images": ("g.png", GREY)}).json()["results"][0]
+    assert flat["error"]["code"] == "low_quality_face"
+    assert "nearly uniform" in flat["error"]["message"]
 
 
 def test_detection_off_enrols_nothing_unless_allowed(make_client):
@@ -162,7 +174,8 @@ KNOWN_GAP = {"half_face_mirrored_right_framed"}
 
 
 @pytest.mark.slow
-def test_none_of_the_synthetic_nonfaces_is_embedded(client):
+@pytest.mark.parametrize("face_crop", [False, True])
+def test_none_of_the_synthetic_nonfaces_is_embedded(client, face_crop):
     """Drawings of a face (``blob_face_*``) are faces to a detector: not counted here."""
     face = decode_image(ORL_CROP, max_bytes=10**7, max_pixels=10**7)
     pictures = [(n, png(rgb)) for n, rgb in synthetic_nonfaces(face) if not n.startswith("blob")]
@@ -170,6 +183,7 @@ def test_none_of_the_synthetic_nonfaces_is_embedded(client):
     for start in range(0, len(pictures), 16):
         chunk = pictures[start : start + 16]
         files = [("images", (f"{name}.png", data)) for name, data in chunk]
-        results = client.post("/embed", files=files).json()["results"]
+        fields = {"face_crop": str(face_crop).lower()}
+        results = client.post("/embed", files=files, data=fields).json()["results"]
         embedded += [n for (n, _), r in zip(chunk, results, strict=True) if "embedding" in r]
     assert len(pictures) >= 200 and set(embedded) <= KNOWN_GAP
