@@ -3,8 +3,9 @@
 For every image of each shared face set (or every ``--every``-th), and for the synthetic
 pictures of ``bench.nonfaces``: is a face detected the way the service detects (padded retry,
 no centre crop), and does it pass the quality gate (``facecore.quality``) at the service's
-default limits? Per set: images, faces found, share refused by the gate and by which check;
-the non-faces embedded (must be none). A sweep of ``min_confirmation`` shows the trade.
+default limits? The same images sent as face crops (``face_crop=true``) too. Per set: images,
+faces found, share refused by the gate and by which check; the non-faces embedded (must be
+none). A sweep of ``min_confirmation`` shows the trade.
 
 Usage: ``python -m bench.face_quality [--data ../shared/data/faces] [--every 1]
 [--out bench/results/face_quality.json]``
@@ -104,9 +105,13 @@ def run_sets(root: Path, every: int, preprocessor: FacePreprocessor, limits: Qua
     results = {}
     for folder in sorted(path for path in root.iterdir() if path.is_dir()):
         paths = sorted(path for path in folder.glob("*/*") if path.is_file())[::every]
-        rgbs = (decode_image(path.read_bytes(), **LIMITS) for path in paths)
-        judged = [judge(rgb, preprocessor, limits) for rgb in rgbs]
+        judged, as_crops = [], []
+        for path in paths:
+            rgb = decode_image(path.read_bytes(), **LIMITS)
+            judged.append(judge(rgb, preprocessor, limits))
+            as_crops.append(judge_crop(rgb, preprocessor, limits))
         results[folder.name] = summarise(judged, limits)
+        results[folder.name]["as_face_crops"] = crop_summary(as_crops)
         print(folder.name, results[folder.name], flush=True)
     return results
 
@@ -118,11 +123,16 @@ def run_nonfaces(preprocessor: FacePreprocessor, limits: QualityLimits) -> dict:
     summary = summarise(list(judged.values()), limits)
     summary["embedded_names"] = sorted(n for n, j in judged.items() if j["outcome"] == "embedded")
     as_crops = [judge_crop(rgb, preprocessor, limits) for _, rgb in synthetic_nonfaces(face)]
-    summary["as_face_crops"] = {
-        "embedded": sum(j["outcome"] == "embedded" for j in as_crops),
-        "refused_by_check": dict(Counter(j["check"] for j in as_crops if "check" in j)),
-    }
+    summary["as_face_crops"] = crop_summary(as_crops)
     return summary
+
+
+def crop_summary(judged: list[dict]) -> dict:
+    """How many of the images sent as face crops are embedded, and why the others are not."""
+    return {
+        "embedded": sum(j["outcome"] == "embedded" for j in judged),
+        "refused_by_check": dict(Counter(j["check"] for j in judged if "check" in j)),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -62,10 +62,10 @@ import sys, time
 import app.preparation as preparation
 from app.__main__ import main
 prepare = preparation.ImagePreparer.prepare
-def slow(self, image):
+def slow(self, image, *options):
     print("slow decode started", flush=True)
     time.sleep(15)
-    return prepare(self, image)
+    return prepare(self, image, *options)
 preparation.ImagePreparer.prepare = slow
 sys.exit(main())
 """
