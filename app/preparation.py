@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.errors import CropEnrolmentDisabledError
 from app.image_input import ImageInput
 from app.settings import Settings
 from facecore.decode import decode_image_reduced
@@ -98,3 +99,14 @@ class ImagePreparer:
         if preprocessor is None:
             preprocessor = self._local.preprocessor = FacePreprocessor(self.config)
         return preprocessor
+
+
+def require_crop_enrolment_allowed(settings: Settings, face_crop: bool) -> None:
+    """Refuse to enrol undetected faces (crops) unless the operator allows it."""
+    if settings.allow_crop_enrolment or not (face_crop or not settings.detection):
+        return
+    reason = "face_crop is true" if face_crop else "face detection is off (FACEVERIFY_DETECTION)"
+    raise CropEnrolmentDisabledError(
+        f"{reason}: only faces the detector finds are enrolled; the operator can allow face "
+        "crops with FACEVERIFY_ALLOW_CROP_ENROLMENT=true"
+    )

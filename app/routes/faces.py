@@ -5,19 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from app.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
-from app.errors import ApiError
-from app.outcomes import Embedded
+from app.routes.answers import embed_result, image_faces
 from app.routes.documented_errors import FACE_ERRORS
 from app.routes.ops import model_info
 from app.schemas import (
-    EmbedFailure,
     EmbedJsonRequest,
     EmbedResponse,
-    EmbedResult,
-    ErrorDetail,
     FaceCropOption,
-    FaceInfo,
-    ImageFaces,
     VerifyJsonRequest,
     VerifyOptions,
     VerifyResponse,
@@ -49,7 +43,7 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
     )
     options = upload.options(FaceCropOption)
     outcomes = await service.embed_many(upload.images["images"], options.face_crop)
-    return EmbedResponse(model=model_info(service), results=[_result(o) for o in outcomes])
+    return EmbedResponse(model=model_info(service), results=[embed_result(o) for o in outcomes])
 
 
 @router.post(
@@ -83,32 +77,6 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
         threshold=result.threshold,
         operating_point=result.operating_point,
         model=model_info(service),
-        image1=_faces(result.first),
-        image2=_faces(result.second),
+        image1=image_faces(result.first),
+        image2=image_faces(result.second),
     )
-
-
-def _result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:
-    if isinstance(outcome, ApiError):
-        return EmbedFailure(error=ErrorDetail(code=outcome.code, message=outcome.message))
-    faces = _faces(outcome)
-    return EmbedResult(
-        embedding=outcome.embedding.tolist(),
-        face=faces.face,
-        faces_detected=faces.faces_detected,
-        fallback=faces.fallback,
-    )
-
-
-def _faces(embedded: Embedded) -> ImageFaces:
-    face = embedded.face
-    info = (
-        None
-        if face is None
-        else FaceInfo(
-            box=[float(value) for value in face.box],
-            confidence=float(face.confidence),
-            landmarks=face.landmarks.astype(float).tolist(),
-        )
-    )
-    return ImageFaces(face=info, faces_detected=embedded.faces_detected, fallback=embedded.fallback)

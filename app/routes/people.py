@@ -6,7 +6,7 @@ Probing the enrolled people, 1:1 and 1:N, is in :mod:`app.routes.probes`.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -19,30 +19,25 @@ from app.dependencies import (
     refuse_repeated_query_parameters,
     require_api_key,
 )
-from app.errors import ApiError, CropEnrolmentDisabledError
 from app.gallery.audit import audit
-from app.gallery.records import FaceRecord, NewFace, Person
-from app.gallery.service import Gallery
+from app.gallery.records import NewFace
 from app.idempotency import IdempotentRequest, idempotent
 from app.outcomes import Embedded
 from app.people_fields import PathId
 from app.people_schemas import (
     EnrolJsonRequest,
-    EnrolledFace,
     EnrolResponse,
-    FaceModel,
     PeoplePage,
     PeopleQuery,
     PersonCreate,
     PersonResponse,
     PersonUpdate,
-    StoredFace,
 )
+from app.preparation import require_crop_enrolment_allowed
+from app.routes.answers import enrol_results, person_answer
 from app.routes.documented_errors import PEOPLE_ERRORS
-from app.routes.faces import _faces, _result
 from app.routes.ops import model_info
 from app.schemas import FaceCropOption, request_body
-from app.settings import Settings
 from app.strict_json import StrictJsonRoute
 from app.uploads import read_upload
 
@@ -63,7 +58,7 @@ _NO_QUERY = [Depends(refuse_query_parameters)]
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def create_person(
+async def createperson_answer(
     body: PersonCreate, gallery: GalleryDep, once: CreateOnce
 ) -> PersonResponse | JSONResponse:
     """Create a person (409 ``person_exists`` when the id is taken); no photos yet.
@@ -78,7 +73,7 @@ async def create_person(
         gallery.store.create_person, person_id, body.display_name, body.metadata
     )
     audit("person_created", person.id)
-    answer = _person(person, gallery)
+    answer = person_answer(person, gallery)
     await once.done(person.id, answer)
     return answer
 
@@ -93,7 +88,7 @@ async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()
     """People ordered by id, ``limit`` at a time after the id ``after``."""
     people = await gallery.run(gallery.store.list_people, query.limit, query.after)
     next_after = people[-1].id if len(people) == query.limit else None
-    return PeoplePage(people=[_person(p, gallery) for p in people], next_after=next_after)
+    return PeoplePage(people=[person_answer(p, gallery) for p in people], next_after=next_after)
 
 
 @router.get(
@@ -102,9 +97,9 @@ async def list_people(gallery: GalleryDep, query: Annotated[PeopleQuery, Query()
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def get_person(person_id: PathId, gallery: GalleryDep) -> PersonResponse:
+async def getperson_answer(person_id: PathId, gallery: GalleryDep) -> PersonResponse:
     """One person and the descriptions of their templates (404 ``person_not_found``)."""
-    return _person(await gallery.run(gallery.store.get_person, person_id), gallery)
+    return person_answer(await gallery.run(gallery.store.get_person, person_id), gallery)
 
 
 @router.patch(
@@ -113,7 +108,7 @@ async def get_person(person_id: PathId, gallery: GalleryDep) -> PersonResponse:
     responses=PEOPLE_ERRORS,
     dependencies=_NO_QUERY,
 )
-async def update_person(
+async def updateperson_answer(
     person_id: PathId, body: PersonUpdate, gallery: GalleryDep
 ) -> PersonResponse:
     """Change a person's display name and/or metadata: a field given replaces, null clears."""
@@ -122,13 +117,13 @@ async def update_person(
         changes["attributes"] = changes.pop("metadata")
     person = await gallery.run(gallery.store.update_person, person_id, changes)
     audit("person_updated", person_id, fields=",".join(sorted(body.model_fields_set)))
-    return _person(person, gallery)
+    return person_answer(person, gallery)
 
 
 @router.delete(
     "/people/{person_id}", status_code=204, responses=PEOPLE_ERRORS, dependencies=_NO_QUERY
 )
-async def delete_person(person_id: PathId, gallery: GalleryDep) -> Response:
+async def deleteperson_answer(person_id: PathId, gallery: GalleryDep) -> Response:
     """Erase the person and every template: nothing of them remains in the service."""
     face_ids = await gallery.run(gallery.store.delete_person, person_id)
     await gallery.erased(person_id, face_ids)
@@ -158,7 +153,7 @@ async def enrol(
     ``Idempotency-Key``, a retry gets the first answer.
     """
     limit = settings.max_faces_per_person
-    _require_crop_enrolment_allowed(settings, face_crop=False)
+    require_crop_enrolment_allowed(settings, face_crop=False)
     # Before the body is read: the person exists and has room for one photo at least.
     if not await once.answered():  # (a retry gets its answer even if that filled the person)
         await gallery.run(gallery.store.require_room, person_id, gallery.model, 1, limit)
@@ -166,7 +161,7 @@ async def enrol(
         request, ("images",), EnrolJsonRequest, settings.max_images_per_request
     )
     face_crop = upload.options(FaceCropOption).face_crop
-    _require_crop_enrolment_allowed(settings, face_crop)
+    require_crop_enrolment_allowed(settings, face_crop)
     images = upload.images["images"]
     replay = await once.begin(
         person_id.encode(), b"face_crop" if face_crop else b"", *(i.data for i in images)
@@ -192,7 +187,7 @@ async def enrol(
     answer = EnrolResponse(
         person_id=person_id,
         model=model_info(service),
-        results=_enrol_results(outcomes, iter(records)),
+        results=enrol_results(outcomes, iter(records)),
     )
     await once.done(person_id, answer)
     return answer
@@ -212,58 +207,7 @@ async def delete_face(person_id: PathId, face_id: PathId, gallery: GalleryDep) -
     return Response(status_code=204)
 
 
-def _require_crop_enrolment_allowed(settings: Settings, face_crop: bool) -> None:
-    """Refuse to enrol undetected faces (crops) unless the operator allows it."""
-    if settings.allow_crop_enrolment or not (face_crop or not settings.detection):
-        return
-    reason = "face_crop is true" if face_crop else "face detection is off (FACEVERIFY_DETECTION)"
-    raise CropEnrolmentDisabledError(
-        f"{reason}: only faces the detector finds are enrolled; the operator can allow face "
-        "crops with FACEVERIFY_ALLOW_CROP_ENROLMENT=true"
-    )
-
-
 def _new_face(embedded: Embedded) -> NewFace:
     face = embedded.face
     box = None if face is None else tuple(float(value) for value in face.box)
     return NewFace(embedded.embedding, box, None if face is None else float(face.confidence))
-
-
-def _enrol_results(outcomes: list[Embedded | ApiError], records: Any) -> list[EnrolledFace | Any]:
-    results = []
-    for outcome in outcomes:
-        if isinstance(outcome, ApiError):
-            results.append(_result(outcome))
-        else:
-            faces = _faces(outcome)
-            results.append(
-                EnrolledFace(
-                    face_id=next(records).id,
-                    face=faces.face,
-                    faces_detected=faces.faces_detected,
-                    fallback=faces.fallback,
-                )
-            )
-    return results
-
-
-def _person(person: Person, gallery: Gallery) -> PersonResponse:
-    return PersonResponse(
-        id=person.id,
-        display_name=person.display_name,
-        metadata=person.attributes,
-        created_at=person.created_at,
-        faces=[_stored(face, gallery) for face in person.faces],
-    )
-
-
-def _stored(face: FaceRecord, gallery: Gallery) -> StoredFace:
-    current = (face.model_name, face.model_version) == (gallery.model.name, gallery.model.version)
-    return StoredFace(
-        id=face.id,
-        model=FaceModel(name=face.model_name, version=face.model_version),
-        current=current,
-        box=list(face.box) if face.box else None,
-        confidence=face.confidence,
-        created_at=face.created_at,
-    )

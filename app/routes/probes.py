@@ -27,8 +27,8 @@ from app.people_schemas import (
     PersonVerifyJsonRequest,
     PersonVerifyResponse,
 )
+from app.routes.answers import image_faces
 from app.routes.documented_errors import PEOPLE_ERRORS
-from app.routes.faces import _faces
 from app.routes.ops import model_info
 from app.schemas import VerifyOptions, request_body
 from app.uploads import read_upload
@@ -75,7 +75,7 @@ async def verify_person(
         face_id=match.face_id,
         templates=match.templates,
         model=model_info(service),
-        probe=_faces(probe),
+        probe=image_faces(probe),
     )
 
 
@@ -121,5 +121,5 @@ async def identify(
         fpir_bound_scope=bound_scope(service.metadata) if options.threshold is None else None,
         gallery=size,
         model=model_info(service),
-        probe=_faces(probe),
+        probe=image_faces(probe),
     )
