@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     min_face_confirmation: float = Field(
         0.7, ge=0, lt=1, description="Quality gate: confidence of the face detected again, framed."
     )
+    min_feature_detail: float = Field(
+        2.0, ge=0, description="Quality gate: contrast around each eye, the nose and the mouth."
+    )
     min_face_contrast: float = Field(
         5.0, ge=0, description="Quality gate: grey standard deviation of the aligned face."
     )
@@ -194,6 +197,7 @@ class Settings(BaseSettings):
         return QualityLimits(
             min_eye_distance_px=self.min_eye_distance_px,
             min_confirmation=self.min_face_confirmation,
+            min_feature_detail=self.min_feature_detail,
             min_contrast=self.min_face_contrast,
             min_sharpness=self.min_face_sharpness,
         )

@@ -21,6 +21,7 @@ import numpy as np
 
 from bench.nonfaces import synthetic_nonfaces
 from bench.results_file import write_result
+from facecore.confirmation import confirm_face
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError
 from facecore.preprocess import FacePreprocessor, to_model_input
@@ -29,7 +30,6 @@ from facecore.quality import (
     QualityLimits,
     check_detected_face,
     check_face_crop,
-    confirm_face,
 )
 
 LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
@@ -68,6 +68,7 @@ def _check_name(message: str) -> str:
         ("between the eyes", "eye_distance"),
         ("layout", "landmark_layout"),
         ("confirmed", "confirmation"),
+        ("no detail", "feature_detail"),
         ("uniform", "contrast"),
         ("blurred", "sharpness"),
         ("shortest side", "crop_size"),

@@ -11,7 +11,10 @@ is embedded, ``check_detected_face`` asks, cheapest first:
    lightness equalised, is detected again, where expected, with confidence at least
    ``min_confirmation``. A detection on texture
    rarely survives being re-framed; a real face is found again at a size the detector likes;
-4. contrast and sharpness of the aligned crop: grey standard deviation at least
+4. feature detail: in that equalised frame, the squares around the eyes, the nose tip and the
+   mouth each have a grey standard deviation of at least ``min_feature_detail`` (half a face
+   on a plain card, or a drawing of one, has a flat square);
+5. contrast and sharpness of the aligned crop: grey standard deviation at least
    ``min_contrast``; Laplacian standard deviation over grey standard deviation (independent of
    brightness and contrast) at least ``min_sharpness``.
 
@@ -30,14 +33,11 @@ import cv2
 import numpy as np
 
 from facecore.align import TEMPLATE_SIZE, similarity_transform, template_points
+from facecore.confirmation import confirmation, feature_detail, frame_face
 from facecore.detect import LEFT_EYE, RIGHT_EYE, Face, FaceDetector
 from facecore.errors import LowQualityFaceError, NoFaceError
 from facecore.preprocess import FacePreprocessor
 
-CONFIRM_SIDE = 192  # the canonical frame the confirmation detects in
-CONFIRM_FACE_SCALE = 0.55  # the template's share of that frame: the face with its surroundings
-CONFIRM_MAX_OFFSET = 2.0  # re-detected landmarks this many eye distances off: not the same face
-CLAHE_CLIP = 2.0  # the frame's lightness is equalised (Extended Yale B: 19% -> 5% refused)
 # The template's eye spacing as a share of its side (arcface: 35.2 px of 112).
 TEMPLATE_EYE_SHARE = 0.3146
 
@@ -49,6 +49,7 @@ class QualityLimits:
     min_eye_distance_px: float = 8.0
     max_landmark_misfit_px: float = 10.0
     min_confirmation: float = 0.7
+    min_feature_detail: float = 2.0
     min_contrast: float = 5.0
     min_sharpness: float = 0.08
 
@@ -59,6 +60,7 @@ class QualityLimits:
                 "min_eye_distance_px": self.min_eye_distance_px >= 0,
                 "max_landmark_misfit_px": self.max_landmark_misfit_px > 0,
                 "min_confirmation": 0.0 <= self.min_confirmation < 1.0,
+                "min_feature_detail": self.min_feature_detail >= 0,
                 "min_contrast": self.min_contrast >= 0,
                 "min_sharpness": self.min_sharpness >= 0,
             }.items()
@@ -95,11 +97,18 @@ def check_detected_face(
             f"the landmarks found do not have a face's layout (misfit {misfit:.1f} px; "
             f"at most {limits.max_landmark_misfit_px:g})"
         )
-    confirmation = confirm_face(rgb, face, detector)
-    if confirmation < limits.min_confirmation:
+    framed = frame_face(rgb, face)
+    confidence = 0.0 if framed is None else confirmation(framed, detector)
+    if confidence < limits.min_confirmation:
         raise LowQualityFaceError(
             f"the face was not confirmed when framed on its own (detector confidence "
-            f"{confirmation:.2f}; at least {limits.min_confirmation:g} is needed)"
+            f"{confidence:.2f}; at least {limits.min_confirmation:g} is needed)"
+        )
+    detail = feature_detail(framed)
+    if detail < limits.min_feature_detail:
+        raise LowQualityFaceError(
+            f"an eye, the nose or the mouth shows no detail (contrast {detail:.1f} around it; "
+            f"at least {limits.min_feature_detail:g} is needed)"
         )
     check_crop_detail(crop, limits)
 
@@ -175,37 +184,3 @@ def landmark_misfit(landmarks: np.ndarray) -> float:
         return float("inf")
     mapped = points @ matrix[:, :2].T + matrix[:, 2]
     return float(np.sqrt(((mapped - template) ** 2).sum(axis=1).mean()))
-
-
-def confirm_face(rgb: np.ndarray, face: Face, detector: FaceDetector) -> float:
-    """Detect again in the canonical framing; the confidence of the same face found, else 0."""
-    template = template_points(TEMPLATE_SIZE)
-    scale = CONFIRM_FACE_SCALE * CONFIRM_SIDE / TEMPLATE_SIZE
-    expected = (template - TEMPLATE_SIZE / 2) * scale + CONFIRM_SIDE / 2
-    try:
-        matrix = similarity_transform(face.landmarks[:4], expected)
-    except ValueError:
-        return 0.0
-    framed = _equalised(
-        cv2.warpAffine(
-            rgb, matrix, (CONFIRM_SIDE, CONFIRM_SIDE), flags=cv2.INTER_LINEAR, borderValue=0
-        )
-    )
-    eye_distance = float(np.linalg.norm(expected[0] - expected[1]))
-    found = [
-        again.confidence
-        for again in detector.detect(framed)
-        if _offset(again.landmarks[:4], expected) <= CONFIRM_MAX_OFFSET * eye_distance
-    ]
-    return max(found, default=0.0)
-
-
-def _equalised(rgb: np.ndarray) -> np.ndarray:
-    """Even out the lightness locally (CLAHE on L of Lab): a side-lit face is found again."""
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-    lab[..., 0] = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=(4, 4)).apply(lab[..., 0])
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-
-
-def _offset(points: np.ndarray, expected: np.ndarray) -> float:
-    return float(np.sqrt(((points - expected) ** 2).sum(axis=1).mean()))
