@@ -18,9 +18,11 @@ from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from app.body_limits import BODY_RESERVATION
 from app.errors import InvalidRequestError, UnsupportedMediaTypeError
 from app.image_input import ImageInput
 from app.json_reader import JsonCollector, JsonLimits
+from app.memory_budget import Reservation
 from app.multipart_reader import FormFields, MultipartCollector, MultipartLimits
 
 BLOCK_BYTES = 1024 * 1024
@@ -88,7 +90,12 @@ async def read_upload(
         limits = MultipartLimits(max_images, max_image_bytes)
         upload = await _read_multipart(request, options, limits, fields)
     elif content_type == "application/json" or content_type.endswith("+json"):
-        limits = JsonLimits(image_fields, max_images, _base64_chars(max_image_bytes))
+        limits = JsonLimits(
+            image_fields,
+            max_images,
+            _base64_chars(max_image_bytes),
+            request.app.state.settings.max_token_chars,
+        )
         upload = await _read_json(request, json_model, limits, fields)
     else:
         raise UnsupportedMediaTypeError(
@@ -96,6 +103,11 @@ async def read_upload(
             "send multipart/form-data or application/json"
         )
     _require(upload, image_fields)
+    body = request.scope.get(BODY_RESERVATION)
+    if body is not None:  # the body is parsed: the request now holds its images' bytes only
+        body.shrink_to(
+            sum(len(image.data) for images in upload.images.values() for image in images)
+        )
     return upload
 
 
@@ -126,8 +138,12 @@ async def _read_multipart(
 async def _read_json(
     request: Request, json_model: type[BaseModel], limits: JsonLimits, fields: FormFields
 ) -> Upload:
-    collector = JsonCollector(limits)
-    await _consume(request, collector)
+    allowance = Reservation(request.app.state.memory_budget)
+    collector = JsonCollector(limits, allowance)
+    try:
+        await _consume(request, collector)
+    finally:
+        allowance.release()
     try:
         body = json_model.model_validate(collector.payload, strict=True).model_dump()
     except ValidationError as exc:
