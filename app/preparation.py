@@ -59,7 +59,7 @@ class ImagePreparer:
             FaceCoreError: Undecodable or oversized image, no face, several faces under the
                 ``reject`` policy, or a face refused by the quality gate.
         """
-        memory = DecodeReservation(self.budget, self.settings.decode_budget_bytes)
+        memory = DecodeReservation(self.budget, image.request_bytes)
         try:
             return self._prepare(image, face_crop, memory)
         finally:
@@ -108,21 +108,23 @@ class ImagePreparer:
 class DecodeReservation:
     """One decode's share of the memory budget (:class:`facecore.decode_memory.DecodeMemory`).
 
-    A decode whose cost passes ``cap`` is refused (413) at once: it could never fit. One that
-    does not fit now waits for room (``FACEVERIFY_MEMORY_WAIT_S``, then 503 server_busy).
+    A decode may take what its request's images (``request_bytes``) leave of the budget; one
+    that costs more is refused (413) at once: it could never fit. One that does not fit now
+    waits for room (``FACEVERIFY_MEMORY_WAIT_S``, then 503 server_busy).
     """
 
-    def __init__(self, budget: MemoryBudget, cap: int) -> None:
-        self.reservation, self.cap = Reservation(budget), cap
+    def __init__(self, budget: MemoryBudget, request_bytes: int) -> None:
+        self.reservation, self.request_bytes = Reservation(budget), request_bytes
+        self.cap = budget.capacity - request_bytes
 
     def grow(self, size: int) -> None:
         """Reserve ``size`` bytes for the decode, or refuse it."""
         if size > self.cap:
             raise ImageTooLargeError(
                 f"decoding this image would take {size // MIB} MiB; the limit is "
-                f"{self.cap // MIB} MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less "
-                "FACEVERIFY_MAX_IMAGES_PER_REQUEST x FACEVERIFY_MAX_IMAGE_BYTES); send fewer "
-                "pixels, or a JPEG"
+                f"{self.cap // MIB} MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less the "
+                f"{self.request_bytes // MIB} MiB of the request's images); send fewer pixels, "
+                "or a JPEG"
             )
         self.reservation.grow(size)
 

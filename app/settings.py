@@ -206,9 +206,10 @@ class Settings(BaseSettings):
 
     @property
     def decode_budget_bytes(self) -> int:
-        """Most one image's decode may reserve: the budget less a request's images' bytes.
+        """Least one image's decode may reserve: the budget less the largest request's images.
 
-        So any request within the limits can decode its images, one at a time if need be.
+        A decode may reserve the budget less its own request's images (``app.preparation``),
+        so any request within the limits can decode its images, one at a time if need be.
         """
         return self.memory_budget_bytes - self.max_images_per_request * self.max_image_bytes
 

@@ -9,7 +9,7 @@ The route's byte limit and the body deadline are enforced underneath, by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
@@ -103,12 +103,23 @@ async def read_upload(
             "send multipart/form-data or application/json"
         )
     _require(upload, image_fields)
+    return _holding_images_only(request, upload)
+
+
+def _holding_images_only(request: Request, upload: Upload) -> Upload:
+    """Shrink the parsed body's reservation to its images' bytes, noted in each image.
+
+    Each image carries the total as ``request_bytes``: its decode may reserve the rest.
+    """
+    held = sum(len(image.data) for images in upload.images.values() for image in images)
     body = request.scope.get(BODY_RESERVATION)
-    if body is not None:  # the body is parsed: the request now holds its images' bytes only
-        body.shrink_to(
-            sum(len(image.data) for images in upload.images.values() for image in images)
-        )
-    return upload
+    if body is not None:
+        body.shrink_to(held)
+    images = {
+        name: [replace(image, request_bytes=held) for image in images]
+        for name, images in upload.images.items()
+    }
+    return Upload(images, upload.fields)
 
 
 async def _consume(request: Request, collector: _Collector) -> None:
