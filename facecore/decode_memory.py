@@ -70,7 +70,7 @@ def decode_cost(image: Image.Image, file_size: tuple[int, int], factor: int) -> 
     if image.format == "WEBP":
         extra = _WEBP_COPIES * width * height * 4
     elif image.format == "TIFF":
-        extra = decoded  # a strip or tile may be the whole image, undecoded
+        extra = _tiff_strip_bytes(image)
     elif image.format in ("JPEG", "MPO") and image.info.get("progressive"):
         extra = 2 * file_size[0] * file_size[1] * len(image.getbands())  # DCT coefficients
     result = math.ceil(width / factor) * math.ceil(height / factor) * 3
@@ -100,6 +100,19 @@ class RgbConverter(Protocol):
 
     def __call__(self, image: Image.Image, peak: float | None = None) -> np.ndarray:
         """Return ``image`` as an (H, W, 3) uint8 array."""
+
+
+def _tiff_strip_bytes(image: Image.Image) -> int:
+    """Bytes of the largest block libtiff decodes at once: a strip, or a row of tiles."""
+    tags = getattr(image, "tag_v2", {})
+    width, height = image.size
+    bits = sum(tags.get(258, (8,))) or 8  # BitsPerSample, summed over the samples
+    if 322 in tags and 323 in tags:  # TileWidth, TileLength
+        tile_width, rows = int(tags[322]), int(tags[323])
+        width = math.ceil(width / max(1, tile_width)) * tile_width
+    else:
+        rows = int(tags.get(278, height))  # RowsPerStrip
+    return width * min(max(1, rows), height) * bits // 8
 
 
 def _peak(image: Image.Image) -> float | None:
