@@ -38,6 +38,7 @@ def memory_cases(port: int) -> list[Case]:
             True,
             _verify(port, "RGBA", "PNG", (6124, 4082), 8),
         ),
+        ("MEM 8 x 40 MP RGBA PNG pairs at once", True, _verify(port, "RGBA", "PNG", times=8)),
         ("MEM 178 MB JSON base64 string -> /embed", False, _long_string(port)),
         ("MEM 8 x chunked + Content-Length", False, lambda: lambda: parallel(8, _both(port))),
         ("MEM 2 idle 170 MB declared, then /verify", True, lambda: lambda: _idle_then(port)),
