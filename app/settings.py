@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "decoded images, all requests together (README, Limits).",
     )
     memory_wait_s: float = Field(
-        5.0, gt=0, description="Longest wait for room in the budget; then 503 server_busy."
+        15.0, gt=0, description="Longest wait for room in the budget; then 503 server_busy."
     )
     max_aspect_ratio: float = Field(8.0, ge=1.0, description="Longest/shortest image side.")
     min_image_side: int = Field(16, ge=1, description="Shortest accepted image side, pixels.")

@@ -57,7 +57,8 @@ def _verify(
     port: int, mode: str, fmt: str, size: tuple[int, int] = (7744, 5164), times: int = 1
 ) -> Callable[[], Callable[[], list[str]]]:
     def prepare() -> Callable[[], list[str]]:
-        image = _blank(mode, size, fmt)
+        options = {"compression": "tiff_deflate"} if fmt == "TIFF" else {}
+        image = _blank(mode, size, fmt, **options)
         body = payloads.verify_pair(image, image)
         return lambda: parallel(times, lambda: post_raw(port, "/verify", FORM, body))
 
