@@ -25,6 +25,7 @@ from PIL import (  # the plugins of ALLOWED_FORMATS, registered before the first
 
 from facecore.decode_memory import DecodeMemory, convert_bands, decode_cost, reduce_factor
 from facecore.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageShapeError
+from facecore.pixels import to_rgb_array
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -34,7 +35,6 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "PPM")
 _FORMAT_NAMES = "JPEG, PNG, WebP, BMP, GIF, TIFF, PGM/PPM"
 _ORIENTATION = 0x0112
 _OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
-_SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # in Pillow's DecompressionBombError message
 
@@ -214,43 +214,4 @@ def _too_many_pixels(error: Image.DecompressionBombError, max_pixels: int) -> Im
     return ImageTooLargeError(f"{size}; the limit is {limit}")
 
 
-def to_rgb_array(image: Image.Image, peak: float | None = None) -> np.ndarray:
-    """Convert a decoded PIL image of any mode to an RGB uint8 array.
-
-    Args:
-        image: A loaded PIL image.
-        peak: A 32-bit integer image's brightest value (default: this image's own).
-
-    Returns:
-        uint8 array (H, W, 3).
-    """
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":
-        image = Image.fromarray(_to_eight_bit(np.asarray(image), peak), mode="L")
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or _has_transparency(image):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    if image.mode != "RGB":  # an RGB image is read once, without a converted copy
-        image = image.convert("RGB")
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
-
-
-def _has_transparency(image: Image.Image) -> bool:
-    """Whether a palette or grey image carries a transparent colour."""
-    return image.mode in ("P", "L", "RGB") and "transparency" in image.info
-
-
-def _to_eight_bit(values: np.ndarray, peak: float | None = None) -> np.ndarray:
-    """Map 16-bit, 32-bit integer or float grey values to 0..255.
-
-    16-bit data is divided by 257 (65535 -> 255). A 32-bit integer image (mode ``I``) may
-    hold 8-bit, 16-bit or wider values: its peak decides the divisor (none up to 255, 257 up
-    to 65535, else peak/255), so an 8-bit-valued TIFF is not darkened to black.
-    """
-    if values.dtype.kind == "f":
-        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
-    divisor = 257.0
-    if values.dtype.itemsize > 2:
-        peak = float(values.max(initial=0)) if peak is None else peak
-        divisor = 1.0 if peak <= 255 else 257.0 if peak <= 65535 else peak / 255.0
-    return np.clip(np.rint(values.astype(np.float64) / divisor), 0, 255).astype(np.uint8)
+__all__ = ["DecodedImage", "decode_image", "decode_image_reduced", "to_rgb_array"]
