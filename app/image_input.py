@@ -14,11 +14,14 @@ class ImageInput:
     """One uploaded image file's bytes (base64 is decoded by the JSON reader, off the loop).
 
     ``error`` is set when the upload was refused while streaming (over the byte limit, invalid
-    base64): the image then fails alone, with that error.
+    base64): the image then fails alone, with that error. ``request_bytes``: the bytes of all
+    the images of its request, which the request holds in the memory budget while this one
+    is decoded (a decode may reserve the rest).
     """
 
     data: bytes
     error: ApiError | None = None
+    request_bytes: int = 0
 
 
 _LINE_BREAKS = str.maketrans("", "", "\r\n")

@@ -4,7 +4,10 @@ The body is fed to ijson's push parser (yajl, in C) block by block in a worker t
 event loop never parses. The request schemas are flat (an object of strings, numbers and
 arrays of strings), so anything nested deeper, too many keys, too many images or a
 too-long field stops the parse at once: a 60 MB array of tiny strings costs one array item
-more than the limit, not 60 MB of Python objects.
+more than the limit, not 60 MB of Python objects. A string (or number) is refused as soon as
+it runs past the longest image's base64, before the parser has buffered it whole; while one
+is long, twice its length (the parser's text and the decoded image) is reserved from the
+memory budget until the body is parsed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from app.errors import (
     ValidationFailedError,
 )
 from app.image_input import ImageInput, decode_base64
+from app.memory_budget import Reservation
 
 MAX_DEPTH = 2  # {"images": [...]}: an object holding arrays of scalars
 MAX_KEYS = 16
@@ -40,6 +44,7 @@ class JsonLimits:
     image_fields: tuple[str, ...]
     max_images: int
     max_image_chars: int
+    max_token_chars: int
 
 
 @dataclass
@@ -51,6 +56,7 @@ class JsonCollector:
     """
 
     limits: JsonLimits
+    allowance: Reservation | None = None
     images: dict[str, list[ImageInput]] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)
     _events: Any = field(default_factory=ijson.sendable_list)
@@ -59,6 +65,7 @@ class JsonCollector:
     _key: str | None = None
     _image_count: int = 0
     _small_steps: bool = True
+    _token: int = 0  # bytes fed since the last event: the token being parsed, about
 
     def __post_init__(self) -> None:
         self._parser = ijson.basic_parse_coro(self._events, use_float=True)
@@ -68,8 +75,26 @@ class JsonCollector:
         start = 0
         while start < len(block):
             size = _FEED_BYTES if self._small_steps else len(block) - start
-            self._small_steps = self._send(block[start : start + size]) > 0
+            piece = block[start : start + size]
+            self._count_token(piece)
+            self._small_steps = self._send(piece) > 0
+            if self._small_steps:
+                self._token = 0
             start += size
+
+    def _count_token(self, piece: bytes) -> None:
+        """Refuse a token past the longest image's base64; reserve what parsing it costs."""
+        if piece.isspace():
+            return
+        self._token += len(piece.strip())
+        if self._token > self.limits.max_token_chars:
+            raise ImageTooLargeError(
+                f"a JSON string or number in the body runs past {self.limits.max_token_chars} "
+                f"characters (a base64 image may have {self.limits.max_image_chars}); the body "
+                "was not read further"
+            )
+        if self.allowance is not None and self._token > _FEED_BYTES:
+            self.allowance.grow(2 * self._token - self.allowance.held)
 
     def finish(self) -> None:
         """Check that the complete body was exactly one JSON value."""

@@ -18,6 +18,7 @@ from app.error_handler import install_error_handler
 from app.gallery.service import Gallery
 from app.gallery.store import GalleryStore
 from app.logging_setup import configure_logging
+from app.memory_budget import MemoryBudget, return_freed_memory_to_os
 from app.metrics import Metrics
 from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestContextMiddleware
 from app.model_loading import LoadedModel
@@ -70,25 +71,30 @@ def create_app(
         title="faceverify", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings, app.state.metrics = settings, metrics
-    app.state.service = FaceService(settings, metrics, preloaded)
+    return_freed_memory_to_os()
+    budget = MemoryBudget(settings.memory_budget_bytes, settings.memory_wait_s)
+    app.state.memory_budget = budget
+    app.state.service = FaceService(settings, metrics, preloaded, budget)
     app.state.gallery = Gallery(settings, gallery_store)
     install_error_handler(app)
     app.include_router(ops.router)
     app.include_router(faces.router)
     app.include_router(people.router)
     app.include_router(probes.router)
-    _add_middleware(app, settings, metrics)
+    _add_middleware(app, settings, metrics, budget)
     return app
 
 
-def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+def _add_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, budget: MemoryBudget
+) -> None:
     """Innermost first: body limits, error boundary, CORS, request context (see middleware)."""
     app.add_middleware(
         BodyLimitMiddleware,
         limits=body_limits(settings),
         default_limit=OTHER_ROUTES_BODY_BYTES,
         timeout_s=settings.body_timeout_s,
-        budget_bytes=settings.max_inflight_body_bytes,
+        budget=budget,
     )
     app.add_middleware(ErrorBoundaryMiddleware)
     if settings.cors_origins:

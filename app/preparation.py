@@ -1,8 +1,10 @@
 """Image preparation for the service: bytes -> model pixels and how the face was found.
 
-Blocking work, run in the service's preprocessing threads: decoding (a large JPEG at reduced
+Blocking work, run in the service's preprocessing threads: decoding (a large image at reduced
 size), face detection and alignment. Each thread has its own face detector, since LiteRT
-interpreters are not thread-safe.
+interpreters are not thread-safe. A decode reserves what its header says it will hold from
+the process's memory budget (:mod:`app.memory_budget`) before any pixel is decoded, keeps the
+decoded pixels' share until the image is prepared, and gives it back then.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.errors import CropEnrolmentDisabledError
+from app.errors import CropEnrolmentDisabledError, ImageTooLargeError
 from app.image_input import ImageInput
+from app.memory_budget import MIB, MemoryBudget, Reservation
 from app.settings import Settings
 from facecore.decode import decode_image_reduced
 from facecore.detect import Face
@@ -21,7 +24,7 @@ from facecore.preprocess import FacePreprocessor, to_model_input
 from facecore.preprocess_config import PreprocessConfig
 from facecore.quality import check_crop_detail, check_detected_face, check_face_crop
 
-# A JPEG of 4096+ px is decoded at 1/2..1/8 size, its longest side staying >= this: plenty for a
+# An image of 4096+ px is decoded reduced, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
 DECODE_REDUCE_TO = 2048
 
@@ -45,8 +48,8 @@ class ImagePreparer:
     detection off, every image is taken whole with only its contrast and sharpness checked.
     """
 
-    def __init__(self, settings: Settings, config: PreprocessConfig) -> None:
-        self.settings, self.config = settings, config
+    def __init__(self, settings: Settings, config: PreprocessConfig, budget: MemoryBudget) -> None:
+        self.settings, self.config, self.budget = settings, config, budget
         self.limits = settings.quality_limits
         self._local = threading.local()
 
@@ -57,6 +60,13 @@ class ImagePreparer:
             FaceCoreError: Undecodable or oversized image, no face, several faces under the
                 ``reject`` policy, or a face refused by the quality gate.
         """
+        memory = DecodeReservation(self.budget, image.request_bytes)
+        try:
+            return self._prepare(image, face_crop, memory)
+        finally:
+            memory.reservation.release()
+
+    def _prepare(self, image: ImageInput, face_crop: bool, memory: DecodeReservation) -> Prepared:
         settings = self.settings
         decoded = decode_image_reduced(
             image.data,
@@ -65,6 +75,7 @@ class ImagePreparer:
             max_aspect_ratio=settings.max_aspect_ratio,
             min_side=settings.min_image_side,
             reduce_to=DECODE_REDUCE_TO,
+            memory=memory,
         )
         if face_crop or not settings.detection:
             return self._prepare_crop(decoded.rgb, decoded.scale)
@@ -99,6 +110,34 @@ class ImagePreparer:
         if preprocessor is None:
             preprocessor = self._local.preprocessor = FacePreprocessor(self.config)
         return preprocessor
+
+
+class DecodeReservation:
+    """One decode's share of the memory budget (:class:`facecore.decode_memory.DecodeMemory`).
+
+    A decode may take what its request's images (``request_bytes``) leave of the budget; one
+    that costs more is refused (413) at once: it could never fit. One that does not fit now
+    waits for room (``FACEVERIFY_MEMORY_WAIT_S``, then 503 server_busy).
+    """
+
+    def __init__(self, budget: MemoryBudget, request_bytes: int) -> None:
+        self.reservation, self.request_bytes = Reservation(budget), request_bytes
+        self.cap = budget.capacity - request_bytes
+
+    def grow(self, size: int) -> None:
+        """Reserve ``size`` bytes for the decode, or refuse it."""
+        if size > self.cap:
+            raise ImageTooLargeError(
+                f"decoding this image would take {size // MIB} MiB; the limit is "
+                f"{self.cap // MIB} MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less the "
+                f"{self.request_bytes // MIB} MiB of the request's images); send fewer pixels, "
+                "or a JPEG"
+            )
+        self.reservation.grow(size)
+
+    def shrink_to(self, size: int) -> None:
+        """Keep only the decoded pixels' share."""
+        self.reservation.shrink_to(size)
 
 
 def require_crop_enrolment_allowed(settings: Settings, face_crop: bool) -> None:

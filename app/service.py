@@ -15,9 +15,15 @@ import numpy as np
 
 from app.batcher import BatcherClosedError, DynamicBatcher
 from app.error_handler import log_unexpected, to_api_error
-from app.errors import ApiError, ModelNotReadyError, UnknownOperatingPointError
+from app.errors import (
+    ApiError,
+    ModelNotReadyError,
+    ServerBusyError,
+    UnknownOperatingPointError,
+)
 from app.gallery.records import ModelKey
 from app.image_input import ImageInput
+from app.memory_budget import MemoryBudget
 from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
 from app.outcomes import Embedded, Verification
@@ -33,9 +39,15 @@ class FaceService:
     """Owns the model, the preprocessing threads and the batcher of one application."""
 
     def __init__(
-        self, settings: Settings, metrics: Metrics, preloaded: LoadedModel | None = None
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        preloaded: LoadedModel | None = None,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.settings, self.metrics = settings, metrics
+        # Decodes reserve from the process's one budget (app.memory_budget), shared with bodies.
+        self.budget = budget or MemoryBudget(settings.memory_budget_bytes, settings.memory_wait_s)
         self.metadata: ModelMetadata | None = None
         self.ready = False
         self.draining = False
@@ -73,7 +85,7 @@ class FaceService:
         )
         self._preloaded = None
         self.metadata, self._runtime = model.metadata, model.runtime
-        self._preparer = ImagePreparer(settings, model.config)
+        self._preparer = ImagePreparer(settings, model.config, self.budget)
         self._batcher = DynamicBatcher(
             self._runtime.embed,
             self._model_pool,
@@ -136,6 +148,8 @@ class FaceService:
         results: list[Embedded | ApiError] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome
+            if isinstance(outcome, ServerBusyError):  # no room in the memory budget: retry all
                 raise outcome
             results.append(to_api_error(outcome) if isinstance(outcome, Exception) else outcome)
         return results

@@ -17,6 +17,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from facecore.quality import QualityLimits
 
 MIB = 1024 * 1024
+MIN_DECODE_BYTES = 64 * MIB  # the least FACEVERIFY_MEMORY_BUDGET_BYTES leaves for a decode
+# Settings that were replaced: naming one stops start-up with what to set instead.
+REPLACED = {
+    "MAX_INFLIGHT_BODY_BYTES": "replaced by FACEVERIFY_MEMORY_BUDGET_BYTES (one budget for "
+    "request bodies and decoded images; default 268435456)"
+}
 ENV_PREFIX = "FACEVERIFY_"
 # Variables of docker-compose.yml and the CI script, not of the service (README, Configuration).
 NOT_SERVICE_VARIABLES = frozenset(
@@ -56,11 +62,14 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(8 * MIB, ge=1024)
     max_pixels: int = Field(40_000_000, ge=64 * 64)
     max_images_per_request: int = Field(16, ge=1, le=256)
-    max_inflight_body_bytes: int = Field(
+    memory_budget_bytes: int = Field(
         256 * MIB,
-        ge=MIB,
-        description="Request bodies held at once by this process, all requests together; "
-        "a request that would pass it gets 503 server_busy before its body is read.",
+        ge=64 * MIB,
+        description="Memory one process holds for requests: bodies as they arrive plus "
+        "decoded images, all requests together (README, Limits).",
+    )
+    memory_wait_s: float = Field(
+        15.0, gt=0, description="Longest wait for room in the budget; then 503 server_busy."
     )
     max_aspect_ratio: float = Field(8.0, ge=1.0, description="Longest/shortest image side.")
     min_image_side: int = Field(16, ge=1, description="Shortest accepted image side, pixels.")
@@ -172,13 +181,15 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_body_budget(self) -> Settings:
-        if self.max_inflight_body_bytes < self.max_body_bytes:
+    def _check_memory_budget(self) -> Settings:
+        parse = self.max_body_bytes + 2 * self.max_token_chars
+        decode = self.memory_budget_bytes - self.decode_budget_bytes + MIN_DECODE_BYTES
+        if self.memory_budget_bytes < max(parse, decode):
             raise ValueError(
-                f"FACEVERIFY_MAX_INFLIGHT_BODY_BYTES ({self.max_inflight_body_bytes}) is below "
-                f"the largest request body ({self.max_body_bytes} bytes: "
-                "FACEVERIFY_MAX_IMAGES_PER_REQUEST x FACEVERIFY_MAX_IMAGE_BYTES, base64-inflated), "
-                "which could then never be served"
+                f"FACEVERIFY_MEMORY_BUDGET_BYTES ({self.memory_budget_bytes}) is below "
+                f"{max(parse, decode)}: the largest request body ({self.max_body_bytes} bytes: "
+                "FACEVERIFY_MAX_IMAGES_PER_REQUEST x FACEVERIFY_MAX_IMAGE_BYTES, base64-inflated) "
+                f"and its parsing, or its images and {MIN_DECODE_BYTES // MIB} MiB to decode one"
             )
         return self
 
@@ -190,6 +201,20 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         """Largest accepted request body (an /embed with the most images)."""
         return self.body_limit(self.max_images_per_request)
+
+    @property
+    def max_token_chars(self) -> int:
+        """Longest JSON string (an image's base64) read before the body is refused."""
+        return (self.max_image_bytes + 2) // 3 * 4 * 66 // 64 + MIB  # line breaks, slack
+
+    @property
+    def decode_budget_bytes(self) -> int:
+        """Least one image's decode may reserve: the budget less the largest request's images.
+
+        A decode may reserve the budget less its own request's images (``app.preparation``),
+        so any request within the limits can decode its images, one at a time if need be.
+        """
+        return self.memory_budget_bytes - self.max_images_per_request * self.max_image_bytes
 
     @property
     def quality_limits(self) -> QualityLimits:
@@ -256,6 +281,8 @@ def _variable_names(env_file: object) -> list[str]:
 
 
 def _unknown(name: str) -> str:
+    if name.upper().removeprefix(ENV_PREFIX) in REPLACED:
+        return f"{name}: {REPLACED[name.upper().removeprefix(ENV_PREFIX)]}"
     settings = [ENV_PREFIX + field.upper() for field in Settings.model_fields]
     close = difflib.get_close_matches(name.upper(), settings, n=1)
     return f"{name}: not a setting" + (f" (did you mean {close[0]}?)" if close else "")

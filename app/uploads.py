@@ -9,7 +9,7 @@ The route's byte limit and the body deadline are enforced underneath, by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
@@ -18,9 +18,11 @@ from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from app.body_limits import BODY_RESERVATION
 from app.errors import InvalidRequestError, UnsupportedMediaTypeError
 from app.image_input import ImageInput
 from app.json_reader import JsonCollector, JsonLimits
+from app.memory_budget import Reservation
 from app.multipart_reader import FormFields, MultipartCollector, MultipartLimits
 
 BLOCK_BYTES = 1024 * 1024
@@ -88,7 +90,12 @@ async def read_upload(
         limits = MultipartLimits(max_images, max_image_bytes)
         upload = await _read_multipart(request, options, limits, fields)
     elif content_type == "application/json" or content_type.endswith("+json"):
-        limits = JsonLimits(image_fields, max_images, _base64_chars(max_image_bytes))
+        limits = JsonLimits(
+            image_fields,
+            max_images,
+            _base64_chars(max_image_bytes),
+            request.app.state.settings.max_token_chars,
+        )
         upload = await _read_json(request, json_model, limits, fields)
     else:
         raise UnsupportedMediaTypeError(
@@ -96,7 +103,23 @@ async def read_upload(
             "send multipart/form-data or application/json"
         )
     _require(upload, image_fields)
-    return upload
+    return _holding_images_only(request, upload)
+
+
+def _holding_images_only(request: Request, upload: Upload) -> Upload:
+    """Shrink the parsed body's reservation to its images' bytes, noted in each image.
+
+    Each image carries the total as ``request_bytes``: its decode may reserve the rest.
+    """
+    held = sum(len(image.data) for images in upload.images.values() for image in images)
+    body = request.scope.get(BODY_RESERVATION)
+    if body is not None:
+        body.shrink_to(held)
+    images = {
+        name: [replace(image, request_bytes=held) for image in images]
+        for name, images in upload.images.items()
+    }
+    return Upload(images, upload.fields)
 
 
 async def _consume(request: Request, collector: _Collector) -> None:
@@ -126,8 +149,12 @@ async def _read_multipart(
 async def _read_json(
     request: Request, json_model: type[BaseModel], limits: JsonLimits, fields: FormFields
 ) -> Upload:
-    collector = JsonCollector(limits)
-    await _consume(request, collector)
+    allowance = Reservation(request.app.state.memory_budget)
+    collector = JsonCollector(limits, allowance)
+    try:
+        await _consume(request, collector)
+    finally:
+        allowance.release()
     try:
         body = json_model.model_validate(collector.payload, strict=True).model_dump()
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench import hostile_payloads as payloads
 from bench.hostile_clients import parallel, post_raw, trickle
+from bench.hostile_memory import memory_cases
 
 JSON = "application/json"
 FORM = f"multipart/form-data; boundary={payloads.BOUNDARY}"
@@ -27,6 +28,7 @@ def cases(port: int) -> list[tuple[str, bool, Prepare]]:
         + _body_cases(port)
         + _upload_cases(port)
         + _slow_client_cases(port)
+        + memory_cases(port)
     )
 
 

@@ -26,8 +26,9 @@ from bench.hostile_monitor import monitor, window
 from bench.local_service import ROOT, local_service
 
 
-def run_case(log: Path, name: str, within: bool, prepare: Prepare) -> dict:
-    """Build the case's payload, then send it and measure the server meanwhile."""
+def run_case(log: Path, name: str, within: bool, prepare: Prepare, settle: float = 0) -> dict:
+    """Build the case's payload, then send it and measure the server meanwhile (and
+    ``settle`` seconds after it, when given)."""
     send = prepare()
     time.sleep(0.3)  # let the server settle; RSS just before the case is the baseline
     started, answers, durations = time.monotonic(), [], []
@@ -43,6 +44,12 @@ def run_case(log: Path, name: str, within: bool, prepare: Prepare) -> dict:
     rss, latencies = window(log, started - 0.2, ended + 0.05)
     before = window(log, started - 0.2, started)[0] or rss[:1]
     latencies = sorted(latencies) or [float("nan")]
+    settled = None
+    if settle:
+        time.sleep(settle)
+        settled = round(
+            (window(log, time.monotonic() - 0.5, time.monotonic())[0][-1] - before[-1]) / 1024
+        )
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     return {
         "case": name,
@@ -52,6 +59,7 @@ def run_case(log: Path, name: str, within: bool, prepare: Prepare) -> dict:
         "seconds": round(max(durations), 2),
         "rss_before_mb": round(before[-1] / 1024),
         "rss_growth_mb": round((max(rss) - before[-1]) / 1024),
+        "rss_after_settle_mb": settled,
         "health_p99_ms": round(p99, 1),
         "health_max_ms": round(latencies[-1], 1),
         "health_median_ms": round(statistics.median(latencies), 1),
@@ -70,10 +78,13 @@ def parse_args() -> argparse.Namespace:
         help="results file (default: bench/results/hostile.json; not saved with --only)",
     )
     parser.add_argument("--only", help="run only the cases whose name contains this text")
+    parser.add_argument(
+        "--settle", type=float, default=0, help="also report RSS this many seconds after each case"
+    )
     return parser.parse_args()
 
 
-def run_cases(model: Path, only: str | None) -> list[dict]:
+def run_cases(model: Path, only: str | None, settle: float = 0) -> list[dict]:
     """Start the service and its monitor, replay the chosen cases, one row each."""
     log = Path(tempfile.mkdtemp()) / "monitor.log"
     context = multiprocessing.get_context("spawn")
@@ -86,17 +97,23 @@ def run_cases(model: Path, only: str | None) -> list[dict]:
         )
         probe.start()
         time.sleep(1.0)
-        print(f"model {model}, defaults except FACEVERIFY_DRAIN_S=0")
+        changed = " ".join(f"{k}={v}" for k, v in os.environ.items() if k.startswith("FACEVERIFY_"))
+        print(f"model {model}, defaults except FACEVERIFY_DRAIN_S=0 {changed}".rstrip())
         for name, within, prepare in cases(port):
             if only and only not in name:
                 continue
-            row = run_case(log, name, within, prepare)
+            row = run_case(log, name, within, prepare, settle)
             rows.append(row)
             print(
                 f"{name:44s} {','.join(row['answers']):38s} {row['sends']:2d}x "
                 f"max {row['seconds']:6.2f} s "
                 f"RSS {row['rss_before_mb']:5d}+{row['rss_growth_mb']:5d} MB  /health p99 "
-                f"{row['health_p99_ms']:6.1f} max {row['health_max_ms']:6.1f} ms",
+                f"{row['health_p99_ms']:6.1f} max {row['health_max_ms']:6.1f} ms"
+                + (
+                    f"  RSS +{settled} MB {settle:g} s after"
+                    if (settled := row["rss_after_settle_mb"]) is not None
+                    else ""
+                ),
                 flush=True,
             )
         stop.set()
@@ -124,7 +141,7 @@ def summarise(rows: list[dict]) -> dict:
 def main() -> None:
     """Start the service, replay every case, print and save the table."""
     args = parse_args()
-    rows = run_cases(args.model, args.only)
+    rows = run_cases(args.model, args.only, args.settle)
     summary = summarise(rows)
     print(json.dumps(summary))
     out = args.out or (None if args.only else ROOT / "bench" / "results" / "hostile.json")

@@ -14,7 +14,6 @@ from PIL import (  # the plugins of ALLOWED_FORMATS, registered before the first
     BmpImagePlugin,  # noqa: F401
     GifImagePlugin,  # noqa: F401
     Image,
-    ImageOps,
     JpegImagePlugin,  # noqa: F401
     MpoImagePlugin,  # noqa: F401  (JPEG hands multi-picture files to it)
     PngImagePlugin,  # noqa: F401
@@ -24,7 +23,9 @@ from PIL import (  # the plugins of ALLOWED_FORMATS, registered before the first
     WebPImagePlugin,  # noqa: F401
 )
 
+from facecore.decode_memory import DecodeMemory, convert_bands, decode_cost, reduce_factor
 from facecore.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageShapeError
+from facecore.pixels import to_rgb_array
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -34,7 +35,6 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "PPM")
 _FORMAT_NAMES = "JPEG, PNG, WebP, BMP, GIF, TIFF, PGM/PPM"
 _ORIENTATION = 0x0112
 _OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
-_SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # in Pillow's DecompressionBombError message
 
@@ -73,11 +73,13 @@ def decode_image_reduced(
     max_aspect_ratio: float | None = None,
     min_side: int = 1,
     reduce_to: int | None = None,
+    memory: DecodeMemory | None = None,
 ) -> DecodedImage:
     """Decode image bytes into an upright RGB array, a large JPEG at a reduced size.
 
     The byte size and the pixel count from the header are checked before any pixel is
-    decoded. EXIF orientation is applied; animations give their first frame; palette,
+    decoded; pixels are converted a band at a time, so a decode holds Pillow's buffer and the
+    result only. EXIF orientation is applied; animations give their first frame; palette,
     grey, 1-bit, 16-bit and CMYK images are converted; transparency is composited on white.
 
     Args:
@@ -86,10 +88,12 @@ def decode_image_reduced(
         max_pixels: Largest accepted width x height.
         max_aspect_ratio: Largest accepted longest/shortest side; None = any.
         min_side: Shortest accepted side in pixels.
-        reduce_to: A JPEG whose longest side is at least twice this is decoded at 1/2, 1/4 or
-            1/8 of its size (libjpeg's DCT scaling), its longest side staying >= ``reduce_to``:
-            a 40 MP photo then costs a quarter of the memory and time. Other formats and
-            ``None`` decode at full size.
+        reduce_to: An image whose longest side is at least twice this is returned reduced,
+            its longest side staying >= ``reduce_to``: a JPEG decoded at 1/2, 1/4 or 1/8 of
+            its size (libjpeg's DCT scaling), other formats reduced by an integer factor
+            (box average) while converted. ``None``: full size.
+        memory: Reserves the decode's peak memory (:func:`decode_memory.decode_cost`, from
+            the header) before any pixel is decoded, then keeps only the result's bytes.
 
     Returns:
         uint8 array (H, W, 3), RGB, and its scale relative to the file's pixels.
@@ -106,34 +110,53 @@ def decode_image_reduced(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         image = _open_checked(data, max_pixels)
-        _check_shape(image.size, max_aspect_ratio, min_side)
+        file_size = image.size
+        _check_shape(file_size, max_aspect_ratio, min_side)
         try:
             image.seek(0)
-            scale = _draft(image, reduce_to)
+            _draft(image, reduce_to)
+            factor = reduce_factor(image.size, reduce_to)
+            cost = decode_cost(image, file_size, factor)
+            if memory is not None:
+                memory.grow(cost.peak)  # before any pixel is decoded; may refuse
             image.load()
-            upright = _upright(image)
+            rgb = convert_bands(image, factor, to_rgb_array)
+            orientation = image.getexif().get(_ORIENTATION, 1)
         except Image.DecompressionBombError as error:
             raise _too_many_pixels(error, max_pixels) from error
         except _DECODE_ERRORS as error:
             raise InvalidImageError(f"cannot decode image: {_describe(error)}") from error
-    return DecodedImage(to_rgb_array(upright), scale)
+        finally:
+            image.close()
+            del image  # its buffers (and a WebP decoder's canvases) go now
+    scale = rgb.shape[1] / file_size[0]
+    rgb = _upright(rgb, orientation)
+    if memory is not None:
+        memory.shrink_to(rgb.nbytes)
+    return DecodedImage(rgb, scale)
 
 
-def _draft(image: Image.Image, reduce_to: int | None) -> float:
-    """Ask the JPEG decoder for a smaller size when ``reduce_to`` allows; the scale obtained."""
+def _draft(image: Image.Image, reduce_to: int | None) -> None:
+    """Ask the JPEG decoder for a smaller size when ``reduce_to`` allows (1/2..1/8)."""
     width, height = image.size
     if reduce_to is None or image.format != "JPEG" or max(width, height) < 2 * reduce_to:
-        return 1.0
+        return
     factor = reduce_to / max(width, height)
     image.draft("RGB", (max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor))))
-    return image.size[0] / width
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; an image without one is returned as is, not copied."""
-    if image.getexif().get(_ORIENTATION, 1) in (0, 1):
-        return image
-    return ImageOps.exif_transpose(image)
+def _upright(rgb: np.ndarray, orientation: object) -> np.ndarray:
+    """Apply an EXIF orientation (as ``ImageOps.exif_transpose``) to decoded pixels."""
+    turned = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, 1),
+    }.get(orientation if isinstance(orientation, int) else 1)
+    return rgb if turned is None else np.ascontiguousarray(turned(rgb))
 
 
 def _check_shape(size: tuple[int, int], max_aspect_ratio: float | None, min_side: int) -> None:
@@ -191,42 +214,4 @@ def _too_many_pixels(error: Image.DecompressionBombError, max_pixels: int) -> Im
     return ImageTooLargeError(f"{size}; the limit is {limit}")
 
 
-def to_rgb_array(image: Image.Image) -> np.ndarray:
-    """Convert a decoded PIL image of any mode to an RGB uint8 array.
-
-    Args:
-        image: A loaded PIL image.
-
-    Returns:
-        uint8 array (H, W, 3).
-    """
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":
-        image = Image.fromarray(_to_eight_bit(np.asarray(image)), mode="L")
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or _has_transparency(image):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    if image.mode != "RGB":  # an RGB image is read once, without a converted copy
-        image = image.convert("RGB")
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
-
-
-def _has_transparency(image: Image.Image) -> bool:
-    """Whether a palette or grey image carries a transparent colour."""
-    return image.mode in ("P", "L", "RGB") and "transparency" in image.info
-
-
-def _to_eight_bit(values: np.ndarray) -> np.ndarray:
-    """Map 16-bit, 32-bit integer or float grey values to 0..255.
-
-    16-bit data is divided by 257 (65535 -> 255). A 32-bit integer image (mode ``I``) may
-    hold 8-bit, 16-bit or wider values: its peak decides the divisor (none up to 255, 257 up
-    to 65535, else peak/255), so an 8-bit-valued TIFF is not darkened to black.
-    """
-    if values.dtype.kind == "f":
-        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
-    divisor = 257.0
-    if values.dtype.itemsize > 2:
-        peak = float(values.max(initial=0))
-        divisor = 1.0 if peak <= 255 else 257.0 if peak <= 65535 else peak / 255.0
-    return np.clip(np.rint(values.astype(np.float64) / divisor), 0, 255).astype(np.uint8)
+__all__ = ["DecodedImage", "decode_image", "decode_image_reduced", "to_rgb_array"]

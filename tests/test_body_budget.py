@@ -1,11 +1,11 @@
-"""The process-wide budget of request bodies (FACEVERIFY_MAX_INFLIGHT_BODY_BYTES): uploads that
-would pass it get 503 server_busy before their body is read, and every reservation comes back."""
+"""Request bodies in the process's memory budget (FACEVERIFY_MEMORY_BUDGET_BYTES): bytes are
+reserved as they arrive (never from a declared length), a chunk that finds no room within
+FACEVERIFY_MEMORY_WAIT_S gets 503 server_busy, and every reservation comes back."""
 
 import asyncio
 import base64
 import json
 import socket
-import time
 
 import httpx2
 import image_factory as images
@@ -13,6 +13,7 @@ import pytest
 from servers import free_port, start_server
 
 from app.body_limits import BodyLimitMiddleware
+from app.memory_budget import MemoryBudget
 from app.middleware import ErrorBoundaryMiddleware
 from app.settings import MIB, SettingsError
 
@@ -28,12 +29,13 @@ async def read_all(scope, receive, send):
     await send({"type": "http.response.body", "body": str(size).encode()})
 
 
-def guarded_app():
+def guarded_app(wait_s: float = 0.2):
     """Routes limited to 600 bytes (/small) and 1000 (elsewhere); 1000 bytes held at once;
     errors answered as in the service."""
+    budget = MemoryBudget(1000, wait_s)
     return ErrorBoundaryMiddleware(
         BodyLimitMiddleware(
-            read_all, limits={"/small": 600}, default_limit=1000, timeout_s=30, budget_bytes=1000
+            read_all, limits={"/small": 600}, default_limit=1000, timeout_s=30, budget=budget
         )
     )
 
@@ -45,7 +47,7 @@ async def stalled_body(first: bytes, release: asyncio.Event, rest: bytes):
     yield rest
 
 
-def test_declared_bodies_over_the_budget_are_refused_before_reading():
+def test_a_declared_length_reserves_nothing_until_the_bytes_arrive():
     async def scenario():
         release = asyncio.Event()
         transport = httpx2.ASGITransport(app=guarded_app())
@@ -53,21 +55,53 @@ def test_declared_bodies_over_the_budget_are_refused_before_reading():
             declared = {"content-length": "600"}
             body = stalled_body(b"x" * 300, release, b"y" * 300)
             holding = asyncio.create_task(client.post("/small", content=body, headers=declared))
-            await asyncio.sleep(0.05)  # its declared 600 bytes are reserved
-            busy = await client.post("/other", content=b"z" * 500)
-            fits = await client.post("/other", content=b"z" * 400)
+            await asyncio.sleep(0.05)  # 300 of its declared 600 bytes have arrived
+            fits = await client.post("/other", content=b"z" * 700)
+            busy = await client.post("/other", content=b"z" * 701)
             release.set()
             held = await holding
             after = await client.post("/other", content=b"z" * 1000)
-        return busy, fits, held, after
+        return fits, busy, held, after
 
-    busy, fits, held, after = asyncio.run(scenario())
+    fits, busy, held, after = asyncio.run(scenario())
+    assert (fits.status_code, fits.text) == (200, "700")
     assert busy.status_code == 503
     assert busy.json()["error"]["code"] == "server_busy"
     assert busy.headers["retry-after"] == "1" and busy.headers["connection"] == "close"
-    assert (fits.status_code, fits.text) == (200, "400")
     assert (held.status_code, held.text) == (200, "600")
     assert (after.status_code, after.text) == (200, "1000")
+
+
+def test_a_body_waits_for_room_freed_within_the_wait():
+    async def scenario():
+        release = asyncio.Event()
+        transport = httpx2.ASGITransport(app=guarded_app(wait_s=10))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            body = stalled_body(b"x" * 300, release, b"y" * 300)
+            holding = asyncio.create_task(client.post("/small", content=body))
+            await asyncio.sleep(0.05)
+            waiting = asyncio.create_task(client.post("/other", content=b"z" * 1000))
+            await asyncio.sleep(0.1)
+            assert not waiting.done()  # no room until the first request is answered
+            release.set()
+            return await holding, await waiting
+
+    held, waited = asyncio.run(scenario())
+    assert (held.status_code, held.text) == (200, "600")
+    assert (waited.status_code, waited.text) == (200, "1000")
+
+
+def test_content_length_with_transfer_encoding_is_refused():
+    async def scenario():
+        transport = httpx2.ASGITransport(app=guarded_app())
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            headers = {"content-length": "10", "transfer-encoding": "chunked"}
+            return await client.post("/other", content=b"z" * 10, headers=headers)
+
+    response = asyncio.run(scenario())
+    assert response.status_code == 400 and response.headers["connection"] == "close"
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert "Transfer-Encoding" in response.json()["error"]["message"]
 
 
 def test_chunked_bodies_reserve_as_they_arrive():
@@ -116,8 +150,14 @@ def test_failed_uploads_give_their_reservation_back():
 
 
 def test_a_budget_below_the_largest_body_is_refused_at_startup(make_settings):
-    with pytest.raises(SettingsError, match="FACEVERIFY_MAX_INFLIGHT_BODY_BYTES"):
-        make_settings(max_inflight_body_bytes=64 * MIB)  # /embed takes up to about 171 MiB
+    with pytest.raises(SettingsError, match="FACEVERIFY_MEMORY_BUDGET_BYTES"):
+        make_settings(memory_budget_bytes=128 * MIB)  # /embed takes up to about 171 MiB
+
+
+def test_the_replaced_body_budget_setting_is_refused_by_name(make_settings, monkeypatch):
+    monkeypatch.setenv("FACEVERIFY_MAX_INFLIGHT_BODY_BYTES", str(512 * MIB))
+    with pytest.raises(SettingsError, match="replaced by FACEVERIFY_MEMORY_BUDGET_BYTES"):
+        make_settings()
 
 
 def send_headers(port: int, length: int) -> socket.socket:
@@ -148,35 +188,35 @@ def answer(sock: socket.socket, body: bytes = b"") -> tuple[int, dict]:
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_real_server_refuses_uploads_past_its_budget(tmp_path):
-    """Two clients announce 10 MiB bodies and stall; a third is refused at once, small
-    requests still pass, and once the stalled ones hang up the budget is free again."""
+def test_real_server_idle_declared_bodies_hold_nothing(tmp_path):
+    """Clients that announce large bodies and send nothing do not lock uploads out (they used
+    to until the body timeout); a request with both framings gets 400; once the idle ones hang
+    up, a body as large as the budget allows is served."""
     port = free_port()
     process = start_server(
         port,
         tmp_path / "server.log",
         FACEVERIFY_MAX_IMAGE_BYTES=str(MIB),
-        FACEVERIFY_MAX_INFLIGHT_BODY_BYTES=str(24 * MIB),
+        FACEVERIFY_MEMORY_BUDGET_BYTES=str(96 * MIB),
     )
     stalled: list[socket.socket] = []
     try:
-        stalled = [send_headers(port, 10 * MIB) for _ in range(2)]
-        status, body = 0, {}
-        for _ in range(50):  # bounded: the stalled requests are admitted within moments
-            with send_headers(port, 10 * MIB) as probe:
-                status, body = answer(probe)
-            if status == 503:
-                break
-            time.sleep(0.1)
-        assert (status, body["error"]["code"]) == (503, "server_busy")
+        stalled = [send_headers(port, 20 * MIB) for _ in range(8)]  # 160 MiB announced
         files = {"image1": ("a.jpg", images.PHOTO_ONE_FACE.read_bytes())}
         files["image2"] = ("b.jpg", images.PHOTO_ONE_FACE_2.read_bytes())
-        assert httpx2.post(f"http://127.0.0.1:{port}/verify", files=files).status_code == 200
+        verify = httpx2.post(f"http://127.0.0.1:{port}/verify", files=files, timeout=30)
+        assert verify.status_code == 200, verify.text
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as both:
+            both.sendall(
+                b"POST /embed HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: 4\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{}  \r\n0\r\n\r\n"
+            )
+            status, body = answer(both)
+        assert (status, body["error"]["code"]) == (400, "invalid_request")
         for sock in stalled:
             sock.close()
-        time.sleep(0.5)
         face = base64.b64encode(images.PHOTO_ONE_FACE.read_bytes())
-        padded = b'{"images": ["' + face + b'"]}' + b" " * (10 * MIB)  # only fits once freed
+        padded = b'{"images": ["' + face + b'"]}' + b" " * (20 * MIB)
         with send_headers(port, len(padded)) as admitted:
             status, body = answer(admitted, padded)
         assert status == 200 and len(body["results"]) == 1, body
