@@ -16,7 +16,8 @@ from app.gallery.opening import GalleryOpenError, open_store
 from app.main import create_app
 from app.model_loading import ModelLoadError, load_model
 from app.server import ListenError, bind_socket, build_server
-from app.settings import ENV_PREFIX, Settings, SettingsError, get_settings
+from app.settings import ENV_PREFIX, Settings
+from app.settings_loading import SettingsError, get_settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -24,7 +24,8 @@ from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestC
 from app.model_loading import LoadedModel
 from app.routes import faces, ops, people, probes
 from app.service import FaceService
-from app.settings import Settings, SettingsError, get_settings
+from app.settings import Settings
+from app.settings_loading import SettingsError, get_settings
 
 DESCRIPTION = """Face verification: embed faces, and tell whether two photos show the same
 person. Send images as multipart files or as base64 in JSON. Errors always answer
@@ -54,7 +55,7 @@ def create_app(
     """Build the application; the model loads when its lifespan starts.
 
     Args:
-        settings: Configuration; by default :func:`app.settings.get_settings`.
+        settings: Configuration; by default :func:`app.settings_loading.get_settings`.
         preloaded: A model already loaded and checked (``python -m app`` loads it before
             binding, to report a broken model in one line); by default loaded in the lifespan.
         gallery_store: The gallery database already opened and checked (``python -m app``,

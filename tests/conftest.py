@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings, load_settings
+from app.settings import Settings
+from app.settings_loading import load_settings
 
 TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
 

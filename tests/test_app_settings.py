@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY_MODEL
 
-from app.settings import SettingsError, get_settings, load_settings
+from app.settings_loading import SettingsError, get_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def _python(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess:
 def test_importing_the_app_builds_nothing_and_loads_no_tensorflow():
     code = (
         "import sys, app.main, app.__main__; "
-        "from app.settings import get_settings; "
+        "from app.settings_loading import get_settings; "
         "assert get_settings.cache_info().currsize == 0; "
         "assert 'tensorflow' not in sys.modules and 'training' not in sys.modules; "
         "print('lazy')"

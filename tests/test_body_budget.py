@@ -15,7 +15,8 @@ from servers import free_port, start_server
 from app.body_limits import BodyLimitMiddleware
 from app.memory_budget import MemoryBudget
 from app.middleware import ErrorBoundaryMiddleware
-from app.settings import MIB, SettingsError
+from app.settings import MIB
+from app.settings_loading import SettingsError
 
 
 async def read_all(scope, receive, send):

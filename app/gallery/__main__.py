@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from app.gallery.codec import TemplateCodec
 from app.gallery.encryption import DEFAULT_BATCH, EncryptionReport, encrypt_templates
 from app.gallery.opening import GalleryOpenError, open_store
-from app.settings import SettingsError, load_settings
+from app.settings_loading import SettingsError, load_settings
 
 OLD_KEY_VARIABLE = "FACEVERIFY_OLD_ENCRYPTION_KEY"
 

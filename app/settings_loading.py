@@ -1,0 +1,80 @@
+"""Reading the settings: the environment and ``.env`` file, checked, with one readable error."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import ValidationError
+
+from app.settings import ENV_PREFIX, NOT_SERVICE_VARIABLES, REPLACED, Settings
+
+
+class SettingsError(RuntimeError):
+    """The environment holds invalid settings; the message lists each problem."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus ``overrides``, with a readable error.
+
+    A ``FACEVERIFY_*`` variable that is no setting (``FACEVERIFY_API_KEY`` for ``_KEYS``) is an
+    error too: pydantic-settings would ignore it, and the service would start without it.
+
+    Raises:
+        SettingsError: One line per invalid or unknown setting, naming its variable.
+    """
+    env_file = overrides.get("_env_file", Settings.model_config["env_file"])
+    lines = [_unknown(name) for name in unknown_variables(_variable_names(env_file))]
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        lines += [_invalid(error) for error in exc.errors()]
+    if not lines:
+        return settings
+    if len(lines) == 1:
+        raise SettingsError(f"invalid settings: {lines[0]}") from None
+    raise SettingsError("invalid settings:\n" + "\n".join(f"  {line}" for line in lines)) from None
+
+
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """Return the ``FACEVERIFY_*`` names that are neither a setting nor compose's."""
+    known = {field.upper() for field in Settings.model_fields} | NOT_SERVICE_VARIABLES
+    return sorted(
+        {
+            name
+            for name in names
+            if name.upper().startswith(ENV_PREFIX)
+            and name.upper().removeprefix(ENV_PREFIX) not in known
+        }
+    )
+
+
+def _variable_names(env_file: object) -> list[str]:
+    """Return the variable names of the environment and of the ``.env`` file Settings reads."""
+    names = list(os.environ)
+    if isinstance(env_file, str | Path) and Path(env_file).is_file():
+        names += list(dotenv_values(env_file))
+    return names
+
+
+def _unknown(name: str) -> str:
+    if name.upper().removeprefix(ENV_PREFIX) in REPLACED:
+        return f"{name}: {REPLACED[name.upper().removeprefix(ENV_PREFIX)]}"
+    settings = [ENV_PREFIX + field.upper() for field in Settings.model_fields]
+    close = difflib.get_close_matches(name.upper(), settings, n=1)
+    return f"{name}: not a setting" + (f" (did you mean {close[0]}?)" if close else "")
+
+
+def _invalid(error: dict) -> str:
+    field = ".".join(str(part) for part in error["loc"])
+    return f"{ENV_PREFIX}{field.upper()}: {error['msg']}" if field else f"settings: {error['msg']}"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, built on first call (never at import)."""
+    return load_settings()
