@@ -62,10 +62,10 @@ import sys, time
 import app.preparation as preparation
 from app.__main__ import main
 prepare = preparation.ImagePreparer.prepare
-def slow(self, image):
+def slow(self, image, *args):
     print("slow decode started", flush=True)
     time.sleep(15)
-    return prepare(self, image)
+    return prepare(self, image, *args)
 preparation.ImagePreparer.prepare = slow
 sys.exit(main())
 """
@@ -81,6 +81,7 @@ def test_a_decode_in_flight_does_not_delay_exit_past_drain_and_grace(tmp_path):
         ("-c", SLOW_DECODE),
         FACEVERIFY_DRAIN_S=str(drain_s),
         FACEVERIFY_GRACEFUL_TIMEOUT_S=str(grace_s),
+        FACEVERIFY_PREPROCESS_MODE="thread",  # the patch applies in the server's own threads
     )
     files = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
     try:
