@@ -5,9 +5,11 @@ request: a slow upload would hold every worker and everyone behind it would wait
 a normal ``/verify`` took 33 s behind 16 large WebPs). Instead each request has its own queue
 of image jobs, and whenever a worker is free the scheduler gives it the next job of the
 request that has the **fewest images being prepared now**, ties going to the request served
-**least recently** (round robin). So a request alone uses every worker; a request arriving
-behind a long one gets the next free worker, and then one worker in two, whatever the other
-sent; no request waits for more than one turn of the others.
+**least recently** (round robin); and the last free worker is kept for a request that has
+no image being prepared (with more than one worker). So a request alone uses every worker
+but one (the service starts one more worker than CPUs), a request arriving behind a long one
+starts at once on the kept worker, and then they take turns, whatever the other sent; no
+request waits for more than one turn of the others.
 
 Each request may also use ``budget_s`` seconds of preparation CPU time (all its images
 together, measured in the worker). Once spent, its images not yet started fail with
@@ -56,7 +58,8 @@ class FairScheduler(Generic[Job, T]):
 
         ``run`` never raises: an exception it returns is raised to the job's caller.
         """
-        self._run, self._executor, self._free, self._budget_s = run, executor, workers, budget_s
+        self._run, self._executor, self._budget_s = run, executor, budget_s
+        self._free, self._workers = workers, workers
         self._turns = itertools.count()
         self._waiting: list[Ticket[Job, T]] = []
 
@@ -87,6 +90,8 @@ class FairScheduler(Generic[Job, T]):
         """Give free workers the next jobs, fewest running first, then least recently served."""
         while self._free > 0 and self._waiting:
             ticket = min(self._waiting, key=lambda t: (t.running, t.turn))
+            if self._free == 1 < self._workers and ticket.running > 0:
+                return  # the last worker is kept for a request with none running
             job, future = ticket.queue.popleft()
             if not ticket.queue:
                 self._waiting.remove(ticket)

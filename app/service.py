@@ -73,7 +73,7 @@ class FaceService:
     async def start(self) -> None:
         """Read metadata, load the runtime, warm it up and start batching (in lifespan)."""
         settings, loop = self.settings, asyncio.get_running_loop()
-        workers = settings.preprocess_workers or os.cpu_count() or 1
+        workers = settings.preprocess_workers or (os.cpu_count() or 1) + 1  # one kept in reserve
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
         model = self._preloaded or await loop.run_in_executor(
             self._model_pool, load_model, settings

@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     backend: Literal["onnx", "savedmodel"] = "onnx"
     device: Literal["cpu", "gpu", "auto"] = "auto"
     threads: int = Field(0, ge=0, description="Intra-op threads of the model; 0 = runtime default.")
-    preprocess_workers: int = Field(0, ge=0, description="Decode/detect/align workers; 0 = CPUs.")
+    preprocess_workers: int = Field(
+        0, ge=0, description="Decode/detect/align workers; 0 = CPUs + 1 (one kept in reserve)."
+    )
     preprocess_mode: Literal["process", "thread"] = Field(
         "process", description="Preparation workers: processes (own GIL) or server threads."
     )
