@@ -127,6 +127,19 @@ class TooManyImagesError(ApiError):
     code, status, default_message = "too_many_images", 422, "Too many images in one request."
 
 
+class PreparationBudgetError(ApiError):
+    """The request's images used up its preparation CPU time (``FACEVERIFY_PREPARE_BUDGET_S``)."""
+
+    code, status = "preparation_budget_exceeded", 422
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__(
+            f"the request's images took more than {budget_s:g} s of preparation CPU time "
+            "(FACEVERIFY_PREPARE_BUDGET_S); this image was not prepared: send fewer or "
+            "smaller images per request"
+        )
+
+
 class PersonNotFoundError(ApiError):
     """No enrolled person has this id."""
 

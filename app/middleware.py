@@ -29,6 +29,10 @@ REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Responses carry embeddings: no caching anywhere, no content sniffing.
 SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+# Metric labels: made-up methods would each add series, without bound (issue 41).
+STANDARD_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
 
 
 class RequestContextMiddleware:
@@ -74,10 +78,10 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", "unmatched")
+        route = getattr(scope.get("route"), "path", "unmatched")  # a route template: bounded
         method = scope["method"]
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.latency.labels(method, route).observe(seconds)
+        self.metrics.requests.labels(method_label(method), route, str(status)).inc()
+        self.metrics.latency.labels(method_label(method), route).observe(seconds)
         access_logger.info(
             "%s %s %d %.1fms",
             method,
@@ -91,6 +95,11 @@ class RequestContextMiddleware:
                 "duration_ms": round(seconds * 1000, 2),
             },
         )
+
+
+def method_label(method: str) -> str:
+    """Label a method for metrics: a standard one as is, any other token as ``other``."""
+    return method if method in STANDARD_METHODS else "other"
 
 
 def _header_bytes(scope: Scope) -> int:

@@ -1,6 +1,7 @@
 """The verification service: image bytes in, embeddings and verdicts out.
 
-Decoding, detection and alignment (:mod:`app.preparation`) run in a thread pool; inference
+Decoding, detection and alignment (:mod:`app.preparation`) run in worker processes or threads
+(:mod:`app.prep_workers`), shared fairly between requests (:mod:`app.scheduler`); inference
 goes through the dynamic batcher. Image bytes and embeddings are never logged.
 """
 
@@ -27,8 +28,10 @@ from app.memory_budget import MemoryBudget
 from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
 from app.outcomes import Embedded, Verification
-from app.preparation import ImagePreparer
+from app.prep_workers import PrepareJob, ProcessWorkers, ThreadWorkers
+from app.preparation import Prepared
 from app.runtime import EmbeddingRuntime
+from app.scheduler import FairScheduler, Ticket
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 
@@ -54,8 +57,8 @@ class FaceService:
         self._preloaded = preloaded
         self._runtime: EmbeddingRuntime | None = None
         self._batcher: DynamicBatcher | None = None
-        self._preparer: ImagePreparer | None = None
-        self._prep_pool: ThreadPoolExecutor | None = None
+        self._workers: ProcessWorkers | ThreadWorkers | None = None
+        self._scheduler: FairScheduler[PrepareJob, Prepared] | None = None
         self._model_pool: ThreadPoolExecutor | None = None
 
     @property
@@ -74,18 +77,27 @@ class FaceService:
         """Backend and device of the loaded runtime, e.g. its ONNX Runtime providers."""
         return self._runtime.description if self._runtime is not None else "not loaded"
 
+    @property
+    def images_waiting(self) -> int:
+        """Images queued for a preparation worker, all requests together."""
+        return self._scheduler.queued if self._scheduler is not None else 0
+
     async def start(self) -> None:
         """Read metadata, load the runtime, warm it up and start batching (in lifespan)."""
         settings, loop = self.settings, asyncio.get_running_loop()
-        workers = settings.preprocess_workers or os.cpu_count() or 1
-        self._prep_pool = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
+        workers = settings.preprocess_workers or (os.cpu_count() or 1) + 1  # one kept in reserve
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
         model = self._preloaded or await loop.run_in_executor(
             self._model_pool, load_model, settings
         )
         self._preloaded = None
         self.metadata, self._runtime = model.metadata, model.runtime
-        self._preparer = ImagePreparer(settings, model.config, self.budget)
+        kind = ProcessWorkers if settings.preprocess_mode == "process" else ThreadWorkers
+        self._workers = kind(settings, model.config, workers, self.budget)
+        await loop.run_in_executor(None, self._workers.start)
+        self._scheduler = FairScheduler(
+            self._workers.run, self._workers.executor, workers, settings.prepare_budget_s
+        )
         self._batcher = DynamicBatcher(
             self._runtime.embed,
             self._model_pool,
@@ -132,8 +144,8 @@ class FaceService:
         if self._batcher is not None:
             await self._batcher.close()
             self._batcher = None
-        if self._prep_pool is not None:
-            self._prep_pool.shutdown(wait=False, cancel_futures=True)
+        if self._workers is not None:
+            self._workers.close()
         if self._model_pool is not None:
             self._model_pool.shutdown(wait=True)
 
@@ -141,9 +153,10 @@ class FaceService:
         self, images: list[ImageInput], face_crop: bool = False
     ) -> list[Embedded | ApiError]:
         """Embed several images concurrently; a failed image yields its ApiError in place."""
-        self._require_ready()
+        ticket = self._require_scheduler().ticket()
         outcomes = await asyncio.gather(
-            *(self.embed_one(image, face_crop) for image in images), return_exceptions=True
+            *(self.embed_one(image, face_crop, ticket) for image in images),
+            return_exceptions=True,
         )
         results: list[Embedded | ApiError] = []
         for outcome in outcomes:
@@ -154,23 +167,23 @@ class FaceService:
             results.append(to_api_error(outcome) if isinstance(outcome, Exception) else outcome)
         return results
 
-    async def embed_one(self, image: ImageInput, face_crop: bool = False) -> Embedded:
+    async def embed_one(
+        self, image: ImageInput, face_crop: bool = False, ticket: Ticket | None = None
+    ) -> Embedded:
         """Decode, find, check and align the face, then embed it through the batcher.
 
         ``face_crop``: the client declares the image a ready-made face crop (no detection).
+        ``ticket``: the request's place in the preparation scheduler (its images share it).
 
         Raises:
             ApiError: The image is invalid, too large, has no (single) face, its face fails
                 the quality gate, or the model is not ready.
         """
-        batcher = self._require_ready()
-        loop = asyncio.get_running_loop()
+        batcher, scheduler = self._require_ready(), self._require_scheduler()
         try:
             if image.error is not None:
                 raise image.error
-            prepared = await loop.run_in_executor(
-                self._prep_pool, self._preparer.prepare, image, face_crop
-            )
+            prepared = await scheduler.submit(ticket or scheduler.ticket(), (image, face_crop))
         except Exception as exc:
             error = to_api_error(exc)
             if error.status >= 500 and error is not exc:
@@ -208,10 +221,10 @@ class FaceService:
             ApiError: Either image failed (the first failure is raised), or ``far`` names
                 no calibrated point.
         """
-        self._require_ready()
+        ticket = self._require_scheduler().ticket()
         used, point = self.choose_threshold(threshold, far)
         one, two = await asyncio.gather(
-            self.embed_one(first, face_crop), self.embed_one(second, face_crop)
+            self.embed_one(first, face_crop, ticket), self.embed_one(second, face_crop, ticket)
         )
         similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
         return Verification(similarity >= used, similarity, used, point, one, two)
@@ -236,6 +249,11 @@ class FaceService:
         if not self.ready or self._batcher is None:
             raise ModelNotReadyError()
         return self._batcher
+
+    def _require_scheduler(self) -> FairScheduler[PrepareJob, Prepared]:
+        if not self.ready or self._scheduler is None:
+            raise ModelNotReadyError()
+        return self._scheduler
 
     def _require_metadata(self) -> ModelMetadata:
         if self.metadata is None:

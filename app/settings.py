@@ -51,7 +51,15 @@ class Settings(BaseSettings):
     backend: Literal["onnx", "savedmodel"] = "onnx"
     device: Literal["cpu", "gpu", "auto"] = "auto"
     threads: int = Field(0, ge=0, description="Intra-op threads of the model; 0 = runtime default.")
-    preprocess_workers: int = Field(0, ge=0, description="Decode/detect/align threads; 0 = CPUs.")
+    preprocess_workers: int = Field(
+        0, ge=0, description="Decode/detect/align workers; 0 = CPUs + 1 (one kept in reserve)."
+    )
+    preprocess_mode: Literal["process", "thread"] = Field(
+        "process", description="Preparation workers: processes (own GIL) or server threads."
+    )
+    prepare_budget_s: float = Field(
+        10.0, gt=0, description="Preparation CPU seconds per request; later images refused."
+    )
     batch_max_size: int = Field(32, ge=1, le=1024)
     batch_max_wait_ms: float = Field(2.0, ge=0, le=1000)
     max_image_bytes: int = Field(8 * MIB, ge=1024)

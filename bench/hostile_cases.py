@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from bench import hostile_fairness as fairness
 from bench import hostile_payloads as payloads
 from bench.hostile_clients import parallel, post_raw, trickle
 from bench.hostile_memory import memory_cases
@@ -29,6 +30,7 @@ def cases(port: int) -> list[tuple[str, bool, Prepare]]:
         + _upload_cases(port)
         + _slow_client_cases(port)
         + memory_cases(port)
+        + _fairness_cases(port)
     )
 
 
@@ -155,5 +157,22 @@ def _slow_client_cases(port: int) -> list[tuple[str, bool, Prepare]]:
             "M4 10 clients, 1 body byte/s",
             False,
             lambda: lambda: parallel(10, lambda: trickle(port, slow_body, 90)),
+        ),
+    ]
+
+
+def _fairness_cases(port: int) -> list[tuple[str, bool, Prepare]]:
+    """Issue 41: a request that holds the workers, /health alone, made-up methods."""
+    return [
+        (
+            "F1 16 x 16383x2441 lossless RGBA WebP -> /embed",
+            True,
+            _once(port, "/embed", FORM, fairness.huge_webps_body),
+        ),
+        ("F2 2 clients looping /health for 5 s", True, lambda: fairness.health_loops(port, 2, 5)),
+        (
+            "F3 5000 requests with made-up methods",
+            False,
+            lambda: fairness.made_up_methods(port, 5000),
         ),
     ]

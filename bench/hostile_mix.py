@@ -1,10 +1,11 @@
 """Replay the hostile mix of issue 10 against a real ``python -m app`` on 127.0.0.1.
 
 For each case it prints the answers (status/code), how often it was sent (short cases repeat
-for 2 s) and the longest send, the server's peak RSS growth
-over its RSS at the start of the case (sampled every 5 ms from /proc), and the latency of
-``/health`` polled every 50 ms by another client during the case. Default settings, except
-the ones printed at the start.
+for 2 s) and the longest send, the server's peak RSS growth (its preparation processes
+included) over its RSS at the start of the case (sampled every 5 ms from /proc), and the
+latency of ``/health`` polled every 50 ms and of a normal ``/verify`` (two face photos) sent
+every 200 ms by another client during the case. Default settings, except the ones printed at
+the start.
 
     .venv/bin/python -m bench.hostile_mix [--model DIR] [--out bench/results/hostile.json]
         [--only TEXT]
@@ -30,27 +31,26 @@ def run_case(log: Path, name: str, within: bool, prepare: Prepare, settle: float
     """Build the case's payload, then send it and measure the server meanwhile (and
     ``settle`` seconds after it, when given)."""
     send = prepare()
-    time.sleep(0.3)  # let the server settle; RSS just before the case is the baseline
+    time.sleep(0.5)  # let the server settle; RSS just before the case is the baseline
     started, answers, durations = time.monotonic(), [], []
     while True:  # short cases repeat for 2 s (200 sends at most): /health gets ~40 probes
         sent = time.monotonic()
         answers += send()
         durations.append(time.monotonic() - sent)
-        once_only = name.startswith(("M4", "baseline"))
+        once_only = name.startswith(("M4", "baseline", "F"))
         if once_only or time.monotonic() - started >= 2 or len(durations) >= 200:
             break
     ended = time.monotonic()
-    time.sleep(0.1)
-    rss, latencies = window(log, started - 0.2, ended + 0.05)
-    before = window(log, started - 0.2, started)[0] or rss[:1]
-    latencies = sorted(latencies) or [float("nan")]
+    log_text = _after(log, ended)
+    samples = window(log_text, started - 0.2, ended + 0.05)
+    rss = samples["rss"]
+    before = window(log_text, started - 0.2, started)["rss"] or rss[:1]
+    health, verify = _ranked(samples["health"]), _ranked(samples["verify"])
     settled = None
     if settle:
         time.sleep(settle)
-        settled = round(
-            (window(log, time.monotonic() - 0.5, time.monotonic())[0][-1] - before[-1]) / 1024
-        )
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        now = time.monotonic()
+        settled = round((window(log, now - 0.5, now)["rss"][-1] - before[-1]) / 1024)
     return {
         "case": name,
         "within_limits": within,
@@ -60,12 +60,40 @@ def run_case(log: Path, name: str, within: bool, prepare: Prepare, settle: float
         "rss_before_mb": round(before[-1] / 1024),
         "rss_growth_mb": round((max(rss) - before[-1]) / 1024),
         "rss_after_settle_mb": settled,
-        "health_p99_ms": round(p99, 1),
-        "health_max_ms": round(latencies[-1], 1),
-        "health_median_ms": round(statistics.median(latencies), 1),
-        "health_probes": len(latencies),
-        "_latencies": latencies,
+        "health_p99_ms": _p99(health),
+        "health_max_ms": round(health[-1], 1),
+        "health_median_ms": round(statistics.median(health), 1),
+        "health_probes": len(health),
+        "verify_p99_ms": _p99(verify),
+        "verify_max_ms": round(verify[-1], 1),
+        "verify_probes": len(verify),
+        "probe_5xx": len(samples.get("health_5xx", [])) + len(samples.get("verify_5xx", [])),
+        "_latencies": health,
+        "_verify": verify,
     }
+
+
+def _after(log: Path, ended: float, timeout: float = 120.0) -> Path:
+    """Wait until the probes have logged a /verify started after ``ended`` (every /verify of
+    the case has then finished: they are sent one after the other); the log."""
+    deadline = time.monotonic() + max(timeout, 0)
+    while time.monotonic() < deadline:
+        if any(float(line.split()[0]) > ended for line in _verify_lines(log)):
+            break
+        time.sleep(0.1)
+    return log
+
+
+def _verify_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if " verify " in line]
+
+
+def _ranked(values: list[float]) -> list[float]:
+    return sorted(values) or [float("nan")]
+
+
+def _p99(ranked: list[float]) -> float:
+    return round(ranked[min(len(ranked) - 1, int(0.99 * len(ranked)))], 1)
 
 
 def parse_args() -> argparse.Namespace:
@@ -108,7 +136,8 @@ def run_cases(model: Path, only: str | None, settle: float = 0) -> list[dict]:
                 f"{name:44s} {','.join(row['answers']):38s} {row['sends']:2d}x "
                 f"max {row['seconds']:6.2f} s "
                 f"RSS {row['rss_before_mb']:5d}+{row['rss_growth_mb']:5d} MB  /health p99 "
-                f"{row['health_p99_ms']:6.1f} max {row['health_max_ms']:6.1f} ms"
+                f"{row['health_p99_ms']:6.1f} max {row['health_max_ms']:6.1f} ms  /verify p99 "
+                f"{row['verify_p99_ms']:7.1f} ms ({row['verify_probes']})"
                 + (
                     f"  RSS +{settled} MB {settle:g} s after"
                     if (settled := row["rss_after_settle_mb"]) is not None
@@ -124,10 +153,14 @@ def run_cases(model: Path, only: str | None, settle: float = 0) -> list[dict]:
 def summarise(rows: list[dict]) -> dict:
     """Pooled /health latency, worst cost within limits, any 5xx; pops the raw latencies."""
     pooled = sorted(v for row in rows for v in row.pop("_latencies"))
+    verify = sorted(v for row in rows for v in row.pop("_verify"))
     within = [row for row in rows if row["within_limits"] and row["answers"] != ["-"]]
     return {
         "health_p99_ms_all_cases": round(pooled[int(0.99 * (len(pooled) - 1))], 1),
         "health_probes": len(pooled),
+        "verify_p99_ms_all_cases": round(verify[int(0.99 * (len(verify) - 1))], 1),
+        "verify_probes": len(verify),
+        "probe_5xx": sum(row["probe_5xx"] for row in rows),
         "max_rss_growth_mb_within_limits": max(
             (row["rss_growth_mb"] for row in within), default=None
         ),

@@ -81,6 +81,7 @@ def test_a_decode_in_flight_does_not_delay_exit_past_drain_and_grace(tmp_path):
         ("-c", SLOW_DECODE),
         FACEVERIFY_DRAIN_S=str(drain_s),
         FACEVERIFY_GRACEFUL_TIMEOUT_S=str(grace_s),
+        FACEVERIFY_PREPROCESS_MODE="thread",  # the patch applies in the server's own threads
     )
     files = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
     try:

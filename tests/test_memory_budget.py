@@ -11,6 +11,7 @@ import time
 import httpx2
 import image_factory as images
 import numpy as np
+import pytest
 from hostile_requests import FACE, FACE_B64, JSON, verify_files
 from PIL import Image
 
@@ -31,9 +32,16 @@ def encoded(image: Image.Image, fmt: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def test_a_decode_over_the_budget_is_refused_before_decoding(make_client):
+MODES = pytest.mark.parametrize("mode", ["thread", "process"])  # process: asked of the server
+
+
+@MODES
+def test_a_decode_over_the_budget_is_refused_before_decoding(make_client, mode):
     client = make_client(
-        max_image_bytes=64 * 1024, max_images_per_request=16, memory_budget_bytes=70 * MIB
+        max_image_bytes=64 * 1024,
+        max_images_per_request=16,
+        memory_budget_bytes=70 * MIB,
+        preprocess_mode=mode,
     )
     assert client.app.state.settings.decode_budget_bytes == 69 * MIB
     # 16 bytes a pixel in libwebp and Pillow: about 77 MiB for 3 MP, from a 2 KB file
@@ -49,8 +57,9 @@ def test_a_decode_over_the_budget_is_refused_before_decoding(make_client):
     assert settled(client.app.state.memory_budget) == 0
 
 
-def test_a_decode_that_finds_no_room_in_time_gets_503(make_client):
-    client = make_client(memory_wait_s=0.2)
+@MODES
+def test_a_decode_that_finds_no_room_in_time_gets_503(make_client, mode):
+    client = make_client(memory_wait_s=0.2, preprocess_mode=mode)
     budget = client.app.state.memory_budget
     assert budget.try_reserve(budget.capacity - 2 * MIB)  # others hold nearly everything
     try:

@@ -1,0 +1,236 @@
+"""Where image preparation runs: worker processes (the default) or threads of the server.
+
+Pillow holds the interpreter lock through parts of a large decode (a 40 MP WebP's frame
+decode, its alpha compositing, its array copy): run in threads, two such decodes starved the
+event loop for up to a second at a time, and ``/health`` took 780 ms (issue 41; measured
+with py-spy and a main-thread gap probe: the same decodes in processes left gaps under 80 ms).
+In ``process`` mode each worker is a process of its own, fed one image at a time through a
+pipe by a proxy thread of the server, so decoding never holds the server's lock; ``thread``
+mode (``FACEVERIFY_PREPROCESS_MODE=thread``) runs :class:`ImagePreparer` in the server as
+before. Either way a job returns its outcome and the CPU seconds it took (the request's
+budget, :mod:`app.scheduler`). In a process, each decode's reservation of the server's memory
+budget (:mod:`app.memory_budget`) is asked of the server over the same pipe
+(:class:`ServerBudget`), so the one budget bounds decodes in processes as in threads.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from PIL import Image
+
+from app.errors import ApiError, ModelNotReadyError, ServerBusyError
+from app.image_input import ImageInput
+from app.memory_budget import MemoryBudget, return_freed_memory_to_os
+from app.preparation import ImagePreparer, Prepared
+from app.scheduler import Outcome
+from app.settings import Settings
+from facecore.errors import FaceCoreError
+from facecore.preprocess_config import PreprocessConfig
+
+logger = logging.getLogger(__name__)
+PrepareJob = tuple[ImageInput, bool]  # the image and whether it is a ready-made face crop
+
+
+class WorkerLostError(RuntimeError):
+    """A preparation process died while preparing an image (killed, out of memory)."""
+
+
+@dataclass(frozen=True)
+class BudgetMessage:
+    """A preparation process's request to the server: ``reserve`` or ``release`` bytes."""
+
+    action: str
+    size: int
+
+
+class ServerBudget:
+    """The server's memory budget as a preparation process sees it, through its pipe.
+
+    ``reserve`` waits for the server's answer (its proxy thread waits on the real budget);
+    ``release`` is sent without one. Holds what :class:`app.memory_budget.Reservation` needs.
+    """
+
+    def __init__(self, connection: Connection, capacity: int) -> None:
+        self._connection, self.capacity = connection, capacity
+
+    def reserve(self, size: int) -> None:
+        """Blocking: reserve ``size`` bytes of the server's budget (ServerBusyError if not)."""
+        self._connection.send(BudgetMessage("reserve", size))
+        refusal = self._connection.recv()
+        if refusal is not None:
+            raise refusal
+
+    def release(self, size: int) -> None:
+        """Give ``size`` bytes back to the server's budget."""
+        if size > 0:
+            self._connection.send(BudgetMessage("release", size))
+
+
+class ThreadWorkers:
+    """Preparation in ``workers`` threads of the server."""
+
+    def __init__(
+        self, settings: Settings, config: PreprocessConfig, workers: int, budget: MemoryBudget
+    ) -> None:
+        self._preparer = ImagePreparer(settings, config, budget)
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
+
+    def start(self) -> None:
+        """Nothing to start: the threads start with their first job."""
+
+    def run(self, job: PrepareJob) -> Outcome[Prepared]:
+        """Blocking, in a worker thread: prepare one image; its outcome and CPU seconds."""
+        return prepare_timed(self._preparer, job, time.thread_time)
+
+    def close(self) -> None:
+        """Stop taking jobs; a decode still running is not waited for."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class ProcessWorkers:
+    """Preparation in ``workers`` processes, each driven by one proxy thread of the server."""
+
+    def __init__(
+        self, settings: Settings, config: PreprocessConfig, workers: int, budget: MemoryBudget
+    ) -> None:
+        self._settings, self._config, self._budget = settings, config, budget
+        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._idle: queue.SimpleQueue[tuple[Any, Connection]] = queue.SimpleQueue()
+        self._processes: list[Any] = []
+        self._lock = threading.Lock()
+        self._workers, self._closed = workers, False
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="preprocess-proxy")
+
+    def start(self) -> None:
+        """Blocking: start the processes and wait until each has its detector loaded."""
+        started = [self._spawn() for _ in range(self._workers)]
+        for process, connection in started:
+            self._answer_budget(connection)  # "ready" after its warm-up, or EOFError
+            self._idle.put((process, connection))
+
+    def run(self, job: PrepareJob) -> Outcome[Prepared]:
+        """Blocking, in a proxy thread: send the image to an idle process, wait for the answer."""
+        process, connection = self._idle.get()
+        image, face_crop = job
+        try:
+            connection.send((image, face_crop))
+            outcome = self._answer_budget(connection)
+        except (EOFError, OSError):
+            if self._closed:
+                return ModelNotReadyError("the service is shutting down"), 0.0
+            logger.error("a preparation process died (exit %s); restarting it", process.exitcode)
+            process, connection = self._replace(process)
+            return WorkerLostError("the image's preparation process died"), 0.0
+        finally:
+            self._idle.put((process, connection))
+        return outcome
+
+    def _answer_budget(self, connection: Connection) -> Outcome[Prepared]:
+        """Serve the process's budget messages until its outcome comes; release what it held."""
+        held = 0
+        try:
+            while isinstance(message := connection.recv(), BudgetMessage):
+                if message.action == "release":
+                    self._budget.release(message.size)
+                    held -= message.size
+                    continue
+                try:
+                    self._budget.reserve(message.size)
+                except ServerBusyError as busy:
+                    connection.send(busy)
+                    continue
+                held += message.size
+                connection.send(None)
+            return message
+        finally:
+            self._budget.release(held)  # a process that died holding a reservation
+
+    def close(self) -> None:
+        """Stop the processes at once (a decode still running is not waited for)."""
+        self._closed = True
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for process in self._processes:
+                process.kill()
+                process.join(timeout=5)
+            self._processes.clear()
+
+    def _spawn(self) -> tuple[Any, Connection]:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(
+            target=serve,
+            args=(theirs, self._settings, self._config, self._budget.capacity),
+            daemon=True,
+        )
+        with self._lock:
+            process.start()
+            self._processes.append(process)
+        theirs.close()
+        return process, ours
+
+    def _replace(self, dead: Any) -> tuple[Any, Connection]:
+        with self._lock:
+            if dead in self._processes:
+                self._processes.remove(dead)
+        process, connection = self._spawn()
+        self._answer_budget(connection)  # "ready"
+        return process, connection
+
+
+def serve(
+    connection: Connection, settings: Settings, config: PreprocessConfig, capacity: int
+) -> None:
+    """Run a preparation process: answer (image, face_crop) with (outcome, CPU s) until EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    return_freed_memory_to_os()
+    budget = ServerBudget(connection, capacity)
+    preparer = ImagePreparer(settings, config, budget)  # type: ignore[arg-type]
+    prepare_timed(
+        preparer, (ImageInput(_BLANK_PNG), False), time.process_time
+    )  # loads the detector
+    connection.send("ready")
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:  # the server closed the pipe or exited
+            return
+        outcome, cpu_s = prepare_timed(preparer, job, time.process_time)
+        if not isinstance(outcome, FaceCoreError | ApiError | Prepared):  # unexpected: log here
+            logger.error("unexpected error while preparing an image", exc_info=outcome)
+            outcome = RuntimeError(f"{type(outcome).__name__}: {outcome}")  # picklable
+        connection.send((outcome, cpu_s))
+
+
+def prepare_timed(
+    preparer: ImagePreparer, job: PrepareJob, clock: Callable[[], float]
+) -> Outcome[Prepared]:
+    """Prepare one image; its outcome (an exception is returned) and the ``clock`` seconds."""
+    started = clock()
+    try:
+        return preparer.prepare(*job), clock() - started
+    except (FaceCoreError, ApiError) as exc:  # the image's answer (ApiError: memory budget)
+        exc.__traceback__ = None  # its frames hold the decoded pixels
+        return exc, clock() - started
+    except Exception as exc:  # unexpected: the traceback is kept for the log
+        return exc, clock() - started
+
+
+def _blank_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+_BLANK_PNG = _blank_png()
