@@ -81,9 +81,7 @@ class ImagePreparer:
             return self._prepare_crop(decoded.rgb, decoded.scale)
         preprocessor = self._preprocessor()
         prepared = preprocessor.process(decoded.rgb)
-        check_detected_face(
-            decoded.rgb, prepared.face, prepared.pixels, preprocessor.detector, self.limits
-        )
+        check_detected_face(decoded.rgb, prepared.face, preprocessor.detector, self.limits)
         return Prepared(
             prepared.pixels.astype(np.float32),
             prepared.face.scaled(1 / decoded.scale),
@@ -99,9 +97,9 @@ class ImagePreparer:
         """
         pixels = to_model_input(rgb, self.config.size, self.config.channels)
         if not self.settings.detection:
-            check_crop_detail(pixels, self.limits)
+            check_crop_detail(rgb, self.limits)
             return Prepared(pixels.astype(np.float32), None, 0, False)
-        face = check_face_crop(rgb, pixels, self._preprocessor(), self.limits)
+        face = check_face_crop(rgb, self._preprocessor(), self.limits)
         return Prepared(pixels.astype(np.float32), face.scaled(1 / scale), 1, False)
 
     def _preprocessor(self) -> FacePreprocessor:

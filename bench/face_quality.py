@@ -24,7 +24,7 @@ from bench.results_file import write_result
 from facecore.confirmation import confirm_face
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError
-from facecore.preprocess import FacePreprocessor, to_model_input
+from facecore.preprocess import FacePreprocessor
 from facecore.preprocess_config import PreprocessConfig
 from facecore.quality import (
     QualityLimits,
@@ -45,7 +45,7 @@ def judge(rgb: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits
         return {"outcome": exc.code, "check": exc.code}
     confirmation = confirm_face(rgb, prepared.face, preprocessor.detector)
     try:
-        check_detected_face(rgb, prepared.face, prepared.pixels, preprocessor.detector, limits)
+        check_detected_face(rgb, prepared.face, preprocessor.detector, limits)
     except FaceCoreError as exc:
         return {"outcome": exc.code, "check": _check_name(str(exc)), "confirmation": confirmation}
     return {"outcome": "embedded", "confirmation": confirmation}
@@ -53,11 +53,8 @@ def judge(rgb: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits
 
 def judge_crop(rgb: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits) -> dict:
     """Return what the service does with ``face_crop=true``: embedded, or which check refused."""
-    config = preprocessor.config
     try:
-        check_face_crop(
-            rgb, to_model_input(rgb, config.size, config.channels), preprocessor, limits
-        )
+        check_face_crop(rgb, preprocessor, limits)
     except FaceCoreError as exc:
         return {"outcome": exc.code, "check": _check_name(str(exc))}
     return {"outcome": "embedded"}

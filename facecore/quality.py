@@ -14,13 +14,14 @@ is embedded, ``check_detected_face`` asks, cheapest first:
 4. feature detail: in that equalised frame, the squares around the eyes, the nose tip and the
    mouth each have a grey standard deviation of at least ``min_feature_detail`` (half a face
    on a plain card, or a drawing of one, has a flat square);
-5. contrast and sharpness of the aligned crop: grey standard deviation at least
+5. contrast and sharpness of the face aligned to the 112-px ``arcface`` template, whatever
+   the served model's own crop (the limits hold for every model): grey standard deviation at least
    ``min_contrast``; Laplacian standard deviation over grey standard deviation (independent of
    brightness and contrast) at least ``min_sharpness``.
 
 A client's face crop (``check_face_crop``) is embedded whole, without re-alignment, but only
 when its shortest side holds ``min_eye_distance_px`` at the template's eye spacing and a face
-found in it passes the same checks (contrast and sharpness of the crop as the model sees it).
+found in it passes the same checks (contrast and sharpness of the crop at 112 px).
 The limits were chosen on the shared face sets and on ``bench.nonfaces``'s synthetic pictures
 (``python -m bench.face_quality``; docs/benchmarks.md, "Face-quality gate").
 """
@@ -32,11 +33,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facecore.align import TEMPLATE_SIZE, similarity_transform, template_points
+from facecore.align import TEMPLATE_SIZE, align_face, similarity_transform, template_points
 from facecore.confirmation import confirmation, feature_detail, frame_face
 from facecore.detect import LEFT_EYE, RIGHT_EYE, Face, FaceDetector
 from facecore.errors import LowQualityFaceError, NoFaceError
-from facecore.preprocess import FacePreprocessor
+from facecore.preprocess import FacePreprocessor, to_model_input
 
 # The template's eye spacing as a share of its side (arcface: 35.2 px of 112).
 TEMPLATE_EYE_SHARE = 0.3146
@@ -71,14 +72,13 @@ class QualityLimits:
 
 
 def check_detected_face(
-    rgb: np.ndarray, face: Face, crop: np.ndarray, detector: FaceDetector, limits: QualityLimits
+    rgb: np.ndarray, face: Face, detector: FaceDetector, limits: QualityLimits
 ) -> None:
     """Refuse a detected face that is too small, not face-shaped, unconfirmed, flat or blurred.
 
     Args:
         rgb: The image the face was detected in (uint8 RGB).
         face: The detection, in ``rgb``'s pixels.
-        crop: The aligned crop made from it (uint8, RGB or grey).
         detector: The detector to confirm the face with.
         limits: The limits to apply.
 
@@ -110,17 +110,15 @@ def check_detected_face(
             f"an eye, the nose or the mouth shows no detail (contrast {detail:.1f} around it; "
             f"at least {limits.min_feature_detail:g} is needed)"
         )
-    check_crop_detail(crop, limits)
+    check_crop_detail(align_face(rgb, face.landmarks, TEMPLATE_SIZE, "arcface"), limits)
 
 
-def check_face_crop(
-    rgb: np.ndarray, pixels: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits
-) -> Face:
+def check_face_crop(rgb: np.ndarray, preprocessor: FacePreprocessor, limits: QualityLimits) -> Face:
     """Refuse a client's face crop unless a face is found in it and passes the gate.
 
     The crop is embedded whole (the client aligned it), but a face must still be detected in it
     (the padded retry included) and pass every check of ``check_detected_face``, contrast and
-    sharpness measured on ``pixels``, the crop as the model sees it.
+    sharpness measured on the crop resized to the gate's ``TEMPLATE_SIZE``.
 
     Returns:
         The face found, in the crop's pixels.
@@ -140,17 +138,20 @@ def check_face_crop(
     if not faces:
         raise NoFaceError("no face found in the face crop")
     face = preprocessor.choose(faces)
-    check_detected_face(rgb, face, pixels, preprocessor.detector, limits)
+    check_detected_face(rgb, face, preprocessor.detector, limits)
     return face
 
 
 def check_crop_detail(crop: np.ndarray, limits: QualityLimits) -> None:
-    """Refuse an aligned crop (model input) whose grey contrast or sharpness is too low.
+    """Refuse a face crop whose grey contrast or sharpness is too low.
+
+    Measured at the gate's own size (``TEMPLATE_SIZE``, where the limits were chosen), whatever
+    the served model's input size: the same face passes or fails for every model.
 
     Raises:
         LowQualityFaceError: The message names the check and its limit.
     """
-    contrast, sharpness = crop_detail(crop)
+    contrast, sharpness = crop_detail(to_model_input(crop, TEMPLATE_SIZE, 3))
     if contrast < limits.min_contrast:
         raise LowQualityFaceError(
             f"the face is nearly uniform (contrast {contrast:.1f}; "

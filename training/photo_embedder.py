@@ -118,7 +118,7 @@ def _prepare(preprocessor: FacePreprocessor, path: Path) -> tuple[str, np.ndarra
         rgb = decode_image(path.read_bytes())
         prepared = preprocessor.process(rgb)
         if prepared.face is not None:
-            check_detected_face(rgb, prepared.face, prepared.pixels, preprocessor.detector, QUALITY)
+            check_detected_face(rgb, prepared.face, preprocessor.detector, QUALITY)
     except NoFaceError:
         return "no_face", None
     except LowQualityFaceError:
