@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         sets=tuple(sorted(pairs)),
         impostor_pairs=sum(len(p.impostor) for p in pairs.values()),
         margin_folds=len({shift.test_set for shift in shifts}),
-        command="python -m training " + " ".join(sys.argv[2:] if len(sys.argv) > 1 else []),
+        command="python -m training " + " ".join(sys.argv[1:]),
     )
     report = {
         "split": str(split),
