@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("training.compare", "two exported models on the same pairs, with error bars"),
     "soup": ("training.soup", "average the weights of several runs from the same start"),
     "export": ("training.export", "export the feature model as ONNX + SavedModel"),
+    "convert-dlib": (
+        "training.convert_dlib",
+        "dlib's public-domain face ResNet (the teacher) as an export of ours",
+    ),
 }
 
 

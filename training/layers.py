@@ -1,4 +1,4 @@
-"""Custom Keras layers: the AM-Softmax cosine classifier head and mirror-averaged embeddings."""
+"""Custom Keras layers: AM-Softmax head, mirror-averaged embeddings, dlib's padded add."""
 
 from __future__ import annotations
 
@@ -127,3 +127,36 @@ class MirrorMean(keras.layers.Layer):
         """Return the input shape with the batch halved."""
         batch = None if input_shape[0] is None else input_shape[0] // 2
         return (batch, input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="faceverify")
+class ZeroPadAdd(keras.layers.Layer):
+    """Add two image batches of different sizes as dlib's ``add_prev`` does.
+
+    Each input is zero-padded at its end (bottom rows, right columns, last channels) to the
+    larger size in every dimension, then they are added: ``tt::add(dest, src1, src2)`` in
+    dlib's ``dlib/cuda/tensor_tools.h`` ("missing elements are presumed to be equal to 0").
+    dlib's face ResNet needs it where a strided block meets its pooled shortcut.
+    """
+
+    def build(self, input_shape) -> None:
+        """Check there are two batches of images with known sizes."""
+        shapes = list(input_shape) if isinstance(input_shape, (list, tuple)) else []
+        if len(shapes) != 2 or any(len(s) != 4 or None in s[1:] for s in shapes):
+            raise ValueError(f"ZeroPadAdd expects two (batch, h, w, c) inputs, got {input_shape}")
+
+    def call(self, inputs):
+        """Return the sum of the two inputs, each zero-padded to the larger size."""
+        target = self.compute_output_shape([tuple(x.shape) for x in inputs])
+        padded = [
+            ops.pad(
+                x, [[0, 0]] + [[0, t - s] for s, t in zip(x.shape[1:], target[1:], strict=True)]
+            )
+            for x in inputs
+        ]
+        return padded[0] + padded[1]
+
+    def compute_output_shape(self, input_shape):
+        """Return the larger of the two sizes in every dimension but the batch."""
+        first, second = input_shape
+        return (first[0], *(max(a, b) for a, b in zip(first[1:], second[1:], strict=True)))
