@@ -1,7 +1,10 @@
 """ASGI middleware bounding request bodies in bytes, in time, and all of them together.
 
 Each body is held to its route's byte limit and to ``FACEVERIFY_BODY_TIMEOUT_S``; the bytes
-received count against the process's memory budget (``FACEVERIFY_MEMORY_BUDGET_BYTES``).
+received count against the process's memory budget (``FACEVERIFY_MEMORY_BUDGET_BYTES``). A body
+whose declared length (or, without one, its route's limit) is over the budget's small-holder
+threshold counts as large from its first byte, so it never takes the small holders' lane
+(:mod:`app.memory_budget`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.error_handler import handle_error
 from app.errors import ApiError, ImageTooLargeError, InvalidRequestError, RequestTimeoutError
-from app.memory_budget import MemoryBudget, Reservation
+from app.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation
 from app.settings import Settings
 
 BODY_RESERVATION = "faceverify.body_reservation"  # scope key of the body's Reservation
@@ -87,7 +90,8 @@ class BodyLimitMiddleware:
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, _too_large(limit))
             return
-        reservation = Reservation(self.budget)
+        announced = limit if declared is None else declared  # large from its first byte?
+        reservation = Reservation(self.budget, large=announced > SMALL_HOLDER_BYTES)
         scope[BODY_RESERVATION] = reservation
         try:
             await self._guarded(scope, receive, send, limit, reservation)

@@ -77,7 +77,9 @@ def create_app(
     )
     app.state.settings, app.state.metrics = settings, metrics
     return_freed_memory_to_os()
-    budget = MemoryBudget(settings.memory_budget_bytes, settings.memory_wait_s)
+    budget = MemoryBudget(
+        settings.memory_budget_bytes, settings.memory_wait_s, settings.memory_lane_bytes
+    )
     app.state.memory_budget = budget
     app.state.service = FaceService(settings, metrics, preloaded, budget)
     app.state.gallery = Gallery(settings, gallery_store)

@@ -10,7 +10,8 @@ mode (``FACEVERIFY_PREPROCESS_MODE=thread``) runs :class:`ImagePreparer` in the 
 before. Either way a job returns its outcome and the CPU seconds it took (the request's
 budget, :mod:`app.scheduler`). In a process, each decode's reservation of the server's memory
 budget (:mod:`app.memory_budget`) is asked of the server over the same pipe
-(:class:`ServerBudget`), so the one budget bounds decodes in processes as in threads.
+(:class:`ServerBudget`), with what the decode's holder holds already, so the one budget and its
+lane for small holders bound decodes in processes as in threads.
 """
 
 from __future__ import annotations
@@ -49,10 +50,16 @@ class WorkerLostError(RuntimeError):
 
 @dataclass(frozen=True)
 class BudgetMessage:
-    """A preparation process's request to the server: ``reserve`` or ``release`` bytes."""
+    """A preparation process's request to the server: ``reserve`` or ``release`` bytes.
+
+    ``held``: what the holder (the decode's :class:`app.memory_budget.Reservation`) holds
+    before this message, so the server counts its bytes as small or large.
+    """
 
     action: str
     size: int
+    held: int
+    large: bool = False
 
 
 class ServerBudget:
@@ -62,20 +69,20 @@ class ServerBudget:
     ``release`` is sent without one. Holds what :class:`app.memory_budget.Reservation` needs.
     """
 
-    def __init__(self, connection: Connection, capacity: int) -> None:
-        self._connection, self.capacity = connection, capacity
+    def __init__(self, connection: Connection, capacity: int, lane: int) -> None:
+        self._connection, self.capacity, self.lane = connection, capacity, lane
 
-    def reserve(self, size: int) -> None:
-        """Blocking: reserve ``size`` bytes of the server's budget (ServerBusyError if not)."""
-        self._connection.send(BudgetMessage("reserve", size))
+    def reserve(self, size: int, held: int, large: bool = False) -> None:
+        """Blocking: reserve ``size`` more bytes for a holder of ``held`` (or ServerBusyError)."""
+        self._connection.send(BudgetMessage("reserve", size, held, large))
         refusal = self._connection.recv()
         if refusal is not None:
             raise refusal
 
-    def release(self, size: int) -> None:
-        """Give ``size`` bytes back to the server's budget."""
+    def release(self, size: int, held: int, large: bool = False) -> None:
+        """Give ``size`` of a holder's ``held`` bytes back to the server's budget."""
         if size > 0:
-            self._connection.send(BudgetMessage("release", size))
+            self._connection.send(BudgetMessage("release", size, held, large))
 
 
 class ThreadWorkers:
@@ -138,16 +145,19 @@ class ProcessWorkers:
         return outcome
 
     def _answer_budget(self, connection: Connection) -> Outcome[Prepared]:
-        """Serve the process's budget messages until its outcome comes; release what it held."""
+        """Serve the process's budget messages until its outcome comes; release what it held.
+
+        A process prepares one image at a time, so what it holds is one holder's.
+        """
         held = 0
         try:
             while isinstance(message := connection.recv(), BudgetMessage):
                 if message.action == "release":
-                    self._budget.release(message.size)
+                    self._budget.release(message.size, message.held, message.large)
                     held -= message.size
                     continue
                 try:
-                    self._budget.reserve(message.size)
+                    self._budget.reserve(message.size, message.held, message.large)
                 except ServerBusyError as busy:
                     connection.send(busy)
                     continue
@@ -155,7 +165,7 @@ class ProcessWorkers:
                 connection.send(None)
             return message
         finally:
-            self._budget.release(held)  # a process that died holding a reservation
+            self._budget.release(held, held)  # a process that died holding a reservation
 
     def close(self) -> None:
         """Stop the processes at once (a decode still running is not waited for)."""
@@ -171,7 +181,7 @@ class ProcessWorkers:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(
             target=serve,
-            args=(theirs, self._settings, self._config, self._budget.capacity),
+            args=(theirs, self._settings, self._config, self._budget.capacity, self._budget.lane),
             daemon=True,
         )
         with self._lock:
@@ -190,12 +200,16 @@ class ProcessWorkers:
 
 
 def serve(
-    connection: Connection, settings: Settings, config: PreprocessConfig, capacity: int
+    connection: Connection,
+    settings: Settings,
+    config: PreprocessConfig,
+    capacity: int,
+    lane: int,
 ) -> None:
     """Run a preparation process: answer (image, face_crop) with (outcome, CPU s) until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     return_freed_memory_to_os()
-    budget = ServerBudget(connection, capacity)
+    budget = ServerBudget(connection, capacity, lane)
     preparer = ImagePreparer(settings, config, budget)  # type: ignore[arg-type]
     prepare_timed(
         preparer, (ImageInput(_BLANK_PNG), False), time.process_time

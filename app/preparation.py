@@ -16,7 +16,7 @@ import numpy as np
 
 from app.errors import CropEnrolmentDisabledError, ImageTooLargeError
 from app.image_input import ImageInput
-from app.memory_budget import MIB, MemoryBudget, Reservation
+from app.memory_budget import MIB, MemoryBudget, Reservation, holder_limit
 from app.settings import Settings
 from facecore.decode import decode_image_reduced
 from facecore.detect import Face
@@ -113,21 +113,23 @@ class ImagePreparer:
 class DecodeReservation:
     """One decode's share of the memory budget (:class:`facecore.decode_memory.DecodeMemory`).
 
-    A decode may take what its request's images (``request_bytes``) leave of the budget; one
-    that costs more is refused (413) at once: it could never fit. One that does not fit now
+    A decode may take what its request's images (``request_bytes``) leave of the budget, less
+    the lane for small holders where it or they are large (:func:`holder_limit`); one that
+    costs more is refused (413) at once: it could never fit. One that does not fit now
     waits for room (``FACEVERIFY_MEMORY_WAIT_S``, then 503 server_busy).
     """
 
     def __init__(self, budget: MemoryBudget, request_bytes: int) -> None:
         self.reservation, self.request_bytes = Reservation(budget), request_bytes
-        self.cap = budget.capacity - request_bytes
+        self.cap = holder_limit(budget.capacity, budget.lane, request_bytes)
 
     def grow(self, size: int) -> None:
         """Reserve ``size`` bytes for the decode, or refuse it."""
         if size > self.cap:
             raise ImageTooLargeError(
                 f"decoding this image would take {size // MIB} MiB; the limit is "
-                f"{self.cap // MIB} MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less the "
+                f"{self.cap // MIB} MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less the small "
+                f"requests' lane of {self.reservation.budget.lane // MIB} MiB and the "
                 f"{self.request_bytes // MIB} MiB of the request's images); send fewer pixels, "
                 "or a JPEG"
             )

@@ -50,7 +50,9 @@ class FaceService:
     ) -> None:
         self.settings, self.metrics = settings, metrics
         # Decodes reserve from the process's one budget (app.memory_budget), shared with bodies.
-        self.budget = budget or MemoryBudget(settings.memory_budget_bytes, settings.memory_wait_s)
+        self.budget = budget or MemoryBudget(
+            settings.memory_budget_bytes, settings.memory_wait_s, settings.memory_lane_bytes
+        )
         self.metadata: ModelMetadata | None = None
         self.ready = False
         self.draining = False

@@ -43,7 +43,8 @@ def test_a_decode_over_the_budget_is_refused_before_decoding(make_client, mode):
         memory_budget_bytes=70 * MIB,
         preprocess_mode=mode,
     )
-    assert client.app.state.settings.decode_budget_bytes == 69 * MIB
+    assert client.app.state.settings.memory_lane_bytes == 5 * MIB  # 70 - 1 - 64
+    assert client.app.state.settings.decode_budget_bytes == 65 * MIB
     # 16 bytes a pixel in libwebp and Pillow: about 77 MiB for 3 MP, from a 2 KB file
     webp = encoded(Image.new("RGBA", (2000, 1500), (10, 20, 30, 128)), "WEBP", lossless=True)
     response = client.post("/verify", files=verify_files(webp))
@@ -51,8 +52,8 @@ def test_a_decode_over_the_budget_is_refused_before_decoding(make_client, mode):
     error = response.json()["error"]
     assert error["code"] == "image_too_large"
     assert (
-        "MiB; the limit is 69 MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less the 0 MiB"
-        in (error["message"])
+        "MiB; the limit is 65 MiB (FACEVERIFY_MEMORY_BUDGET_BYTES less the small requests' "
+        "lane of 5 MiB and the 0 MiB" in (error["message"])
     )
     assert settled(client.app.state.memory_budget) == 0
 
