@@ -12,6 +12,14 @@ budget, :mod:`app.scheduler`). In a process, each decode's reservation of the se
 budget (:mod:`app.memory_budget`) is asked of the server over the same pipe
 (:class:`ServerBudget`), with what the decode's holder holds already, so the one budget and its
 lane for small holders bound decodes in processes as in threads.
+
+The order is **price, reserve, then a worker**: a job reaches ``run`` with its decode's memory
+already reserved by the server (:func:`app.preparation.reserve_decode`, on the event loop),
+so no worker ever waits for memory room for a decode it has not started. ``run`` takes those
+bytes over (:meth:`app.preparation.DecodeHold.take`) and passes their count with the image;
+the decode counts them as held and asks (over the pipe, in a process) only for any difference.
+In a process, the proxy thread counts them as the process's and gives back whatever it has not
+released when the outcome comes (or the process dies).
 """
 
 from __future__ import annotations
@@ -34,14 +42,16 @@ from PIL import Image
 from app.errors import ApiError, ModelNotReadyError, ServerBusyError
 from app.image_input import ImageInput
 from app.memory_budget import MemoryBudget, return_freed_memory_to_os
-from app.preparation import ImagePreparer, Prepared
+from app.preparation import DecodeHold, ImagePreparer, Prepared
 from app.scheduler import Outcome
 from app.settings import Settings
 from facecore.errors import FaceCoreError
 from facecore.preprocess_config import PreprocessConfig
 
 logger = logging.getLogger(__name__)
-PrepareJob = tuple[ImageInput, bool]  # the image and whether it is a ready-made face crop
+# The image, whether it is a ready-made face crop, and its decode's memory reserved by the server.
+PrepareJob = tuple[ImageInput, bool, DecodeHold | None]
+WorkerJob = tuple[ImageInput, bool, int]  # as a worker gets it: the bytes reserved, taken over
 
 
 class WorkerLostError(RuntimeError):
@@ -99,7 +109,9 @@ class ThreadWorkers:
 
     def run(self, job: PrepareJob) -> Outcome[Prepared]:
         """Blocking, in a worker thread: prepare one image; its outcome and CPU seconds."""
-        return prepare_timed(self._preparer, job, time.thread_time)
+        image, face_crop, hold = job
+        reserved = hold.take() if hold is not None else 0  # the decode's holder gives it back
+        return prepare_timed(self._preparer, (image, face_crop, reserved), time.thread_time)
 
     def close(self) -> None:
         """Stop taking jobs; a decode still running is not waited for."""
@@ -130,10 +142,15 @@ class ProcessWorkers:
     def run(self, job: PrepareJob) -> Outcome[Prepared]:
         """Blocking, in a proxy thread: send the image to an idle process, wait for the answer."""
         process, connection = self._idle.get()
-        image, face_crop = job
+        image, face_crop, hold = job
+        reserved = hold.take() if hold is not None else 0  # the process's holder's from now on
         try:
-            connection.send((image, face_crop))
-            outcome = self._answer_budget(connection)
+            try:
+                connection.send((image, face_crop, reserved))
+            except BaseException:
+                self._budget.release(reserved, reserved)
+                raise
+            outcome = self._answer_budget(connection, reserved)
         except (EOFError, OSError):
             if self._closed:
                 return ModelNotReadyError("the service is shutting down"), 0.0
@@ -144,12 +161,12 @@ class ProcessWorkers:
             self._idle.put((process, connection))
         return outcome
 
-    def _answer_budget(self, connection: Connection) -> Outcome[Prepared]:
+    def _answer_budget(self, connection: Connection, held: int = 0) -> Outcome[Prepared]:
         """Serve the process's budget messages until its outcome comes; release what it held.
 
-        A process prepares one image at a time, so what it holds is one holder's.
+        A process prepares one image at a time, so what it holds is one holder's: ``held``
+        bytes reserved for it by the server beforehand, and what it reserves here.
         """
-        held = 0
         try:
             while isinstance(message := connection.recv(), BudgetMessage):
                 if message.action == "release":
@@ -206,7 +223,10 @@ def serve(
     capacity: int,
     lane: int,
 ) -> None:
-    """Run a preparation process: answer (image, face_crop) with (outcome, CPU s) until EOF."""
+    """Run a preparation process: answer (image, face_crop, reserved bytes) with (outcome, CPU s).
+
+    Until EOF. ``reserved``: bytes the server reserved for the image's decode beforehand.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     return_freed_memory_to_os()
     budget = ServerBudget(connection, capacity, lane)
@@ -228,7 +248,7 @@ def serve(
 
 
 def prepare_timed(
-    preparer: ImagePreparer, job: PrepareJob, clock: Callable[[], float]
+    preparer: ImagePreparer, job: WorkerJob | tuple[ImageInput, bool], clock: Callable[[], float]
 ) -> Outcome[Prepared]:
     """Prepare one image; its outcome (an exception is returned) and the ``clock`` seconds."""
     started = clock()

@@ -29,7 +29,7 @@ from app.metrics import Metrics
 from app.model_loading import LoadedModel, load_model
 from app.outcomes import Embedded, Verification
 from app.prep_workers import PrepareJob, ProcessWorkers, ThreadWorkers
-from app.preparation import Prepared
+from app.preparation import Prepared, reserve_decode
 from app.runtime import EmbeddingRuntime
 from app.scheduler import FairScheduler, Ticket
 from app.settings import Settings
@@ -185,7 +185,13 @@ class FaceService:
         try:
             if image.error is not None:
                 raise image.error
-            prepared = await scheduler.submit(ticket or scheduler.ticket(), (image, face_crop))
+            # Price, reserve, then a worker: a decode waits for its memory outside the queue.
+            hold = await reserve_decode(self.settings, self.budget, image)
+            try:
+                job = (image, face_crop, hold)
+                prepared = await scheduler.submit(ticket or scheduler.ticket(), job)
+            finally:
+                hold.release()  # what no worker took over (the job failed before one started)
         except Exception as exc:
             error = to_api_error(exc)
             if error.status >= 500 and error is not exc:

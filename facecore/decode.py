@@ -23,7 +23,13 @@ from PIL import (  # the plugins of ALLOWED_FORMATS, registered before the first
     WebPImagePlugin,  # noqa: F401
 )
 
-from facecore.decode_memory import DecodeMemory, convert_bands, decode_cost, reduce_factor
+from facecore.decode_memory import (
+    DecodeCost,
+    DecodeMemory,
+    convert_bands,
+    decode_cost,
+    reduce_factor,
+)
 from facecore.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageShapeError
 from facecore.pixels import to_rgb_array
 
@@ -103,20 +109,13 @@ def decode_image_reduced(
         UnsupportedImageShapeError: The declared size is too elongated or a side too short.
         InvalidImageError: The bytes are empty, not an image, truncated or corrupt.
     """
-    if len(data) > max_bytes:
-        raise ImageTooLargeError(f"image file is {len(data)} bytes; the limit is {max_bytes}")
-    if not data:
-        raise InvalidImageError("empty image data")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = _open_checked(data, max_pixels)
+        image = _open_checked(data, max_bytes, max_pixels)
         file_size = image.size
         _check_shape(file_size, max_aspect_ratio, min_side)
         try:
-            image.seek(0)
-            _draft(image, reduce_to)
-            factor = reduce_factor(image.size, reduce_to)
-            cost = decode_cost(image, file_size, factor)
+            factor, cost = _price(image, reduce_to)
             if memory is not None:
                 memory.grow(cost.peak)  # before any pixel is decoded; may refuse
             image.load()
@@ -134,6 +133,44 @@ def decode_image_reduced(
     if memory is not None:
         memory.shrink_to(rgb.nbytes)
     return DecodedImage(rgb, scale)
+
+
+def decode_peak(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float | None = None,
+    min_side: int = 1,
+    reduce_to: int | None = None,
+) -> int:
+    """Bytes :func:`decode_image_reduced` will reserve (``memory.grow``) for ``data``.
+
+    Read from the header only (no pixel is decoded), with the same limits and the same
+    pricing as the decode, so a caller can reserve the decode's memory before handing it to a
+    worker. Raises what the decode would raise before its first pixel.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = _open_checked(data, max_bytes, max_pixels)
+        try:
+            _check_shape(image.size, max_aspect_ratio, min_side)
+            return _price(image, reduce_to)[1].peak
+        except Image.DecompressionBombError as error:
+            raise _too_many_pixels(error, max_pixels) from error
+        except _DECODE_ERRORS as error:
+            raise InvalidImageError(f"cannot decode image: {_describe(error)}") from error
+        finally:
+            image.close()
+
+
+def _price(image: Image.Image, reduce_to: int | None) -> tuple[int, DecodeCost]:
+    """Seek the opened image to its first frame, draft it; its reduction factor and cost."""
+    file_size = image.size
+    image.seek(0)
+    _draft(image, reduce_to)
+    factor = reduce_factor(image.size, reduce_to)
+    return factor, decode_cost(image, file_size, factor)
 
 
 def _draft(image: Image.Image, reduce_to: int | None) -> None:
@@ -178,8 +215,12 @@ def _describe(error: BaseException) -> str:
     return _OBJECT_REPR.sub("the upload", str(error)) or type(error).__name__
 
 
-def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
-    """Open lazily (header only) and enforce the pixel limit on the declared size."""
+def _open_checked(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and enforce the byte limit and the declared pixel limit."""
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"image file is {len(data)} bytes; the limit is {max_bytes}")
+    if not data:
+        raise InvalidImageError("empty image data")
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as error:
@@ -214,4 +255,10 @@ def _too_many_pixels(error: Image.DecompressionBombError, max_pixels: int) -> Im
     return ImageTooLargeError(f"{size}; the limit is {limit}")
 
 
-__all__ = ["DecodedImage", "decode_image", "decode_image_reduced", "to_rgb_array"]
+__all__ = [
+    "DecodedImage",
+    "decode_image",
+    "decode_image_reduced",
+    "decode_peak",
+    "to_rgb_array",
+]

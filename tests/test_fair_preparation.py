@@ -28,12 +28,12 @@ def gated(monkeypatch):
     gate, started = threading.Semaphore(0), []
     prepare = ImagePreparer.prepare
 
-    def patched(self, image, face_crop=False):
+    def patched(self, image, *options):
         started.append("slow" if image.data.startswith(SLOW) else "face")
         if image.data.startswith(SLOW):
             assert gate.acquire(timeout=20)
             raise NoFaceError("slow image")
-        return prepare(self, image, face_crop)
+        return prepare(self, image, *options)
 
     monkeypatch.setattr(ImagePreparer, "prepare", patched)
     return gate, started

@@ -1,10 +1,13 @@
 """The memory budget's lane for small holders (app.memory_budget): large bodies and decodes
 together never take its last ``lane`` bytes, so an ordinary request finds room (issue 41)."""
 
+import io
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hostile_requests import verify_files
+from PIL import Image
 
 from app.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation
 from app.settings import MIB
@@ -127,5 +130,44 @@ def test_an_ordinary_verify_finds_room_while_large_holders_fill_their_share(make
         hog.release()
     deadline = time.monotonic() + 5
     while memory.in_use and time.monotonic() < deadline:  # work of answered requests ends
+        time.sleep(0.02)
+    assert (memory.in_use, memory.large_in_use) == (0, 0)
+
+
+def large_png() -> bytes:
+    """A 3000 x 3000 PNG: its decode reserves ~90 MiB, a large holder's bytes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 3000), (120, 110, 100)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_a_decode_waiting_for_memory_holds_no_worker(make_client, mode):
+    """Price, reserve, then a worker: with the large pool held and a large decode waiting for
+    it, an ordinary /verify is prepared on the only worker. (Before, the waiting decode held
+    the worker until its wait ran out.)"""
+    client = make_client(memory_wait_s=30.0, preprocess_mode=mode, preprocess_workers=1)
+    memory = client.app.state.memory_budget
+    hog = Reservation(memory)
+    hog.grow(memory.capacity - memory.lane)  # the large pool, all of it
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            large = pool.submit(client.post, "/embed", files=[("images", ("l.png", large_png()))])
+            deadline = time.monotonic() + 30
+            while not memory._async_waiters:  # the large decode waits for room
+                assert time.monotonic() < deadline and not large.done(), "it never waited"
+                time.sleep(0.01)
+            response = client.post("/verify", files=verify_files())
+            assert response.status_code == 200, response.text
+            assert "verified" in response.json()
+            assert not large.done()  # still waiting for memory, not for the worker
+        finally:
+            hog.release()
+        answer = large.result(timeout=60)
+    assert answer.status_code == 200, answer.text  # decoded once the room came
+    error = answer.json()["results"][0].get("error", {})
+    assert error.get("code") not in ("server_busy", "image_too_large")
+    deadline = time.monotonic() + 5
+    while memory.in_use and time.monotonic() < deadline:
         time.sleep(0.02)
     assert (memory.in_use, memory.large_in_use) == (0, 0)
