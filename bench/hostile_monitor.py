@@ -19,7 +19,10 @@ def tree_rss_kb(pid: int) -> int:
     """Resident memory of ``pid`` and its child processes (preparation workers), kB."""
     pids, total = [pid], 0
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        pids += [int(child) for child in task.read_text().split()]
+        try:
+            pids += [int(child) for child in task.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
     for each in pids:
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
