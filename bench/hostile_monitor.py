@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -19,10 +20,8 @@ def tree_rss_kb(pid: int) -> int:
     """Resident memory of ``pid`` and its child processes (preparation workers), kB."""
     pids, total = [pid], 0
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
             pids += [int(child) for child in task.read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            pass
     for each in pids:
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
