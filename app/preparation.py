@@ -5,7 +5,7 @@ size), face detection and alignment. Each thread has its own face detector, sinc
 interpreters are not thread-safe.
 
 Memory, in this order: **price, reserve, then a worker.** On the event loop the server prices
-the image's decode from its header (:func:`price_decode`: :func:`facecore.decode.decode_peak`,
+the image's decode from its header (:func:`facecore.decode.decode_peak`,
 the pricing the decode itself uses) and reserves that much of the process's memory budget
 (:mod:`app.memory_budget`) for it (:func:`reserve_decode`: 413 if it could never fit, 503
 ``server_busy`` if no room comes within the wait); only then does the image join the workers'
@@ -194,15 +194,6 @@ def decode_limits(settings: Settings) -> dict[str, Any]:
     }
 
 
-def price_decode(settings: Settings, image: ImageInput) -> int:
-    """Bytes the image's decode will reserve, from its header (what the decode itself asks).
-
-    Raises:
-        FaceCoreError: The image is refused from its header (as its decode would be).
-    """
-    return decode_peak(image.data, **decode_limits(settings))
-
-
 async def reserve_decode(settings: Settings, budget: MemoryBudget, image: ImageInput) -> DecodeHold:
     """On the event loop: price the image's decode and wait for that much of the budget.
 
@@ -215,7 +206,7 @@ async def reserve_decode(settings: Settings, budget: MemoryBudget, image: ImageI
     """
     memory = DecodeReservation(budget, image.request_bytes)
     try:
-        peak = price_decode(settings, image)
+        peak = decode_peak(image.data, **decode_limits(settings))
     except FaceCoreError:
         peak = 0
     await memory.grow_async(peak)

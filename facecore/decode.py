@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import io
+import functools
 import math
-import re
-import struct
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import (  # the plugins of ALLOWED_FORMATS, registered before the first open
-    BmpImagePlugin,  # noqa: F401
-    GifImagePlugin,  # noqa: F401
-    Image,
-    JpegImagePlugin,  # noqa: F401
-    MpoImagePlugin,  # noqa: F401  (JPEG hands multi-picture files to it)
-    PngImagePlugin,  # noqa: F401
-    PpmImagePlugin,  # noqa: F401
-    TiffImagePlugin,  # noqa: F401
-    UnidentifiedImageError,
-    WebPImagePlugin,  # noqa: F401
-)
+from PIL import Image
 
 from facecore.decode_memory import (
     DecodeCost,
@@ -30,19 +16,12 @@ from facecore.decode_memory import (
     decode_cost,
     reduce_factor,
 )
-from facecore.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageShapeError
+from facecore.image_header import from_header
 from facecore.pixels import to_rgb_array
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
-# The documented formats (README); Pillow's other plugins (EPS runs Ghostscript) are never tried.
-# Phones' multi-picture JPEGs (MPO) open through the JPEG plugin.
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "PPM")
-_FORMAT_NAMES = "JPEG, PNG, WebP, BMP, GIF, TIFF, PGM/PPM"
 _ORIENTATION = 0x0112
-_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
-_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # in Pillow's DecompressionBombError message
 
 
 def decode_image(
@@ -109,26 +88,10 @@ def decode_image_reduced(
         UnsupportedImageShapeError: The declared size is too elongated or a side too short.
         InvalidImageError: The bytes are empty, not an image, truncated or corrupt.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = _open_checked(data, max_bytes, max_pixels)
-        file_size = image.size
-        _check_shape(file_size, max_aspect_ratio, min_side)
-        try:
-            factor, cost = _price(image, reduce_to)
-            if memory is not None:
-                memory.grow(cost.peak)  # before any pixel is decoded; may refuse
-            image.load()
-            rgb = convert_bands(image, factor, to_rgb_array)
-            orientation = image.getexif().get(_ORIENTATION, 1)
-        except Image.DecompressionBombError as error:
-            raise _too_many_pixels(error, max_pixels) from error
-        except _DECODE_ERRORS as error:
-            raise InvalidImageError(f"cannot decode image: {_describe(error)}") from error
-        finally:
-            image.close()
-            del image  # its buffers (and a WebP decoder's canvases) go now
-    scale = rgb.shape[1] / file_size[0]
+    read = functools.partial(_decode_pixels, reduce_to=reduce_to, memory=memory)
+    rgb, scale, orientation = from_header(
+        data, max_bytes, max_pixels, max_aspect_ratio, min_side, read
+    )
     rgb = _upright(rgb, orientation)
     if memory is not None:
         memory.shrink_to(rgb.nbytes)
@@ -150,18 +113,24 @@ def decode_peak(
     pricing as the decode, so a caller can reserve the decode's memory before handing it to a
     worker. Raises what the decode would raise before its first pixel.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = _open_checked(data, max_bytes, max_pixels)
-        try:
-            _check_shape(image.size, max_aspect_ratio, min_side)
-            return _price(image, reduce_to)[1].peak
-        except Image.DecompressionBombError as error:
-            raise _too_many_pixels(error, max_pixels) from error
-        except _DECODE_ERRORS as error:
-            raise InvalidImageError(f"cannot decode image: {_describe(error)}") from error
-        finally:
-            image.close()
+
+    def peak(image: Image.Image) -> int:
+        return _price(image, reduce_to)[1].peak
+
+    return from_header(data, max_bytes, max_pixels, max_aspect_ratio, min_side, peak)
+
+
+def _decode_pixels(
+    image: Image.Image, reduce_to: int | None, memory: DecodeMemory | None
+) -> tuple[np.ndarray, float, object]:
+    """Reserve the decode's peak, decode in bands; the RGB pixels, their scale, orientation."""
+    file_size = image.size
+    factor, cost = _price(image, reduce_to)
+    if memory is not None:
+        memory.grow(cost.peak)  # before any pixel is decoded; may refuse
+    image.load()
+    rgb = convert_bands(image, factor, to_rgb_array)
+    return rgb, rgb.shape[1] / file_size[0], image.getexif().get(_ORIENTATION, 1)
 
 
 def _price(image: Image.Image, reduce_to: int | None) -> tuple[int, DecodeCost]:
@@ -194,65 +163,6 @@ def _upright(rgb: np.ndarray, orientation: object) -> np.ndarray:
         8: lambda a: np.rot90(a, 1),
     }.get(orientation if isinstance(orientation, int) else 1)
     return rgb if turned is None else np.ascontiguousarray(turned(rgb))
-
-
-def _check_shape(size: tuple[int, int], max_aspect_ratio: float | None, min_side: int) -> None:
-    """Refuse, from the header, shapes that cannot hold a face (and cost memory to pad)."""
-    width, height = size
-    if min(width, height) < min_side:
-        raise UnsupportedImageShapeError(
-            f"image is {width}x{height}; each side must be at least {min_side} pixels"
-        )
-    if max_aspect_ratio is not None and max(width, height) > max_aspect_ratio * min(width, height):
-        raise UnsupportedImageShapeError(
-            f"image is {width}x{height}; the longer side may be at most {max_aspect_ratio:g} "
-            "times the shorter"
-        )
-
-
-def _describe(error: BaseException) -> str:
-    """Return the decoder's message without object reprs (``<_io.BytesIO object at 0x..>``)."""
-    return _OBJECT_REPR.sub("the upload", str(error)) or type(error).__name__
-
-
-def _open_checked(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
-    """Open lazily (header only) and enforce the byte limit and the declared pixel limit."""
-    if len(data) > max_bytes:
-        raise ImageTooLargeError(f"image file is {len(data)} bytes; the limit is {max_bytes}")
-    if not data:
-        raise InvalidImageError("empty image data")
-    try:
-        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    except Image.DecompressionBombError as error:
-        raise _too_many_pixels(error, max_pixels) from error
-    except UnidentifiedImageError as error:
-        raise InvalidImageError(
-            f"not a recognised image; accepted formats: {_FORMAT_NAMES}"
-        ) from error
-    except _DECODE_ERRORS as error:
-        raise InvalidImageError(f"not a recognised image: {_describe(error)}") from error
-    width, height = image.size
-    if width <= 0 or height <= 0:
-        raise InvalidImageError(f"image declares an empty size {width}x{height}")
-    if width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
-        )
-    return image
-
-
-def _too_many_pixels(error: Image.DecompressionBombError, max_pixels: int) -> ImageTooLargeError:
-    """Pillow's refusal (its own limit, a frame's size) in terms of ``max_pixels``.
-
-    Pillow refuses past 2 x ``Image.MAX_IMAGE_PIXELS`` before the size is known here; when that
-    is under ``max_pixels``, it is the limit that applied.
-    """
-    limit = max_pixels
-    if Image.MAX_IMAGE_PIXELS is not None:
-        limit = min(limit, 2 * Image.MAX_IMAGE_PIXELS)
-    found = _BOMB_PIXELS.search(str(error))
-    size = f"image is {found[1]} pixels" if found else "image has too many pixels"
-    return ImageTooLargeError(f"{size}; the limit is {limit}")
 
 
 __all__ = [
