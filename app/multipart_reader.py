@@ -12,6 +12,8 @@ and an epilogue after the last (RFC 2046) are skipped; python-multipart takes ne
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -27,6 +29,16 @@ from app.image_input import ImageInput
 MAX_FIELD_BYTES = 1024
 MAX_PART_HEADER_BYTES = 8 * 1024
 MAX_PREAMBLE_BYTES = 64 * 1024
+PARSER_EVENTS = (
+    "on_part_begin",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_part_data",
+    "on_part_end",
+    "on_end",
+)
 
 
 @dataclass(frozen=True)
@@ -82,19 +94,21 @@ class MultipartCollector:
         self._header_field, self._header_value = bytearray(), bytearray()
         self._delimiter = b"\r\n--" + boundary
         self._in_preamble, self._preamble = True, bytearray()  # before the first boundary
-        self._parser = MultipartParser(
-            boundary,
-            callbacks={
-                "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": self._on_headers_finished,
-                "on_part_data": self._on_part_data,
-                "on_part_end": self._on_part_end,
-                "on_end": self._on_end,
-            },
-        )
+        self._parser = MultipartParser(boundary, callbacks=self._weak_callbacks())
+
+    def _weak_callbacks(self) -> dict[str, Callable[..., None]]:
+        """Return the parser's callbacks (``_on_part_data`` for ``on_part_data``, ...).
+
+        They hold ``self`` weakly: bound methods would make a cycle (collector -> parser ->
+        collector) that keeps a refused body's parts alive until the next full garbage
+        collection (issue 41: eight refused 126 MiB uploads kept RSS 185 MB up).
+        """
+        collector = weakref.ref(self)
+
+        def callback(event: str) -> Callable[..., None]:
+            return lambda *args: getattr(collector(), f"_{event}")(*args)
+
+        return {event: callback(event) for event in PARSER_EVENTS}
 
     def feed(self, block: bytes) -> None:
         """Parse one block of the body (blocking: call it in a worker thread)."""

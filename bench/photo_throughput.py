@@ -32,7 +32,7 @@ RAW_SET = "celeba_subset"  # photos in the wild, uncropped
 
 
 def raw_photos(data: Path, count: int) -> list[Path]:
-    """The first photo of each person of ``celeba_subset`` (in the wild, uncropped), up to ``count``."""
+    """The first photo of each person of ``celeba_subset`` (uncropped), up to ``count``."""
     people = sorted(path for path in (data / RAW_SET).iterdir() if path.is_dir())
     firsts = (min(person.iterdir()) for person in people)
     return list(itertools.islice(firsts, count))
@@ -64,7 +64,12 @@ def service_throughput(model_dir: Path, photos: list[Path], args: argparse.Names
             counts = list(pool.map(lambda share: _send(service.url, share), shares))
         elapsed = time.perf_counter() - started
     sent, embedded = (sum(column) for column in zip(*counts, strict=True))
-    return {"photos": sent, "embedded": embedded, "seconds": elapsed, "photos_per_s": sent / elapsed}
+    return {
+        "photos": sent,
+        "embedded": embedded,
+        "seconds": elapsed,
+        "photos_per_s": sent / elapsed,
+    }
 
 
 def _dlib_init() -> None:
@@ -111,7 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="times each photo is sent")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-peer", action="store_true", help="leave dlib out")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "photo_throughput.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "photo_throughput.json"
+    )
     return parser.parse_args(argv)
 
 
