@@ -69,7 +69,7 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
 # also serves the teacher projection beside the feature, each with equal weight.
 "$py" -m training export --checkpoint "$third/best.keras" --out models/default \
   --name default --version 2.4.0 --mirror-average --embedding-layer feature teacher_projection
-# 2.5.0: 2.4.0's export continued with the stage-3 hint head (seed 0 of bench/screen_stage3.sh,
+# 2.5.0: 2.4.0's export continued with the stage-3 hint head (seed 0 of research/screen_stage3.sh,
 # chosen over seed 1 by validation loss), its last epoch served with that head as a third view.
 "$py" -m training train --preset teacher --out "$stage3" --teacher "$cache" \
   --init-from models/default --distill projection --learning-rate 2e-4 --stage3-hint-weight 10 \
@@ -80,7 +80,7 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
 "$py" -m training export --checkpoint "$stage3/final.keras" --out models/default \
   --name default --version 2.5.0 --mirror-average \
   --embedding-layer feature teacher_projection stage3_projection
-# 2.6.0 and 2.7.0: rounds of three seeds of one continuation (bench/screen_stage3.sh runs them
+# 2.6.0 and 2.7.0: rounds of three seeds of one continuation (research/screen_stage3.sh runs them
 # side by side), their last epochs averaged weight by weight (`training soup`) and served as
 # 2.5.0 is (the stage-2 hint head trains only).
 soup_round() {  # starting weights, run prefix, soup folder, version

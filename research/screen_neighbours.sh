@@ -6,7 +6,7 @@
 # (mirror average, feature and projection joined), and compared on the held-out CelebA and
 # in-the-wild people with 95% intervals over people.
 #
-# Usage: bench/screen_neighbours.sh [CACHE_DIR] [GROUP] [SEED ...]
+# Usage: research/screen_neighbours.sh [CACHE_DIR] [GROUP] [SEED ...]
 #   (CACHE_DIR from `python -m training prepare` + `python -m training teacher`)
 # Results: runs/<NAME>_<GROUP>_seed<S>/compare_{celeba,wild}.json, against
 # runs/<NAME>_0_seed<S> (the control); a run already exported is not trained again.

@@ -15,7 +15,7 @@ on (never an evaluated or held-out person):
 Covariances are shrunk towards a scaled identity (``(1 - a) S + a tr(S)/d I``) so that dead
 feature dimensions stay invertible.
 
-    python -m bench.linear_backends --model models/default \\
+    python -m research.linear_backends --model models/default \\
         --split models/default/evaluation/heldout_split.json \\
         --data celeba=data_cache/faces112/celeba_subset \\
         --fit-data celeba=data_cache/faces112/celeba_subset ... --out result.json
@@ -27,7 +27,7 @@ import argparse
 
 import numpy as np
 
-from bench.scored_pairs import (
+from research.scored_pairs import (
     add_scoring_arguments,
     load_scored_pairs,
     rescoring_main,
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return rescoring_main("bench.linear_backends", parse_args, run, argv)
+    return rescoring_main("research.linear_backends", parse_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ the original (mean, 5th percentile). For scale, the same photos' genuine and imp
 Each figure twice: on the teacher's unit vectors, and centred as the training targets are
 (minus the mean of the cache's teacher vectors, back to unit length).
 
-    python -m bench.teacher_views --cache data_cache/faces112 --images 400 \
-        --out bench/results/teacher_views.json
+    python -m research.teacher_views --cache data_cache/faces112 --images 400 \
+        --out research/results/teacher_views.json
 """
 
 from __future__ import annotations

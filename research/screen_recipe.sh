@@ -1,5 +1,5 @@
-# Sourced by the screens that train the 2.0.0 recipe (bench/screen_people.sh,
-# bench/screen_neighbours.sh): its data, a run trained and exported as 2.4.0 is served
+# Sourced by the screens that train the 2.0.0 recipe (research/screen_people.sh,
+# research/screen_neighbours.sh): its data, a run trained and exported as 2.4.0 is served
 # (mirror average, feature and projection joined), and the comparison of two runs on the
 # held-out CelebA and in-the-wild people. Set `cache` (the prepared faces with teacher
 # vectors) and `py` (the Python) before sourcing.

@@ -1,4 +1,4 @@
-"""The held-out pairs that post-hoc scoring benchmarks rescore, indexed by image."""
+"""The held-out pairs that post-hoc scoring experiments rescore, indexed by image."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def load_scored_pairs(
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options every rescoring benchmark shares: model, pairs, resampling, output."""
+    """The options every rescoring experiment shares: model, pairs, resampling, output."""
     parser.add_argument("--model", type=Path, required=True, help="exported model directory")
     add_pair_arguments(parser)
 
@@ -77,7 +77,7 @@ def rescoring_result(
     variant_scores: dict[str, np.ndarray],
     **details,
 ) -> dict:
-    """What a rescoring benchmark reports: each variant's scores of ``pairs`` against ``raw``
+    """What a rescoring experiment reports: each variant's scores of ``pairs`` against ``raw``
     (95% intervals over people, :func:`training.bootstrap.compare_models`), with ``details``.
     """
     variants = {

@@ -6,8 +6,8 @@ training images, on its validation images and on its held-out people's images, p
 the loss on held-out people stays far above the training people's, the student has learned
 each training person's teacher vector rather than the teacher's function of a face.
 
-    python -m bench.teacher_agreement --checkpoints runs/default_v4/best.keras \
-        runs/people_v1/final.keras --out bench/results/teacher_agreement.json
+    python -m research.teacher_agreement --checkpoints runs/default_v4/best.keras \
+        runs/people_v1/final.keras --out research/results/teacher_agreement.json
 
 Each checkpoint's run folder gives its split, crops and teacher cache (``config.json``).
 """

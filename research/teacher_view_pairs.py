@@ -6,9 +6,9 @@ the same vectors on the held-out people's pairs: the original view, the mirror v
 95% intervals over people (:func:`training.bootstrap.compare_models`). Pairs whose crops a
 view lacks are left out of every variant, so all score the same pairs.
 
-    python -m bench.teacher_view_pairs --cache data_cache/faces112 \
+    python -m research.teacher_view_pairs --cache data_cache/faces112 \
         --split models/default/evaluation/heldout_split.json \
-        --data celeba=data_cache/faces112/celeba_subset --out bench/results/teacher_mirror.json
+        --data celeba=data_cache/faces112/celeba_subset --out research/results/teacher_mirror.json
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from bench.scored_pairs import add_pair_arguments, load_scored_pairs, print_against_raw
+from research.scored_pairs import add_pair_arguments, load_scored_pairs, print_against_raw
 from training.bootstrap import PairOwners, compare_models
 from training.distill_data import path_keys
 from training.teacher_cache import ORIGINAL, VIEWS, load_teacher_embeddings, mean_of_views
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    result = run(args, "python -m bench.teacher_view_pairs " + " ".join(argv))
+    result = run(args, "python -m research.teacher_view_pairs " + " ".join(argv))
     print(f"{result['pairs']} pairs of {result['people']} people (original view = raw)")
     print_against_raw(result["variants_against_raw"])
     if args.out:

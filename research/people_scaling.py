@@ -1,10 +1,10 @@
-"""Summarise ``bench/screen_people.sh``: held-out EER against the number of training people.
+"""Summarise ``research/screen_people.sh``: held-out EER against the number of training people.
 
 Reads each ``runs/people_share_<F>[_seed<S>]`` run (its config, split and last epoch) and its
 comparison with the full-data run, gives the EER change from each seed-0 share to the next, and
 writes one JSON result:
 
-    python -m bench.people_scaling --out bench/results/people_scaling.json
+    python -m research.people_scaling --out research/results/people_scaling.json
 """
 
 from __future__ import annotations

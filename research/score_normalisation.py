@@ -13,9 +13,10 @@ cluster holds ``--min-people`` people or more: each kept centroid is the mean of
 several people, a face of nobody, so such a cohort could ship with a model without shipping
 any person's template (the report gives the fewest images and people behind a kept centroid).
 
-    python -m bench.score_normalisation --model models/default \
+    python -m research.score_normalisation --model models/default \
         --split models/default/evaluation/heldout_split.json \
-        --data celeba=data_cache/faces112/celeba_subset --out bench/results/score_normalisation.json
+        --data celeba=data_cache/faces112/celeba_subset \
+        --out research/results/score_normalisation.json
 
 Each variant is compared with the raw cosines on the same pairs, with a 95% interval from
 resampling the people (:mod:`training.bootstrap`).
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
-from bench.scored_pairs import (
+from research.scored_pairs import (
     add_scoring_arguments,
     load_scored_pairs,
     rescoring_main,
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return rescoring_main("bench.score_normalisation", parse_args, run, argv)
+    return rescoring_main("research.score_normalisation", parse_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""``bench.linear_backends``: linear maps fitted on training embeddings, scored on pairs."""
+"""``research.linear_backends``: linear maps fitted on training embeddings, scored on pairs."""
 
 import json
 
 import numpy as np
 from test_evaluate import TINY_MODEL, write_faces
 
-from bench.linear_backends import class_scatter, fit_backends, main
+from research.linear_backends import class_scatter, fit_backends, main
 
 
 def labelled_points(people: int = 40, each: int = 5, size: int = 6, seed: int = 0):

@@ -1,4 +1,4 @@
-"""``bench.teacher_agreement`` on a distilled smoke run: the run's own hint loss, per group."""
+"""``research.teacher_agreement`` on a distilled smoke run: the run's own hint loss, per group."""
 
 import csv
 import json
@@ -8,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 
-from bench.teacher_agreement import GROUPS, agreement
+from research.teacher_agreement import GROUPS, agreement
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
 

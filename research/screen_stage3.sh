@@ -2,13 +2,13 @@
 # A second hint head, on stage 3's output map, trained with the network (`train
 # --stage3-hint-weight`): 2.4.0's weights continued for 6 epochs x 420 steps x 64 images
 # (`--init-from models/default --distill projection --learning-rate 2e-4`, the continuation
-# screen's budget, docs/benchmarks.md) with the stage-3 head added, then exported twice:
+# screen's budget, docs/research.md) with the stage-3 head added, then exported twice:
 # as 2.4.0 serves (feature + teacher_projection) and with the stage-3 head joined as a third
 # view. Both are compared with 2.4.0 on the held-out CelebA and in-the-wild people (95%
 # intervals over people). The same continuation without the head is runs/cont_0_seed<S>
-# (bench/screen_neighbours.sh with NAME=cont; figures in bench/results/continuation_*).
+# (research/screen_neighbours.sh with NAME=cont; figures in research/results/continuation_*).
 #
-# Usage: bench/screen_stage3.sh [CACHE_DIR] [WEIGHT] [SEED ...]
+# Usage: research/screen_stage3.sh [CACHE_DIR] [WEIGHT] [SEED ...]
 # Results: runs/<NAME>_w<WEIGHT>_seed<S>/{served,joined}/compare_{celeba,wild}.json, against
 # whatever models/default is when it runs (2.4.0 for the figures above; 2.5.0, itself this
 # screen's seed 0, makes it a second continuation). Environment: NAME (default stage3), INIT

@@ -1,11 +1,11 @@
-"""``bench.score_normalisation``: cohort-normalised scores of an export's pairs."""
+"""``research.score_normalisation``: cohort-normalised scores of an export's pairs."""
 
 import json
 
 import numpy as np
 from test_evaluate import TINY_MODEL, write_faces
 
-from bench.score_normalisation import centroid_cohort, cohort_paths, main, normalised_scores
+from research.score_normalisation import centroid_cohort, cohort_paths, main, normalised_scores
 
 
 def unit_rows(count: int, seed: int) -> np.ndarray:

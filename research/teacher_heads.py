@@ -10,12 +10,12 @@ embedding (95% intervals over people). A linear head costs nothing to serve; the
 keeps the spatial layout the pool discards.
 
     C=data_cache/faces112
-    python -m bench.teacher_heads --model models/default \\
+    python -m research.teacher_heads --model models/default \\
         --split models/default/evaluation/heldout_split.json \\
         --data celeba=$C/celeba_subset celeba=$C/celeba_aligned_small $C/frll $C/taiwan_frontal \\
         --teacher-cache $C --fit-data celeba=$C/celeba_subset celeba=$C/celeba_aligned_small \\
         $C/frll $C/taiwan_frontal $C/extended_yaleb $C/orl $C/yale --unlabelled $C/utkface \\
-        --out bench/results/teacher_heads_wild.json
+        --out research/results/teacher_heads_wild.json
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.scored_pairs import (
+from research.scored_pairs import (
     add_scoring_arguments,
     load_scored_pairs,
     rescoring_main,
@@ -238,7 +238,7 @@ def run(args: argparse.Namespace, command: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return rescoring_main("bench.teacher_heads", parse_args, run, argv)
+    return rescoring_main("research.teacher_heads", parse_args, run, argv)
 
 
 if __name__ == "__main__":

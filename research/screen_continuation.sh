@@ -4,13 +4,13 @@
 # schedule as 2.7.0's rounds (`--distill projection --learning-rate 2e-4`, hint heads on
 # stages 2 and 3 at weight 10, EPOCHS x 420 steps of 64 images), the arm adding the given
 # `train` arguments. A run already trained (final.keras) or exported is reused, so the
-# control (runs/crd_control_seed<SEED>, first trained by bench/screen_contrastive.sh) serves
+# control (runs/crd_control_seed<SEED>, first trained by research/screen_contrastive.sh) serves
 # every arm of the same SEED and EPOCHS. Each run is exported as 2.7.0 serves (mirror
 # average; feature, teacher projection and stage-3 head joined) and compared on the held-out
 # CelebA and in-the-wild people with models/default, and the arm with the control (95%
 # intervals over people).
 #
-# Usage: bench/screen_continuation.sh CACHE_DIR ARM_NAME [TRAIN_ARGUMENT ...]
+# Usage: research/screen_continuation.sh CACHE_DIR ARM_NAME [TRAIN_ARGUMENT ...]
 # Results: runs/{crd_control,ARM_NAME}_seed<SEED>/{export,compare_*.json} and the arm's
 # vs_control/compare_{celeba,wild}.json. Environment: SEED (default 0), EPOCHS (default 6),
 # INIT.

@@ -6,9 +6,9 @@
 # feature and projection joined) and compared with the full-data run on the held-out CelebA
 # and in-the-wild people, with 95% intervals over people.
 #
-# Usage: bench/screen_people.sh [CACHE_DIR] [EPOCHS] [FRACTION ...]
+# Usage: research/screen_people.sh [CACHE_DIR] [EPOCHS] [FRACTION ...]
 #   (CACHE_DIR from `python -m training prepare` + `python -m training teacher`)
-#   SEED=1 bench/screen_people.sh ... trains replicates (runs/people_share_<F>_seed1), which
+#   SEED=1 research/screen_people.sh ... trains replicates (runs/people_share_<F>_seed1), which
 #   are compared with the seed-0 full-data run too: the screen's own noise.
 #   STEPS=N sets the steps per epoch (default 420, one pass over the full data of the
 #   shipped cache); keep it fixed across the runs of one screen.

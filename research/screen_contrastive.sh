@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Contrastive representation distillation (`train --contrastive-weight`) against the plain
-# hint, as a continuation of the shipped weights: bench/screen_continuation.sh with the
+# hint, as a continuation of the shipped weights: research/screen_continuation.sh with the
 # contrastive term as the arm's change.
 #
-# Usage: bench/screen_contrastive.sh [CACHE_DIR] [WEIGHT] [TEMPERATURE]
+# Usage: research/screen_contrastive.sh [CACHE_DIR] [WEIGHT] [TEMPERATURE]
 # Results: runs/crd_{control,w<WEIGHT>_t<TEMPERATURE>}_seed<SEED>/{export,compare_*.json},
 # and the contrastive run's vs_control/compare_{celeba,wild}.json. Environment: SEED (default 0),
 # EPOCHS (default 6), INIT.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.people_scaling import doublings
+from research.people_scaling import doublings
 
 
 def test_each_step_reports_its_change_and_its_change_per_doubling():

@@ -1,10 +1,10 @@
-"""bench.teacher_views on the fixture cache: the teacher's vector of altered chips."""
+"""research.teacher_views on the fixture cache: the teacher's vector of altered chips."""
 
 import json
 
 import pytest
 
-from bench import teacher_views
+from research import teacher_views
 from tests.teacher_factory import embedded_cache, needs_dlib
 
 pytestmark = needs_dlib

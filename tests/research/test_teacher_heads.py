@@ -1,4 +1,4 @@
-"""``bench.teacher_heads``: ridge heads to the teacher's space on frozen features, rescored."""
+"""``research.teacher_heads``: ridge heads to the teacher's space on frozen features, rescored."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 from teacher_factory import embedded_cache, needs_dlib
 from test_evaluate import TINY_MODEL
 
-from bench.teacher_heads import fit_head, main, ridge_fits, served_join
+from research.teacher_heads import fit_head, main, ridge_fits, served_join
 
 
 def test_ridge_recovers_a_linear_map_when_barely_regularised():

@@ -5,8 +5,8 @@ its own 150x150 chip (dlib's landmarks), and our BlazeFace landmarks warped to e
 ``facecore.align.TEMPLATES`` at 150 px. It also measures where BlazeFace finds the four points
 in dlib's chips of training photos, the source of the ``dlib_chip`` template.
 
-    python -m bench.framing_probe --cache data_cache/faces112_v2 \
-        --split runs/default_v4/split.json --out bench/results/framing.json
+    python -m research.framing_probe --cache data_cache/faces112_v2 \
+        --split runs/default_v4/split.json --out research/results/framing.json
 """
 
 from __future__ import annotations
