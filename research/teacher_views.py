@@ -72,7 +72,7 @@ def sample_entries(cache: Path, images: int, seed: int) -> list[dict]:
 
 def teacher_vectors(entries: list[dict], seed: int) -> tuple[np.ndarray, dict, float]:
     """The teacher's vectors of the original chips, of each alteration's, and s per chip."""
-    from training import teacher
+    from training import teacher_dlib as teacher
 
     teacher.load_teacher()
     altered = alterations(seed)

@@ -1,4 +1,4 @@
-"""A small prepare cache of the fixture photos with teacher vectors (needs dlib)."""
+"""A small prepare cache of the fixture photos, with dlib teacher vectors (these need dlib)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ needs_dlib = pytest.mark.skipif(
 )
 
 
-def embedded_cache(root: Path) -> Path:
-    """Prepare 3 CelebA + 4 ORL photos and 2 unlabelled faces under ``root``, then embed them.
+def prepared_cache(root: Path) -> Path:
+    """Prepare 3 CelebA + 4 ORL photos and 2 unlabelled faces under ``root`` (no teacher).
 
     Returns:
         The cache directory (``root/cache``).
@@ -32,5 +32,15 @@ def embedded_cache(root: Path) -> Path:
     prepare = ["prepare", "--data", os.path.join(FACES, "celeba"), "--data"]
     prepare += [os.path.join(FACES, "orl"), "--unlabelled", str(unlabelled)]
     assert main([*prepare, "--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def embedded_cache(root: Path) -> Path:
+    """Prepare the fixture photos under ``root`` (:func:`prepared_cache`), then embed them.
+
+    Returns:
+        The cache directory (``root/cache``).
+    """
+    out = prepared_cache(root)
     assert main(["teacher", "--cache", str(out), "--workers", "1"]) == 0
     return out

@@ -112,7 +112,7 @@ def test_affine_folded_into_its_convolution_computes_the_same():
 @pytest.fixture(scope="module")
 def dlib_chips():
     """dlib's own chips of the fixture photos (and their mirror images), with dlib's vectors."""
-    from training import teacher
+    from training import teacher_dlib as teacher
 
     teacher.load_teacher()
     paths = sorted(p for p in Path(FACES).rglob("*") if p.suffix in (".jpg", ".pgm"))

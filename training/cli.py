@@ -12,7 +12,10 @@ import importlib
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("training.prepare", "detect, align and cache faces from identity folders"),
-    "teacher": ("training.teacher", "embed every prepared face once with the teacher (dlib)"),
+    "teacher": (
+        "training.teacher",
+        "embed every prepared face once with the teacher (dlib, or its ONNX export)",
+    ),
     "morph": ("training.morph", "new faces for the teacher to label: morphs of two people"),
     "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
     "audit": ("training.audit", "list crops the teacher places far from their own person"),

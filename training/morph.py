@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facecore.errors import InvalidImageError
-from training import teacher, teacher_cache
+from training import teacher, teacher_cache, teacher_dlib
 from training.prepare import LOG_NAME, read_log, write_png_atomically
 
 MORPHS_DIR = "morphs"
@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Make the morphs not made yet, with their teacher vectors."""
     started = time.perf_counter()
-    teacher.require_teacher()
+    teacher_dlib.require_teacher()
     log = {
         entry["crop"]: entry
         for entry in read_log(args.cache / LOG_NAME).values()
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"morph: {error}") from None
     folder = _claim_folder(args.cache / MORPHS_DIR / args.name, plan)
-    teacher_cache.write_info(args.cache, teacher.TEACHER)
+    teacher_cache.write_info(args.cache, teacher_dlib.TEACHER)
     done = teacher_cache.done_keys(args.cache)
     tasks = [
         _task(args.cache, folder, number, sources, log)
@@ -194,17 +194,18 @@ def _morph_chunk(tasks: list[dict]) -> tuple[list[str], np.ndarray, list[dict]]:
     keys, vectors, failures = [], [], []
     for task in tasks:
         try:
-            vectors.append(teacher.embed_chip(_blend(_chips(task), task["weight"])))
+            vectors.append(teacher_dlib.embed_chip(_blend(_chips(task), task["weight"])))
             write_png_atomically(Path(task["out"]), _blend(_crops(task), task["weight"]))
             keys.append(task["key"])
         except (InvalidImageError, OSError, ValueError) as error:
             failures.append({"crop": task["key"], "path": task["out"], "error": str(error)})
-    matrix = np.stack(vectors) if vectors else np.zeros((0, teacher.TEACHER.dimension), np.float32)
+    dimension = teacher_dlib.TEACHER.dimension
+    matrix = np.stack(vectors) if vectors else np.zeros((0, dimension), np.float32)
     return keys, matrix, failures
 
 
 def _chips(task: dict) -> list[np.ndarray]:
-    return [teacher.face_chip(Path(face["photo"]), face["box"]) for face in task["faces"]]
+    return [teacher_dlib.face_chip(Path(face["photo"]), face["box"]) for face in task["faces"]]
 
 
 def _crops(task: dict) -> list[np.ndarray]:

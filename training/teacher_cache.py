@@ -6,7 +6,9 @@ Layout of ``CACHE/teacher/`` (``CACHE`` is a ``training prepare`` directory):
   (float32, L2-normalised), written atomically one chunk at a time, so an interrupted run
   resumes after the last complete chunk;
 - ``failures.jsonl``: crops the teacher could not embed, with the reason;
-- ``teacher.json``: which teacher made the cache (:class:`TeacherInfo`), checked on load.
+- ``teacher.json``: which teacher made the cache (:class:`TeacherInfo`: dlib itself or an
+  ONNX export of it, which export, mirror-averaged or not, which alignment), checked when a
+  run resumes, so vectors of two teachers or backends are never mixed in one folder.
 
 Another *view* of the same crops (the teacher's vector of each chip mirrored left to right)
 lives in ``CACHE/teacher_<view>/`` with the same layout; :func:`load_view_average` averages
@@ -32,18 +34,37 @@ MIRROR = "mirror"
 VIEWS = (ORIGINAL, MIRROR)  # what the teacher saw: its chip as cut, or mirrored
 
 
+BACKENDS = ("dlib", "onnx")  # what computed the vectors: dlib itself, or an export through ORT
+
+
 @dataclass(frozen=True)
 class TeacherInfo:
-    """Which teacher produced a cache: checked when a cache is resumed or loaded."""
+    """Which teacher produced a cache: checked when a cache is resumed or loaded.
+
+    The fields after ``alignment`` came with the ONNX backend; a ``teacher.json`` written
+    before them reads as dlib's (their defaults), which it is.
+    """
 
     name: str
     dimension: int
     alignment: str
+    backend: str = "dlib"
+    version: str = ""  # the export's version (ONNX backend)
+    sha256: str = ""  # of the model file that computed the vectors (ONNX backend)
+    source_sha256: str = ""  # of the network the export was converted from, if recorded
+    mirror_averaged: bool = False  # each vector is the mean of the chip's and its mirror's
 
     def __post_init__(self) -> None:
         """Reject impossible values."""
-        if self.dimension < 1 or not self.name:
+        if self.dimension < 1 or not self.name or self.backend not in BACKENDS:
             raise ValueError(f"invalid teacher info: {self}")
+
+    def differences(self, other: TeacherInfo) -> list[str]:
+        """Return ``field ours != theirs`` for each field that differs from ``other``."""
+        ours, theirs = asdict(self), asdict(other)
+        return [
+            f"{key} {ours[key]!r} != {theirs[key]!r}" for key in ours if ours[key] != theirs[key]
+        ]
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays
@@ -93,7 +114,11 @@ def write_info(cache: Path, info: TeacherInfo, view: str = ORIGINAL) -> None:
     if path.is_file():
         existing = read_info(cache, view)
         if existing != info:
-            raise ValueError(f"{folder} holds vectors of {existing}, not {info}; use another cache")
+            raise ValueError(
+                f"{folder} holds vectors of another teacher (cache != this run: "
+                f"{', '.join(existing.differences(info))}); embed into another cache or "
+                f"remove {folder}"
+            )
         return
     path.write_text(json.dumps(asdict(info), indent=2) + "\n")
 
@@ -103,6 +128,7 @@ def read_info(cache: Path, view: str = ORIGINAL) -> TeacherInfo:
 
     Raises:
         FileNotFoundError: The cache has no teacher vectors of that view.
+        ValueError: ``teacher.json`` is not a teacher record.
     """
     path = teacher_dir(cache, view) / INFO_NAME
     if not path.is_file():
@@ -110,7 +136,10 @@ def read_info(cache: Path, view: str = ORIGINAL) -> TeacherInfo:
             f"no teacher cache at {path.parent}: run `python -m training "
             f"teacher --cache {cache} --view {view}` first"
         )
-    return TeacherInfo(**json.loads(path.read_text()))
+    try:
+        return TeacherInfo(**json.loads(path.read_text()))
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a teacher record: {error}") from None
 
 
 def write_part(cache: Path, keys: list[str], vectors: np.ndarray, view: str = ORIGINAL) -> Path:
@@ -201,8 +230,8 @@ def mean_of_views(views: Mapping[str, TeacherEmbeddings]) -> TeacherEmbeddings:
     first = loaded[0]
     if len(loaded) == 1:
         return first
-    teacher = (first.info.name, first.info.dimension)
-    if any((e.info.name, e.info.dimension) != teacher for e in loaded):
+    teacher = replace(first.info, alignment="")  # views differ in their chips only
+    if any(replace(e.info, alignment="") != teacher for e in loaded):
         raise ValueError(f"the views {', '.join(views)} were made by different teachers")
     keys = [key for key in first.index if all(key in e.index for e in loaded[1:])]
     total = sum(e.vectors[[e.index[key] for key in keys]] for e in loaded)
