@@ -171,6 +171,11 @@ class DecodeHold:
     def __init__(self, reservation: Reservation) -> None:
         self._reservation, self._lock = reservation, threading.Lock()
 
+    @property
+    def reserved(self) -> int:
+        """Bytes reserved and not taken over yet."""
+        return self._reservation.held
+
     def take(self) -> int:
         """Hand the reserved bytes to the worker's decode (its holder gives them back)."""
         with self._lock:

@@ -1,12 +1,14 @@
 """No client starves the others (issue 41): preparation workers shared fairly between requests
 and a CPU budget per request, through the app, in threads and processes."""
 
+import io
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hostile_requests import FACE, FACE_2, verify_files
+from PIL import Image
 
 from app.preparation import ImagePreparer
 from facecore.errors import NoFaceError
@@ -96,14 +98,45 @@ def test_images_past_the_cpu_budget_are_refused(make_client, mode):
     assert client.post("/embed", files=[("images", ("f.jpg", FACE))]).status_code == 200
 
 
-def test_process_workers_answer_like_threads(make_client):
+def large_face_jpeg() -> bytes:
+    """The fixture face at 2400 px: its decode is priced over ``INLINE_DECODE_BYTES``."""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(FACE)).convert("RGB").resize((2400, 2400)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size", ["ordinary", "large"])
+def test_process_workers_answer_like_threads(make_client, size):
     """The same pair through worker processes and through threads: the same similarity."""
+    face = FACE if size == "ordinary" else large_face_jpeg()
     scores = []
     for mode in ("process", "thread"):
         client = make_client(preprocess_mode=mode)
-        answer = client.post("/verify", files=verify_files())
+        answer = client.post("/verify", files=verify_files(face, face))
         assert answer.status_code == 200, answer.text
         scores.append(answer.json()["similarity"])
         bad = client.post("/verify", files=verify_files(b"not an image"))
         assert bad.json()["error"]["code"] == "invalid_image"
     assert scores[0] == pytest.approx(scores[1], abs=1e-6)
+
+
+def test_only_large_images_take_the_hop_to_a_process(make_client, monkeypatch):
+    """Ordinary photos are prepared in the server's proxy thread; larger ones in a process."""
+    client = make_client(preprocess_mode="process")
+    workers = client.app.state.service._workers
+    idle, taken = workers._idle, []
+
+    class CountedIdle:  # the idle processes, counting each one taken for a job
+        def get(self):
+            taken.append(1)
+            return idle.get()
+
+        def put(self, item):
+            idle.put(item)
+
+    monkeypatch.setattr(workers, "_idle", CountedIdle())
+    assert client.post("/embed", files=[("images", ("f.jpg", FACE))] * 2).status_code == 200
+    assert taken == []
+    large = client.post("/embed", files=[("images", ("f.jpg", large_face_jpeg()))])
+    assert "embedding" in large.json()["results"][0]
+    assert taken == [1]
