@@ -26,7 +26,7 @@ import numpy as np
 
 from app.errors import CropEnrolmentDisabledError, ImageTooLargeError
 from app.image_input import ImageInput
-from app.memory_budget import MIB, MemoryBudget, Reservation, holder_limit
+from app.memory_budget import MIB, SMALL_HOLDER_BYTES, MemoryBudget, Reservation, holder_limit
 from app.settings import Settings
 from facecore.decode import decode_image_reduced, decode_peak
 from facecore.detect import Face
@@ -214,7 +214,9 @@ async def reserve_decode(settings: Settings, budget: MemoryBudget, image: ImageI
         peak = decode_peak(image.data, **decode_limits(settings))
     except FaceCoreError:
         peak = 0
-    await memory.grow_async(peak)
+    # A large decode runs in a worker process, which holds a copy of the encoded bytes.
+    copy = len(image.data) if peak > SMALL_HOLDER_BYTES else 0
+    await memory.grow_async(peak + copy)
     return DecodeHold(memory.reservation)
 
 

@@ -200,7 +200,10 @@ class FaceService:
             # The traceback holds the failed preparation's frames, decoded pixels included:
             # kept in a reference cycle, they would stay in memory until a garbage collection.
             exc.__traceback__ = None
-            raise error from None
+            try:
+                raise error from None
+            finally:  # else this frame, in the error's traceback, would hold it (a cycle)
+                del error
         self.metrics.faces_detected.observe(prepared.faces_detected)
         try:
             embedding = await batcher.embed(prepared.pixels)
