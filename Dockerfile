@@ -47,12 +47,12 @@ RUN pip install --no-deps .
 # ---------------------------------------------------------------------------------------
 # serve-cpu: the slim serving image (default target, last stage of this file's CPU chain).
 FROM python-base AS serve-cpu
-ARG MODEL_DIR=models/default
+ARG MODEL_DIR=models/dlib-resnet-v1
 COPY --from=serve-deps /opt/venv /opt/venv
-COPY --chown=faceverify:faceverify ${MODEL_DIR}/ /srv/faceverify/models/default/
+COPY --chown=faceverify:faceverify ${MODEL_DIR}/ /srv/faceverify/model/
 ENV FACEVERIFY_HOST=0.0.0.0 \
     FACEVERIFY_PORT=8000 \
-    FACEVERIFY_MODEL_PATH=/srv/faceverify/models/default \
+    FACEVERIFY_MODEL_PATH=/srv/faceverify/model \
     FACEVERIFY_DATA_DIR=/srv/faceverify/data \
     FACEVERIFY_BACKEND=onnx \
     FACEVERIFY_DEVICE=cpu
@@ -66,7 +66,7 @@ CMD ["python", "-m", "app"]
 # serve-gpu: ONNX Runtime with the CUDA execution provider. The CUDA/cuDNN libraries come
 # from the nvidia/cuda base (CUDA_IMAGE must match onnxruntime-gpu: CUDA 12.x, cuDNN 9).
 FROM ${CUDA_IMAGE} AS serve-gpu
-ARG MODEL_DIR=models/default
+ARG MODEL_DIR=models/dlib-resnet-v1
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -92,10 +92,10 @@ COPY facecore/ facecore/
 COPY app/ app/
 RUN pip install --no-deps . && rm -rf /build
 WORKDIR /srv/faceverify
-COPY --chown=faceverify:faceverify ${MODEL_DIR}/ /srv/faceverify/models/default/
+COPY --chown=faceverify:faceverify ${MODEL_DIR}/ /srv/faceverify/model/
 ENV FACEVERIFY_HOST=0.0.0.0 \
     FACEVERIFY_PORT=8000 \
-    FACEVERIFY_MODEL_PATH=/srv/faceverify/models/default \
+    FACEVERIFY_MODEL_PATH=/srv/faceverify/model \
     FACEVERIFY_DATA_DIR=/srv/faceverify/data \
     FACEVERIFY_BACKEND=onnx \
     FACEVERIFY_DEVICE=gpu

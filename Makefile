@@ -1,5 +1,5 @@
 # faceverify developer commands. On a fresh machine only two are needed:
-#   make serve   create .venv, install the serving dependencies, serve models/default on 127.0.0.1:8000
+#   make serve   create .venv, install the serving dependencies, serve models/dlib-resnet-v1 on 127.0.0.1:8000
 #   make test    install the training + test dependencies, run ruff (lint + format check) and
 #                the whole pytest suite
 # `make help` lists the rest.
@@ -11,7 +11,7 @@ VENV_PY := $(VENV)/bin/python
 # Service settings for `make serve`; any FACEVERIFY_* variable already in the environment wins.
 FACEVERIFY_HOST ?= 127.0.0.1
 FACEVERIFY_PORT ?= 8000
-FACEVERIFY_MODEL_PATH ?= models/default
+FACEVERIFY_MODEL_PATH ?= models/dlib-resnet-v1
 export FACEVERIFY_HOST FACEVERIFY_PORT FACEVERIFY_MODEL_PATH
 
 PYTEST_ARGS ?=
@@ -52,7 +52,7 @@ peer: $(VENV)/.installed-test ## Install the peer system for bench/peer_compare 
 
 # --- the two everyday commands ------------------------------------------------------------
 
-serve: $(VENV)/.installed-serve ## Serve models/default on 127.0.0.1:8000 (FACEVERIFY_* env vars override)
+serve: $(VENV)/.installed-serve ## Serve models/dlib-resnet-v1 on 127.0.0.1:8000 (FACEVERIFY_* env vars override)
 	@test -f "$(FACEVERIFY_MODEL_PATH)/model.onnx" || { \
 		echo "No model at $(FACEVERIFY_MODEL_PATH)/model.onnx."; \
 		echo "Train and export one (README.md, 'Train on your own photos'), or point"; \

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    model_path: Path = Path("models/default")
+    model_path: Path = Path("models/dlib-resnet-v1")
     backend: Literal["onnx", "savedmodel"] = "onnx"
     device: Literal["cpu", "gpu", "auto"] = "auto"
     threads: int = Field(0, ge=0, description="Intra-op threads of the model; 0 = runtime default.")

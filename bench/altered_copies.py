@@ -6,7 +6,7 @@ the served pipeline (facecore detection + alignment + the exported ONNX model). 
 cosine of each altered copy to its original: mean, 5th percentile, and the share at or
 above the model's default threshold. Run from the project root::
 
-    python -m bench.altered_copies --model models/default --split RUN/split.json \\
+    python -m bench.altered_copies --model models/resnet18-2.7.0 --split RUN/split.json \\
         --raw-root ../shared/data/faces --sources celeba_subset frll taiwan_frontal
 """
 
@@ -83,7 +83,7 @@ def summarise(scores: dict[str, list[float | None]], threshold: float) -> dict[s
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("models/default"))
+    parser.add_argument("--model", type=Path, default=Path("models/resnet18-2.7.0"))
     parser.add_argument("--split", type=Path, required=True, help="a run's split.json")
     parser.add_argument("--raw-root", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--sources", nargs="+", default=["celeba_subset", "frll", "taiwan_frontal"])

@@ -9,7 +9,7 @@ non-mated searches' top scores; FPIR/FNIR at the service's own identification th
 the 1:1 TAR of ``/people/{id}/verify`` at the default operating point (and its FAR on
 non-mated probes against an enrolled person). Writes bench/results/gallery_e2e.json.
 
-    python -m bench.bench_gallery_e2e --model models/default --data ../shared/data/faces
+    python -m bench.bench_gallery_e2e --model models/resnet18-2.7.0 --data ../shared/data/faces
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx2
 import numpy as np
 
-from bench.local_service import local_service
+from bench.local_service import SERVED_MODEL, local_service
 from bench.results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--model", type=Path, default=SERVED_MODEL)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "faces")
     parser.add_argument(
         "--split",

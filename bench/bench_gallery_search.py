@@ -10,7 +10,7 @@ Two measurements on synthetic templates:
     and the server's resident memory (sizes up to ``--http-max``, as filling takes time).
 Writes bench/results/gallery_search.json.
 
-    python -m bench.bench_gallery_search --model models/default
+    python -m bench.bench_gallery_search --model models/resnet18-2.7.0
     python -m bench.bench_gallery_search --model tests/fixtures/tiny_model --sizes 1000 --probes 20
 """
 
@@ -36,7 +36,7 @@ from app.gallery.records import ModelKey, NewFace, Template
 from app.gallery.rows import face_row
 from app.gallery.service import single_threaded_blas
 from app.gallery.tables import faces, people
-from bench.local_service import local_service
+from bench.local_service import SERVED_MODEL, local_service
 from bench.results_file import write_result
 from facecore.metadata import ModelMetadata
 
@@ -189,7 +189,7 @@ def over_http(model_dir: Path, model: ModelKey, size: int, probes: int, top_k: i
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--model", type=Path, default=SERVED_MODEL)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument(
         "--http-max", type=int, default=100_000, help="largest size also measured over HTTP"

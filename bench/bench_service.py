@@ -7,7 +7,7 @@ throughput at batch 32, a matmul yardstick (model FLOPs per image / numpy matmul
 the machine's numpy would do at the same FLOPs; ONNX Runtime's convolutions can beat it, so it
 is no ceiling) and the server's RSS at idle and under load. Writes bench/results/service.json.
 
-    python -m bench.bench_service --model models/default
+    python -m bench.bench_service --model models/resnet18-2.7.0
     python -m bench.bench_service --model tests/fixtures/tiny_model --quick
 """
 
@@ -28,7 +28,7 @@ import httpx2
 from PIL import Image
 
 from bench.cpu_reference import matmul_gflops
-from bench.local_service import LocalService, local_service
+from bench.local_service import SERVED_MODEL, LocalService, local_service
 from bench.model_cost import bare_model, model_flops_per_image
 from bench.results_file import write_result
 from bench.wrk_load import wrk_available, wrk_load
@@ -164,7 +164,7 @@ def best_crop_embed(service: dict) -> float:
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--model", type=Path, default=SERVED_MODEL)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "service.json")
     parser.add_argument("--quick", action="store_true", help="few requests: a CI smoke run")
     parser.add_argument(

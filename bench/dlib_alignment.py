@@ -10,7 +10,8 @@ the similarity that ``get_face_chip_details`` (``dlib/image_transforms/interpola
 fits from dlib's 5-point template to its landmarks.
 
     python -m bench.dlib_alignment --model models/dlib-resnet-v1 \
-        --split models/default/evaluation/heldout_split.json --out bench/results/dlib_alignment.json
+        --split models/resnet18-2.7.0/evaluation/heldout_split.json \
+        --out bench/results/dlib_alignment.json
 """
 
 from __future__ import annotations

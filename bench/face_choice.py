@@ -93,7 +93,7 @@ def score_rules(photos: list[dict], refs: dict[str, np.ndarray]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison, print it, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("models/default"))
+    parser.add_argument("--model", type=Path, default=Path("models/resnet18-2.7.0"))
     parser.add_argument(
         "--data", type=Path, required=True, help="a labelled set: ROOT/PERSON/IMAGE"
     )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.hostile_cases import Prepare, cases
 from bench.hostile_monitor import monitor, window
-from bench.local_service import ROOT, local_service
+from bench.local_service import ROOT, SERVED_MODEL, local_service
 
 
 def run_case(log: Path, name: str, within: bool, prepare: Prepare, settle: float = 0) -> dict:
@@ -99,7 +99,7 @@ def _p99(ranked: list[float]) -> float:
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--model", type=Path, default=SERVED_MODEL)
     parser.add_argument(
         "--out",
         type=Path,

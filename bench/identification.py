@@ -9,7 +9,7 @@ ONNX model); photos whose face is not detected are left out and counted. The thr
 model's metadata ("served") or, for sets of ``MIN_PEOPLE`` people, from points calibrated with
 their margins on the other sets only ("unseen": the set is new to the calibration).
 
-    python -m bench.identification --model models/default --data ../shared/data/faces \\
+    python -m bench.identification --model models/resnet18-2.7.0 --data ../shared/data/faces \\
         --out bench/results/identification.json
 """
 
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Parse, measure, print and write."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, default=Path("models/default"))
+    parser.add_argument("--model", type=Path, default=Path("models/resnet18-2.7.0"))
     parser.add_argument("--data", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--split", type=Path, help="default: MODEL/evaluation/heldout_split.json")
     parser.add_argument("--fpir", type=float, default=FPIR_TARGET, help="FPIR target")

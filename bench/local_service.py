@@ -16,8 +16,12 @@ from pathlib import Path
 
 import httpx2
 
+from app.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+# The model the service serves when FACEVERIFY_MODEL_PATH is not set.
+SERVED_MODEL = ROOT / Settings.model_fields["model_path"].default
 
 
 @dataclass(frozen=True)

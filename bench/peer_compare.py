@@ -2,7 +2,7 @@
 
 Run from the project root::
 
-    python -m bench.peer_compare --split runs/NAME/split.json --model models/default
+    python -m bench.peer_compare --split runs/NAME/split.json --model models/resnet18-2.7.0
 
 Writes ``report.json`` and ``roc.png`` under ``--out`` and prints a Markdown table;
 ``--write-docs`` also puts the table into ``docs/benchmarks.md``. See ``--help``.

@@ -6,7 +6,7 @@ app`` on 127.0.0.1 with default settings, ``--clients`` threads each sending ``P
 times. dlib: ``face_recognition`` (its decode, HOG detector, landmarks, chip and ResNet on the
 largest face) in ``--processes`` worker processes. Also the bare network (ONNX Runtime, batch 32).
 
-    python -m bench.photo_throughput --models models/default models/dlib-resnet-v1
+    python -m bench.photo_throughput   (both shipped models; --models DIR... for others)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bench.model_cost import bare_model
 from bench.results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_MODELS = [ROOT / "models" / "dlib-resnet-v1", ROOT / "models" / "resnet18-2.7.0"]
 RAW_SET = "celeba_subset"  # photos in the wild, uncropped
 
 
@@ -108,7 +109,7 @@ def dlib_throughput(photos: list[Path], processes: int) -> dict:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "default"])
+    parser.add_argument("--models", type=Path, nargs="+", default=SHIPPED_MODELS)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "faces")
     parser.add_argument("--photos", type=int, default=256)
     parser.add_argument("--clients", type=int, default=4)

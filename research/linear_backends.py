@@ -15,8 +15,8 @@ on (never an evaluated or held-out person):
 Covariances are shrunk towards a scaled identity (``(1 - a) S + a tr(S)/d I``) so that dead
 feature dimensions stay invertible.
 
-    python -m research.linear_backends --model models/default \\
-        --split models/default/evaluation/heldout_split.json \\
+    python -m research.linear_backends --model models/resnet18-2.7.0 \\
+        --split models/resnet18-2.7.0/evaluation/heldout_split.json \\
         --data celeba=data_cache/faces112/celeba_subset \\
         --fit-data celeba=data_cache/faces112/celeba_subset ... --out result.json
 """

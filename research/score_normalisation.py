@@ -13,8 +13,8 @@ cluster holds ``--min-people`` people or more: each kept centroid is the mean of
 several people, a face of nobody, so such a cohort could ship with a model without shipping
 any person's template (the report gives the fewest images and people behind a kept centroid).
 
-    python -m research.score_normalisation --model models/default \
-        --split models/default/evaluation/heldout_split.json \
+    python -m research.score_normalisation --model models/resnet18-2.7.0 \
+        --split models/resnet18-2.7.0/evaluation/heldout_split.json \
         --data celeba=data_cache/faces112/celeba_subset \
         --out research/results/score_normalisation.json
 

@@ -13,7 +13,7 @@
 # Environment: NAME (default neighbours), EPOCHS (6), STEPS (420 per epoch), and for a
 # continuation of trained weights INIT (a checkpoint or export, `train --init-from`), with
 # TRAIN_ARGS for anything else `train` takes (e.g. "--distill projection --learning-rate 5e-4").
-# Every seed holds out the shipped model's people (models/default/evaluation/heldout_split.json):
+# Every seed holds out the shipped model's people (models/resnet18-2.7.0/evaluation/heldout_split.json):
 # `--seed` varies the weights, batches and augmentations; the split's own seed stays 0.
 set -euo pipefail
 cache=${1:-data_cache/faces112}

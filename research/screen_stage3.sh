@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A second hint head, on stage 3's output map, trained with the network (`train
 # --stage3-hint-weight`): 2.4.0's weights continued for 6 epochs x 420 steps x 64 images
-# (`--init-from models/default --distill projection --learning-rate 2e-4`, the continuation
+# (`--init-from models/resnet18-2.7.0 --distill projection --learning-rate 2e-4`, the continuation
 # screen's budget, docs/research.md) with the stage-3 head added, then exported twice:
 # as 2.4.0 serves (feature + teacher_projection) and with the stage-3 head joined as a third
 # view. Both are compared with 2.4.0 on the held-out CelebA and in-the-wild people (95%
@@ -10,9 +10,9 @@
 #
 # Usage: research/screen_stage3.sh [CACHE_DIR] [WEIGHT] [SEED ...]
 # Results: runs/<NAME>_w<WEIGHT>_seed<S>/{served,joined}/compare_{celeba,wild}.json, against
-# whatever models/default is when it runs (2.4.0 for the figures above; 2.5.0, itself this
+# whatever models/resnet18-2.7.0 is when it runs (2.4.0 for the figures above; 2.5.0, itself this
 # screen's seed 0, makes it a second continuation). Environment: NAME (default stage3), INIT
-# (the starting weights, default models/default: an export, or a run's .keras checkpoint,
+# (the starting weights, default models/resnet18-2.7.0: an export, or a run's .keras checkpoint,
 # loaded by layer name with its heads and classes), TRAIN_ARGS (more `train` arguments, e.g.
 # "--stage2-hint-weight 10") and HEADS (the hint heads the joined view adds; default
 # stage3_projection).
@@ -24,7 +24,7 @@ seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1)
 py=${PYTHON:-.venv/bin/python}
 name=${NAME:-stage3}
-init=${INIT:-models/default}
+init=${INIT:-models/resnet18-2.7.0}
 read -r -a extra <<<"${TRAIN_ARGS:-}"
 read -r -a heads <<<"${HEADS:-stage3_projection}"
 source "$(dirname "$0")/screen_recipe.sh"
@@ -43,7 +43,7 @@ train_and_score() {  # run directory, seed
     [ -f "$run/$view/compare_wild.json" ] && continue
     export_as_served "$run" "${layers[@]}" >>"$run.log" 2>&1
     rm -rf "${run:?}/$view" && mv "$run/export" "$run/$view"
-    compare_exports models/default "$run/$view" models/default/evaluation/heldout_split.json \
+    compare_exports models/resnet18-2.7.0 "$run/$view" models/resnet18-2.7.0/evaluation/heldout_split.json \
       "$run/$view" >>"$run.log" 2>&1
   done
 }

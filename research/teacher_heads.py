@@ -10,8 +10,8 @@ embedding (95% intervals over people). A linear head costs nothing to serve; the
 keeps the spatial layout the pool discards.
 
     C=data_cache/faces112
-    python -m research.teacher_heads --model models/default \\
-        --split models/default/evaluation/heldout_split.json \\
+    python -m research.teacher_heads --model models/resnet18-2.7.0 \\
+        --split models/resnet18-2.7.0/evaluation/heldout_split.json \\
         --data celeba=$C/celeba_subset celeba=$C/celeba_aligned_small $C/frll $C/taiwan_frontal \\
         --teacher-cache $C --fit-data celeba=$C/celeba_subset celeba=$C/celeba_aligned_small \\
         $C/frll $C/taiwan_frontal $C/extended_yaleb $C/orl $C/yale --unlabelled $C/utkface \\

@@ -7,7 +7,7 @@ the same vectors on the held-out people's pairs: the original view, the mirror v
 view lacks are left out of every variant, so all score the same pairs.
 
     python -m research.teacher_view_pairs --cache data_cache/faces112 \
-        --split models/default/evaluation/heldout_split.json \
+        --split models/resnet18-2.7.0/evaluation/heldout_split.json \
         --data celeba=data_cache/faces112/celeba_subset --out research/results/teacher_mirror.json
 """
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped default model (models/default, 2.7.0) from the shared face sets, exactly
+# Rebuilds the shipped default model (models/resnet18-2.7.0, 2.7.0) from the shared face sets, exactly
 # as it was built: prepare (labelled + unlabelled faces) -> teacher vectors (dlib, training
 # only) -> train with distillation (2.0.0: 20 epochs, both teacher terms) -> export 2.0.0 ->
 # fine-tune that export with the hint loss alone (2.1.0) -> continue that run's last
@@ -67,17 +67,17 @@ labelled=(orl extended_yaleb yale taiwan_frontal frll)
 
 # 2.2.0 was this checkpoint's plain export; 2.3.0 served the same weights mirror-averaged; 2.4.0
 # also serves the teacher projection beside the feature, each with equal weight.
-"$py" -m training export --checkpoint "$third/best.keras" --out models/default \
+"$py" -m training export --checkpoint "$third/best.keras" --out models/resnet18-2.7.0 \
   --name default --version 2.4.0 --mirror-average --embedding-layer feature teacher_projection
 # 2.5.0: 2.4.0's export continued with the stage-3 hint head (seed 0 of research/screen_stage3.sh,
 # chosen over seed 1 by validation loss), its last epoch served with that head as a third view.
 "$py" -m training train --preset teacher --out "$stage3" --teacher "$cache" \
-  --init-from models/default --distill projection --learning-rate 2e-4 --stage3-hint-weight 10 \
+  --init-from models/resnet18-2.7.0 --distill projection --learning-rate 2e-4 --stage3-hint-weight 10 \
   --epochs 6 --steps-per-epoch 420 --seed 0 \
   "${labelled[@]/#/--data=$cache/}" \
   --data "celeba=$cache/celeba_subset" --data "celeba=$cache/celeba_aligned_small" \
   --unlabelled "$cache/utkface" --verbose 2
-"$py" -m training export --checkpoint "$stage3/final.keras" --out models/default \
+"$py" -m training export --checkpoint "$stage3/final.keras" --out models/resnet18-2.7.0 \
   --name default --version 2.5.0 --mirror-average \
   --embedding-layer feature teacher_projection stage3_projection
 # 2.6.0 and 2.7.0: rounds of three seeds of one continuation (research/screen_stage3.sh runs them
@@ -95,7 +95,7 @@ soup_round() {  # starting weights, run prefix, soup folder, version
       --unlabelled "$cache/utkface" --verbose 2
   done
   "$py" -m training soup --runs "$2_seed0" "$2_seed1" "$2_seed2" --out "$3"
-  "$py" -m training export --checkpoint "$3/final.keras" --out models/default \
+  "$py" -m training export --checkpoint "$3/final.keras" --out models/resnet18-2.7.0 \
     --name default --version "$4" --mirror-average \
     --embedding-layer feature teacher_projection stage3_projection
 }
@@ -107,11 +107,11 @@ soup_round() {  # starting weights, run prefix, soup folder, version
 soup_round "$hints-2.4.0" "$hints" "$soup" 2.6.0
 soup_round "$soup/final.keras" "$again" "$soup2" 2.7.0
 # All held-out people (every set): the report.
-"$py" -m training evaluate --model models/default --split "$soup2/split.json" \
-  --impostors 200000 --out models/default/evaluation
+"$py" -m training evaluate --model models/resnet18-2.7.0 --split "$soup2/split.json" \
+  --impostors 200000 --out models/resnet18-2.7.0/evaluation
 # Held-out in-the-wild people only: the operating points served by /verify (2M impostor pairs:
 # FAR 1e-5 from about 20 false accepts).
-"$py" -m training evaluate --model models/default --split "$soup2/split.json" \
+"$py" -m training evaluate --model models/resnet18-2.7.0 --split "$soup2/split.json" \
   --data "celeba=$cache/celeba_subset" "celeba=$cache/celeba_aligned_small" \
   "$cache/frll" "$cache/taiwan_frontal" --impostors 2000000 \
-  --out models/default/evaluation/in_the_wild --calibrate
+  --out models/resnet18-2.7.0/evaluation/in_the_wild --calibrate

@@ -10,7 +10,7 @@
 # Run as root from the repository root, after `make test` (uses its .venv, or $VENV).
 #
 # Environment:
-#   CI_DOCKER_MODEL_DIR   model baked into the image (default: models/default when it holds
+#   CI_DOCKER_MODEL_DIR   model baked into the image (default: models/dlib-resnet-v1 when it holds
 #                         model.onnx, otherwise the tiny random-weight test model)
 #   CI_DOCKER_PORT        host port for the smoke test (default 18000)
 #   CI_VERIFY_IMAGE1/2    the two face images sent to /verify (default: one CelebA person)
@@ -132,8 +132,8 @@ lint_container_files() {
 choose_model_dir() {
     if [[ -n ${CI_DOCKER_MODEL_DIR:-} ]]; then
         MODEL_DIR=${CI_DOCKER_MODEL_DIR}
-    elif [[ -f models/default/model.onnx ]]; then
-        MODEL_DIR=models/default
+    elif [[ -f models/dlib-resnet-v1/model.onnx ]]; then
+        MODEL_DIR=models/dlib-resnet-v1
     else
         MODEL_DIR=tests/fixtures/tiny_model
     fi

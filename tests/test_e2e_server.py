@@ -1,10 +1,11 @@
 """End to end: a real uvicorn process on 127.0.0.1, spoken to over HTTP with httpx2.
 
-With ``models/default`` present, the trained model runs on photos of people it never saw in
-training: the same photo sent from a phone is verified, different people are rejected, the same
-person ranks above different people, and the similarities over HTTP are those that evaluation
-measures (the test fails, never skips, if not). Without it, the tiny random-weight fixture runs,
-and only the server mechanics are checked: that is what the test id says.
+Each model shipped in ``models/`` (``dlib-resnet-v1``, served by default, and ``resnet18-2.7.0``)
+runs in turn on photos of people 2.7.0 never saw in training: the same photo sent from a phone is
+verified, different people are rejected, the same person ranks above different people, and the
+similarities over HTTP are those that evaluation measures (the test fails, never skips, if not).
+Without the shipped models, the tiny random-weight fixture runs, and only the server mechanics are
+checked: that is what the test id says.
 """
 
 import base64
@@ -13,7 +14,6 @@ import itertools
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -31,10 +31,9 @@ from PIL import Image
 from servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_MODEL = ROOT / "models" / "default"
-HAS_REAL_MODEL = (REAL_MODEL / "model.onnx").is_file() and (REAL_MODEL / "metadata.json").is_file()
-MODEL = REAL_MODEL if HAS_REAL_MODEL else TINY_MODEL
-MODE = "real-model" if HAS_REAL_MODEL else "tiny-model-mechanics-only"
+SHIPPED = [ROOT / "models" / name for name in ("dlib-resnet-v1", "resnet18-2.7.0")]
+MODELS = [model for model in SHIPPED if (model / "model.onnx").is_file()] or [TINY_MODEL]
+MECHANICS_ONLY = "tiny-model-mechanics-only"
 
 HELDOUT = images.FACES_DIR / "celeba_heldout"
 ORL_HELDOUT = images.FACES_DIR / "orl_heldout" / "s28"
@@ -51,12 +50,15 @@ SAME_PERSON = list(PEOPLE.values())
 DIFFERENT_PEOPLE = list(itertools.combinations([first for first, _ in PEOPLE.values()], 2))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=MODELS, ids=lambda model: model.name)
+def server(request, tmp_path_factory):
+    """``python -m app`` serving one model: (base URL, process, model directory, mode)."""
+    model = request.param
+    mode = MECHANICS_ONLY if model == TINY_MODEL else "real-model"
     port = free_port()
     env = {
         **os.environ,
-        "FACEVERIFY_MODEL_PATH": str(MODEL),
+        "FACEVERIFY_MODEL_PATH": str(model),
         "FACEVERIFY_PORT": str(port),
         "FACEVERIFY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "FACEVERIFY_HOST": "127.0.0.1",
@@ -75,7 +77,7 @@ def server(tmp_path_factory):
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base_url, process, lambda: server_output(process))
-        yield base_url, process
+        yield base_url, process, model, mode
     finally:
         if process.poll() is None:
             process.kill()
@@ -104,9 +106,9 @@ def verify(base_url: str, first: Path | bytes, second: Path | bytes, **fields) -
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_server_answers_verify_and_embed(server):
-    base_url, _ = server
+    base_url, _, _, mode = server
     same_image = verify(base_url, images.PHOTO_ONE_FACE, images.PHOTO_ONE_FACE)
-    assert same_image["verified"] and same_image["similarity"] > 0.999, MODE
+    assert same_image["verified"] and same_image["similarity"] > 0.999, mode
     embed = httpx2.post(
         f"{base_url}/embed",
         timeout=60,
@@ -135,8 +137,7 @@ def phone_copy(path: Path) -> bytes:
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.parametrize("mode", [MODE])
-def test_held_out_people_different_rejected_same_ranked_higher(server, mode):
+def test_held_out_people_different_rejected_same_ranked_higher(server):
     """Per-pair verdicts that the model's measured operating points guarantee.
 
     At the strict point ``far=0.001`` (calibrated on held-out pairs) a different-person pair
@@ -145,20 +146,22 @@ def test_held_out_people_different_rejected_same_ranked_higher(server, mode):
     The test also asserts the ranking, and that HTTP returns exactly the similarities of the
     evaluation path (ONNX in-process).
     """
-    base_url, _ = server
-    strict = {} if mode == "tiny-model-mechanics-only" else {"far": "0.001"}
+    base_url, _, model, mode = server
+    strict = {} if mode == MECHANICS_ONLY else {"far": "0.001"}
     same = [verify(base_url, a, b) for a, b in SAME_PERSON]
     different = [verify(base_url, a, b, **strict) for a, b in DIFFERENT_PEOPLE]
     for result in same + different:
         assert result["verified"] == (result["similarity"] >= result["threshold"]), mode
-    if mode == "tiny-model-mechanics-only":
+    if mode == MECHANICS_ONLY:
         return
     print("same-person similarities:", [round(r["similarity"], 3) for r in same])
     print("different-people similarities:", [round(r["similarity"], 3) for r in different])
     assert not any(result["verified"] for result in different)
-    mean = statistics.fmean
-    assert mean(r["similarity"] for r in same) > mean(r["similarity"] for r in different) + 0.15
-    assert [r["similarity"] for r in same] == pytest.approx(in_process(SAME_PERSON), abs=1e-4)
+    # Every same-person pair ranks above every different-people pair (cosine scales differ
+    # between models, so no fixed margin).
+    assert min(r["similarity"] for r in same) > max(r["similarity"] for r in different)
+    evaluated = in_process(model, SAME_PERSON)
+    assert [r["similarity"] for r in same] == pytest.approx(evaluated, abs=1e-4)
 
 
 def grey_copy(path: Path) -> bytes:
@@ -175,30 +178,29 @@ COPIES = {"phone": phone_copy, "grey": grey_copy}
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.parametrize("mode", [MODE])
 @pytest.mark.parametrize("copy", sorted(COPIES))
-def test_altered_copy_of_a_photo_is_verified(server, mode, copy):
+def test_altered_copy_of_a_photo_is_verified(server, copy):
     """The photo as clients send it (phone: smaller, re-encoded, EXIF-rotated; grey) is the
     same person as its original at the default operating point."""
-    base_url, _ = server
+    base_url, _, _, mode = server
     for person in ("celeba/07233", "celeba/07238", "frll/london_014"):
         photo = PEOPLE[person][0]
         result = verify(base_url, photo, COPIES[copy](photo))
         assert result["image2"]["faces_detected"] >= 1, mode
-        if mode == "tiny-model-mechanics-only":
+        if mode == MECHANICS_ONLY:
             assert result["verified"] == (result["similarity"] >= result["threshold"]), mode
             continue
         assert result["operating_point"] == "best_accuracy"
         assert result["verified"], (person, copy, result["similarity"], result["threshold"])
 
 
-def in_process(pairs: list[tuple[Path, Path]]) -> list[float]:
+def in_process(model: Path, pairs: list[tuple[Path, Path]]) -> list[float]:
     """Cosine similarities through facecore + the ONNX model, as evaluation computes them."""
     from facecore.decode import decode_image
     from facecore.preprocess import FacePreprocessor
     from training.embedder import OnnxEmbedder
 
-    embedder = OnnxEmbedder(MODEL)
+    embedder = OnnxEmbedder(model)
     preprocessor = FacePreprocessor(embedder.bundle.preprocess)
     pixels = [
         preprocessor.process(decode_image(p.read_bytes())).pixels for pair in pairs for p in pair
@@ -220,7 +222,7 @@ def slow_embed_body(started: threading.Event) -> Iterator[bytes]:
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_sigterm_lets_in_flight_requests_finish(server):
-    base_url, process = server
+    base_url, process, _, _ = server
     started = [threading.Event() for _ in range(3)]
 
     def call(flag: threading.Event) -> httpx2.Response:

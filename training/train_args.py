@@ -139,7 +139,7 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         help="start from a .keras checkpoint with the same classes and heads, loaded by "
         "layer name (so a checkpoint of the original layout can start a --stage1-stride 1 "
         "run), e.g. to train a finished run longer with a fresh schedule; or from an "
-        "exported model directory (e.g. models/default): its backbone, with the heads "
+        "exported model directory (e.g. models/resnet18-2.7.0): its backbone, with the heads "
         "fitted to it on this run's images (any identities)",
     )
 

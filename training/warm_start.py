@@ -1,4 +1,4 @@
-"""Warm start a training model from an exported model directory (e.g. ``models/default``).
+"""Warm start a training model from an exported model directory (e.g. ``models/resnet18-2.7.0``).
 
 An export keeps the serving graph only: ONNX with every batch normalisation folded into
 the convolution before it, and none of the training heads. This module rebuilds a

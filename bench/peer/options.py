@@ -6,6 +6,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.local_service import SERVED_MODEL
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_FACES = PROJECT_ROOT / "tests" / "fixtures" / "faces"
 FIXTURE_MODEL = PROJECT_ROOT / "tests" / "fixtures" / "tiny_model"
@@ -52,7 +54,7 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        default=PROJECT_ROOT / "models" / "default",
+        default=SERVED_MODEL,
         help="exported model directory (model.onnx + metadata.json)",
     )
     parser.add_argument("--split", type=Path, help="a run's split.json: use its held-out people")
