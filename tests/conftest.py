@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from fixture_paths import TINY_MODEL
 
 from app.main import create_app
 from app.settings import Settings
 from app.settings_loading import load_settings
-
-TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
 
 SettingsFactory = Callable[..., Settings]
 

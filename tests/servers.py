@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import TINY_MODEL
+from fixture_paths import TINY_MODEL
 
 from bench.local_service import ServiceNotReadyError, free_port
 from bench.local_service import wait_ready as wait_until_ready

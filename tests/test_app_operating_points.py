@@ -5,7 +5,7 @@ import shutil
 
 import image_factory as images
 import pytest
-from conftest import TINY_MODEL
+from fixture_paths import TINY_MODEL
 
 from facecore.metadata import ModelMetadata, OperatingPoint
 

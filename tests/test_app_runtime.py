@@ -10,8 +10,8 @@ import image_factory as images
 import numpy as np
 import onnxruntime as ort
 import pytest
-from conftest import TINY_MODEL
 from fastapi.testclient import TestClient
+from fixture_paths import TINY_MODEL
 
 from app import service as app_service
 from app.batcher import BatcherClosedError, DynamicBatcher

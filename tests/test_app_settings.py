@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY_MODEL
+from fixture_paths import TINY_MODEL
 
 from app.settings_loading import SettingsError, get_settings, load_settings
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import image_factory as images
 import pytest
-from conftest import TINY_MODEL
+from fixture_paths import TINY_MODEL
 from servers import ROOT, free_port, server_env, start_server
 
 FACE = images.PHOTO_ONE_FACE.read_bytes()

@@ -26,7 +26,7 @@ import httpx2
 import image_factory as images
 import numpy as np
 import pytest
-from conftest import TINY_MODEL
+from fixture_paths import TINY_MODEL
 from PIL import Image
 from servers import free_port, wait_ready
 

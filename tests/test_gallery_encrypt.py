@@ -12,8 +12,8 @@ import sys
 
 import image_factory as images
 import pytest
-from conftest import TINY_MODEL
 from cryptography.fernet import Fernet
+from fixture_paths import TINY_MODEL
 from servers import ROOT
 from sqlalchemy import create_engine, select
 

@@ -7,7 +7,7 @@ import shutil
 import image_factory as images
 import numpy as np
 import pytest
-from conftest import TINY_MODEL
+from fixture_paths import TINY_MODEL
 
 from app.runtime import load_runtime
 from bench.peer.our_system import OnnxFaceSystem

@@ -8,8 +8,8 @@ import shutil
 import image_factory as images
 import numpy as np
 import pytest
-from conftest import TINY_MODEL
 from cryptography.fernet import Fernet
+from fixture_paths import TINY_MODEL
 from test_people_api import FACE_A, FACE_B, enrol, identify
 
 from app.gallery.database import SQLITE_FILENAME
