@@ -55,7 +55,7 @@ peer: $(VENV)/.installed-test ## Install the peer system for bench/peer_compare 
 serve: $(VENV)/.installed-serve ## Serve models/dlib-resnet-v1 on 127.0.0.1:8000 (FACEVERIFY_* env vars override)
 	@test -f "$(FACEVERIFY_MODEL_PATH)/model.onnx" || { \
 		echo "No model at $(FACEVERIFY_MODEL_PATH)/model.onnx."; \
-		echo "Train and export one (README.md, 'Train on your own photos'), or point"; \
+		echo "Train and export one (docs/training.md, or python -m training convert-dlib), or point"; \
 		echo "FACEVERIFY_MODEL_PATH at an exported model directory."; exit 1; }
 	$(VENV_PY) -m app
 
