@@ -13,9 +13,9 @@ import argparse
 import sys
 
 from app.gallery.opening import GalleryOpenError, open_store
+from app.http.server import ListenError, bind_socket, build_server
+from app.inference.model_loading import ModelLoadError, load_model
 from app.main import create_app
-from app.model_loading import ModelLoadError, load_model
-from app.server import ListenError, bind_socket, build_server
 from app.settings import ENV_PREFIX, Settings
 from app.settings_loading import SettingsError, get_settings
 

@@ -14,17 +14,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from app.body_limits import BodyLimitMiddleware, body_limits
-from app.error_handler import install_error_handler
+from app.api.routes import faces, ops, people, probes
 from app.gallery.service import Gallery
 from app.gallery.store import GalleryStore
+from app.http.body_limits import BodyLimitMiddleware, body_limits
+from app.http.error_handler import install_error_handler
+from app.http.middleware import (
+    ErrorBoundaryMiddleware,
+    JsonCORSMiddleware,
+    RequestContextMiddleware,
+)
+from app.http.prometheus import Metrics
+from app.inference.memory_budget import MemoryBudget, return_freed_memory_to_os
+from app.inference.model_loading import LoadedModel
+from app.inference.service import FaceService
 from app.logging_setup import configure_logging
-from app.memory_budget import MemoryBudget, return_freed_memory_to_os
-from app.metrics import Metrics
-from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestContextMiddleware
-from app.model_loading import LoadedModel
-from app.routes import faces, ops, people, probes
-from app.service import FaceService
 from app.settings import Settings
 from app.settings_loading import SettingsError, get_settings
 

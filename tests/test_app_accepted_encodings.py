@@ -6,7 +6,7 @@ import base64
 import pytest
 from hostile_requests import FACE, FACE_2, multipart
 
-from app.multipart_reader import MAX_PREAMBLE_BYTES
+from app.http.multipart_reader import MAX_PREAMBLE_BYTES
 
 PAIR = [("image1", "a.jpg", FACE), ("image2", "b.jpg", FACE_2)]
 

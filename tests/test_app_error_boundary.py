@@ -8,7 +8,7 @@ import logging
 import pytest
 from hostile_requests import JSON, verify_files
 
-from app.preparation import ImagePreparer
+from app.inference.image_preparation import ImagePreparer
 
 
 def test_unexpected_preprocessing_error_is_logged_and_answered_500(client, monkeypatch, caplog):
@@ -28,7 +28,7 @@ def test_error_escaping_the_routes_keeps_request_id_and_shape(client, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("app.routes.faces.read_upload", broken)
+    monkeypatch.setattr("app.api.routes.faces.read_upload", broken)
     with caplog.at_level(logging.ERROR):
         response = client.post("/verify", files=verify_files(), headers={"X-Request-ID": "r-1"})
     assert (response.status_code, response.json()["error"]["code"]) == (500, "internal_error")
@@ -65,7 +65,7 @@ def test_request_cancelled_by_shutdown_is_answered_in_the_error_shape():
     """uvicorn cancels requests still running after the graceful timeout: JSON 503, not text 500."""
     import asyncio
 
-    from app.middleware import ErrorBoundaryMiddleware
+    from app.http.middleware import ErrorBoundaryMiddleware
 
     started, sent = asyncio.Event(), []
 

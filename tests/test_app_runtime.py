@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from fixture_paths import TINY_MODEL
 
-from app import service as app_service
-from app.batcher import BatcherClosedError, DynamicBatcher
+from app.inference import service as app_service
+from app.inference.batcher import BatcherClosedError, DynamicBatcher
+from app.inference.model_loading import ModelLoadError
+from app.inference.runtime import CUDA_PROVIDER, DeviceUnavailableError, load_runtime
 from app.main import create_app
-from app.model_loading import ModelLoadError
-from app.runtime import CUDA_PROVIDER, DeviceUnavailableError, load_runtime
 
 FACE_A = images.PHOTO_ONE_FACE.read_bytes()
 FACE_B = images.PHOTO_ONE_FACE_2.read_bytes()

@@ -12,9 +12,9 @@ import image_factory as images
 import pytest
 from servers import free_port, start_server
 
-from app.body_limits import BodyLimitMiddleware
-from app.memory_budget import MemoryBudget
-from app.middleware import ErrorBoundaryMiddleware
+from app.http.body_limits import BodyLimitMiddleware
+from app.http.middleware import ErrorBoundaryMiddleware
+from app.inference.memory_budget import MemoryBudget
 from app.settings import MIB
 from app.settings_loading import SettingsError
 

@@ -59,7 +59,7 @@ def test_sigterm_drains_under_32_clients(tmp_path):
 # ``python -m app`` whose image preparation sleeps first: a decode still running at shutdown.
 SLOW_DECODE = """
 import sys, time
-import app.preparation as preparation
+import app.inference.image_preparation as preparation
 from app.__main__ import main
 prepare = preparation.ImagePreparer.prepare
 def slow(self, image, *options):

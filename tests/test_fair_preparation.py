@@ -10,7 +10,7 @@ import pytest
 from hostile_requests import FACE, FACE_2, verify_files
 from PIL import Image
 
-from app.preparation import ImagePreparer
+from app.inference.image_preparation import ImagePreparer
 from facecore.errors import NoFaceError
 
 SLOW = b"SLOW"  # an "image" the patched preparation holds until the test lets it go

@@ -1,5 +1,6 @@
-"""The memory budget's lane for small holders (app.memory_budget): large bodies and decodes
-together never take its last ``lane`` bytes, so an ordinary request finds room (issue 41)."""
+"""The memory budget's lane for small holders (app.inference.memory_budget): large bodies and
+decodes together never take its last ``lane`` bytes, so an ordinary request finds room (issue
+41)."""
 
 import io
 import time
@@ -9,7 +10,7 @@ import pytest
 from hostile_requests import verify_files
 from PIL import Image
 
-from app.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation
+from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation
 from app.settings import MIB
 
 SMALL = SMALL_HOLDER_BYTES

@@ -10,7 +10,7 @@ import pytest
 
 from app.errors import TooManyFacesError
 from app.gallery.records import NewFace
-from app.service import FaceService
+from app.inference.service import FaceService
 
 FACE = images.PHOTO_ONE_FACE.read_bytes()
 FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
@@ -83,7 +83,7 @@ def test_a_full_person_is_refused_before_the_body_is_read(gallery_client, monkey
         read.append(args)
         raise AssertionError("read the body of an enrolment that cannot be stored")
 
-    monkeypatch.setattr("app.routes.people.read_upload", recording_read_upload)
+    monkeypatch.setattr("app.api.routes.people.read_upload", recording_read_upload)
     refused = enrol(gallery_client, FACE)
     assert refused.status_code == 409 and "1 more would pass it" in refused.text
     assert read == []

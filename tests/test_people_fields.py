@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from app.people_fields import MAX_METADATA_DEPTH
+from app.api.people_fields import MAX_METADATA_DEPTH
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from hostile_requests import multipart
 from PIL import Image
 
 from app.errors import TooManyImagesError
-from app.image_input import ImageInput
-from app.multipart_reader import FormFields, MultipartCollector, MultipartLimits
+from app.http.multipart_reader import FormFields, MultipartCollector, MultipartLimits
+from app.inference.image_input import ImageInput
 
 PART = (
     b'--B\r\nContent-Disposition: form-data; name="images"; filename="a.png"\r\n\r\n'

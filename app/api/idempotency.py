@@ -20,7 +20,7 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.dependencies import GalleryDep
+from app.api.dependencies import GalleryDep
 from app.errors import ValidationFailedError
 from app.gallery import idempotency
 from app.gallery.service import Gallery

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from app.api.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
+from app.api.schemas import EmbedFailure, EmbedResult, ErrorDetail, FaceInfo, ImageFaces
 from app.errors import ApiError
 from app.gallery.records import FaceRecord, Person
 from app.gallery.service import Gallery
-from app.outcomes import Embedded
-from app.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
-from app.schemas import EmbedFailure, EmbedResult, ErrorDetail, FaceInfo, ImageFaces
+from app.inference.outcomes import Embedded
 
 
 def embed_result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.schemas import ErrorResponse
+from app.api.schemas import ErrorResponse
 
 _FACE_ROUTES = {
     400: "invalid_image / invalid_request",

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.people_fields import METADATA_DESCRIPTION, Metadata, PlainText
-from app.schemas import (
+from app.api.people_fields import METADATA_DESCRIPTION, Metadata, PlainText
+from app.api.schemas import (
     FACE_CROP_DESCRIPTION,
     FAR_DESCRIPTION,
     EmbedFailure,

@@ -1,10 +1,10 @@
 """Reading image uploads from multipart/form-data or JSON (base64) bodies.
 
 The body is streamed in blocks of at most ``BLOCK_BYTES`` and parsed in a worker thread as it
-arrives (:mod:`app.multipart_reader`, :mod:`app.json_reader`), so the event loop never parses,
-counts and sizes are refused as soon as they are exceeded, and nothing is written to disk.
+arrives (:mod:`app.http.multipart_reader`, :mod:`app.http.json_reader`), so the event loop never
+parses, counts and sizes are refused as soon as they are exceeded, and nothing is written to disk.
 The route's byte limit and the body deadline are enforced underneath, by
-:class:`app.middleware.BodyLimitMiddleware`.
+:class:`app.http.middleware.BodyLimitMiddleware`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from app.body_limits import BODY_RESERVATION
 from app.errors import InvalidRequestError, UnsupportedMediaTypeError
-from app.image_input import ImageInput
-from app.json_reader import JsonCollector, JsonLimits
-from app.memory_budget import Reservation
-from app.multipart_reader import FormFields, MultipartCollector, MultipartLimits
+from app.http.body_limits import BODY_RESERVATION
+from app.http.json_reader import JsonCollector, JsonLimits
+from app.http.multipart_reader import FormFields, MultipartCollector, MultipartLimits
+from app.inference.image_input import ImageInput
+from app.inference.memory_budget import Reservation
 
 BLOCK_BYTES = 1024 * 1024
 OptionsT = TypeVar("OptionsT", bound=BaseModel)

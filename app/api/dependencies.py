@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.errors import UnauthorizedError, ValidationFailedError
 from app.gallery.service import Gallery
-from app.service import FaceService
+from app.inference.service import FaceService
 from app.settings import Settings
 
 API_KEY_HEADER = APIKeyHeader(

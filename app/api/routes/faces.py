@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from app.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
-from app.routes.answers import embed_result, image_faces
-from app.routes.documented_errors import FACE_ERRORS
-from app.routes.ops import model_info
-from app.schemas import (
+from app.api.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
+from app.api.documented_errors import FACE_ERRORS
+from app.api.responses import embed_result, image_faces
+from app.api.routes.ops import model_info
+from app.api.schemas import (
     EmbedJsonRequest,
     EmbedResponse,
     FaceCropOption,
@@ -17,7 +17,7 @@ from app.schemas import (
     VerifyResponse,
     request_body,
 )
-from app.uploads import read_upload
+from app.http.uploads import read_upload
 
 router = APIRouter(
     tags=["faces"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]

@@ -18,10 +18,11 @@ image per worker, each bounded by the image limits).
 
 Jobs come here priced and with their memory reserved: the order is **price, reserve, then a
 worker**. Before an image is submitted, the service prices its decode from the header and waits
-on the event loop for that much of the memory budget (:func:`app.preparation.reserve_decode`);
-only then does the job join its request's queue. A decode waiting for memory room therefore
-never holds a worker, and an ordinary image (in the budget's lane for small holders) is not
-kept waiting for a worker by large decodes that cannot start yet.
+on the event loop for that much of the memory budget
+(:func:`app.inference.image_preparation.reserve_decode`); only then does the job join its request's
+queue. A decode waiting for memory room therefore never holds a worker, and an ordinary image (in
+the budget's lane for small holders) is not kept waiting for a worker by large decodes that cannot
+start yet.
 
 Everything here runs on the event loop; only ``run`` runs in the executor.
 """

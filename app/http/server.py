@@ -31,7 +31,7 @@ from app.errors import (
     InvalidRequestError,
     RequestTimeoutError,
 )
-from app.middleware import SECURITY_HEADERS
+from app.http.middleware import SECURITY_HEADERS
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from app.errors import (
     TooManyImagesError,
     ValidationFailedError,
 )
-from app.image_input import ImageInput, decode_base64
-from app.memory_budget import Reservation
+from app.inference.image_input import ImageInput, decode_base64
+from app.inference.memory_budget import Reservation
 
 MAX_DEPTH = 2  # {"images": [...]}: an object holding arrays of scalars
 MAX_KEYS = 16

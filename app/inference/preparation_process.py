@@ -1,8 +1,8 @@
 """The preparation process's side: its loop, and the server's budget as it sees it.
 
-A worker process (:class:`app.prep_workers.ProcessWorkers`) runs :func:`serve`: it answers each
-(image, face_crop, reserved bytes) with the outcome and the CPU seconds it took, and asks the
-server for any memory its decode needs beyond what was reserved, over the same pipe
+A worker process (:class:`app.inference.preparation_workers.ProcessWorkers`) runs :func:`serve`: it
+answers each (image, face_crop, reserved bytes) with the outcome and the CPU seconds it took, and
+asks the server for any memory its decode needs beyond what was reserved, over the same pipe
 (:class:`ServerBudget`, :class:`BudgetMessage`).
 """
 
@@ -19,10 +19,10 @@ from multiprocessing.connection import Connection
 from PIL import Image
 
 from app.errors import ApiError
-from app.image_input import ImageInput
-from app.memory_budget import return_freed_memory_to_os
-from app.preparation import ImagePreparer, Prepared
-from app.scheduler import Outcome
+from app.inference.image_input import ImageInput
+from app.inference.image_preparation import ImagePreparer, Prepared
+from app.inference.memory_budget import return_freed_memory_to_os
+from app.inference.scheduler import Outcome
 from app.settings import Settings
 from facecore.errors import FaceCoreError
 from facecore.preprocess_config import PreprocessConfig
@@ -35,7 +35,7 @@ WorkerJob = tuple[ImageInput, bool, int]  # as a worker gets it: the bytes reser
 class BudgetMessage:
     """A preparation process's request to the server: ``reserve`` or ``release`` bytes.
 
-    ``held``: what the holder (the decode's :class:`app.memory_budget.Reservation`) holds
+    ``held``: what the holder (the decode's :class:`app.inference.memory_budget.Reservation`) holds
     before this message, so the server counts its bytes as small or large.
     """
 
@@ -49,7 +49,8 @@ class ServerBudget:
     """The server's memory budget as a preparation process sees it, through its pipe.
 
     ``reserve`` waits for the server's answer (its proxy thread waits on the real budget);
-    ``release`` is sent without one. Holds what :class:`app.memory_budget.Reservation` needs.
+    ``release`` is sent without one. Holds what :class:`app.inference.memory_budget.Reservation`
+    needs.
     """
 
     def __init__(self, connection: Connection, capacity: int, lane: int) -> None:

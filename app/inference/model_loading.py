@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.runtime import EmbeddingRuntime, load_runtime
+from app.inference.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 from facecore.model_bundle import ModelBundle

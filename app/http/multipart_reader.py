@@ -24,7 +24,7 @@ from app.errors import (
     TooManyImagesError,
     ValidationFailedError,
 )
-from app.image_input import ImageInput
+from app.inference.image_input import ImageInput
 
 MAX_FIELD_BYTES = 1024
 MAX_PART_HEADER_BYTES = 8 * 1024

@@ -8,18 +8,18 @@ In ``process`` mode each worker is a process of its own, fed one image at a time
 pipe by a proxy thread of the server, so decoding never holds the server's lock; ``thread``
 mode (``FACEVERIFY_PREPROCESS_MODE=thread``) runs :class:`ImagePreparer` in the server as
 before. Either way a job returns its outcome and the CPU seconds it took (the request's
-budget, :mod:`app.scheduler`). In a process, each decode's reservation of the server's memory
-budget (:mod:`app.memory_budget`) is asked of the server over the same pipe
+budget, :mod:`app.inference.scheduler`). In a process, each decode's reservation of the server's
+memory budget (:mod:`app.inference.memory_budget`) is asked of the server over the same pipe
 (:class:`ServerBudget`), with what the decode's holder holds already, so the one budget and its
 lane for small holders bound decodes in processes as in threads.
 
 The order is **price, reserve, then a worker**: a job reaches ``run`` with its decode's memory
-already reserved by the server (:func:`app.preparation.reserve_decode`, on the event loop),
-so no worker ever waits for memory room for a decode it has not started. ``run`` takes those
-bytes over (:meth:`app.preparation.DecodeHold.take`) and passes their count with the image;
-the decode counts them as held and asks (over the pipe, in a process) only for any difference.
-In a process, the proxy thread counts them as the process's and gives back whatever it has not
-released when the outcome comes (or the process dies).
+already reserved by the server (:func:`app.inference.image_preparation.reserve_decode`, on the event
+loop), so no worker ever waits for memory room for a decode it has not started. ``run`` takes those
+bytes over (:meth:`app.inference.image_preparation.DecodeHold.take`) and passes their count with the
+image; the decode counts them as held and asks (over the pipe, in a process) only for any
+difference. In a process, the proxy thread counts them as the process's and gives back whatever it
+has not released when the outcome comes (or the process dies).
 
 In ``process`` mode an ordinary image, whose decode is priced at most ``INLINE_DECODE_BYTES``
 (32 MiB, a small holder of the budget: a photo of about a megapixel), is prepared in the proxy
@@ -40,11 +40,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.errors import ModelNotReadyError, ServerBusyError
-from app.image_input import ImageInput
-from app.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget
-from app.prep_process import BLANK_PNG, BudgetMessage, prepare_timed, serve
-from app.preparation import DecodeHold, ImagePreparer, Prepared
-from app.scheduler import Outcome
+from app.inference.image_input import ImageInput
+from app.inference.image_preparation import DecodeHold, ImagePreparer, Prepared
+from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget
+from app.inference.preparation_process import BLANK_PNG, BudgetMessage, prepare_timed, serve
+from app.inference.scheduler import Outcome
 from app.settings import Settings
 from facecore.preprocess_config import PreprocessConfig
 

@@ -3,7 +3,7 @@
 Python's ``json`` accepts ``NaN`` and ``Infinity`` (not JSON), turns ``1e999`` into infinity and
 keeps the last of two equal keys: each would be stored as something the client did not send
 (an infinity is written back as ``null``). Here they are refused, as the streaming reader of
-the image routes (:mod:`app.json_reader`) refuses them: a syntax error, a non-finite constant,
+the image routes (:mod:`app.http.json_reader`) refuses them: a syntax error, a non-finite constant,
 an over-long integer or nesting too deep is 400 ``invalid_request``; a repeated key or a number
 out of a double's range is 422 ``validation_error``. A body sent without a JSON content type
 is 415 ``unsupported_media_type``, as on the image routes (FastAPI would answer 422). The route

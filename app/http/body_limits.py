@@ -4,7 +4,7 @@ Each body is held to its route's byte limit and to ``FACEVERIFY_BODY_TIMEOUT_S``
 received count against the process's memory budget (``FACEVERIFY_MEMORY_BUDGET_BYTES``). A body
 whose declared length (or, without one, its route's limit) is over the budget's small-holder
 threshold counts as large from its first byte, so it never takes the small holders' lane
-(:mod:`app.memory_budget`).
+(:mod:`app.inference.memory_budget`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.error_handler import handle_error
 from app.errors import ApiError, ImageTooLargeError, InvalidRequestError, RequestTimeoutError
-from app.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation
+from app.http.error_handler import handle_error
+from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation
 from app.settings import Settings
 
 BODY_RESERVATION = "faceverify.body_reservation"  # scope key of the body's Reservation

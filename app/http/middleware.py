@@ -1,6 +1,6 @@
 """ASGI middleware: request context and security headers, the error boundary, JSON CORS.
 
-Body limits live in :mod:`app.body_limits`.
+Body limits live in :mod:`app.http.body_limits`.
 
 Order, outermost first: ``RequestContextMiddleware`` -> ``JsonCORSMiddleware`` ->
 ``ErrorBoundaryMiddleware`` -> ``BodyLimitMiddleware`` -> routes, so that every response,
@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.error_handler import handle_error, log_unexpected
 from app.errors import HeadersTooLargeError, InvalidRequestError, ModelNotReadyError
+from app.http.error_handler import handle_error, log_unexpected
+from app.http.prometheus import Metrics
 from app.logging_setup import access_logger, request_id_var
-from app.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

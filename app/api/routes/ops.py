@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.dependencies import GalleryDep, ServiceDep
+from app.api.dependencies import GalleryDep, ServiceDep
+from app.api.schemas import ErrorResponse, GalleryStatus, HealthResponse, ModelInfo, ReadyResponse
 from app.errors import ModelNotReadyError
-from app.schemas import ErrorResponse, GalleryStatus, HealthResponse, ModelInfo, ReadyResponse
 
 router = APIRouter(tags=["operations"])
 

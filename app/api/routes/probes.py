@@ -1,24 +1,22 @@
 """Probe routes: a photo against one enrolled person (1:1) or the whole gallery (1:N).
 
-The people themselves (creation, enrolment, erasure) are managed in :mod:`app.routes.people`.
+The people themselves (creation, enrolment, erasure) are managed in :mod:`app.api.routes.people`.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from app.dependencies import (
+from app.api.dependencies import (
     GalleryDep,
     ServiceDep,
     SettingsDep,
     refuse_query_parameters,
     require_api_key,
 )
-from app.errors import NoTemplatesError
-from app.gallery.matching import match_person
-from app.gallery.threshold import bound_scope, identification_threshold, operating_points
-from app.people_fields import PathId
-from app.people_schemas import (
+from app.api.documented_errors import PEOPLE_ERRORS
+from app.api.people_fields import PathId
+from app.api.people_schemas import (
     Candidate,
     GallerySize,
     IdentifyJsonRequest,
@@ -27,11 +25,13 @@ from app.people_schemas import (
     PersonVerifyJsonRequest,
     PersonVerifyResponse,
 )
-from app.routes.answers import image_faces
-from app.routes.documented_errors import PEOPLE_ERRORS
-from app.routes.ops import model_info
-from app.schemas import VerifyOptions, request_body
-from app.uploads import read_upload
+from app.api.responses import image_faces
+from app.api.routes.ops import model_info
+from app.api.schemas import VerifyOptions, request_body
+from app.errors import NoTemplatesError
+from app.gallery.matching import match_person
+from app.gallery.threshold import bound_scope, identification_threshold, operating_points
+from app.http.uploads import read_upload
 
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]

@@ -7,11 +7,11 @@ interpreters are not thread-safe.
 Memory, in this order: **price, reserve, then a worker.** On the event loop the server prices
 the image's decode from its header (:func:`facecore.decode.decode_peak`,
 the pricing the decode itself uses) and reserves that much of the process's memory budget
-(:mod:`app.memory_budget`) for it (:func:`reserve_decode`: 413 if it could never fit, 503
+(:mod:`app.inference.memory_budget`) for it (:func:`reserve_decode`: 413 if it could never fit, 503
 ``server_busy`` if no room comes within the wait); only then does the image join the workers'
-queue (:mod:`app.scheduler`), so a decode waiting for memory never holds a worker. The worker
-takes the reserved bytes over (:meth:`DecodeHold.take`) as already held by its decode's holder
-(:class:`DecodeReservation`): the decode asks only for any difference, keeps the decoded
+queue (:mod:`app.inference.scheduler`), so a decode waiting for memory never holds a worker. The
+worker takes the reserved bytes over (:meth:`DecodeHold.take`) as already held by its decode's
+holder (:class:`DecodeReservation`): the decode asks only for any difference, keeps the decoded
 pixels' share until the image is prepared, and gives it back then. Bytes never taken over (the
 job failed or was cancelled before a worker took it) are given back by the server.
 """
@@ -25,8 +25,14 @@ from typing import Any
 import numpy as np
 
 from app.errors import CropEnrolmentDisabledError, ImageTooLargeError
-from app.image_input import ImageInput
-from app.memory_budget import MIB, SMALL_HOLDER_BYTES, MemoryBudget, Reservation, holder_limit
+from app.inference.image_input import ImageInput
+from app.inference.memory_budget import (
+    MIB,
+    SMALL_HOLDER_BYTES,
+    MemoryBudget,
+    Reservation,
+    holder_limit,
+)
 from app.settings import Settings
 from facecore.decode import decode_image_reduced, decode_peak
 from facecore.detect import Face

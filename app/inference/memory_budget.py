@@ -1,9 +1,9 @@
 """One memory budget per process, shared by request bodies and decoded images.
 
-Bodies reserve their bytes as they arrive (:mod:`app.body_limits`), the JSON reader what a
-long string costs while it is parsed (:mod:`app.json_reader`), and each image decode what its
-header says the decode will hold (:mod:`app.preparation`). A reservation that does not fit
-waits up to ``wait_s`` for others to be released, then fails with 503 ``server_busy``.
+Bodies reserve their bytes as they arrive (:mod:`app.http.body_limits`), the JSON reader what a
+long string costs while it is parsed (:mod:`app.http.json_reader`), and each image decode what its
+header says the decode will hold (:mod:`app.inference.image_preparation`). A reservation that does
+not fit waits up to ``wait_s`` for others to be released, then fails with 503 ``server_busy``.
 Reservations are taken from the event loop (async) and from worker threads (blocking).
 
 A lane is kept for small holders (issue 41: no client starves the others). A holder (one

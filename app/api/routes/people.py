@@ -1,6 +1,6 @@
 """People routes: enrol people once (create, list, read, erase; add and remove their photos).
 
-Probing the enrolled people, 1:1 and 1:N, is in :mod:`app.routes.probes`.
+Probing the enrolled people, 1:1 and 1:N, is in :mod:`app.api.routes.probes`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.dependencies import (
+from app.api.dependencies import (
     GalleryDep,
     ServiceDep,
     SettingsDep,
@@ -19,12 +19,10 @@ from app.dependencies import (
     refuse_repeated_query_parameters,
     require_api_key,
 )
-from app.gallery.audit import audit
-from app.gallery.records import NewFace
-from app.idempotency import IdempotentRequest, idempotent
-from app.outcomes import Embedded
-from app.people_fields import PathId
-from app.people_schemas import (
+from app.api.documented_errors import PEOPLE_ERRORS
+from app.api.idempotency import IdempotentRequest, idempotent
+from app.api.people_fields import PathId
+from app.api.people_schemas import (
     EnrolJsonRequest,
     EnrolResponse,
     PeoplePage,
@@ -33,13 +31,15 @@ from app.people_schemas import (
     PersonResponse,
     PersonUpdate,
 )
-from app.preparation import require_crop_enrolment_allowed
-from app.routes.answers import enrol_results, person_answer
-from app.routes.documented_errors import PEOPLE_ERRORS
-from app.routes.ops import model_info
-from app.schemas import FaceCropOption, request_body
-from app.strict_json import StrictJsonRoute
-from app.uploads import read_upload
+from app.api.responses import enrol_results, person_answer
+from app.api.routes.ops import model_info
+from app.api.schemas import FaceCropOption, request_body
+from app.gallery.audit import audit
+from app.gallery.records import NewFace
+from app.http.strict_json import StrictJsonRoute
+from app.http.uploads import read_upload
+from app.inference.image_preparation import require_crop_enrolment_allowed
+from app.inference.outcomes import Embedded
 
 CreateOnce = Annotated[IdempotentRequest, Depends(idempotent("people", 201))]
 EnrolOnce = Annotated[IdempotentRequest, Depends(idempotent("faces", 200))]
@@ -63,7 +63,7 @@ async def createperson_answer(
 ) -> PersonResponse | JSONResponse:
     """Create a person (409 ``person_exists`` when the id is taken); no photos yet.
 
-    With ``Idempotency-Key``, a retry gets the first answer (see :mod:`app.idempotency`).
+    With ``Idempotency-Key``, a retry gets the first answer (see :mod:`app.api.idempotency`).
     """
     replay = await once.begin(body.model_dump_json().encode())
     if replay is not None:

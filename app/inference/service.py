@@ -1,8 +1,9 @@
 """The verification service: image bytes in, embeddings and verdicts out.
 
-Decoding, detection and alignment (:mod:`app.preparation`) run in worker processes or threads
-(:mod:`app.prep_workers`), shared fairly between requests (:mod:`app.scheduler`); inference
-goes through the dynamic batcher. Image bytes and embeddings are never logged.
+Decoding, detection and alignment (:mod:`app.inference.image_preparation`) run in worker processes
+or threads (:mod:`app.inference.preparation_workers`), shared fairly between requests
+(:mod:`app.inference.scheduler`); inference goes through the dynamic batcher. Image bytes and
+embeddings are never logged.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from app.batcher import BatcherClosedError, DynamicBatcher
-from app.error_handler import log_unexpected, to_api_error
 from app.errors import (
     ApiError,
     ModelNotReadyError,
@@ -23,15 +22,17 @@ from app.errors import (
     UnknownOperatingPointError,
 )
 from app.gallery.records import ModelKey
-from app.image_input import ImageInput
-from app.memory_budget import MemoryBudget
-from app.metrics import Metrics
-from app.model_loading import LoadedModel, load_model
-from app.outcomes import Embedded, Verification
-from app.prep_workers import PrepareJob, ProcessWorkers, ThreadWorkers
-from app.preparation import Prepared, reserve_decode
-from app.runtime import EmbeddingRuntime
-from app.scheduler import FairScheduler, Ticket
+from app.http.error_handler import log_unexpected, to_api_error
+from app.http.prometheus import Metrics
+from app.inference.batcher import BatcherClosedError, DynamicBatcher
+from app.inference.image_input import ImageInput
+from app.inference.image_preparation import Prepared, reserve_decode
+from app.inference.memory_budget import MemoryBudget
+from app.inference.model_loading import LoadedModel, load_model
+from app.inference.outcomes import Embedded, Verification
+from app.inference.preparation_workers import PrepareJob, ProcessWorkers, ThreadWorkers
+from app.inference.runtime import EmbeddingRuntime
+from app.inference.scheduler import FairScheduler, Ticket
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 
@@ -49,7 +50,8 @@ class FaceService:
         budget: MemoryBudget | None = None,
     ) -> None:
         self.settings, self.metrics = settings, metrics
-        # Decodes reserve from the process's one budget (app.memory_budget), shared with bodies.
+        # Decodes reserve from the process's one budget (app.inference.memory_budget), shared
+        # with bodies.
         self.budget = budget or MemoryBudget(
             settings.memory_budget_bytes, settings.memory_wait_s, settings.memory_lane_bytes
         )
