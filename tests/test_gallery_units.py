@@ -11,7 +11,7 @@ from app.gallery.ann import cells_for
 from app.gallery.codec import TemplateCodec, TemplateDecodeError
 from app.gallery.index import TemplateIndex
 from app.gallery.records import Template
-from app.gallery.threshold import OperatingPoint, identification_threshold, operating_points
+from app.gallery.threshold import RatedThreshold, identification_threshold, operating_points
 
 
 def random_templates(count, people, dimension=32, seed=0):
@@ -55,7 +55,7 @@ def test_empty_index_finds_nobody():
 
 
 def test_identification_threshold_rises_with_gallery_size():
-    points = [OperatingPoint(1e-2, 0.6), OperatingPoint(1e-3, 0.7), OperatingPoint(1e-4, 0.8)]
+    points = [RatedThreshold(1e-2, 0.6), RatedThreshold(1e-3, 0.7), RatedThreshold(1e-4, 0.8)]
     chosen = {
         n: identification_threshold(points, 0.5, n, fpir_target=0.01) for n in (1, 5, 50, 5000)
     }

@@ -26,8 +26,11 @@ from facecore.metadata import ModelMetadata
 
 
 @dataclass(frozen=True)
-class OperatingPoint:
-    """A calibrated cosine threshold and the false-accept rate it was measured at."""
+class RatedThreshold:
+    """A calibrated cosine threshold and the false-accept rate it holds (its bound, margined).
+
+    Not :class:`facecore.metadata.OperatingPoint`, the metadata record it is read from.
+    """
 
     far: float
     cosine: float
@@ -43,7 +46,7 @@ class IdentificationThreshold:
     fpir_bound: float | None
 
 
-def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
+def operating_points(metadata: ModelMetadata) -> list[RatedThreshold]:
     """Return the model's FAR-calibrated operating points, most lenient last.
 
     Each point's rate is the largest of its FAR target, the FAR measured at it and that
@@ -52,7 +55,7 @@ def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
     ``threshold`` counts too when it names its FAR.
     """
     points = {
-        round(point.cosine, 6): OperatingPoint(
+        round(point.cosine, 6): RatedThreshold(
             max(point.far, point.far_target, point.far_upper or 0.0) * (point.far_margin or 1.0),
             point.cosine,
         )
@@ -62,13 +65,13 @@ def operating_points(metadata: ModelMetadata) -> list[OperatingPoint]:
     threshold = metadata.threshold
     if threshold.far is not None:
         points.setdefault(
-            round(threshold.cosine, 6), OperatingPoint(threshold.far, threshold.cosine)
+            round(threshold.cosine, 6), RatedThreshold(threshold.far, threshold.cosine)
         )
     return sorted(points.values(), key=lambda point: point.far)
 
 
 def identification_threshold(
-    points: Sequence[OperatingPoint], default_cosine: float, templates: int, fpir_target: float
+    points: Sequence[RatedThreshold], default_cosine: float, templates: int, fpir_target: float
 ) -> IdentificationThreshold:
     """Choose the threshold for a gallery of ``templates`` templates.
 

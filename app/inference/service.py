@@ -15,12 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from app.errors import (
-    ApiError,
-    ModelNotReadyError,
-    ServerBusyError,
-    UnknownOperatingPointError,
-)
+from app.errors import ApiError, ModelNotReadyError, ServerBusyError
 from app.gallery.records import ModelKey
 from app.http.error_handler import log_unexpected, to_api_error
 from app.http.prometheus import Metrics
@@ -33,6 +28,7 @@ from app.inference.outcomes import Embedded, Verification
 from app.inference.preparation_workers import PrepareJob, ProcessWorkers, ThreadWorkers
 from app.inference.runtime import EmbeddingRuntime
 from app.inference.scheduler import FairScheduler, Ticket
+from app.inference.verdict import is_match, verification_threshold
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 
@@ -66,14 +62,21 @@ class FaceService:
         self._model_pool: ThreadPoolExecutor | None = None
 
     @property
+    def model_metadata(self) -> ModelMetadata:
+        """The served model's metadata.json (503 ``model_not_ready`` before it is loaded)."""
+        if self.metadata is None:
+            raise ModelNotReadyError()
+        return self.metadata
+
+    @property
     def threshold(self) -> float:
         """The calibrated cosine threshold from metadata.json."""
-        return self._require_metadata().threshold.cosine
+        return self.model_metadata.threshold.cosine
 
     @property
     def model_key(self) -> ModelKey:
         """Name, version and dimension of the served model: what its templates belong to."""
-        metadata = self._require_metadata()
+        metadata = self.model_metadata
         return ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
 
     @property
@@ -235,23 +238,12 @@ class FaceService:
                 no calibrated point.
         """
         ticket = self._require_scheduler().ticket()
-        used, point = self.choose_threshold(threshold, far)
+        used, point = verification_threshold(self.model_metadata, threshold, far)
         one, two = await asyncio.gather(
             self.embed_one(first, face_crop, ticket), self.embed_one(second, face_crop, ticket)
         )
         similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
-        return Verification(similarity >= used, similarity, used, point, one, two)
-
-    def choose_threshold(self, threshold: float | None, far: float | None) -> tuple[float, str]:
-        """Return the threshold to apply and its operating point's name (see metadata).
-
-        Raises:
-            UnknownOperatingPointError: ``far`` is not one of the calibrated points.
-        """
-        try:
-            return self._require_metadata().choose_threshold(threshold, far)
-        except KeyError as error:
-            raise UnknownOperatingPointError(error.args[0]) from None
+        return Verification(is_match(similarity, used), similarity, used, point, one, two)
 
     def _observe_batch(self, size: int, seconds: float) -> None:
         self.metrics.batch_size.observe(size)
@@ -267,8 +259,3 @@ class FaceService:
         if not self.ready or self._scheduler is None:
             raise ModelNotReadyError()
         return self._scheduler
-
-    def _require_metadata(self) -> ModelMetadata:
-        if self.metadata is None:
-            raise ModelNotReadyError()
-        return self.metadata

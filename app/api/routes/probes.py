@@ -30,8 +30,8 @@ from app.api.routes.ops import model_info
 from app.api.schemas import VerifyOptions, request_body
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
-from app.gallery.threshold import bound_scope, identification_threshold, operating_points
 from app.http.uploads import read_upload
+from app.inference.verdict import identification_threshold, is_match, verification_threshold
 
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
@@ -62,12 +62,14 @@ async def verify_person(
         )
     upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
     options = upload.options(VerifyOptions)
-    threshold, point = service.choose_threshold(options.threshold, options.far)
+    threshold, point = verification_threshold(
+        service.model_metadata, options.threshold, options.far
+    )
     probe = await service.embed_one(upload.images["image"][0], options.face_crop)
     match = match_person(templates, probe.embedding)
     return PersonVerifyResponse(
         person_id=person_id,
-        verified=match.similarity >= threshold,
+        verified=is_match(match.similarity, threshold),
         similarity=match.similarity,
         mean_similarity=match.mean_similarity,
         threshold=threshold,
@@ -99,26 +101,22 @@ async def identify(
     matches = await gallery.search(probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
     rule = identification_threshold(
-        operating_points(service.metadata),
-        service.threshold,
-        size.templates,
-        settings.identify_fpir,
+        service.model_metadata, size.templates, settings.identify_fpir, options.threshold
     )
-    threshold = rule.cosine if options.threshold is None else options.threshold
     return IdentifyResponse(
         candidates=[
             Candidate(
                 person_id=m.person_id,
                 face_id=m.face_id,
                 similarity=m.similarity,
-                verified=m.similarity >= threshold,
+                verified=is_match(m.similarity, rule.cosine),
             )
             for m in matches
         ],
-        threshold=threshold,
+        threshold=rule.cosine,
         fpir_target=rule.fpir_target,
-        fpir_bound=rule.fpir_bound if options.threshold is None else None,
-        fpir_bound_scope=bound_scope(service.metadata) if options.threshold is None else None,
+        fpir_bound=rule.fpir_bound,
+        fpir_bound_scope=rule.fpir_bound_scope,
         gallery=size,
         model=model_info(service),
         probe=image_faces(probe),
