@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from app.api.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
-from app.api.schemas import EmbedFailure, EmbedResult, ErrorDetail, FaceInfo, ImageFaces
+from app.api.schemas import EmbedFailure, EmbedResult, ErrorDetail, FaceInfo, ImageFaces, ModelInfo
 from app.errors import ApiError
 from app.gallery.records import FaceRecord, Person
 from app.gallery.service import Gallery
 from app.inference.outcomes import Embedded
+from app.inference.service import FaceService
+
+
+def model_info(service: FaceService) -> ModelInfo:
+    """Name, version and embedding size of the served model."""
+    metadata = service.model_metadata
+    return ModelInfo(
+        name=metadata.name, version=metadata.version, dimension=metadata.embedding.dimension
+    )
 
 
 def embed_result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:

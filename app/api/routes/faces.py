@@ -6,8 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
 from app.api.documented_errors import FACE_ERRORS
-from app.api.responses import embed_result, image_faces
-from app.api.routes.ops import model_info
+from app.api.responses import embed_result, image_faces, model_info
 from app.api.schemas import (
     EmbedJsonRequest,
     EmbedResponse,

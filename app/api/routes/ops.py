@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.api.dependencies import GalleryDep, ServiceDep
-from app.api.schemas import ErrorResponse, GalleryStatus, HealthResponse, ModelInfo, ReadyResponse
+from app.api.responses import model_info
+from app.api.schemas import ErrorResponse, GalleryStatus, HealthResponse, ReadyResponse
 from app.errors import ModelNotReadyError
 
 router = APIRouter(tags=["operations"])
@@ -57,13 +58,3 @@ def metrics(request: Request) -> Response:
     """Prometheus exposition: requests, latencies, batch sizes, faces, model info."""
     body, content_type = request.app.state.metrics.exposition()
     return Response(body, media_type=content_type)
-
-
-def model_info(service: ServiceDep) -> ModelInfo:
-    """Name, version and embedding size of the served model."""
-    metadata = service.metadata
-    if metadata is None:
-        raise ModelNotReadyError()
-    return ModelInfo(
-        name=metadata.name, version=metadata.version, dimension=metadata.embedding.dimension
-    )

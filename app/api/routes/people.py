@@ -31,8 +31,7 @@ from app.api.people_schemas import (
     PersonResponse,
     PersonUpdate,
 )
-from app.api.responses import enrol_results, person_answer
-from app.api.routes.ops import model_info
+from app.api.responses import enrol_results, model_info, person_answer
 from app.api.schemas import FaceCropOption, request_body
 from app.gallery.audit import audit
 from app.gallery.records import NewFace

@@ -25,8 +25,7 @@ from app.api.people_schemas import (
     PersonVerifyJsonRequest,
     PersonVerifyResponse,
 )
-from app.api.responses import image_faces
-from app.api.routes.ops import model_info
+from app.api.responses import image_faces, model_info
 from app.api.schemas import VerifyOptions, request_body
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
