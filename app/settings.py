@@ -15,29 +15,7 @@ from facecore.quality import QualityLimits
 MIB = 1024 * 1024
 MIN_DECODE_BYTES = 64 * MIB  # the least FACEVERIFY_MEMORY_BUDGET_BYTES leaves for a decode
 MEMORY_LANE_BYTES = 64 * MIB  # kept for small holders (app.inference.memory_budget), at most
-# Settings that were replaced: naming one stops start-up with what to set instead.
-REPLACED = {
-    "MAX_INFLIGHT_BODY_BYTES": "replaced by FACEVERIFY_MEMORY_BUDGET_BYTES (one budget for "
-    "request bodies and decoded images; default 268435456)"
-}
 ENV_PREFIX = "FACEVERIFY_"
-# Variables of docker-compose.yml and the CI script, not of the service (README, Configuration).
-NOT_SERVICE_VARIABLES = frozenset(
-    {
-        "BIND_ADDRESS",
-        "HOST_PORT",
-        "MODELS_DIR",
-        "BUILD_MODEL_DIR",
-        "TRAIN_DATA_DIR",
-        "POSTGRES_PASSWORD",
-        "REPLICA1_PORT",
-        "REPLICA2_PORT",
-        "UID",
-        "GID",
-        "SKIP_CONTAINER_CHECK",
-        "OLD_ENCRYPTION_KEY",  # of python -m app.gallery encrypt
-    }
-)
 
 
 class Settings(BaseSettings):

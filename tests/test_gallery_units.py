@@ -11,7 +11,7 @@ from app.gallery.ann import cells_for
 from app.gallery.codec import TemplateCodec, TemplateDecodeError
 from app.gallery.index import TemplateIndex
 from app.gallery.records import Template
-from app.gallery.threshold import RatedThreshold, identification_threshold, operating_points
+from app.inference.verdict import RatedThreshold, identification_threshold, operating_points
 
 
 def random_templates(count, people, dimension=32, seed=0):

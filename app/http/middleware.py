@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 
+from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -21,10 +22,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import HeadersTooLargeError, InvalidRequestError, ModelNotReadyError
+from app.http.body_limits import BodyLimitMiddleware, body_limits
 from app.http.error_handler import handle_error, log_unexpected
 from app.http.prometheus import Metrics
+from app.inference.memory_budget import MemoryBudget
 from app.logging_setup import access_logger, request_id_var
+from app.settings import Settings
 
+OTHER_ROUTES_BODY_BYTES = 64 * 1024  # GET routes take no body
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Responses carry embeddings: no caching anywhere, no content sniffing.
@@ -176,3 +181,28 @@ class JsonCORSMiddleware(CORSMiddleware):
             if k.lower() not in ("content-type", "content-length")
         }
         return JSONResponse(error.body(), error.status, headers)
+
+
+def install_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, budget: MemoryBudget
+) -> None:
+    """Innermost first: body limits, error boundary, CORS, request context (see middleware)."""
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=body_limits(settings),
+        default_limit=OTHER_ROUTES_BODY_BYTES,
+        timeout_s=settings.body_timeout_s,
+        budget=budget,
+    )
+    app.add_middleware(ErrorBoundaryMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            JsonCORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_header_bytes=settings.max_header_bytes
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -13,6 +14,10 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
+
+if TYPE_CHECKING:
+    from app.inference.runtime import EmbeddingRuntime
+    from facecore.metadata import ModelMetadata
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -78,6 +83,16 @@ class Metrics:
             "faceverify_ready", "1 once the model is loaded and warmed up.", registry=registry
         )
         self.model_info = Info("faceverify_model", "The served model.", registry=registry)
+
+    def model_served(
+        self, metadata: ModelMetadata, backend: str, runtime: EmbeddingRuntime
+    ) -> None:
+        """Publish the served model (``faceverify_model_info``) and its readiness."""
+        info = {"name": metadata.name, "version": metadata.version}
+        info["dimension"], info["backend"] = str(metadata.embedding.dimension), backend
+        info["runtime"], info["gpu"] = runtime.description, str(runtime.on_gpu).lower()
+        self.model_info.info(info)
+        self.ready.set(1)
 
     def exposition(self) -> tuple[bytes, str]:
         """Return the Prometheus text exposition and its content type."""

@@ -42,15 +42,11 @@ class FaceService:
         self,
         settings: Settings,
         metrics: Metrics,
-        preloaded: LoadedModel | None = None,
-        budget: MemoryBudget | None = None,
+        budget: MemoryBudget,
+        preloaded: LoadedModel | None,
     ) -> None:
         self.settings, self.metrics = settings, metrics
-        # Decodes reserve from the process's one budget (app.inference.memory_budget), shared
-        # with bodies.
-        self.budget = budget or MemoryBudget(
-            settings.memory_budget_bytes, settings.memory_wait_s, settings.memory_lane_bytes
-        )
+        self.budget = budget  # the process's one budget (app.inference.memory_budget), bodies too
         self.metadata: ModelMetadata | None = None
         self.ready = False
         self.draining = False
@@ -67,11 +63,6 @@ class FaceService:
         if self.metadata is None:
             raise ModelNotReadyError()
         return self.metadata
-
-    @property
-    def threshold(self) -> float:
-        """The calibrated cosine threshold from metadata.json."""
-        return self.model_metadata.threshold.cosine
 
     @property
     def model_key(self) -> ModelKey:
@@ -113,24 +104,14 @@ class FaceService:
             observe=self._observe_batch,
         )
         self._batcher.start()
-        self.metrics.model_info.info(
-            {
-                "name": self.metadata.name,
-                "version": self.metadata.version,
-                "dimension": str(self.metadata.embedding.dimension),
-                "backend": settings.backend,
-                "runtime": self._runtime.description,
-                "gpu": str(self._runtime.on_gpu).lower(),
-            }
-        )
+        self.metrics.model_served(self.metadata, settings.backend, self._runtime)
         self.ready = True
-        self.metrics.ready.set(1)
         logger.info(
             "model %s %s ready (dimension %d, threshold %.4f)",
             self.metadata.name,
             self.metadata.version,
             self.metadata.embedding.dimension,
-            self.threshold,
+            self.metadata.threshold.cosine,
         )
 
     def begin_drain(self) -> None:

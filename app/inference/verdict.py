@@ -1,30 +1,117 @@
-"""The verdict, in one place for every route: the threshold chosen and whether a score meets it.
+"""The verdict of every route: the threshold to apply, and whether a similarity meets it.
 
-``/verify`` and ``/people/{id}/verify`` take the model's default operating point, the
-calibrated point of ``far`` or an explicit ``threshold`` (:func:`verification_threshold`);
-``/identify`` takes the point that holds the false-positive identification rate at the
-gallery's size (:func:`identification_threshold`, :mod:`app.gallery.threshold`) unless given a
-``threshold``. Either way a similarity is a match when it reaches the threshold
+1:1 (/verify, /people/{id}/verify): the default point, ``far``'s calibrated point or
+``threshold`` (:func:`verification_threshold`). 1:N (/identify): the point that holds the
+false-positive identification rate at the gallery's size, or ``threshold`` (no FPIR bound then;
+:func:`identify_threshold`). A similarity is a match when it reaches the threshold
 (:func:`is_match`).
+
+The identification threshold grows with the gallery. A probe of someone not enrolled is
+compared with all N templates; it is a false positive when any comparison passes the threshold.
+With a per-comparison false-accept rate FAR, the chance of that (the false-positive
+identification rate, FPIR) is ``1 - (1 - FAR) ** N`` ~ ``N * FAR``. To hold FPIR at a target,
+each comparison may pass only ``FAR = 1 - (1 - FPIR) ** (1 / N)``.
+
+The model's calibrated operating points (FAR -> cosine, measured on held-out people, in
+metadata.json) give the threshold: the most lenient point whose FAR is at most the one needed.
+A point's FAR is taken at its 95% upper confidence limit (``far_upper``): 20 false accepts in
+200,000 impostor pairs measure 1e-4 but only bound it by 1.5e-4, and a gallery multiplies the
+difference. Points calibrated with a cross-set ``far_margin`` (``python -m training calibrate``)
+take their FAR times that margin: the most their FAR moved on a held-out set they were not
+calibrated on. The bound then holds for photos like those sets, not for any photo source. When
+the gallery is too large for the strictest calibrated point to hold the target, that point is
+used and ``fpir_bound`` says the FPIR it actually bounds, so callers are never misled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from app.errors import UnknownOperatingPointError
-from app.gallery import threshold as gallery_threshold
 from facecore.metadata import ModelMetadata
 
 
 @dataclass(frozen=True)
+class RatedThreshold:
+    """A calibrated cosine threshold and the false-accept rate it holds (its bound, margined).
+
+    Not :class:`facecore.metadata.OperatingPoint`, the metadata record it is read from.
+    """
+
+    far: float
+    cosine: float
+
+
+@dataclass(frozen=True)
 class IdentificationThreshold:
-    """The threshold of one /identify, the FPIR it aims at and, unless overridden, bounds."""
+    """The threshold for one gallery size, and the FPIR it bounds."""
 
     cosine: float
+    comparison_far: float | None
     fpir_target: float
     fpir_bound: float | None
-    fpir_bound_scope: str | None
+
+
+def operating_points(metadata: ModelMetadata) -> list[RatedThreshold]:
+    """Return the model's FAR-calibrated operating points, most lenient last.
+
+    Each point's rate is the largest of its FAR target, the FAR measured at it and that
+    measurement's upper confidence limit (exports calibrated before ``far_upper`` was recorded
+    have only the first two), times its cross-set ``far_margin`` where it has one;
+    ``threshold`` counts too when it names its FAR.
+    """
+    points = {
+        round(point.cosine, 6): RatedThreshold(
+            max(point.far, point.far_target, point.far_upper or 0.0) * (point.far_margin or 1.0),
+            point.cosine,
+        )
+        for point in metadata.operating_points
+        if point.far_target is not None
+    }
+    threshold = metadata.threshold
+    if threshold.far is not None:
+        points.setdefault(
+            round(threshold.cosine, 6), RatedThreshold(threshold.far, threshold.cosine)
+        )
+    return sorted(points.values(), key=lambda point: point.far)
+
+
+def identification_threshold(
+    points: Sequence[RatedThreshold], default_cosine: float, templates: int, fpir_target: float
+) -> IdentificationThreshold:
+    """Choose the threshold for a gallery of ``templates`` templates.
+
+    Args:
+        points: Calibrated operating points, any order.
+        default_cosine: The model's threshold, used when it has no calibrated point.
+        templates: Templates a probe is compared with (N).
+        fpir_target: The false-positive identification rate to hold.
+    """
+    if not points:
+        return IdentificationThreshold(default_cosine, None, fpir_target, None)
+    needed = 1.0 - (1.0 - fpir_target) ** (1.0 / max(templates, 1))
+    meeting = [point for point in points if point.far <= needed]
+    chosen = max(meeting, key=lambda p: p.far) if meeting else min(points, key=lambda p: p.far)
+    bound = 1.0 - (1.0 - chosen.far) ** max(templates, 1)
+    return IdentificationThreshold(chosen.cosine, chosen.far, fpir_target, bound)
+
+
+def bound_scope(metadata: ModelMetadata) -> str:
+    """Say what ``fpir_bound`` guarantees for this model's calibration, in one sentence."""
+    calibration = metadata.far_calibration
+    margins = sorted({p.far_margin for p in metadata.operating_points if p.far_margin})
+    if calibration is None or not margins:  # evaluate --calibrate rewrites points unmargined
+        return (
+            "measured on the model's held-out pairs with no margin for other photo sources: "
+            "not a guarantee for photos unlike those"
+        )
+    return (
+        f"holds for photos like the calibration sets ({', '.join(calibration.sets)}): their "
+        f"FAR, widened x{margins[0]:g}..x{margins[-1]:g} for the most it moved from some of "
+        f"those sets to another ({calibration.margin_folds} sets measured); not a guarantee "
+        "for other photo sources"
+    )
 
 
 def is_match(similarity: float, threshold: float) -> bool:
@@ -35,7 +122,7 @@ def is_match(similarity: float, threshold: float) -> bool:
 def verification_threshold(
     metadata: ModelMetadata, threshold: float | None, far: float | None
 ) -> tuple[float, str]:
-    """Return the threshold of a 1:1 comparison and its operating point's name (see metadata).
+    """Return the threshold of a 1:1 comparison and its operating point's name.
 
     Raises:
         UnknownOperatingPointError: ``far`` is not one of the calibrated points.
@@ -46,17 +133,12 @@ def verification_threshold(
         raise UnknownOperatingPointError(error.args[0]) from None
 
 
-def identification_threshold(
+def identify_threshold(
     metadata: ModelMetadata, templates: int, fpir_target: float, threshold: float | None
-) -> IdentificationThreshold:
-    """Return the threshold of a probe against ``templates`` templates; ``threshold`` overrides."""
-    rule = gallery_threshold.identification_threshold(
-        gallery_threshold.operating_points(metadata),
-        metadata.threshold.cosine,
-        templates,
-        fpir_target,
-    )
+) -> tuple[IdentificationThreshold, str | None]:
+    """Return the threshold of a probe against ``templates`` templates and its bound's scope."""
+    points, default = operating_points(metadata), metadata.threshold.cosine
+    rule = identification_threshold(points, default, templates, fpir_target)
     if threshold is not None:
-        return IdentificationThreshold(threshold, rule.fpir_target, None, None)
-    scope = gallery_threshold.bound_scope(metadata)
-    return IdentificationThreshold(rule.cosine, rule.fpir_target, rule.fpir_bound, scope)
+        return replace(rule, cosine=threshold, comparison_far=None, fpir_bound=None), None
+    return rule, bound_scope(metadata)

@@ -30,7 +30,7 @@ from app.api.schemas import VerifyOptions, request_body
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
 from app.http.uploads import read_upload
-from app.inference.verdict import identification_threshold, is_match, verification_threshold
+from app.inference.verdict import identify_threshold, is_match, verification_threshold
 
 router = APIRouter(
     tags=["people"], dependencies=[Depends(require_api_key), Depends(refuse_query_parameters)]
@@ -61,9 +61,8 @@ async def verify_person(
         )
     upload = await read_upload(request, ("image",), PersonVerifyJsonRequest, 1)
     options = upload.options(VerifyOptions)
-    threshold, point = verification_threshold(
-        service.model_metadata, options.threshold, options.far
-    )
+    metadata = service.model_metadata
+    threshold, point = verification_threshold(metadata, options.threshold, options.far)
     probe = await service.embed_one(upload.images["image"][0], options.face_crop)
     match = match_person(templates, probe.embedding)
     return PersonVerifyResponse(
@@ -99,7 +98,7 @@ async def identify(
     probe = await service.embed_one(upload.images["image"][0], options.face_crop)
     matches = await gallery.search(probe.embedding, options.top_k)
     size = GallerySize(templates=len(gallery.index), people=gallery.index.people)
-    rule = identification_threshold(
+    rule, scope = identify_threshold(
         service.model_metadata, size.templates, settings.identify_fpir, options.threshold
     )
     return IdentifyResponse(
@@ -115,7 +114,7 @@ async def identify(
         threshold=rule.cosine,
         fpir_target=rule.fpir_target,
         fpir_bound=rule.fpir_bound,
-        fpir_bound_scope=rule.fpir_bound_scope,
+        fpir_bound_scope=scope,
         gallery=size,
         model=model_info(service),
         probe=image_faces(probe),
