@@ -1,11 +1,9 @@
 import json
-from pathlib import Path
 
 import pytest
+from fixture_paths import TINY_MODEL
 
 from facecore.metadata import MetadataError, ModelMetadata, Threshold
-
-TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny_model"
 
 
 def test_fixture_loads_from_directory_or_file():

@@ -9,7 +9,7 @@ from fixture_paths import TINY_MODEL
 
 from app.settings_loading import SettingsError, get_settings, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_environment_variables_with_prefix_configure_the_service(monkeypatch, make_settings):

@@ -16,7 +16,7 @@ import pytest
 from postgres import fresh_database
 from servers import free_port, start_server, stop_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = [
     images.PHOTO_ONE_FACE.read_bytes(),
     images.PHOTO_ONE_FACE_2.read_bytes(),
