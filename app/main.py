@@ -19,11 +19,11 @@ from app.gallery.service import Gallery
 from app.gallery.store import GalleryStore
 from app.http.error_handler import install_error_handler
 from app.http.middleware import install_middleware
-from app.http.prometheus import Metrics
 from app.inference.memory_budget import MemoryBudget, return_freed_memory_to_os
 from app.inference.model_loading import LoadedModel
 from app.inference.service import FaceService
 from app.logging_setup import configure_logging
+from app.prometheus import Metrics
 from app.settings import Settings
 from app.settings_loading import SettingsError, get_settings
 

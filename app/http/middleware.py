@@ -21,12 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.error_mapping import log_unexpected
 from app.errors import HeadersTooLargeError, InvalidRequestError, ModelNotReadyError
 from app.http.body_limits import BodyLimitMiddleware, body_limits
-from app.http.error_handler import handle_error, log_unexpected
-from app.http.prometheus import Metrics
+from app.http.error_handler import handle_error
 from app.inference.memory_budget import MemoryBudget
 from app.logging_setup import access_logger, request_id_var
+from app.prometheus import Metrics
 from app.settings import Settings
 
 OTHER_ROUTES_BODY_BYTES = 64 * 1024  # GET routes take no body

@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from app.error_mapping import log_unexpected, to_api_error
 from app.errors import ApiError, ModelNotReadyError, ServerBusyError
 from app.gallery.records import ModelKey
-from app.http.error_handler import log_unexpected, to_api_error
-from app.http.prometheus import Metrics
 from app.inference.batcher import BatcherClosedError, DynamicBatcher
 from app.inference.image_input import ImageInput
 from app.inference.image_preparation import Prepared, reserve_decode
@@ -29,6 +28,7 @@ from app.inference.preparation_workers import PrepareJob, ProcessWorkers, Thread
 from app.inference.runtime import EmbeddingRuntime
 from app.inference.scheduler import FairScheduler, Ticket
 from app.inference.verdict import is_match, verification_threshold
+from app.prometheus import Metrics
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 
