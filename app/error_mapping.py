@@ -12,46 +12,30 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from app.errors import (
-    ApiError,
-    ClientDisconnectedError,
-    ImageTooLargeError,
-    InvalidImageError,
-    InvalidRequestError,
-    LowQualityFaceError,
-    MethodNotAllowedError,
-    ModelNotReadyError,
-    MultipleFacesError,
-    NoFaceError,
-    NotFoundError,
-    RequestTimeoutError,
-    UnauthorizedError,
-    UnsupportedImageShapeError,
-    UnsupportedMediaTypeError,
-    ValidationFailedError,
-)
+from app import errors
+from app.errors import ApiError
 from facecore.errors import FaceCoreError
 
 logger = logging.getLogger(__name__)
 
 _FACECORE_ERRORS: dict[str, type[ApiError]] = {
-    "invalid_image": InvalidImageError,
-    "image_too_large": ImageTooLargeError,
-    "no_face": NoFaceError,
-    "low_quality_face": LowQualityFaceError,
-    "multiple_faces": MultipleFacesError,
-    "unsupported_image_shape": UnsupportedImageShapeError,
+    "invalid_image": errors.InvalidImageError,
+    "image_too_large": errors.ImageTooLargeError,
+    "no_face": errors.NoFaceError,
+    "low_quality_face": errors.LowQualityFaceError,
+    "multiple_faces": errors.MultipleFacesError,
+    "unsupported_image_shape": errors.UnsupportedImageShapeError,
 }
 _HTTP_ERRORS: dict[int, type[ApiError]] = {
-    400: InvalidRequestError,
-    401: UnauthorizedError,
-    404: NotFoundError,
-    405: MethodNotAllowedError,
-    408: RequestTimeoutError,
-    413: ImageTooLargeError,
-    415: UnsupportedMediaTypeError,
-    422: ValidationFailedError,
-    503: ModelNotReadyError,
+    400: errors.InvalidRequestError,
+    401: errors.UnauthorizedError,
+    404: errors.NotFoundError,
+    405: errors.MethodNotAllowedError,
+    408: errors.RequestTimeoutError,
+    413: errors.ImageTooLargeError,
+    415: errors.UnsupportedMediaTypeError,
+    422: errors.ValidationFailedError,
+    503: errors.ModelNotReadyError,
 }
 
 
@@ -67,11 +51,11 @@ def to_api_error(exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ClientDisconnect):
-        return ClientDisconnectedError()
+        return errors.ClientDisconnectedError()
     if isinstance(exc, FaceCoreError):
-        return _FACECORE_ERRORS.get(exc.code, InvalidImageError)(str(exc) or None)
+        return _FACECORE_ERRORS.get(exc.code, errors.InvalidImageError)(str(exc) or None)
     if isinstance(exc, RequestValidationError):
-        return ValidationFailedError(_describe_validation(exc))
+        return errors.ValidationFailedError(_describe_validation(exc))
     if isinstance(exc, StarletteHTTPException):
         error_type = _HTTP_ERRORS.get(exc.status_code)
         if error_type is None:

@@ -14,12 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.error_mapping import log_unexpected, to_api_error
-from app.errors import (
-    ApiError,
-    ClientDisconnectedError,
-    MethodNotAllowedError,
-    ServerBusyError,
-)
+from app.errors import ApiError, ClientDisconnectedError, MethodNotAllowedError, ServerBusyError
 from facecore.errors import FaceCoreError
 
 _CLOSE_AFTER = frozenset({408, 413, 499})  # the rest of the body may still be on its way

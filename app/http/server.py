@@ -25,12 +25,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from app.errors import (
-    ApiError,
-    HeadersTooLargeError,
-    InvalidRequestError,
-    RequestTimeoutError,
-)
+from app.errors import ApiError, HeadersTooLargeError, InvalidRequestError, RequestTimeoutError
 from app.http.middleware import SECURITY_HEADERS
 from app.settings import Settings
 

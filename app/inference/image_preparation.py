@@ -47,7 +47,7 @@ DECODE_REDUCE_TO = 2048
 
 
 @dataclass(frozen=True)
-class Prepared:
+class PreparedImage:
     """Model pixels of one image and how its face was found."""
 
     pixels: np.ndarray
@@ -70,7 +70,9 @@ class ImagePreparer:
         self.limits = settings.quality_limits
         self._local = threading.local()
 
-    def prepare(self, image: ImageInput, face_crop: bool = False, reserved: int = 0) -> Prepared:
+    def prepare(
+        self, image: ImageInput, face_crop: bool = False, reserved: int = 0
+    ) -> PreparedImage:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing worker.
 
         ``reserved``: bytes the server already reserved for this decode (:func:`reserve_decode`),
@@ -86,7 +88,9 @@ class ImagePreparer:
         finally:
             memory.reservation.release()
 
-    def _prepare(self, image: ImageInput, face_crop: bool, memory: DecodeReservation) -> Prepared:
+    def _prepare(
+        self, image: ImageInput, face_crop: bool, memory: DecodeReservation
+    ) -> PreparedImage:
         settings = self.settings
         decoded = decode_image_reduced(image.data, memory=memory, **decode_limits(settings))
         if face_crop or not settings.detection:
@@ -94,14 +98,14 @@ class ImagePreparer:
         preprocessor = self._preprocessor()
         prepared = preprocessor.process(decoded.rgb)
         check_detected_face(decoded.rgb, prepared.face, preprocessor.detector, self.limits)
-        return Prepared(
+        return PreparedImage(
             prepared.pixels.astype(np.float32),
             prepared.face.scaled(1 / decoded.scale),
             prepared.faces_detected,
             prepared.fallback,
         )
 
-    def _prepare_crop(self, rgb: np.ndarray, scale: float) -> Prepared:
+    def _prepare_crop(self, rgb: np.ndarray, scale: float) -> PreparedImage:
         """Take the whole image as the face, checked for one unless detection is off.
 
         Detection off is the operator's word that every image is a face: only contrast and
@@ -110,9 +114,9 @@ class ImagePreparer:
         pixels = to_model_input(rgb, self.config.size, self.config.channels)
         if not self.settings.detection:
             check_crop_detail(rgb, self.limits)
-            return Prepared(pixels.astype(np.float32), None, 0, False)
+            return PreparedImage(pixels.astype(np.float32), None, 0, False)
         face = check_face_crop(rgb, self._preprocessor(), self.limits)
-        return Prepared(pixels.astype(np.float32), face.scaled(1 / scale), 1, False)
+        return PreparedImage(pixels.astype(np.float32), face.scaled(1 / scale), 1, False)
 
     def _preprocessor(self) -> FacePreprocessor:
         """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""

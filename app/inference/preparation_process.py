@@ -20,7 +20,7 @@ from PIL import Image
 
 from app.errors import ApiError
 from app.inference.image_input import ImageInput
-from app.inference.image_preparation import ImagePreparer, Prepared
+from app.inference.image_preparation import ImagePreparer, PreparedImage
 from app.inference.memory_budget import return_freed_memory_to_os
 from app.inference.scheduler import Outcome
 from app.settings import Settings
@@ -92,7 +92,7 @@ def serve(
         except EOFError:  # the server closed the pipe or exited
             return
         outcome, cpu_s = prepare_timed(preparer, job, time.process_time)
-        if not isinstance(outcome, FaceCoreError | ApiError | Prepared):  # unexpected: log here
+        if not isinstance(outcome, FaceCoreError | ApiError | PreparedImage):  # unexpected: log
             logger.error("unexpected error while preparing an image", exc_info=outcome)
             outcome = RuntimeError(f"{type(outcome).__name__}: {outcome}")  # picklable
         connection.send((outcome, cpu_s))
@@ -100,7 +100,7 @@ def serve(
 
 def prepare_timed(
     preparer: ImagePreparer, job: WorkerJob | tuple[ImageInput, bool], clock: Callable[[], float]
-) -> Outcome[Prepared]:
+) -> Outcome[PreparedImage]:
     """Prepare one image; its outcome (an exception is returned) and the ``clock`` seconds."""
     started = clock()
     try:

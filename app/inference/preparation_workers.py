@@ -41,7 +41,7 @@ from typing import Any
 
 from app.errors import ModelNotReadyError, ServerBusyError
 from app.inference.image_input import ImageInput
-from app.inference.image_preparation import DecodeHold, ImagePreparer, Prepared
+from app.inference.image_preparation import DecodeHold, ImagePreparer, PreparedImage
 from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget
 from app.inference.preparation_process import BLANK_PNG, BudgetMessage, prepare_timed, serve
 from app.inference.scheduler import Outcome
@@ -50,7 +50,7 @@ from facecore.preprocess_config import PreprocessConfig
 
 logger = logging.getLogger(__name__)
 # The image, whether it is a ready-made face crop, and its decode's memory reserved by the server.
-PrepareJob = tuple[ImageInput, bool, DecodeHold | None]
+PreparationJob = tuple[ImageInput, bool, DecodeHold | None]
 INLINE_DECODE_BYTES = SMALL_HOLDER_BYTES  # decodes up to this price run in the proxy thread
 
 
@@ -70,7 +70,7 @@ class ThreadWorkers:
     def start(self) -> None:
         """Nothing to start: the threads start with their first job."""
 
-    def run(self, job: PrepareJob) -> Outcome[Prepared]:
+    def run(self, job: PreparationJob) -> Outcome[PreparedImage]:
         """Blocking, in a worker thread: prepare one image; its outcome and CPU seconds."""
         image, face_crop, hold = job
         reserved = hold.take() if hold is not None else 0  # the decode's holder gives it back
@@ -104,7 +104,7 @@ class ProcessWorkers:
             self._answer_budget(connection)  # "ready" after its warm-up, or EOFError
             self._idle.put((process, connection))
 
-    def run(self, job: PrepareJob) -> Outcome[Prepared]:
+    def run(self, job: PreparationJob) -> Outcome[PreparedImage]:
         """Blocking, in a proxy thread: prepare an ordinary image here, others in a process."""
         image, face_crop, hold = job
         if hold is not None and hold.reserved <= INLINE_DECODE_BYTES:
@@ -128,7 +128,7 @@ class ProcessWorkers:
             self._idle.put((process, connection))
         return outcome
 
-    def _answer_budget(self, connection: Connection, held: int = 0) -> Outcome[Prepared]:
+    def _answer_budget(self, connection: Connection, held: int = 0) -> Outcome[PreparedImage]:
         """Serve the process's budget messages until its outcome comes; release what it held.
 
         A process prepares one image at a time, so what it holds is one holder's: ``held``

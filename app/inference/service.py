@@ -20,11 +20,11 @@ from app.errors import ApiError, ModelNotReadyError, ServerBusyError
 from app.gallery.records import ModelKey
 from app.inference.batcher import BatcherClosedError, DynamicBatcher
 from app.inference.image_input import ImageInput
-from app.inference.image_preparation import Prepared, reserve_decode
+from app.inference.image_preparation import PreparedImage, reserve_decode
 from app.inference.memory_budget import MemoryBudget
 from app.inference.model_loading import LoadedModel, load_model
 from app.inference.outcomes import Embedded, Verification
-from app.inference.preparation_workers import PrepareJob, ProcessWorkers, ThreadWorkers
+from app.inference.preparation_workers import PreparationJob, ProcessWorkers, ThreadWorkers
 from app.inference.runtime import EmbeddingRuntime
 from app.inference.scheduler import FairScheduler, Ticket
 from app.inference.verdict import is_match, verification_threshold
@@ -54,7 +54,7 @@ class FaceService:
         self._runtime: EmbeddingRuntime | None = None
         self._batcher: DynamicBatcher | None = None
         self._workers: ProcessWorkers | ThreadWorkers | None = None
-        self._scheduler: FairScheduler[PrepareJob, Prepared] | None = None
+        self._scheduler: FairScheduler[PreparationJob, PreparedImage] | None = None
         self._model_pool: ThreadPoolExecutor | None = None
 
     @property
@@ -236,7 +236,7 @@ class FaceService:
             raise ModelNotReadyError()
         return self._batcher
 
-    def _require_scheduler(self) -> FairScheduler[PrepareJob, Prepared]:
+    def _require_scheduler(self) -> FairScheduler[PreparationJob, PreparedImage]:
         if not self.ready or self._scheduler is None:
             raise ModelNotReadyError()
         return self._scheduler

@@ -1,12 +1,7 @@
-"""The verdict of every route: the threshold to apply, and whether a similarity meets it.
+"""The verdict of every route: the threshold to apply, and whether a similarity reaches it.
 
-1:1 (/verify, /people/{id}/verify): the default point, ``far``'s calibrated point or
-``threshold`` (:func:`verification_threshold`). 1:N (/identify): the point that holds the
-false-positive identification rate at the gallery's size, or ``threshold`` (no FPIR bound then;
-:func:`identify_threshold`). A similarity is a match when it reaches the threshold
-(:func:`is_match`).
-
-The identification threshold grows with the gallery. A probe of someone not enrolled is
+1:1 (/verify, /people/{id}/verify) takes the default point, ``far``'s or ``threshold``. The
+identification threshold (/identify) grows with the gallery. A probe of someone not enrolled is
 compared with all N templates; it is a false positive when any comparison passes the threshold.
 With a per-comparison false-accept rate FAR, the chance of that (the false-positive
 identification rate, FPIR) is ``1 - (1 - FAR) ** N`` ~ ``N * FAR``. To hold FPIR at a target,

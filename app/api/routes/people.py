@@ -33,8 +33,10 @@ from app.api.people_schemas import (
 )
 from app.api.responses import enrol_results, model_info, person_answer
 from app.api.schemas import FaceCropOption, request_body
+from app.errors import ApiError
 from app.gallery.audit import audit
-from app.gallery.records import NewFace
+from app.gallery.records import FaceRecord, NewFace
+from app.gallery.service import Gallery
 from app.http.strict_json import StrictJsonRoute
 from app.http.uploads import read_upload
 from app.inference.image_preparation import require_crop_enrolment_allowed
@@ -169,25 +171,9 @@ async def enrol(
         return replay
     await gallery.run(gallery.store.require_room, person_id, gallery.model, len(images), limit)
     outcomes = await service.embed_many(images, face_crop)
-    embedded = [o for o in outcomes if isinstance(o, Embedded)]
-    records = []
-    if embedded:
-        new_faces = [_new_face(e) for e in embedded]
-        records = await gallery.run(
-            gallery.store.add_faces, person_id, gallery.model, new_faces, limit
-        )
-        await gallery.sync()
-    audit(
-        "faces_enrolled",
-        person_id,
-        templates=len(records),
-        model=f"{gallery.model.name}/{gallery.model.version}",
-    )
-    answer = EnrolResponse(
-        person_id=person_id,
-        model=model_info(service),
-        results=enrol_results(outcomes, iter(records)),
-    )
+    records = await _store_templates(gallery, person_id, outcomes, limit)
+    results = enrol_results(outcomes, iter(records))
+    answer = EnrolResponse(person_id=person_id, model=model_info(service), results=results)
     await once.done(person_id, answer)
     return answer
 
@@ -204,6 +190,21 @@ async def delete_face(person_id: PathId, face_id: PathId, gallery: GalleryDep) -
     await gallery.sync()
     audit("face_removed", person_id, face=face_id)
     return Response(status_code=204)
+
+
+async def _store_templates(
+    gallery: Gallery, person_id: str, outcomes: list[Embedded | ApiError], limit: int
+) -> list[FaceRecord]:
+    """Store a template of each photo embedded (none: nothing is stored), and audit it."""
+    new_faces = [_new_face(outcome) for outcome in outcomes if isinstance(outcome, Embedded)]
+    records = []
+    if new_faces:
+        store, model = gallery.store, gallery.model
+        records = await gallery.run(store.add_faces, person_id, model, new_faces, limit)
+        await gallery.sync()
+    model_name = f"{gallery.model.name}/{gallery.model.version}"
+    audit("faces_enrolled", person_id, templates=len(records), model=model_name)
+    return records
 
 
 def _new_face(embedded: Embedded) -> NewFace:
