@@ -43,9 +43,7 @@ def _settings_table() -> str:
 
 
 def _shown(default: object) -> str:
-    if default is None or default == ():
-        return "unset"
-    return str(default)
+    return "unset" if default is None or default == () else str(default)
 
 
 def main(argv: list[str] | None = None) -> int:

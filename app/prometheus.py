@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,9 +14,8 @@ from prometheus_client import (
     generate_latest,
 )
 
-if TYPE_CHECKING:
-    from app.inference.runtime import EmbeddingRuntime
-    from facecore.metadata import ModelMetadata
+from app.inference.runtime import EmbeddingRuntime
+from facecore.metadata import ModelMetadata
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -84,9 +82,7 @@ class Metrics:
         )
         self.model_info = Info("faceverify_model", "The served model.", registry=registry)
 
-    def model_served(
-        self, metadata: ModelMetadata, backend: str, runtime: EmbeddingRuntime
-    ) -> None:
+    def model_ready(self, metadata: ModelMetadata, backend: str, runtime: EmbeddingRuntime) -> None:
         """Publish the served model (``faceverify_model_info``) and its readiness."""
         info = {"name": metadata.name, "version": metadata.version}
         info["dimension"], info["backend"] = str(metadata.embedding.dimension), backend

@@ -1,7 +1,4 @@
-"""The application's one exception handler: any exception -> an ``ApiError`` -> JSON.
-
-The mapping of each exception is :mod:`app.error_mapping`'s.
-"""
+"""The application's one exception handler: any exception -> ``ApiError`` -> JSON."""
 
 from __future__ import annotations
 

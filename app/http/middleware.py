@@ -88,19 +88,9 @@ class RequestContextMiddleware:
         method = scope["method"]
         self.metrics.requests.labels(method_label(method), route, str(status)).inc()
         self.metrics.latency.labels(method_label(method), route).observe(seconds)
-        access_logger.info(
-            "%s %s %d %.1fms",
-            method,
-            scope["path"],
-            status,
-            seconds * 1000,
-            extra={
-                "method": method,
-                "path": scope["path"],
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-            },
-        )
+        path, ms = scope["path"], seconds * 1000
+        extra = {"method": method, "path": path, "status": status, "duration_ms": round(ms, 2)}
+        access_logger.info("%s %s %d %.1fms", method, path, status, ms, extra=extra)
 
 
 def method_label(method: str) -> str:

@@ -26,14 +26,8 @@ import numpy as np
 
 from app.errors import CropEnrolmentDisabledError, ImageTooLargeError
 from app.inference.image_input import ImageInput
-from app.inference.memory_budget import (
-    MIB,
-    SMALL_HOLDER_BYTES,
-    MemoryBudget,
-    Reservation,
-    holder_limit,
-)
-from app.settings import Settings
+from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget, Reservation, holder_limit
+from app.settings import MIB, Settings
 from facecore.decode import decode_image_reduced, decode_peak
 from facecore.detect import Face
 from facecore.errors import FaceCoreError
@@ -70,9 +64,7 @@ class ImagePreparer:
         self.limits = settings.quality_limits
         self._local = threading.local()
 
-    def prepare(
-        self, image: ImageInput, face_crop: bool = False, reserved: int = 0
-    ) -> PreparedImage:
+    def prepare(self, image: ImageInput, face_crop: bool, reserved: int = 0) -> PreparedImage:
         """Blocking: bytes -> float32 model pixels plus face info, in a preprocessing worker.
 
         ``reserved``: bytes the server already reserved for this decode (:func:`reserve_decode`),

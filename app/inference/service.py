@@ -104,7 +104,7 @@ class FaceService:
             observe=self._observe_batch,
         )
         self._batcher.start()
-        self.metrics.model_served(self.metadata, settings.backend, self._runtime)
+        self.metrics.model_ready(self.metadata, settings.backend, self._runtime)
         self.ready = True
         logger.info(
             "model %s %s ready (dimension %d, threshold %.4f)",

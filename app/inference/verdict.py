@@ -29,10 +29,7 @@ from facecore.metadata import ModelMetadata
 
 @dataclass(frozen=True)
 class RatedThreshold:
-    """A calibrated cosine threshold and the false-accept rate it holds (its bound, margined).
-
-    Not :class:`facecore.metadata.OperatingPoint`, the metadata record it is read from.
-    """
+    """A calibrated cosine and the FAR it holds (read from a metadata ``OperatingPoint``)."""
 
     far: float
     cosine: float
