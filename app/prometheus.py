@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -14,8 +15,9 @@ from prometheus_client import (
     generate_latest,
 )
 
-from app.inference.runtime import EmbeddingRuntime
-from facecore.metadata import ModelMetadata
+if TYPE_CHECKING:  # no import of the runtime's package at run time
+    from app.inference.runtime import EmbeddingRuntime
+    from facecore.metadata import ModelMetadata
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
