@@ -13,9 +13,9 @@ import argparse
 import sys
 
 from app.gallery.opening import GalleryOpenError, open_store
+from app.http.server import ListenError, bind_socket, build_server
+from app.inference.model_loading import ModelLoadError, load_model
 from app.main import create_app
-from app.model_loading import ModelLoadError, load_model
-from app.server import ListenError, bind_socket, build_server
 from app.settings import ENV_PREFIX, Settings
 from app.settings_loading import SettingsError, get_settings
 
@@ -43,9 +43,7 @@ def _settings_table() -> str:
 
 
 def _shown(default: object) -> str:
-    if default is None or default == ():
-        return "unset"
-    return str(default)
+    return "unset" if default is None or default == () else str(default)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Every error the API can answer with: one exception family, one JSON shape.
 
 Each error answers ``{"error": {"code": ..., "message": ...}}`` with its HTTP status;
-:mod:`app.error_handler` maps every other exception into this family.
+:mod:`app.http.error_handler` maps every other exception into this family.
 """
 
 from __future__ import annotations

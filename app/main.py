@@ -14,24 +14,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from app.body_limits import BodyLimitMiddleware, body_limits
-from app.error_handler import install_error_handler
+from app.api.routes import faces, ops, people, probes
 from app.gallery.service import Gallery
 from app.gallery.store import GalleryStore
+from app.http.error_handler import install_error_handler
+from app.http.middleware import install_middleware
+from app.inference.memory_budget import MemoryBudget, return_freed_memory_to_os
+from app.inference.model_loading import LoadedModel
+from app.inference.service import FaceService
 from app.logging_setup import configure_logging
-from app.memory_budget import MemoryBudget, return_freed_memory_to_os
-from app.metrics import Metrics
-from app.middleware import ErrorBoundaryMiddleware, JsonCORSMiddleware, RequestContextMiddleware
-from app.model_loading import LoadedModel
-from app.routes import faces, ops, people, probes
-from app.service import FaceService
+from app.prometheus import Metrics
 from app.settings import Settings
 from app.settings_loading import SettingsError, get_settings
 
 DESCRIPTION = """Face verification: embed faces, and tell whether two photos show the same
 person. Send images as multipart files or as base64 in JSON. Errors always answer
 `{"error": {"code", "message"}}`."""
-OTHER_ROUTES_BODY_BYTES = 64 * 1024  # GET routes take no body
 
 
 @asynccontextmanager
@@ -81,40 +79,15 @@ def create_app(
         settings.memory_budget_bytes, settings.memory_wait_s, settings.memory_lane_bytes
     )
     app.state.memory_budget = budget
-    app.state.service = FaceService(settings, metrics, preloaded, budget)
+    app.state.service = FaceService(settings, metrics, budget, preloaded)
     app.state.gallery = Gallery(settings, gallery_store)
     install_error_handler(app)
     app.include_router(ops.router)
     app.include_router(faces.router)
     app.include_router(people.router)
     app.include_router(probes.router)
-    _add_middleware(app, settings, metrics, budget)
+    install_middleware(app, settings, metrics, budget)
     return app
-
-
-def _add_middleware(
-    app: FastAPI, settings: Settings, metrics: Metrics, budget: MemoryBudget
-) -> None:
-    """Innermost first: body limits, error boundary, CORS, request context (see middleware)."""
-    app.add_middleware(
-        BodyLimitMiddleware,
-        limits=body_limits(settings),
-        default_limit=OTHER_ROUTES_BODY_BYTES,
-        timeout_s=settings.body_timeout_s,
-        budget=budget,
-    )
-    app.add_middleware(ErrorBoundaryMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            JsonCORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["*"],
-            expose_headers=["X-Request-ID"],
-        )
-    app.add_middleware(
-        RequestContextMiddleware, metrics=metrics, max_header_bytes=settings.max_header_bytes
-    )
 
 
 def _default_app() -> FastAPI:

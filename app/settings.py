@@ -9,35 +9,13 @@ from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.memory_budget import holder_limit
+from app.inference.memory_budget import holder_limit
 from facecore.quality import QualityLimits
 
 MIB = 1024 * 1024
 MIN_DECODE_BYTES = 64 * MIB  # the least FACEVERIFY_MEMORY_BUDGET_BYTES leaves for a decode
-MEMORY_LANE_BYTES = 64 * MIB  # kept for small holders (app.memory_budget), at most
-# Settings that were replaced: naming one stops start-up with what to set instead.
-REPLACED = {
-    "MAX_INFLIGHT_BODY_BYTES": "replaced by FACEVERIFY_MEMORY_BUDGET_BYTES (one budget for "
-    "request bodies and decoded images; default 268435456)"
-}
+MEMORY_LANE_BYTES = 64 * MIB  # kept for small holders (app.inference.memory_budget), at most
 ENV_PREFIX = "FACEVERIFY_"
-# Variables of docker-compose.yml and the CI script, not of the service (README, Configuration).
-NOT_SERVICE_VARIABLES = frozenset(
-    {
-        "BIND_ADDRESS",
-        "HOST_PORT",
-        "MODELS_DIR",
-        "BUILD_MODEL_DIR",
-        "TRAIN_DATA_DIR",
-        "POSTGRES_PASSWORD",
-        "REPLICA1_PORT",
-        "REPLICA2_PORT",
-        "UID",
-        "GID",
-        "SKIP_CONTAINER_CHECK",
-        "OLD_ENCRYPTION_KEY",  # of python -m app.gallery encrypt
-    }
-)
 
 
 class Settings(BaseSettings):
@@ -214,7 +192,7 @@ class Settings(BaseSettings):
 
     @property
     def memory_lane_bytes(self) -> int:
-        """Bytes of the budget kept for small holders (:mod:`app.memory_budget`).
+        """Bytes of the budget kept for small holders (:mod:`app.inference.memory_budget`).
 
         64 MiB, or less where the largest request's images and a 64 MiB decode would not fit
         beside it.
@@ -232,8 +210,8 @@ class Settings(BaseSettings):
         """Least one image's decode may reserve beside the largest request's images.
 
         A decode may reserve what the budget leaves beside its own request's images, less the
-        lane for small holders where it or they are large (``app.preparation``), so any request
-        within the limits can decode its images, one at a time if need be.
+        lane for small holders where it or they are large (``app.inference.image_preparation``), so
+        any request within the limits can decode its images, one at a time if need be.
         """
         return holder_limit(
             self.memory_budget_bytes, self.memory_lane_bytes, self.max_request_image_bytes

@@ -11,7 +11,30 @@ from pathlib import Path
 from dotenv import dotenv_values
 from pydantic import ValidationError
 
-from app.settings import ENV_PREFIX, NOT_SERVICE_VARIABLES, REPLACED, Settings
+from app.settings import ENV_PREFIX, Settings
+
+# Settings that were replaced: naming one stops start-up with what to set instead.
+REPLACED = {
+    "MAX_INFLIGHT_BODY_BYTES": "replaced by FACEVERIFY_MEMORY_BUDGET_BYTES (one budget for "
+    "request bodies and decoded images; default 268435456)"
+}
+# Variables of docker-compose.yml and the CI script, not of the service (README, Configuration).
+NOT_SERVICE_VARIABLES = frozenset(
+    {
+        "BIND_ADDRESS",
+        "HOST_PORT",
+        "MODELS_DIR",
+        "BUILD_MODEL_DIR",
+        "TRAIN_DATA_DIR",
+        "POSTGRES_PASSWORD",
+        "REPLICA1_PORT",
+        "REPLICA2_PORT",
+        "UID",
+        "GID",
+        "SKIP_CONTAINER_CHECK",
+        "OLD_ENCRYPTION_KEY",  # of python -m app.gallery encrypt
+    }
+)
 
 
 class SettingsError(RuntimeError):

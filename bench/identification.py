@@ -5,7 +5,7 @@ first photo; their second is a mated search. Non-mated searches: held-out people
 (never enrolled), and each enrolled person's second photo against the gallery without them.
 Photos go through the service's code (:mod:`training.photo_embedder`: FacePreprocessor + the
 ONNX model); photos whose face is not detected are left out and counted. The threshold and its
-``fpir_bound`` come from ``app.gallery.threshold`` at the gallery's size, either from the
+``fpir_bound`` come from ``app.inference.verdict`` at the gallery's size, either from the
 model's metadata ("served") or, for sets of ``MIN_PEOPLE`` people, from points calibrated with
 their margins on the other sets only ("unseen": the set is new to the calibration).
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import beta
 
-from app.gallery.threshold import identification_threshold, operating_points
+from app.inference.verdict import identification_threshold, operating_points
 from bench.results_file import write_result
 from facecore.metadata import FarCalibration, ModelMetadata
 from training.cross_set import MIN_PEOPLE, calibrate_strict_points, with_strict_points

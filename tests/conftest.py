@@ -32,7 +32,7 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SettingsFa
             "threads": 1,
             "preprocess_workers": 2,
             # in-process for speed (a patched ImagePreparer applies); the default, processes:
-            # tests/test_fair_preparation.py and every real server (tests/servers.py)
+            # tests/app/test_fair_preparation.py and every real server (tests/servers.py)
             "preprocess_mode": "thread",
             "batch_max_wait_ms": 5.0,
             "data_dir": tmp_path / "data",

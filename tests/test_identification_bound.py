@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from metadata_factory import minimal_metadata
 
-from app.gallery.threshold import bound_scope, identification_threshold, operating_points
+from app.inference.verdict import bound_scope, identification_threshold, operating_points
 from bench.identification import interval, measure, rule_of
 from facecore.metadata import MetadataError, ModelMetadata
 from training.cross_set import FoldShift, SetPairs, fold_shifts, margins, with_strict_points

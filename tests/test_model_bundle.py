@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fixture_paths import TINY_MODEL
 
-from app.runtime import load_runtime
+from app.inference.runtime import load_runtime
 from bench.peer.our_system import OnnxFaceSystem
 from facecore.decode import decode_image
 from facecore.model_bundle import ModelBundle, ModelBundleError

@@ -87,7 +87,7 @@ gallery_events = Table(
     Index("ix_gallery_events_version", "version"),
 )
 
-# Answers of enrolments made with an Idempotency-Key header (app.idempotency): a retry with the
+# Answers of enrolments made with an Idempotency-Key header (app.api.idempotency): a retry with the
 # key gets the stored answer. ``response`` is null while the first request is in progress.
 idempotency_keys = Table(
     "idempotency_keys",

@@ -1,0 +1,1 @@
+"""The HTTP API: request and response schemas, dependencies, routes and response builders."""

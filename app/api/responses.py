@@ -1,0 +1,94 @@
+"""The answers the routes build from outcomes: one place for each response part."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from app.api.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
+from app.api.schemas import EmbedFailure, EmbedResult, ErrorDetail, FaceInfo, ImageFaces, ModelInfo
+from app.errors import ApiError
+from app.gallery.records import FaceRecord, Person
+from app.gallery.service import Gallery
+from app.inference.outcomes import Embedded
+from app.inference.service import FaceService
+
+
+def model_info(service: FaceService) -> ModelInfo:
+    """Name, version and embedding size of the served model."""
+    metadata = service.model_metadata
+    return ModelInfo(
+        name=metadata.name, version=metadata.version, dimension=metadata.embedding.dimension
+    )
+
+
+def embed_result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:
+    """One image's /embed result: its embedding and face, or its error."""
+    if isinstance(outcome, ApiError):
+        return EmbedFailure(error=ErrorDetail(code=outcome.code, message=outcome.message))
+    faces = image_faces(outcome)
+    return EmbedResult(
+        embedding=outcome.embedding.tolist(),
+        face=faces.face,
+        faces_detected=faces.faces_detected,
+        fallback=faces.fallback,
+    )
+
+
+def image_faces(embedded: Embedded) -> ImageFaces:
+    """How the face of one image was found, in the uploaded image's pixels."""
+    face = embedded.face
+    info = (
+        None
+        if face is None
+        else FaceInfo(
+            box=[float(value) for value in face.box],
+            confidence=float(face.confidence),
+            landmarks=face.landmarks.astype(float).tolist(),
+        )
+    )
+    return ImageFaces(face=info, faces_detected=embedded.faces_detected, fallback=embedded.fallback)
+
+
+def enrol_results(
+    outcomes: list[Embedded | ApiError], records: Iterator[FaceRecord]
+) -> list[EnrolledFace | EmbedFailure]:
+    """Each photo's enrolment result, in upload order: its new template or its error."""
+    results = []
+    for outcome in outcomes:
+        if isinstance(outcome, ApiError):
+            results.append(embed_result(outcome))
+        else:
+            faces = image_faces(outcome)
+            results.append(
+                EnrolledFace(
+                    face_id=next(records).id,
+                    face=faces.face,
+                    faces_detected=faces.faces_detected,
+                    fallback=faces.fallback,
+                )
+            )
+    return results
+
+
+def person_answer(person: Person, gallery: Gallery) -> PersonResponse:
+    """Describe a person and their templates."""
+    return PersonResponse(
+        id=person.id,
+        display_name=person.display_name,
+        metadata=person.attributes,
+        created_at=person.created_at,
+        faces=[stored_face(face, gallery) for face in person.faces],
+    )
+
+
+def stored_face(face: FaceRecord, gallery: Gallery) -> StoredFace:
+    """One stored template's description; ``current``: made by the served model."""
+    current = (face.model_name, face.model_version) == (gallery.model.name, gallery.model.version)
+    return StoredFace(
+        id=face.id,
+        model=FaceModel(name=face.model_name, version=face.model_version),
+        current=current,
+        box=list(face.box) if face.box else None,
+        confidence=face.confidence,
+        created_at=face.created_at,
+    )

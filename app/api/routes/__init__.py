@@ -1,0 +1,1 @@
+"""HTTP routes: thin adapters between requests and :mod:`app.inference.service`."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing: the server, middleware, body limits, request readers and error answers."""

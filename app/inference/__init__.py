@@ -1,0 +1,1 @@
+"""Inference: image preparation and its workers, scheduling, batching and the model runtime."""

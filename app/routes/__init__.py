@@ -1,1 +1,0 @@
-"""HTTP routes: thin adapters between requests and :mod:`app.service`."""
