@@ -51,8 +51,11 @@ def searches(photos: list[Photo]) -> tuple[list[int], list[int], list[int]]:
     return gallery, mated, single
 
 
-def measure(embeddings: np.ndarray, photos: list[Photo], thresholds: dict) -> dict:
-    """Rank-1/5, and FNIR and FPIR at each named threshold rule for this gallery."""
+def measure(
+    embeddings: np.ndarray, photos: list[Photo], thresholds: dict, fpir: float = FPIR_TARGET
+) -> dict:
+    """Rank-1/5, FNIR at FPIR = ``fpir`` (the threshold set on the non-mated searches' top
+    scores, as NIST FRVT reports it), and FNIR and FPIR at each named threshold rule."""
     gallery, mated, single = searches(photos)
     if len(gallery) < 2:
         return {"gallery": len(gallery), "skipped": "fewer than 2 people with 2 photos"}
@@ -70,6 +73,7 @@ def measure(embeddings: np.ndarray, photos: list[Photo], thresholds: dict) -> di
         "nonmated_searches": {"unenrolled_people": len(single), "left_out": len(mated)},
         "rank1": round(float((rank == 0).mean()), 4),
         "rank5": round(float((rank < 5).mean()), 4),
+        "at_fpir_target": fnir_at_fpir(own, rank, nonmated_top, fpir),
     }
     for name, rule in thresholds.items():
         chosen = rule(len(gallery))
@@ -84,6 +88,15 @@ def measure(embeddings: np.ndarray, photos: list[Photo], thresholds: dict) -> di
             "fnir": round(1 - found / len(mated), 4),
         }
     return result
+
+
+def fnir_at_fpir(own: np.ndarray, rank: np.ndarray, nonmated_top: np.ndarray, fpir: float) -> dict:
+    """FNIR at the lowest threshold that keeps the non-mated searches' FPIR at ``fpir``."""
+    ranked = np.sort(nonmated_top)[::-1]
+    allowed = int(np.floor(fpir * len(ranked)))  # non-mated searches that may pass
+    threshold = float(np.nextafter(ranked[allowed], np.inf)) if allowed < len(ranked) else -1.0
+    found = int(((rank == 0) & (own >= threshold)).sum())
+    return {"threshold": round(threshold, 4), "fnir": round(1 - found / len(own), 4)}
 
 
 def rule_of(metadata: ModelMetadata, fpir: float):
@@ -124,7 +137,7 @@ def run(args: argparse.Namespace) -> dict:
         if len(searches(photos)[0]) >= MIN_PEOPLE:
             unseen = unseen_metadata(metadata, embedded, name)
             rules["unseen"] = rule_of(unseen, args.fpir)
-        sets[name] = measure(embedded.embeddings[rows], photos, rules)
+        sets[name] = measure(embedded.embeddings[rows], photos, rules, args.fpir)
     return {
         "model": f"{metadata.name} {metadata.version}",
         "metadata_far_calibration": None
@@ -135,7 +148,7 @@ def run(args: argparse.Namespace) -> dict:
         "photos": embedded.methods,
         "photos_left_out_no_face": sum(embedded.methods.get(m, 0) for m in ("center", "no_face")),
         "sets": sets,
-        "pooled": measure(embedded.embeddings, embedded.photos, served),
+        "pooled": measure(embedded.embeddings, embedded.photos, served, args.fpir),
         "wall_s": round(time.perf_counter() - started, 1),
     }
 
@@ -157,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{name} ({rule}, N={row['gallery']}): FPIR {r['fpir']:.4f} "
                     f"{r['fpir_ci95']} vs bound {r['fpir_bound']}; FNIR {r['fnir']:.3f}; "
-                    f"rank-1 {row['rank1']:.3f} rank-5 {row['rank5']:.3f}"
+                    f"rank-1 {row['rank1']:.3f} rank-5 {row['rank5']:.3f}; FNIR at FPIR "
+                    f"{args.fpir:g}: {row['at_fpir_target']['fnir']:.3f}"
                 )
     write_result(args.out, result)
     print(f"wrote {args.out}")
