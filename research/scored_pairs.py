@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from training.bootstrap import PairOwners, compare_models
-from training.evaluate import folder_pairs
-from training.metrics import cosine_similarities
-from training.pairs import pair_rows
+from training.commands.evaluate import folder_pairs
+from training.data.pairs import pair_rows
+from training.evaluation.bootstrap import PairOwners, compare_models
+from training.evaluation.verification import cosine_similarities
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def rescoring_result(
     **details,
 ) -> dict:
     """What a rescoring experiment reports: each variant's scores of ``pairs`` against ``raw``
-    (95% intervals over people, :func:`training.bootstrap.compare_models`), with ``details``.
+    (95% intervals over people, :func:`training.evaluation.bootstrap.compare_models`), with
+    ``details``.
     """
     variants = {
         name: compare_models(pairs.owners, raw, scores, args.resamples, args.seed)

@@ -11,24 +11,33 @@ import argparse
 import importlib
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "prepare": ("training.prepare", "detect, align and cache faces from identity folders"),
+    "prepare": ("training.commands.prepare", "detect, align and cache faces from identity folders"),
     "teacher": (
-        "training.teacher",
+        "training.commands.teacher",
         "embed every prepared face once with the teacher (dlib, or its ONNX export)",
     ),
-    "morph": ("training.morph", "new faces for the teacher to label: morphs of two people"),
-    "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
-    "audit": ("training.audit", "list crops the teacher places far from their own person"),
-    "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
+    "morph": (
+        "training.commands.morph",
+        "new faces for the teacher to label: morphs of two people",
+    ),
+    "train": ("training.commands.train", "train the AM-Softmax ResNet18 on prepared faces"),
+    "audit": ("training.commands.audit", "list crops the teacher places far from their own person"),
+    "evaluate": (
+        "training.commands.evaluate",
+        "verification metrics on held-out identities or pairs",
+    ),
     "calibrate": (
-        "training.recalibrate",
+        "training.commands.calibrate",
         "strict points on held-out photos as served, with cross-set FAR margins",
     ),
-    "compare": ("training.compare", "two exported models on the same pairs, with error bars"),
-    "soup": ("training.soup", "average the weights of several runs from the same start"),
-    "export": ("training.export", "export the feature model as ONNX + SavedModel"),
+    "compare": (
+        "training.commands.compare",
+        "two exported models on the same pairs, with error bars",
+    ),
+    "soup": ("training.commands.soup", "average the weights of several runs from the same start"),
+    "export": ("training.commands.export", "export the feature model as ONNX + SavedModel"),
     "convert-dlib": (
-        "training.convert_dlib",
+        "training.commands.convert_dlib",
         "dlib's public-domain face ResNet (the teacher) as an export of ours",
     ),
 }
