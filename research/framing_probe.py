@@ -22,7 +22,7 @@ from facecore.align import TEMPLATES, align_face
 from facecore.decode import decode_image
 from facecore.preprocess import FacePreprocessor
 from facecore.preprocess_config import PreprocessConfig
-from training.commands.prepare import LOG_NAME, read_log
+from training.crops.cache import LOG_NAME, read_log
 from training.evaluation.verification import equal_error_rate
 from training.teacher import dlib_backend as teacher
 

@@ -60,7 +60,7 @@ def alterations(seed: int) -> dict:
 
 def sample_entries(cache: Path, images: int, seed: int) -> list[dict]:
     """Up to ``images`` logged in-the-wild photos of the cache, a seeded sample."""
-    from training.commands.prepare import LOG_NAME, read_log
+    from training.crops.cache import LOG_NAME, read_log
 
     entries = [
         entry

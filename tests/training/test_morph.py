@@ -94,5 +94,5 @@ def test_training_refuses_morphs_of_people_it_does_not_train_on(cache):
     used = {key for row in read_plan(cache / "morphs" / "six").sources for key in row[:2]}
     dropped = min(used)
     fewer = [record for record in train if str(record.path.relative_to(cache)) != dropped]
-    with pytest.raises(SystemExit, match="1 source image"):
+    with pytest.raises(ValueError, match="1 source image"):
         check_sources([morphs], fewer)

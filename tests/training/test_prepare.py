@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from training.commands import prepare
+from training.crops import cache
 
 
 @pytest.fixture()
@@ -36,7 +37,7 @@ def run_prepare(*argv: str) -> int:
 
 
 def read_report(out: Path) -> dict:
-    return json.loads((out / prepare.REPORT_NAME).read_text())
+    return json.loads((out / cache.REPORT_NAME).read_text())
 
 
 def test_prepare_writes_mirrored_crops_and_report(data_root, tmp_path):
@@ -68,14 +69,14 @@ def test_prepare_writes_mirrored_crops_and_report(data_root, tmp_path):
 def test_prepare_resumes_and_redoes_missing_crops(data_root, tmp_path):
     out = tmp_path / "cache"
     run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
-    log_lines = (out / prepare.LOG_NAME).read_text().splitlines()
+    log_lines = (out / cache.LOG_NAME).read_text().splitlines()
     assert len(log_lines) == 6
     run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
-    assert (out / prepare.LOG_NAME).read_text().splitlines() == log_lines
+    assert (out / cache.LOG_NAME).read_text().splitlines() == log_lines
     (out / "faces_set/s2/1.png").unlink()
     run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
     assert (out / "faces_set/s2/1.png").is_file()
-    assert len((out / prepare.LOG_NAME).read_text().splitlines()) == 7
+    assert len((out / cache.LOG_NAME).read_text().splitlines()) == 7
     assert read_report(out)["sets"]["faces_set"]["crops"] == 4
 
 
@@ -84,16 +85,16 @@ def test_prepare_refuses_to_resume_a_cache_with_other_settings(data_root, tmp_pa
     run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
     recorded = json.loads((out / "prepare_settings.json").read_text())
     assert recorded["size"] == 112 and recorded["face_policy"] == "largest"
-    log_lines = (out / prepare.LOG_NAME).read_text().splitlines()
-    with pytest.raises(SystemExit, match="other settings.*size 112 -> 96"):
+    log_lines = (out / cache.LOG_NAME).read_text().splitlines()
+    with pytest.raises(ValueError, match="other settings.*size 112 -> 96"):
         run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1", "--size", "96")
-    with pytest.raises(SystemExit, match="face_policy 'largest' -> 'most_confident'"):
+    with pytest.raises(ValueError, match="face_policy 'largest' -> 'most_confident'"):
         argv = ["--data", str(data_root), "--out", str(out), "--face-policy", "most_confident"]
         run_prepare(*argv, "--workers", "1")
-    with pytest.raises(SystemExit, match="alignment 'arcface' -> 'dlib_chip'"):
+    with pytest.raises(ValueError, match="alignment 'arcface' -> 'dlib_chip'"):
         argv = ["--data", str(data_root), "--out", str(out), "--alignment", "dlib_chip"]
         run_prepare(*argv, "--workers", "1")
-    assert (out / prepare.LOG_NAME).read_text().splitlines() == log_lines  # nothing touched
+    assert (out / cache.LOG_NAME).read_text().splitlines() == log_lines  # nothing touched
     assert Image.open(out / "faces_set/s1/1.png").size == (112, 112)
 
 
@@ -101,7 +102,7 @@ def test_prepare_refuses_a_cache_that_recorded_no_settings(data_root, tmp_path):
     out = tmp_path / "cache"
     run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
     (out / "prepare_settings.json").unlink()  # as a cache made before settings were recorded
-    with pytest.raises(SystemExit, match="did not record its settings"):
+    with pytest.raises(ValueError, match="did not record its settings"):
         run_prepare("--data", str(data_root), "--out", str(out), "--workers", "1")
 
 

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from training.evaluation.embedder import OnnxEmbedder
 
     if args.resamples < 100:
-        raise SystemExit("--resamples must be at least 100 for a 95% interval")
+        raise ValueError("--resamples must be at least 100 for a 95% interval")
     model_a, model_b = (OnnxEmbedder(path) for path in args.models)  # a bad export fails first
     data_b = args.data_b or args.data
     require_crops_of(model_a.bundle.preprocess, args.data, f"A ({args.models[0]})")

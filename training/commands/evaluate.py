@@ -111,15 +111,15 @@ def collect_pairs(args: argparse.Namespace) -> tuple[list[Pair], str]:
     """Build the pairs the options ask for, with a one-line description of their source."""
     if not args.pairs:
         if args.pairs_root:
-            raise SystemExit("--pairs-root goes with --pairs")
+            raise ValueError("--pairs-root goes with --pairs")
         pairs, source, _ = folder_pairs(args.split, args.data, args.impostors, args.seed)
         return pairs, source
     if not args.pairs_root:
-        raise SystemExit("--pairs needs --pairs-root (the folder holding NAME/NAME_0001.jpg)")
+        raise ValueError("--pairs needs --pairs-root (the folder holding NAME/NAME_0001.jpg)")
     given = {"--data": args.data, "--split": args.split, "--impostors": args.impostors}
     ignored = [flag for flag, value in given.items() if value]
     if ignored:
-        raise SystemExit(f"--pairs takes its pairs from the file; drop {', '.join(ignored)}")
+        raise ValueError(f"--pairs takes its pairs from the file; drop {', '.join(ignored)}")
     pairs = [
         Pair(find_image(pair.first), find_image(pair.second), pair.same, pair.fold)
         for pair in parse_lfw_pairs(args.pairs, args.pairs_root)
@@ -165,10 +165,10 @@ def evaluation_records(split_file: Path | None, data: list[str]) -> list[ImageRe
     with ``split_file`` alone, the record paths stored in it are used.
 
     Raises:
-        SystemExit: Neither source is given, or nobody is left.
+        ValueError: Neither source is given, or nobody is left.
     """
     if split_file is None and not data:
-        raise SystemExit("give --data ROOT..., --split split.json, or --pairs")
+        raise ValueError("give --data ROOT..., --split split.json, or --pairs")
     if split_file is None:
         return scan_identity_folders(data)
     split = json.loads(split_file.read_text(encoding="utf-8"))
@@ -181,7 +181,7 @@ def evaluation_records(split_file: Path | None, data: list[str]) -> list[ImageRe
             for row in split.get("heldout", [])
         ]
     if not records:
-        raise SystemExit(f"no held-out images from {split_file} (was it an identity split?)")
+        raise ValueError(f"no held-out images from {split_file} (was it an identity split?)")
     return records
 
 

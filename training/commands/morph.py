@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from facecore.errors import InvalidImageError
 from training.commands import teacher
-from training.commands.prepare import LOG_NAME, read_log, write_png_atomically
+from training.crops.cache import LOG_NAME, read_log, write_png_atomically
 from training.teacher import cache as teacher_cache
 from training.teacher import dlib_backend as teacher_dlib
 
@@ -79,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
         for entry in read_log(args.cache / LOG_NAME).values()
         if entry["status"] == "ok"
     }
-    try:
-        plan = draw_plan(args, _training_keys(args.cache, args.split, log))
-    except ValueError as error:
-        raise SystemExit(f"morph: {error}") from None
+    plan = draw_plan(args, _training_keys(args.cache, args.split, log))
     folder = _claim_folder(args.cache / MORPHS_DIR / args.name, plan)
     teacher_cache.write_info(args.cache, teacher_dlib.TEACHER)
     done = teacher_cache.done_keys(args.cache)
@@ -113,7 +110,7 @@ def draw_plan(args: argparse.Namespace, keys: dict[str, str]) -> MorphPlan:
     rng = np.random.default_rng(args.seed)
     crops = sorted(keys)
     if len({keys[crop] for crop in crops}) < 2:
-        raise SystemExit("morph: the split's training images hold fewer than two people")
+        raise ValueError("the split's training images hold fewer than two people")
     sources: list[list] = []
     while len(sources) < args.count:
         first, second = (crops[i] for i in rng.integers(0, len(crops), 2))
@@ -143,7 +140,7 @@ def _training_keys(cache: Path, split: Path, log: dict[str, dict]) -> dict[str, 
         if key in log:
             keys[key] = row["identity"]
     if not keys:
-        raise SystemExit(f"morph: no training image of {split} is a crop of {cache}")
+        raise ValueError(f"no training image of {split} is a crop of {cache}")
     return keys
 
 
@@ -152,7 +149,7 @@ def _claim_folder(folder: Path, plan: MorphPlan) -> Path:
     record = folder / RECORD_NAME
     if record.is_file():
         if read_plan(folder) != plan:
-            raise SystemExit(f"morph: {folder} holds morphs of other settings; use another --name")
+            raise ValueError(f"{folder} holds morphs of other settings; use another --name")
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(asdict(plan)) + "\n")
@@ -229,7 +226,7 @@ def check_sources(roots: list[str], train_records: list) -> None:
     A morph of a validation or held-out person would leak that person into training.
 
     Raises:
-        SystemExit: Naming the folder, the count and an example.
+        ValueError: Naming the folder, the count and an example.
     """
     train = {Path(record.path).resolve() for record in train_records}
     for spec in roots:
@@ -239,7 +236,7 @@ def check_sources(roots: list[str], train_records: list) -> None:
         cache = folder.resolve().parent.parent
         sources = {key for row in read_plan(folder).sources for key in row[:2]}
         if outside := sorted(key for key in sources if (cache / key).resolve() not in train):
-            raise SystemExit(
+            raise ValueError(
                 f"{folder}: {len(outside)} source image(s) of its morphs are not training "
                 f"images of this run, e.g. {outside[0]}; make morphs from this run's split.json"
             )

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from training.commands.prepare import LOG_NAME, read_log
+from training.crops.cache import LOG_NAME, read_log
 from training.teacher import cache as teacher_cache
 from training.teacher import dlib_backend as teacher_dlib
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     backend = choose_backend(args)
     entries = [e for e in read_log(args.cache / LOG_NAME).values() if e["status"] == "ok"]
     if not entries:
-        raise SystemExit(f"teacher: no prepared crops logged in {args.cache / LOG_NAME}")
+        raise ValueError(f"no prepared crops logged in {args.cache / LOG_NAME}")
     view = args.view
     teacher_cache.write_info(args.cache, backend.info, view)
     done = teacher_cache.done_keys(args.cache, view)
@@ -114,13 +114,13 @@ def choose_backend(args: argparse.Namespace) -> Backend:
     """Return the backend the options ask for, checking that it can run.
 
     Raises:
-        SystemExit: dlib is missing for the dlib backend, or ``--model`` given to it.
+        ValueError: dlib is missing for the dlib backend, or ``--model`` given to it.
         ValueError: The ONNX backend's export is unusable or cannot make the view.
     """
     mirror = args.view == teacher_cache.MIRROR
     if args.backend == "dlib":
         if args.model is not None:
-            raise SystemExit("teacher: --model is for --backend onnx (dlib uses its own model)")
+            raise ValueError("--model is for --backend onnx (dlib uses its own model)")
         teacher_dlib.require_teacher()
         embed = partial(teacher_dlib.embed_chunk, mirror=mirror)
         return Backend(teacher_dlib.teacher_info(args.view), teacher_dlib.load_teacher, (), embed)

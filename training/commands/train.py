@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     out = worker_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if cluster_spec() is not None and (config.distill != "none" or config.validation == "people"):
-        raise SystemExit(
+        raise ValueError(
             "distillation and validation people use Model.fit: "
             "multi-worker (TF_CONFIG) is not supported"
         )
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     run_data = prepare_run_data(args, config, batch_size)
     validated = run_data.validation is not None or run_data.people_validation is not None
     if config.monitor[0].startswith("val_") and not validated:
-        raise SystemExit("no validation images: raise the validation fraction or add images")
+        raise ValueError("no validation images: raise the validation fraction or add images")
     resuming = write_run_files(out, args, config, run_data, strategy, policy)
     if run_data.people_validation is not None and args.init_from is not None:
         warn_if_validation_people_were_trained(run_data.splits.validation, args.init_from)

@@ -30,7 +30,7 @@ def claim_cache(out: Path, settings: dict[str, Any], log_name: str) -> None:
     """Record ``settings`` in a new cache, or check them against the ones it was made with.
 
     Raises:
-        SystemExit: The cache was made with other settings, or by a run that recorded none.
+        ValueError: The cache was made with other settings, or by a run that recorded none.
     """
     stamp = out / SETTINGS_NAME
     if stamp.is_file():
@@ -41,14 +41,14 @@ def claim_cache(out: Path, settings: dict[str, Any], log_name: str) -> None:
             if recorded.get(key) != settings.get(key)
         ]
         if changed:
-            raise SystemExit(
-                f"prepare: {out} holds crops made with other settings ({'; '.join(changed)}): "
+            raise ValueError(
+                f"{out} holds crops made with other settings ({'; '.join(changed)}): "
                 "prepare into a new --out, or repeat the recorded settings"
             )
         return
     if (out / log_name).is_file():
-        raise SystemExit(
-            f"prepare: {out} holds crops of a run that did not record its settings "
+        raise ValueError(
+            f"{out} holds crops of a run that did not record its settings "
             f"({SETTINGS_NAME}); prepare into a new --out"
         )
     partial = stamp.with_suffix(".partial")

@@ -22,7 +22,7 @@ def require_crops_of(model: PreprocessConfig, data: list[str], name: str) -> Non
     other settings (face policies, detector) only decide which face or whether one is found.
 
     Raises:
-        SystemExit: A prepared root's size or alignment differs from the model's.
+        ValueError: A prepared root's size or alignment differs from the model's.
     """
     wanted = _framing(model)
     for spec in data:
@@ -32,7 +32,7 @@ def require_crops_of(model: PreprocessConfig, data: list[str], name: str) -> Non
             continue
         framing = _framing(PreprocessConfig.from_dict(settings))
         if framing != wanted:
-            raise SystemExit(
+            raise ValueError(
                 f"{name}: the crops in {root} were prepared with {framing}, but the "
                 f"model takes {wanted}: give crops prepared as its metadata.json says"
             )
@@ -46,10 +46,10 @@ def pairs_in_roots(pairs: list[Pair], data: list[str], other: list[str]) -> list
     """Return ``pairs`` with each image read from the same place under ``other``'s roots.
 
     Raises:
-        SystemExit: The root lists differ in length, or an image is missing under ``other``.
+        ValueError: The root lists differ in length, or an image is missing under ``other``.
     """
     if len(data) != len(other):
-        raise SystemExit(f"--data-b needs one root per --data root ({len(data)}), not {len(other)}")
+        raise ValueError(f"--data-b needs one root per --data root ({len(data)}), not {len(other)}")
     roots = [(parse_root(a)[1], parse_root(b)[1]) for a, b in zip(data, other, strict=True)]
 
     def moved(path: Path) -> Path:
@@ -57,9 +57,9 @@ def pairs_in_roots(pairs: list[Pair], data: list[str], other: list[str]) -> list
             if path.is_relative_to(root):
                 found = other_root / path.relative_to(root)
                 if not found.is_file():
-                    raise SystemExit(f"--data-b: {found} missing (the same photo as {path})")
+                    raise ValueError(f"--data-b: {found} missing (the same photo as {path})")
                 return found
-        raise SystemExit(f"--data-b: {path} is under none of the --data roots")
+        raise ValueError(f"--data-b: {path} is under none of the --data roots")
 
     images = {path for pair in pairs for path in (pair.first, pair.second)}
     place = {path: moved(path) for path in images}  # each image looked up once, not per pair

@@ -55,7 +55,7 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     ``batch_size`` is the global batch: ``config.batch_size`` times the number of workers.
 
     Raises:
-        SystemExit: Unlabelled images or a teacher cache given without distillation, or
+        ValueError: Unlabelled images or a teacher cache given without distillation, or
             distillation without a teacher cache.
     """
     from training.data import datasets as data
@@ -97,7 +97,7 @@ def _scan_records(args: argparse.Namespace, config: TrainConfig):
     """Return the labelled splits (suspects excluded) and the unlabelled images of the run.
 
     Raises:
-        SystemExit: An unlabelled folder holds morphs of images outside this run's training
+        ValueError: An unlabelled folder holds morphs of images outside this run's training
             split (:func:`training.commands.morph.check_sources`).
     """
     from training.commands.morph import check_sources
@@ -141,18 +141,15 @@ def _without_suspects(splits, report):
     """Return ``splits`` with the report's suspect crops left out of training only.
 
     Raises:
-        SystemExit: The report is unreadable, or names a crop that is not in this run's data.
+        ValueError: The report is unreadable, or names a crop that is not in this run's data.
     """
     from training.commands.audit import read_suspects
 
-    try:
-        suspects = read_suspects(report)
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    suspects = read_suspects(report)
     train_paths = [Path(r.path).resolve() for r in splits.train]
     others = {Path(r.path).resolve() for r in splits.validation + splits.heldout}
     if unknown := sorted(suspects - others - set(train_paths)):
-        raise SystemExit(
+        raise ValueError(
             f"{report}: {len(unknown)} crop(s) not in this run's data, e.g. {unknown[0]}"
         )
     train = [r for r, path in zip(splits.train, train_paths, strict=True) if path not in suspects]
@@ -170,14 +167,11 @@ def _people_validation(records, pixels, config: TrainConfig):
     """Build the open-set validation callback over the validation people's images.
 
     Raises:
-        SystemExit: Too few validation people or images for genuine and impostor pairs.
+        ValueError: Too few validation people or images for genuine and impostor pairs.
     """
     from training.run.people_validation import PeopleValidation, index_pairs
 
-    try:
-        pairs = index_pairs([r.identity for r in records], config.split_seed)
-    except ValueError as error:
-        raise SystemExit(str(error)) from error
+    pairs = index_pairs([r.identity for r in records], config.split_seed)
     log.info(
         "validation people: %d people, %d images, %d genuine + %d impostor pairs",
         len({r.identity for r in records}),
@@ -191,16 +185,16 @@ def _people_validation(records, pixels, config: TrainConfig):
 def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> None:
     distilling = config.distill != "none"
     if args.unlabelled and not distilling:
-        raise SystemExit("--unlabelled images train through the teacher only: set --distill")
+        raise ValueError("--unlabelled images train through the teacher only: set --distill")
     if distilling and args.teacher is None:
-        raise SystemExit(
+        raise ValueError(
             f"distill={config.distill!r} needs --teacher CACHE "
             "(a prepare directory embedded by `python -m training teacher`)"
         )
     if args.teacher is not None and not distilling:
-        raise SystemExit("--teacher is given but distill is 'none'")
+        raise ValueError("--teacher is given but distill is 'none'")
     if args.teacher is None and args.teacher_views != [ORIGINAL]:
-        raise SystemExit("--teacher-views chooses views of the --teacher cache: give --teacher")
+        raise ValueError("--teacher-views chooses views of the --teacher cache: give --teacher")
 
 
 def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, val_records):

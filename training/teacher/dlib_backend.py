@@ -19,7 +19,7 @@ import numpy as np
 
 from facecore.decode import decode_image
 from facecore.errors import InvalidImageError
-from training.commands.prepare import MAX_FILE_BYTES, MAX_PIXELS
+from training.crops.cache import MAX_FILE_BYTES, MAX_PIXELS
 from training.teacher import cache as teacher_cache
 
 TEACHER = teacher_cache.TeacherInfo(
@@ -42,8 +42,8 @@ def require_teacher() -> None:
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
     except ImportError as error:
-        raise SystemExit(
-            f"teacher: {error}; install it with `make install-test` (the `teacher` extra)"
+        raise OSError(
+            f"{error}; install it with `make install-test` (the `teacher` extra)"
         ) from None
 
 

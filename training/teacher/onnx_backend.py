@@ -29,7 +29,7 @@ from facecore.model_bundle import ModelBundle
 from facecore.nms import box_iou
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor
-from training.commands.prepare import MAX_FILE_BYTES, MAX_PIXELS
+from training.crops.cache import MAX_FILE_BYTES, MAX_PIXELS
 from training.teacher import cache as teacher_cache
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "dlib-resnet-v1"
