@@ -11,9 +11,9 @@ import pytest
 
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
-from training.commands.morph import check_sources, read_plan
 from training.data.folders import ImageRecord
 from training.teacher.cache import load_teacher_embeddings
+from training.teacher.morphs import check_sources, read_plan
 
 pytestmark = needs_dlib
 HELD_OUT = "orl/s1/2.png"  # a photo of a training person that the split does not train on

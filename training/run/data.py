@@ -98,15 +98,15 @@ def _scan_records(args: argparse.Namespace, config: TrainConfig):
 
     Raises:
         ValueError: An unlabelled folder holds morphs of images outside this run's training
-            split (:func:`training.commands.morph.check_sources`).
+            split (:func:`training.teacher.morphs.check_sources`).
     """
-    from training.commands.morph import check_sources
     from training.data import datasets as data
     from training.data.folders import (
         keep_share_of_people,
         scan_identity_folders,
         scan_unlabelled_folders,
     )
+    from training.teacher.morphs import check_sources
 
     splits = data.make_splits(scan_identity_folders(args.data), config)
     if args.exclude is not None:
