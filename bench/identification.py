@@ -26,10 +26,15 @@ from scipy.stats import beta
 from app.gallery.threshold import identification_threshold, operating_points
 from bench.results_file import write_result
 from facecore.metadata import FarCalibration, ModelMetadata
-from training.commands.calibrate import CACHE_DIR
 from training.evaluation.cross_set import MIN_PEOPLE, calibrate_strict_points, with_strict_points
 from training.evaluation.cross_set import within_set_pairs as set_pairs
-from training.evaluation.photo_embedder import Photo, embed_photos, heldout_photos, model_key
+from training.evaluation.photo_embedder import (
+    CACHE_DIR,
+    Photo,
+    embed_photos,
+    heldout_photos,
+    model_key,
+)
 
 FPIR_TARGET = 0.01  # FACEVERIFY_IDENTIFY_FPIR's default
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from training.cli import main
-from training.commands.audit import read_suspects, suspects
+from training.teacher.audit import read_suspects, suspects
 from training.teacher.cache import TeacherInfo, write_info, write_part
 
 DIMENSION = 8

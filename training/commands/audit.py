@@ -13,57 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from training.data.folders import scan_identity_folders
+from training.teacher.audit import suspects
 from training.teacher.cache import load_teacher_embeddings, teacher_dir
-from training.teacher.targets import centred, crop_keys
+from training.teacher.targets import crop_keys
 
-MIN_CROPS = 3  # a person needs this many crops with a vector for a median to mean anything
 SHOWN = 20  # suspects printed; the JSON has them all
-
-
-def suspects(identities: list[str], vectors: np.ndarray, mask: np.ndarray, below: float):
-    """Rows whose median centred cosine to the same person's other rows is below ``below``.
-
-    Args:
-        identities: The person of each row.
-        vectors: Teacher vectors (rows without one are zero).
-        mask: 1 where a row has a vector.
-        below: The median cosine under which a row is a suspect.
-
-    Returns:
-        ``[(row, median cosine, the person's rows with a vector), ...]``, lowest first.
-    """
-    unit, _ = centred(vectors, mask)
-    rows_of = defaultdict(list)
-    for row, identity in enumerate(identities):
-        if mask[row] > 0:
-            rows_of[identity].append(row)
-    found = []
-    for rows in (rows for rows in rows_of.values() if len(rows) >= MIN_CROPS):
-        cosines = unit[rows] @ unit[rows].T
-        for position, row in enumerate(rows):
-            median = float(np.median(np.delete(cosines[position], position)))
-            if median < below:
-                found.append((row, median, len(rows)))
-    return sorted(found, key=lambda item: item[1])
-
-
-def read_suspects(report: Path) -> set[Path]:
-    """Return the crops a report of :func:`run` names as suspects (absolute paths).
-
-    Raises:
-        ValueError: ``report`` is not such a report.
-    """
-    try:
-        listed = json.loads(report.read_text(encoding="utf-8"))["suspects"]
-        return {Path(item["crop"]).resolve() for item in listed}
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{report} is not a `training audit` report: {error}") from error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,11 +1,10 @@
 """``training calibrate``: an export's strict points on held-out photos, with cross-set margins.
 
 Embeds the original photos of the held-out people as the service does
-(:mod:`training.evaluation.photo_embedder`), calibrates FAR 1e-3 .. 1e-5 on every set's within-set
-impostor pairs pooled and measures each point's ``far_margin`` across sets
-(:mod:`training.evaluation.cross_set`). Writes them into ``metadata.json`` (other points kept) and
-the
-fold measurements into ``MODEL/evaluation/cross_set.json``. Run it after ``evaluate
+(:mod:`training.evaluation.photo_embedder`), calibrates FAR 1e-3 .. 1e-5 on every set's
+within-set impostor pairs pooled and measures each point's ``far_margin`` across sets
+(:mod:`training.evaluation.cross_set`). Writes them into ``metadata.json`` (other points kept)
+and the fold measurements into ``MODEL/evaluation/cross_set.json``. Run it after ``evaluate
 --calibrate``, which rewrites the whole table without margins.
 """
 
@@ -26,9 +25,7 @@ from training.evaluation.cross_set import (
     with_strict_points,
     within_set_pairs,
 )
-from training.evaluation.photo_embedder import embed_photos, heldout_photos, model_key
-
-CACHE_DIR = Path("/tmp/faceverify_identification")
+from training.evaluation.photo_embedder import CACHE_DIR, embed_photos, heldout_photos, model_key
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,9 +2,9 @@
 
 Both models score the same pairs (every genuine pair of the people and one seeded impostor
 sample, as ``evaluate`` builds them). The difference B - A of each figure comes with a 95%
-interval from resampling the people (:mod:`training.evaluation.bootstrap`), so a screen can say
-whether a
-change helped or whether the difference is within what another draw of people would give.
+interval from resampling the people (:mod:`training.evaluation.bootstrap`), so a screen can
+say whether a change helped or whether the difference is within what another draw of people
+would give.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from training.commands.evaluate import add_pair_arguments, folder_pairs, score_pairs
+from training.commands.pair_options import add_pair_arguments
 from training.evaluation.bootstrap import PairOwners, compare_models
 from training.evaluation.crop_roots import pairs_in_roots, require_crops_of
+from training.evaluation.heldout import folder_pairs
+from training.evaluation.scoring import score_pairs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

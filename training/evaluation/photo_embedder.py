@@ -31,6 +31,8 @@ BATCH = 64
 NO_FACE = ("center", "no_face", "low_quality", "invalid")  # methods without an embedding
 QUALITY = QualityLimits()  # the service's default gate
 
+CACHE_DIR = Path("/tmp/faceverify_identification")  # embeddings, one file per model
+
 
 @dataclass(frozen=True)
 class Photo:

@@ -143,7 +143,7 @@ def _without_suspects(splits, report):
     Raises:
         ValueError: The report is unreadable, or names a crop that is not in this run's data.
     """
-    from training.commands.audit import read_suspects
+    from training.teacher.audit import read_suspects
 
     suspects = read_suspects(report)
     train_paths = [Path(r.path).resolve() for r in splits.train]
