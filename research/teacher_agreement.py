@@ -55,7 +55,7 @@ def projection_model(checkpoint: Path):
     """The checkpoint cut at its training-only teacher projection."""
     import keras
 
-    from training.commands.export import load_checkpoint
+    from training.model.export import load_checkpoint
     from training.model.network import TEACHER_PROJECTION
 
     model = load_checkpoint(checkpoint)

@@ -13,9 +13,9 @@ keras = pytest.importorskip("keras")
 
 from tests.training.test_warm_start import smoke_model  # noqa: E402
 from training.cli import main  # noqa: E402
-from training.commands.export import load_checkpoint  # noqa: E402
-from training.commands.soup import SoupError, average_weights, check_runs  # noqa: E402
 from training.data.run_info import training_info  # noqa: E402
+from training.model.export import load_checkpoint  # noqa: E402
+from training.run.soup import SoupError, average_weights, check_runs  # noqa: E402
 
 CONFIG = {
     "preset": "smoke",

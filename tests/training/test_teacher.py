@@ -12,10 +12,10 @@ import pytest
 
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
-from training.commands.export import export_model, load_checkpoint
 from training.commands.train_options import add_arguments, config_from_args
 from training.data.folders import keep_share_of_people, scan_identity_folders
 from training.model.distillation import ContrastiveHintLoss
+from training.model.export import export_model, load_checkpoint
 from training.model.network import load_model
 from training.run.data import prepare_run_data
 from training.teacher.cache import load_teacher_embeddings, read_info
