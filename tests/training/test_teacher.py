@@ -12,7 +12,7 @@ import pytest
 
 from tests.teacher_factory import embedded_cache, needs_dlib
 from training.cli import main
-from training.commands.train_options import add_arguments, config_from_args
+from training.commands.train import add_arguments, inputs_from_args
 from training.data.folders import keep_share_of_people, scan_identity_folders
 from training.model.distillation import ContrastiveHintLoss
 from training.model.export import export_model, load_checkpoint
@@ -180,9 +180,8 @@ def test_a_warm_start_of_a_mined_run_fits_its_heads_on_every_image_once(cache, t
     flags = f"--preset smoke --out {tmp_path} --data {cache}/celeba --data {cache}/orl"
     flags += f" --unlabelled {cache}/unlabelled --teacher {cache} --distill both --channels 3"
     flags += f" --neighbour-group 2 --neighbour-pool 3 --init-from {tmp_path}"
-    args = parser.parse_args(flags.split())
-    config = config_from_args(args)
-    run_data = prepare_run_data(args, config, config.batch_size)
+    inputs = inputs_from_args(parser.parse_args(flags.split()))
+    run_data = prepare_run_data(inputs, inputs.config.batch_size)
     images = len(run_data.splits.train) + run_data.unlabelled_images
     unlabelled = [-1] * run_data.unlabelled_images
     every_image = sorted([run_data.labels[r.identity] for r in run_data.splits.train] + unlabelled)

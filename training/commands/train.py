@@ -7,167 +7,174 @@ Re-running the same command with the same ``--out`` resumes an interrupted run
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import time
 from pathlib import Path
 
-from training.commands.train_options import add_arguments, config_from_args
-from training.config import TrainConfig
-from training.run.record import run_facts, summarize, write_json
+from training.config import (
+    DISTILL_KINDS,
+    PRECISIONS,
+    SCHEDULES,
+    SPLIT_KINDS,
+    VALIDATION_KINDS,
+    TrainConfig,
+)
+from training.presets import PRESETS, get_preset
+from training.run.inputs import RunInputs
+from training.teacher.cache import ORIGINAL, VIEWS
 
-log = logging.getLogger(__name__)
+OVERRIDES = {  # flag -> (TrainConfig field, type, extra argparse kwargs)
+    "--epochs": ("epochs", int, {}),
+    "--batch-size": ("batch_size", int, {}),
+    "--steps-per-epoch": ("steps_per_epoch", int, {}),
+    "--learning-rate": ("learning_rate", float, {}),
+    "--schedule": ("schedule", str, {"choices": SCHEDULES}),
+    "--warmup-epochs": ("warmup_epochs", float, {}),
+    "--weight-decay": ("weight_decay", float, {}),
+    "--input-size": ("input_size", int, {}),
+    "--channels": ("channels", int, {"choices": (1, 3)}),
+    "--stage1-stride": ("stage1_stride", int, {"choices": (1, 2)}),
+    "--scale": ("scale", float, {}),
+    "--margin": ("margin", float, {}),
+    "--patience": ("patience", int, {}),
+    "--split": ("split", str, {"choices": SPLIT_KINDS}),
+    "--validation": ("validation", str, {"choices": VALIDATION_KINDS}),
+    "--validation-fraction": ("validation_fraction", float, {}),
+    "--holdout-fraction": ("holdout_fraction", float, {}),
+    "--people-fraction": ("people_fraction", float, {}),
+    "--seed": ("seed", int, {}),
+    "--split-seed": ("split_seed", int, {}),
+    "--precision": ("precision", str, {"choices": PRECISIONS}),
+    "--distill": ("distill", str, {"choices": DISTILL_KINDS}),
+    "--classifier-weight": ("classifier_weight", float, {}),
+    "--projection-weight": ("projection_weight", float, {}),
+    "--similarity-weight": ("similarity_weight", float, {}),
+    "--contrastive-weight": ("contrastive_weight", float, {}),
+    "--contrastive-temperature": ("contrastive_temperature", float, {}),
+    "--stage2-hint-weight": ("stage2_hint_weight", float, {}),
+    "--stage3-hint-weight": ("stage3_hint_weight", float, {}),
+    "--erase": ("erase", float, {}),
+    "--neighbour-group": ("neighbour_group", int, {}),
+    "--neighbour-pool": ("neighbour_pool", int, {}),
+}
 
-__all__ = ["add_arguments", "run"]
+SWITCHES = {  # flag -> (TrainConfig field, the value the flag sets, help)
+    "--always-subtract": ("always_subtract", True, "subtract the margin unconditionally"),
+    "--no-augment": ("augment", False, "turn training augmentation off"),
+    "--client-augment": (
+        "client_augment",
+        True,
+        "degrade images as clients do (grey, JPEG, low resolution, ...)",
+    ),
+}
 
 
-def train_model(
-    model, strategy, run_data, args: argparse.Namespace, config: TrainConfig
-) -> list[float]:
-    """Train with ``Model.fit``, or with :mod:`training.run.multiworker`'s loop under ``TF_CONFIG``.
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` options to ``parser``."""
+    parser.add_argument(
+        "--preset",
+        default="default",
+        choices=sorted(PRESETS),
+        help="named configuration (default: %(default)s)",
+    )
+    _add_inputs(parser)
+    for flag, (field, kind, extra) in OVERRIDES.items():
+        parser.add_argument(
+            flag,
+            dest=field,
+            type=kind,
+            default=None,
+            help=f"override the preset's {field}",
+            **extra,
+        )
+    for flag, (field, value, help_text) in SWITCHES.items():
+        parser.add_argument(
+            flag, dest=field, action="store_const", const=value, default=None, help=help_text
+        )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="Keras verbosity: 1 = progress bar, 2 = one line per epoch",
+    )
 
-    ``fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585).
 
-    Returns:
-        The wall time of every epoch trained in this session (validation included).
-    """
-    from training.run.callbacks import EpochTimer, build_callbacks
-    from training.run.distribute import cluster_spec, is_chief, worker_dir
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """Add the run's images, teacher vectors, starting weights and run directory."""
+    parser.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="identity-folder root (PATH or NAMESPACE=PATH); repeatable",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="run directory")
+    parser.add_argument(
+        "--unlabelled",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="prepared crops without identities, DIR/IMAGE (distillation only)",
+    )
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        metavar="CACHE",
+        help="prepare cache holding `training teacher` vectors (distillation)",
+    )
+    parser.add_argument(
+        "--teacher-views",
+        nargs="+",
+        choices=VIEWS,
+        default=[ORIGINAL],
+        metavar="VIEW",
+        help="the teacher vectors' views averaged into each target (original, mirror: "
+        "`training teacher --view mirror` first)",
+    )
+    parser.add_argument(
+        "--exclude",
+        type=Path,
+        metavar="REPORT",
+        help="a `training audit` report: its suspect crops are left out of training "
+        "(never out of validation or the held-out people)",
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="start from a .keras checkpoint with the same classes and heads, loaded by "
+        "layer name (so a checkpoint of the original layout can start a --stage1-stride 1 "
+        "run), e.g. to train a finished run longer with a fresh schedule; or from an "
+        "exported model directory (e.g. models/resnet18-2.7.0): its backbone, with the heads "
+        "fitted to it on this run's images (any identities)",
+    )
 
-    out = worker_dir(args.out)
-    steps = run_data.steps_per_epoch
-    if cluster_spec() is not None:
-        from training.run.multiworker import CHECKPOINT_DIR, WorkerRun, train_multiworker
 
-        run = WorkerRun(out, args.out / CHECKPOINT_DIR, is_chief(), config, args.verbose)
-        datasets = (run_data.train, run_data.validation)
-        return train_multiworker(model, strategy, datasets, steps, run)
-    timer = EpochTimer()
-    # The open-set validation writes val_eer into the logs the checkpoint then reads.
-    first = [run_data.people_validation] if run_data.people_validation is not None else []
-    model.fit(
-        run_data.train,
-        validation_data=run_data.validation,
-        epochs=config.epochs,
-        steps_per_epoch=steps,
-        shuffle=False,  # the dataset shuffles itself (seeded)
-        callbacks=[*first, *build_callbacks(out, config, args.verbose), timer],
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Return the chosen preset with the command-line overrides applied."""
+    fields = [field for field, _, _ in OVERRIDES.values()]
+    fields += [field for field, _, _ in SWITCHES.values()]
+    return get_preset(args.preset, **{field: getattr(args, field) for field in fields})
+
+
+def inputs_from_args(args: argparse.Namespace) -> RunInputs:
+    """Return the run's inputs: the chosen config and the paths the options name."""
+    return RunInputs(
+        config=config_from_args(args),
+        data=tuple(args.data),
+        out=args.out,
+        unlabelled=tuple(args.unlabelled),
+        teacher=args.teacher,
+        teacher_views=tuple(args.teacher_views),
+        exclude=args.exclude,
+        init_from=args.init_from,
         verbose=args.verbose,
     )
-    return timer.seconds
-
-
-def initialise(model, source: Path, run_data) -> None:
-    """Warm start from an export directory, or load a ``.keras`` checkpoint by layer name.
-
-    By name, a checkpoint of the original layout can start a ``stage1_stride`` 1 run.
-    """
-    if source.is_dir():
-        from training.run.warm_start import warm_start_from_export
-
-        warm_start_from_export(model, source, run_data.head_batches(), run_data.steps_per_epoch)
-    else:
-        from training.model.layer_transfer import load_weights_by_name
-
-        load_weights_by_name(model, source)
-
-
-def warn_if_validation_people_were_trained(validation, init_from: Path) -> None:
-    """Warn when the starting checkpoint learnt validation people: val_eer then flatters."""
-    from training.run.people_validation import trained_before
-
-    people = {record.identity for record in validation}
-    seen = trained_before(people, init_from)
-    if seen:
-        log.warning(
-            "%d of the %d validation people were training people of %s's run: "
-            "val_eer flatters the model, use it to compare epochs, not models",
-            seen,
-            len(people),
-            init_from,
-        )
-
-
-def run_counts(run_data, batch_size: int) -> dict[str, int]:
-    """Images, identities and steps of a run, for ``summary.json``."""
-    splits = run_data.splits
-    return {
-        "train_images": len(splits.train),
-        "validation_images": len(splits.validation),
-        "unlabelled_images": run_data.unlabelled_images,
-        "heldout_images": len(splits.heldout),
-        "identities": len(run_data.labels),
-        "heldout_identities": len({r.identity for r in splits.heldout}),
-        "steps_per_epoch": run_data.steps_per_epoch,
-        "global_batch_size": batch_size,
-    }
-
-
-def write_outcome(
-    out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds: list[float], counts: dict
-) -> None:
-    """Write ``summary.json`` and the learning curve of a finished run, and log the summary."""
-    from training.evaluation.plots import plot_learning_curve
-    from training.run.callbacks import read_history
-
-    history = read_history(out)
-    summary = summarize(history, config, fit_seconds, epoch_seconds, counts)
-    write_json(out / "summary.json", summary)
-    plot_learning_curve(history, out / "learning_curve.png")
-    log.info(
-        "summary: %s",
-        json.dumps({k: summary[k] for k in ("wall_time_s", "images_per_s", "best_epoch", "best")}),
-    )
-
-
-def write_run_files(out: Path, args, config: TrainConfig, run_data, strategy, policy: str) -> bool:
-    """Write the run's config, labels and split; return whether it resumes from a backup."""
-    from training.run.callbacks import has_backup
-
-    resuming = has_backup(out)
-    previous = out / "config.json" if resuming else None
-    write_json(out / "config.json", run_facts(args, config, strategy, policy, previous))
-    write_json(out / "labels.json", run_data.labels)
-    write_json(out / "split.json", run_data.splits.to_dict(config))
-    return resuming
 
 
 def run(args: argparse.Namespace) -> int:
     """Train as ``args`` say; write the run directory. Returns the exit status."""
-    import keras
-
-    from training.model.build import build_training_model
-    from training.run.data import prepare_run_data
-    from training.run.distribute import cluster_spec, num_workers, setup, worker_dir
+    from training.run.fit import train_run
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = config_from_args(args)
-    strategy, policy = setup(config.precision)
-    keras.utils.set_random_seed(config.seed)
-    out = worker_dir(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if cluster_spec() is not None and (config.distill != "none" or config.validation == "people"):
-        raise ValueError(
-            "distillation and validation people use Model.fit: "
-            "multi-worker (TF_CONFIG) is not supported"
-        )
-    batch_size = config.batch_size * num_workers()
-    run_data = prepare_run_data(args, config, batch_size)
-    validated = run_data.validation is not None or run_data.people_validation is not None
-    if config.monitor[0].startswith("val_") and not validated:
-        raise ValueError("no validation images: raise the validation fraction or add images")
-    resuming = write_run_files(out, args, config, run_data, strategy, policy)
-    if run_data.people_validation is not None and args.init_from is not None:
-        warn_if_validation_people_were_trained(run_data.splits.validation, args.init_from)
-    with strategy.scope():
-        model = build_training_model(
-            config, len(run_data.labels), run_data.steps_per_epoch, run_data.teacher_dim
-        )
-        if args.init_from is not None and not resuming:
-            initialise(model, args.init_from, run_data)  # a resumed run restores its backup
-    started = time.perf_counter()
-    epoch_seconds = train_model(model, strategy, run_data, args, config)
-    fit_seconds = time.perf_counter() - started
-    model.save(out / "final.keras")
-    write_outcome(out, config, fit_seconds, epoch_seconds, run_counts(run_data, batch_size))
-    return 0
+    return train_run(inputs_from_args(args))

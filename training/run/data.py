@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from training.config import TrainConfig
-from training.teacher.cache import ORIGINAL
+from training.run.inputs import RunInputs
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class RunData:
     teacher_dim: int | None
 
 
-def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: int) -> RunData:
+def prepare_run_data(inputs: RunInputs, batch_size: int) -> RunData:
     """Scan and split the folders, load the pixels and build the datasets.
 
     ``batch_size`` is the global batch: ``config.batch_size`` times the number of workers.
@@ -60,8 +59,9 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     """
     from training.data import datasets as data
 
-    _check_teacher_arguments(args, config)
-    splits, unlabelled = _scan_records(args, config)
+    config = inputs.config
+    inputs.check_teacher()
+    splits, unlabelled = _scan_records(inputs)
     labels = data.label_map(splits.train)
     train_records = splits.train + unlabelled
     started = time.perf_counter()
@@ -72,7 +72,7 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     )
     closed_set = config.validation == "images"
     val_records = splits.validation if closed_set else []
-    train_y, val_y, teacher_dim = _targets(args, config, labels, train_records, val_records)
+    train_y, val_y, teacher_dim = _targets(inputs, labels, train_records, val_records)
     steps = config.steps_per_epoch or max(len(train_x) // batch_size, 1)
     order = None
     if config.neighbour_group:
@@ -93,7 +93,7 @@ def prepare_run_data(args: argparse.Namespace, config: TrainConfig, batch_size: 
     )
 
 
-def _scan_records(args: argparse.Namespace, config: TrainConfig):
+def _scan_records(inputs: RunInputs):
     """Return the labelled splits (suspects excluded) and the unlabelled images of the run.
 
     Raises:
@@ -108,12 +108,13 @@ def _scan_records(args: argparse.Namespace, config: TrainConfig):
     )
     from training.teacher.morphs import check_sources
 
-    splits = data.make_splits(scan_identity_folders(args.data), config)
-    if args.exclude is not None:
-        splits = _without_suspects(splits, args.exclude)
-    check_sources(args.unlabelled, splits.train)
+    config = inputs.config
+    splits = data.make_splits(scan_identity_folders(list(inputs.data)), config)
+    if inputs.exclude is not None:
+        splits = _without_suspects(splits, inputs.exclude)
+    check_sources(list(inputs.unlabelled), splits.train)
     unlabelled = keep_share_of_people(
-        scan_unlabelled_folders(args.unlabelled), config.people_fraction, config.split_seed
+        scan_unlabelled_folders(list(inputs.unlabelled)), config.people_fraction, config.split_seed
     )
     return splits, unlabelled
 
@@ -182,33 +183,20 @@ def _people_validation(records, pixels, config: TrainConfig):
     return PeopleValidation(pixels, pairs, config.batch_size)
 
 
-def _check_teacher_arguments(args: argparse.Namespace, config: TrainConfig) -> None:
-    distilling = config.distill != "none"
-    if args.unlabelled and not distilling:
-        raise ValueError("--unlabelled images train through the teacher only: set --distill")
-    if distilling and args.teacher is None:
-        raise ValueError(
-            f"distill={config.distill!r} needs --teacher CACHE "
-            "(a prepare directory embedded by `python -m training teacher`)"
-        )
-    if args.teacher is not None and not distilling:
-        raise ValueError("--teacher is given but distill is 'none'")
-    if args.teacher is None and args.teacher_views != [ORIGINAL]:
-        raise ValueError("--teacher-views chooses views of the --teacher cache: give --teacher")
-
-
-def _targets(args, config: TrainConfig, labels: dict[str, int], train_records, val_records):
+def _targets(inputs: RunInputs, labels: dict[str, int], train_records, val_records):
     """``(train y, validation y, teacher dim)``: labels alone, or the distillation dicts."""
     from training.config import stage_hint_head
     from training.teacher.targets import class_labels, distillation_targets
 
+    config = inputs.config
     if config.distill == "none":
         return class_labels(train_records, labels), class_labels(val_records, labels), None
     from training.teacher.cache import load_view_average
 
-    teacher = load_view_average(args.teacher, args.teacher_views)
-    train_y, mean = distillation_targets(train_records, labels, teacher, args.teacher)
-    val_y, _ = distillation_targets(val_records, labels, teacher, args.teacher, mean)
+    cache = inputs.teacher
+    teacher = load_view_average(cache, list(inputs.teacher_views))
+    train_y, mean = distillation_targets(train_records, labels, teacher, cache)
+    val_y, _ = distillation_targets(val_records, labels, teacher, cache, mean)
     for stage in config.stage_hints:  # every stage hint head learns the same teacher vectors
         head = stage_hint_head(stage)
         train_y[head], val_y[head] = train_y["projection"], val_y["projection"]

@@ -7,7 +7,6 @@ throughput, counts and the best validation epoch. Both are read back by
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 from facecore.metadata import ModelMetadata
 from training.config import TrainConfig
 from training.data.folders import absolute_spec
+from training.run.inputs import RunInputs
 
 
 def write_json(path: Path, content: Any) -> None:
@@ -25,8 +25,7 @@ def write_json(path: Path, content: Any) -> None:
 
 
 def run_facts(
-    args: argparse.Namespace,
-    config: TrainConfig,
+    inputs: RunInputs,
     strategy,
     policy: str,
     previous_config: Path | None = None,
@@ -36,14 +35,15 @@ def run_facts(
     A resumed run passes its ``previous_config`` and keeps that record of the weights it
     started from (``--init-from`` is not applied again, and its export may be gone).
     """
+    config = inputs.config
     return {
         **config.to_dict(),
-        "data": [absolute_spec(spec) for spec in args.data],
-        "unlabelled": [str(Path(root).resolve()) for root in args.unlabelled],
-        **_weights_record(args.init_from, previous_config),
-        "teacher": str(args.teacher.resolve()) if args.teacher else None,
-        "teacher_views": args.teacher_views if args.teacher else None,
-        "exclude": str(args.exclude.resolve()) if args.exclude else None,
+        "data": [absolute_spec(spec) for spec in inputs.data],
+        "unlabelled": [str(Path(root).resolve()) for root in inputs.unlabelled],
+        **_weights_record(inputs.init_from, previous_config),
+        "teacher": str(inputs.teacher.resolve()) if inputs.teacher else None,
+        "teacher_views": list(inputs.teacher_views) if inputs.teacher else None,
+        "exclude": str(inputs.exclude.resolve()) if inputs.exclude else None,
         "monitor": config.monitor[0],
         "monitor_mode": config.monitor[1],
         "dtype_policy": policy,
