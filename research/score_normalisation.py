@@ -38,8 +38,9 @@ from research.scored_pairs import (
     rescoring_result,
 )
 from training.data.folders import scan_identity_folders
+from training.data.vectors import unit_rows
 from training.evaluation.crop_roots import require_crops_of
-from training.evaluation.verification import cosine_similarities, unit_rows
+from training.evaluation.verification import cosine_similarities
 
 NO_COHORT = "no cohort: every person under the cohort roots is evaluated or held out"
 

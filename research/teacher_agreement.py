@@ -25,7 +25,7 @@ import numpy as np
 from bench.results_file import write_result
 from training.data.folders import ImageRecord
 from training.data.images import load_image
-from training.evaluation.verification import unit_rows
+from training.data.vectors import unit_rows
 from training.teacher.cache import load_teacher_embeddings
 from training.teacher.targets import packed_teacher
 

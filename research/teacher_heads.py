@@ -33,7 +33,7 @@ from research.scored_pairs import (
     rescoring_result,
 )
 from training.data.folders import ImageRecord, scan_identity_folders, scan_unlabelled_folders
-from training.evaluation.verification import unit_rows
+from training.data.vectors import unit_rows
 from training.teacher.cache import load_teacher_embeddings
 from training.teacher.targets import centred, crop_keys
 

@@ -24,6 +24,7 @@ from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor
 from facecore.quality import QualityLimits, check_detected_face
+from training.data.vectors import unit_rows
 
 # An identity namespace -> the folders of ../shared/data/faces holding its people.
 NAMESPACE_FOLDERS = {"celeba": ("celeba_subset", "celeba_aligned_small")}
@@ -110,8 +111,8 @@ def _embed_paths(model_dir: Path, paths: list[str]) -> dict[str, tuple[str, np.n
     done = list(pixels)
     for start in range(0, len(done), BATCH):
         batch = done[start : start + BATCH]
-        for path, row in zip(batch, model.embed(np.stack([pixels[p] for p in batch])), strict=True):
-            pixels[path] = row / max(float(np.linalg.norm(row)), 1e-12)
+        rows = unit_rows(model.embed(np.stack([pixels[p] for p in batch])))
+        pixels.update(zip(batch, rows, strict=True))
     return {path: (methods[path], pixels.get(path, empty)) for path in paths}
 
 

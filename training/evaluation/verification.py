@@ -12,10 +12,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold
 
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Each row scaled to unit length; an all-zero row stays zero (never NaN)."""
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+from training.data.vectors import unit_rows
 
 
 def cosine_similarities(first: np.ndarray, second: np.ndarray) -> np.ndarray:

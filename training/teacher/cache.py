@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.data.vectors import unit_rows
+
 TEACHER_DIR = "teacher"
 INFO_NAME = "teacher.json"
 FAILURES_NAME = "failures.jsonl"
@@ -222,10 +224,6 @@ def mean_of_views(views: Mapping[str, TeacherEmbeddings]) -> TeacherEmbeddings:
     Raises:
         ValueError: No views, or views of different teachers.
     """
-    from training.evaluation.verification import (
-        unit_rows,  # scikit-learn: not on the CLI's import path
-    )
-
     if not views:
         raise ValueError("no teacher views to average")
     loaded = list(views.values())

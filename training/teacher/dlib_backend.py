@@ -20,6 +20,7 @@ import numpy as np
 from facecore.decode import decode_image
 from facecore.errors import InvalidImageError
 from training.crops.cache import MAX_FILE_BYTES, MAX_PIXELS
+from training.data.vectors import unit_rows
 from training.teacher import cache as teacher_cache
 
 TEACHER = teacher_cache.TeacherInfo(
@@ -116,7 +117,7 @@ def embed_chip(chip: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     if not np.isfinite(norm) or norm < 1e-6:
         raise ValueError("teacher returned a degenerate vector")
-    return vector / norm
+    return unit_rows(vector[None])[0]
 
 
 def _dlib_box(box: list[float] | None, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.evaluation.verification import unit_rows
+from training.data.vectors import unit_rows
 
 
 def teacher_neighbours(

@@ -30,6 +30,7 @@ from facecore.nms import box_iou
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor
 from training.crops.cache import MAX_FILE_BYTES, MAX_PIXELS
+from training.data.vectors import unit_rows
 from training.teacher import cache as teacher_cache
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "dlib-resnet-v1"
@@ -119,7 +120,7 @@ def embed_chunk(
     pairs = list(zip(embedded, good, strict=True))
     failures += [_failure(e, "teacher returned a degenerate vector") for e, ok in pairs if not ok]
     keys = [entry["crop"] for entry, ok in pairs if ok]
-    return keys, (vectors[good] / norms[good, None]).astype(np.float32), failures
+    return keys, unit_rows(vectors[good]).astype(np.float32), failures
 
 
 def _failure(entry: dict, error: str) -> dict:

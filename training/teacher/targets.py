@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from training.data.folders import UNLABELLED, ImageRecord
-from training.evaluation.verification import unit_rows
+from training.data.vectors import unit_rows
 from training.teacher.cache import TeacherEmbeddings
 
 
