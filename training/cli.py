@@ -10,36 +10,18 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "prepare": ("training.commands.prepare", "detect, align and cache faces from identity folders"),
-    "teacher": (
-        "training.commands.teacher",
-        "embed every prepared face once with the teacher (dlib, or its ONNX export)",
-    ),
-    "morph": (
-        "training.commands.morph",
-        "new faces for the teacher to label: morphs of two people",
-    ),
-    "train": ("training.commands.train", "train the AM-Softmax ResNet18 on prepared faces"),
-    "audit": ("training.commands.audit", "list crops the teacher places far from their own person"),
-    "evaluate": (
-        "training.commands.evaluate",
-        "verification metrics on held-out identities or pairs",
-    ),
-    "calibrate": (
-        "training.commands.calibrate",
-        "strict points on held-out photos as served, with cross-set FAR margins",
-    ),
-    "compare": (
-        "training.commands.compare",
-        "two exported models on the same pairs, with error bars",
-    ),
-    "soup": ("training.commands.soup", "average the weights of several runs from the same start"),
-    "export": ("training.commands.export", "export the feature model as ONNX + SavedModel"),
-    "convert-dlib": (
-        "training.commands.convert_dlib",
-        "dlib's public-domain face ResNet (the teacher) as an export of ours",
-    ),
+COMMANDS: dict[str, str] = {  # name -> help; the module is training.commands.<name, with _>
+    "prepare": "detect, align and cache faces from identity folders",
+    "teacher": "embed every prepared face once with the teacher (dlib, or its ONNX export)",
+    "morph": "new faces for the teacher to label: morphs of two people",
+    "train": "train the AM-Softmax ResNet18 on prepared faces",
+    "audit": "list crops the teacher places far from their own person",
+    "evaluate": "verification metrics on held-out identities or pairs",
+    "calibrate": "strict points on held-out photos as served, with cross-set FAR margins",
+    "compare": "two exported models on the same pairs, with error bars",
+    "soup": "average the weights of several runs from the same start",
+    "export": "export the feature model as ONNX + SavedModel",
+    "convert-dlib": "dlib's public-domain face ResNet (the teacher) as an export of ours",
 }
 
 
@@ -51,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the face-embedding model. `python -m training COMMAND --help` for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
+        module_name = f"training.commands.{name.replace('-', '_')}"
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         command_parser.set_defaults(module_name=module_name)
         importlib.import_module(module_name).add_arguments(command_parser)

@@ -20,10 +20,7 @@ from training.evaluation.calibration import FAR_TARGETS
 from training.evaluation.crop_roots import require_crops_of
 from training.evaluation.heldout import file_pairs, folder_pairs
 from training.evaluation.scoring import calibrate, fold_ids, score_pairs
-from training.evaluation.verification import (
-    VerificationReport,
-    verification_report,
-)
+from training.evaluation.verification import VerificationReport, verification_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,10 +20,7 @@ from pathlib import Path
 from facecore.align import DEFAULT_ALIGNMENT, TEMPLATES
 from facecore.preprocess_config import FACE_POLICIES, NO_FACE_POLICIES, PreprocessConfig
 from training.crops.cache import REPORT_NAME, prepare_crops
-from training.data.folders import (
-    scan_identity_folders,
-    scan_unlabelled_folders,
-)
+from training.data.folders import scan_identity_folders, scan_unlabelled_folders
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,10 +24,7 @@ from facecore.preprocess import FacePreprocessor
 from facecore.preprocess_config import PreprocessConfig
 from training.crops.report import build_report, find_duplicates
 from training.crops.settings import claim_cache, crop_settings
-from training.data.folders import (
-    UNLABELLED,
-    ImageRecord,
-)
+from training.data.folders import UNLABELLED, ImageRecord
 
 LOG_NAME = "prepare_log.jsonl"
 

@@ -10,10 +10,7 @@ import numpy as np
 from facecore.metadata import ModelMetadata
 from training.data.pairs import Pair, pair_rows
 from training.evaluation.calibration import operating_points, with_operating_points
-from training.evaluation.verification import (
-    VerificationReport,
-    cosine_similarities,
-)
+from training.evaluation.verification import VerificationReport, cosine_similarities
 
 SCORE_CHUNK = 65_536  # pairs scored per matrix product
 
