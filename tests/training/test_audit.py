@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from training.cli import main
-from training.teacher.audit import read_suspects, suspects
 from training.teacher.cache import TeacherInfo, write_info, write_part
+from training.teacher.targets import read_suspects, suspects
 
 DIMENSION = 8
 

@@ -124,7 +124,7 @@ def dlib_chips():
 @pytest.fixture(scope="module")
 def converted():
     """The converted Keras model, built once for the module."""
-    from training.model.dlib_convert import default_dat
+    from training.model.dlib_net import default_dat
 
     return keras_model(read_network(default_dat()))
 
@@ -145,7 +145,7 @@ def test_converted_network_gives_dlibs_descriptors(dlib_chips, converted):
 @pytest.mark.slow
 @needs_dlib
 def test_convert_dlib_exports_the_network_as_our_models_are(tmp_path, dlib_chips, converted):
-    from training.model.dlib_convert import default_dat
+    from training.model.dlib_net import default_dat
 
     out = tmp_path / "dlib-resnet-v1"
     assert main(["convert-dlib", "--out", str(out), "--no-saved-model"]) == 0

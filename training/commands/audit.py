@@ -17,9 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from training.data.folders import scan_identity_folders
-from training.teacher.audit import suspects
 from training.teacher.cache import load_teacher_embeddings, teacher_dir
-from training.teacher.targets import crop_keys
+from training.teacher.targets import crop_keys, suspects
 
 SHOWN = 20  # suspects printed; the JSON has them all
 

@@ -18,8 +18,7 @@ import numpy as np
 from training.commands.pair_options import add_pair_arguments
 from training.evaluation.bootstrap import PairOwners, compare_models
 from training.evaluation.crop_roots import pairs_in_roots, require_crops_of
-from training.evaluation.heldout import folder_pairs
-from training.evaluation.scoring import score_pairs
+from training.evaluation.heldout import folder_pairs, score_pairs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from training.model.dlib_convert import DAT_NAME, TERMS, converted_model, default_dat, source_info
+from training.model.dlib_net import DAT_NAME, TERMS, converted_model, default_dat, source_info
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

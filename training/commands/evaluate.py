@@ -18,8 +18,7 @@ from training.commands.pair_options import add_pair_arguments
 from training.data.pairs import Pair
 from training.evaluation.calibration import FAR_TARGETS
 from training.evaluation.crop_roots import require_crops_of
-from training.evaluation.heldout import file_pairs, folder_pairs
-from training.evaluation.scoring import calibrate, fold_ids, score_pairs
+from training.evaluation.heldout import calibrate, file_pairs, fold_ids, folder_pairs, score_pairs
 from training.evaluation.verification import VerificationReport, verification_report
 
 

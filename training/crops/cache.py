@@ -27,14 +27,8 @@ from training.crops.settings import claim_cache, crop_settings
 from training.data.folders import UNLABELLED, ImageRecord
 
 LOG_NAME = "prepare_log.jsonl"
-
-
 REPORT_NAME = "prepare_report.json"
-
-
 MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
 MAX_PIXELS = 100_000_000
 
 

@@ -1,17 +1,23 @@
-"""The held-out pairs evaluation scores: from identity folders, a run's split or a pairs file."""
+"""Held-out pairs: from identity folders, a run's split or a pairs file; scored and calibrated."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from facecore.metadata import ModelMetadata
 from training.data.folders import (
     IMAGE_SUFFIXES,
     ImageRecord,
     group_by_identity,
     scan_identity_folders,
 )
-from training.data.pairs import Pair, genuine_pairs, impostor_pairs, parse_lfw_pairs
+from training.data.pairs import Pair, genuine_pairs, impostor_pairs, pair_rows, parse_lfw_pairs
+from training.evaluation.calibration import operating_points, with_operating_points
+from training.evaluation.verification import VerificationReport, cosine_similarities
 
 MIN_IMPOSTORS = 10_000  # enough to measure FAR 1e-3 with some confidence
 
@@ -85,3 +91,56 @@ def file_pairs(pairs_file: Path, root: Path) -> list[Pair]:
     if missing:
         raise FileNotFoundError(f"{len(missing)} images of {pairs_file} missing: {missing[0]}")
     return pairs
+
+
+SCORE_CHUNK = 65_536  # pairs scored per matrix product
+
+
+def score_pairs(embedder: Any, pairs: list[Pair], batch_size: int) -> np.ndarray:
+    """Embed every distinct image once and return the cosine similarity of each pair.
+
+    Pairs are scored in chunks, so millions of impostor pairs (FAR 1e-5) fit in memory.
+    """
+    paths, first, second = pair_rows(pairs)
+    embeddings = embedder.embed_files(paths, batch_size)
+    chunks = [
+        cosine_similarities(
+            embeddings[first[i : i + SCORE_CHUNK]], embeddings[second[i : i + SCORE_CHUNK]]
+        )
+        for i in range(0, len(pairs), SCORE_CHUNK)
+    ]
+    return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
+
+
+def fold_ids(pairs: list[Pair]) -> np.ndarray | None:
+    """Return the pairs file's folds, or None to let the metrics draw seeded folds."""
+    if any(pair.fold is None for pair in pairs):
+        return None
+    return np.array([pair.fold for pair in pairs])
+
+
+def calibrate(
+    model_dir: Path,
+    metadata: ModelMetadata,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    report: VerificationReport,
+    source: str,
+) -> None:
+    """Store the operating points and the evaluation figures in ``metadata.json``.
+
+    The default threshold becomes the best-accuracy point (:mod:`training.evaluation.calibration`).
+    """
+    points = operating_points(labels, scores)
+    evaluation = {"source": source, **report.to_dict()}
+    calibrated = with_operating_points(metadata, points, source)
+    calibrated.model_copy(update={"evaluation": evaluation}).save(model_dir)
+    for point in points:
+        print(
+            f"operating point {point.name}: cosine {point.cosine:.4f}, TAR {point.tar:.4f}, "
+            f"FAR {point.far:.5f}"
+        )
+    print(
+        f"calibrated {model_dir / 'metadata.json'}: default threshold "
+        f"{calibrated.threshold.cosine:.4f}"
+    )

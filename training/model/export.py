@@ -21,8 +21,6 @@ from training.model.embedding import FEATURE_LAYER, INPUT_NAME, OUTPUT_NAME, emb
 PLACEHOLDER_THRESHOLD = Threshold(
     cosine=0.5, operating_point="uncalibrated placeholder", calibrated=False
 )
-
-
 CUSTOM_OBJECT_MODULES = ("training.model.layers", "training.model.losses")
 
 

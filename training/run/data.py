@@ -10,8 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.config import TrainConfig
+from training.config import TrainConfig, stage_hint_head
+from training.data import datasets as data
+from training.data.folders import (
+    keep_share_of_people,
+    scan_identity_folders,
+    scan_unlabelled_folders,
+)
 from training.run.inputs import RunInputs
+from training.run.people_validation import PeopleValidation, index_pairs
+from training.teacher.cache import load_view_average
+from training.teacher.morphs import check_sources
+from training.teacher.neighbours import neighbour_order, teacher_neighbours
+from training.teacher.targets import class_labels, distillation_targets, read_suspects
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +68,6 @@ def prepare_run_data(inputs: RunInputs, batch_size: int) -> RunData:
         ValueError: Unlabelled images or a teacher cache given without distillation, or
             distillation without a teacher cache.
     """
-    from training.data import datasets as data
-
     config = inputs.config
     inputs.check_teacher()
     splits, unlabelled = _scan_records(inputs)
@@ -100,14 +109,6 @@ def _scan_records(inputs: RunInputs):
         ValueError: An unlabelled folder holds morphs of images outside this run's training
             split (:func:`training.teacher.morphs.check_sources`).
     """
-    from training.data import datasets as data
-    from training.data.folders import (
-        keep_share_of_people,
-        scan_identity_folders,
-        scan_unlabelled_folders,
-    )
-    from training.teacher.morphs import check_sources
-
     config = inputs.config
     splits = data.make_splits(scan_identity_folders(list(inputs.data)), config)
     if inputs.exclude is not None:
@@ -121,8 +122,6 @@ def _scan_records(inputs: RunInputs):
 
 def _neighbour_order(train_y: dict, config: TrainConfig, epoch_images: int):
     """Return the whole run's order of teacher-mined groups (:mod:`training.teacher.neighbours`)."""
-    from training.teacher.neighbours import neighbour_order, teacher_neighbours
-
     started = time.perf_counter()
     packed = train_y["embedding"]
     neighbours = teacher_neighbours(packed[:, :-1], packed[:, -1], config.neighbour_pool)
@@ -144,8 +143,6 @@ def _without_suspects(splits, report):
     Raises:
         ValueError: The report is unreadable, or names a crop that is not in this run's data.
     """
-    from training.teacher.audit import read_suspects
-
     suspects = read_suspects(report)
     train_paths = [Path(r.path).resolve() for r in splits.train]
     others = {Path(r.path).resolve() for r in splits.validation + splits.heldout}
@@ -170,8 +167,6 @@ def _people_validation(records, pixels, config: TrainConfig):
     Raises:
         ValueError: Too few validation people or images for genuine and impostor pairs.
     """
-    from training.run.people_validation import PeopleValidation, index_pairs
-
     pairs = index_pairs([r.identity for r in records], config.split_seed)
     log.info(
         "validation people: %d people, %d images, %d genuine + %d impostor pairs",
@@ -185,13 +180,9 @@ def _people_validation(records, pixels, config: TrainConfig):
 
 def _targets(inputs: RunInputs, labels: dict[str, int], train_records, val_records):
     """``(train y, validation y, teacher dim)``: labels alone, or the distillation dicts."""
-    from training.config import stage_hint_head
-    from training.teacher.targets import class_labels, distillation_targets
-
     config = inputs.config
     if config.distill == "none":
         return class_labels(train_records, labels), class_labels(val_records, labels), None
-    from training.teacher.cache import load_view_average
 
     cache = inputs.teacher
     teacher = load_view_average(cache, list(inputs.teacher_views))

@@ -11,9 +11,16 @@ import logging
 import time
 from pathlib import Path
 
+import keras
+
 from training.config import TrainConfig
+from training.evaluation.plots import plot_learning_curve
+from training.model.build import build_training_model
+from training.run.callbacks import EpochTimer, build_callbacks, has_backup, read_history
 from training.run.data import prepare_run_data
+from training.run.distribute import cluster_spec, is_chief, num_workers, setup, worker_dir
 from training.run.inputs import RunInputs
+from training.run.people_validation import trained_before
 from training.run.record import run_facts, summarize, write_json
 
 log = logging.getLogger(__name__)
@@ -27,9 +34,6 @@ def train_model(model, strategy, run_data, inputs: RunInputs) -> list[float]:
     Returns:
         The wall time of every epoch trained in this session (validation included).
     """
-    from training.run.callbacks import EpochTimer, build_callbacks
-    from training.run.distribute import cluster_spec, is_chief, worker_dir
-
     config, out = inputs.config, worker_dir(inputs.out)
     steps = run_data.steps_per_epoch
     if cluster_spec() is not None:
@@ -70,8 +74,6 @@ def initialise(model, source: Path, run_data) -> None:
 
 def warn_if_validation_people_were_trained(validation, init_from: Path) -> None:
     """Warn when the starting checkpoint learnt validation people: val_eer then flatters."""
-    from training.run.people_validation import trained_before
-
     people = {record.identity for record in validation}
     seen = trained_before(people, init_from)
     if seen:
@@ -103,9 +105,6 @@ def write_outcome(
     out: Path, config: TrainConfig, fit_seconds: float, epoch_seconds: list[float], counts: dict
 ) -> None:
     """Write ``summary.json`` and the learning curve of a finished run, and log the summary."""
-    from training.evaluation.plots import plot_learning_curve
-    from training.run.callbacks import read_history
-
     history = read_history(out)
     summary = summarize(history, config, fit_seconds, epoch_seconds, counts)
     write_json(out / "summary.json", summary)
@@ -118,8 +117,6 @@ def write_outcome(
 
 def write_run_files(out: Path, inputs: RunInputs, run_data, strategy, policy: str) -> bool:
     """Write the run's config, labels and split; return whether it resumes from a backup."""
-    from training.run.callbacks import has_backup
-
     resuming = has_backup(out)
     previous = out / "config.json" if resuming else None
     write_json(out / "config.json", run_facts(inputs, strategy, policy, previous))
@@ -135,11 +132,6 @@ def train_run(inputs: RunInputs) -> int:
         ValueError: Inputs that cannot make a run: multi-worker with distillation or validation
             people, no validation images, or the errors of :func:`prepare_run_data`.
     """
-    import keras
-
-    from training.model.build import build_training_model
-    from training.run.distribute import cluster_spec, num_workers, setup, worker_dir
-
     config = inputs.config
     strategy, policy = setup(config.precision)
     keras.utils.set_random_seed(config.seed)

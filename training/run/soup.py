@@ -24,11 +24,7 @@ SHARED_CONFIG = (
     "validation",
     "init_from_model",
 )
-
-
 SHARED_FILES = ("labels.json", "split.json")
-
-
 SHARED_COUNTS = ("identities", "train_images", "heldout_identities", "validation_images")
 
 

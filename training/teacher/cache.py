@@ -34,8 +34,6 @@ PARTS_DIR = "parts"
 ORIGINAL = "original"
 MIRROR = "mirror"
 VIEWS = (ORIGINAL, MIRROR)  # what the teacher saw: its chip as cut, or mirrored
-
-
 BACKENDS = ("dlib", "onnx")  # what computed the vectors: dlib itself, or an export through ORT
 
 

@@ -18,8 +18,6 @@ from training.teacher import cache as teacher_cache
 from training.teacher import dlib_backend as teacher_dlib
 
 CHUNK = 256
-
-
 Chunk = tuple[list[str], np.ndarray, list[dict]]  # keys, their vectors, failure records
 
 

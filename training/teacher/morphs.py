@@ -17,8 +17,6 @@ from training.teacher import dlib_backend as teacher_dlib
 from training.teacher.embed import CHUNK, map_chunks
 
 MORPHS_DIR = "morphs"
-
-
 RECORD_NAME = "morphs.json"
 
 
