@@ -9,8 +9,7 @@ tf = pytest.importorskip("tensorflow")
 
 from facecore.metadata import ModelMetadata  # noqa: E402
 from training.cli import main  # noqa: E402
-from training.model.embedding import embedding_model  # noqa: E402
-from training.model.export import export_model  # noqa: E402
+from training.model.export import embedding_model, export_model  # noqa: E402
 
 SIZE, CHANNELS, DIMENSION = 24, 3, 12
 

@@ -11,8 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from facecore.metadata import ModelMetadata  # noqa: E402
-from training.model.embedding import embedding_model  # noqa: E402
-from training.model.export import export_model  # noqa: E402
+from training.model.export import embedding_model, export_model  # noqa: E402
 from training.model.layers import MirrorMean, MirrorPair  # noqa: E402
 
 SIZE, CHANNELS, DIMENSION = 16, 3, 8

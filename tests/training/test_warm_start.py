@@ -21,8 +21,7 @@ from training.config import stage_hint_head  # noqa: E402
 from training.data.run_info import training_info  # noqa: E402
 from training.evaluation.embedder import OnnxEmbedder  # noqa: E402
 from training.model.build import build_training_model  # noqa: E402
-from training.model.embedding import embedding_model  # noqa: E402
-from training.model.export import export_model  # noqa: E402
+from training.model.export import embedding_model, export_model  # noqa: E402
 from training.model.network import TEACHER_PROJECTION, feature_model  # noqa: E402
 from training.presets import get_preset  # noqa: E402
 from training.run.warm_start import (  # noqa: E402

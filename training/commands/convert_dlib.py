@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from training.model.dlib_net import DAT_NAME, TERMS, converted_model, default_dat, source_info
+from training.model.dlib_net import DAT_NAME, TERMS, default_dat, source_info
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert and export; returns the exit status."""
     from facecore.preprocess_config import PreprocessConfig
+    from training.model.dlib_keras import converted_model
     from training.model.export import export_model
 
     dat = args.dat or default_dat()

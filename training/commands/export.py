@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from training.model.embedding import FEATURE_LAYER
-from training.model.export import export_model, load_checkpoint
+from training.model.export import FEATURE_LAYER, export_model, load_checkpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

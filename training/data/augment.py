@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
+import tensorflow as tf
 
 PIXEL_RANGE = (0.0, 255.0)
 ERASED_AREA = (0.02, 0.25)  # share of the image one erased rectangle covers
@@ -71,7 +74,6 @@ def degrade_like_clients(
     Returns:
         The altered image, same shape, float32 in 0..255.
     """
-    import tensorflow as tf
 
     def maybe(probability, transform, x):
         return tf.cond(tf.random.uniform([]) < probability, lambda: transform(x), lambda: x)
@@ -90,8 +92,6 @@ def degrade_like_clients(
 
 
 def _jitter_colour(image):
-    import tensorflow as tf
-
     unit = image / 255.0
     unit = tf.image.random_saturation(unit, 0.6, 1.4)
     unit = tf.image.random_hue(unit, 0.04)
@@ -99,16 +99,12 @@ def _jitter_colour(image):
 
 
 def _recompress(image):
-    import tensorflow as tf
-
     quality = tf.random.uniform([], 30, 96, dtype=tf.int32)
     unit = tf.image.adjust_jpeg_quality(tf.clip_by_value(image / 255.0, 0.0, 1.0), quality)
     return tf.reshape(unit * 255.0, tf.shape(image))
 
 
 def _down_up(image):
-    import tensorflow as tf
-
     size = tf.shape(image)[:2]
     factor = tf.where(tf.random.uniform([]) < 0.5, 2, 4)
     small = tf.image.resize(image, size // factor, method="area")
@@ -116,9 +112,6 @@ def _down_up(image):
 
 
 def _rotate(image, degrees: float):
-    import math
-
-    import tensorflow as tf
 
     angle = tf.random.uniform([], -degrees, degrees) * (math.pi / 180.0)
     cos, sin = tf.cos(angle), tf.sin(angle)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.config import TrainConfig
+import keras
+
+from training.config import TrainConfig, stage_hint_head
+from training.model.distillation import (
+    ContrastiveHintLoss,
+    ProjectionCosineLoss,
+    SimilarityMatrixLoss,
+)
+from training.model.losses import AMSoftmaxLoss
+from training.model.network import build_resnet18, wrap_cnn, wrap_distillation
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int, model: Any):
@@ -14,8 +23,6 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int, model: Any):
     only: biases and BatchNorm's scale and offset (every trainable vector) are left out, as is
     usual, since shrinking them changes what the layer computes rather than regularising it.
     """
-    import keras
-
     rate: Any = config.learning_rate
     if config.schedule == "cosine":
         total = config.epochs * steps_per_epoch
@@ -50,9 +57,6 @@ def build_training_model(
     Raises:
         ValueError: Distillation without ``teacher_dim``.
     """
-    from training.model.losses import AMSoftmaxLoss
-    from training.model.network import build_resnet18, wrap_cnn, wrap_distillation
-
     backbone = build_resnet18(
         config.input_shape, num_classes, config.stage1_stride, bn_momentum=config.bn_momentum
     )
@@ -83,13 +87,6 @@ def build_training_model(
 
 def distillation_losses(config: TrainConfig) -> dict[str, Any]:
     """Return the loss of each teacher output of a distillation model (weighted by config)."""
-    from training.config import stage_hint_head
-    from training.model.distillation import (
-        ContrastiveHintLoss,
-        ProjectionCosineLoss,
-        SimilarityMatrixLoss,
-    )
-
     projection = (
         ContrastiveHintLoss(config.contrastive_weight, config.contrastive_temperature)
         if config.contrastive_weight > 0

@@ -7,16 +7,19 @@ does: ``tag`` remembers the current tensor, ``skip`` goes back to a remembered o
 inference) is folded into the convolution before it. The input layer becomes a
 :class:`keras.layers.Rescaling`: ``(pixel - mean) / 256`` per channel, RGB, as dlib's
 ``input_rgb_image_sized`` (``dlib/dnn/input.h``). The output layer is named ``feature``, so
-:func:`training.model.embedding.embedding_model` serves it like our own models.
+:func:`training.model.export.embedding_model` serves it like our own models.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
-from training.model.dlib_net import DlibLayer
+from training.model.dlib_net import DlibLayer, read_network
+from training.model.layers import ZeroPadAdd
 
 FEATURE = "feature"
 INPUT_NAME = "image"
@@ -60,8 +63,6 @@ def keras_model(layers: list[DlibLayer], name: str = "dlib_face_resnet") -> Any:
     Raises:
         ValueError: A layer kind or setting this builder does not cover.
     """
-    import keras
-
     layers = fold_affines(layers)
     if layers[0].kind != "input":
         raise ValueError("the network must start with its input layer")
@@ -87,15 +88,11 @@ def keras_model(layers: list[DlibLayer], name: str = "dlib_face_resnet") -> Any:
 
 def _zero_pad_add(label: str) -> Any:
     """Return dlib's ``add_prev`` as a Keras layer."""
-    from training.model.layers import ZeroPadAdd
-
     return ZeroPadAdd(name=label)
 
 
 def _keras_layer(layer: DlibLayer, label: str, is_last: bool) -> Any:
     """Return the Keras layer of one dlib layer (see the module docstring)."""
-    import keras
-
     options = layer.options
     if layer.kind == "con":
         return _conv(layer, label)
@@ -134,8 +131,6 @@ def _padding(options: dict[str, int]) -> str:
 
 def _conv(layer: DlibLayer, label: str) -> Any:
     """Return a convolution with dlib's (out, in, rows, cols) kernel as (rows, cols, in, out)."""
-    import keras
-
     kernel = np.transpose(layer.arrays["kernel"], (2, 3, 1, 0))
     options = layer.options
     conv = keras.layers.Conv2D(
@@ -150,3 +145,13 @@ def _conv(layer: DlibLayer, label: str) -> Any:
     conv.build((None, None, None, kernel.shape[2]))
     conv.set_weights([kernel, *([layer.arrays["bias"]] if "bias" in layer.arrays else [])])
     return conv
+
+
+def converted_model(dat: Path) -> Any:
+    """Read ``dat`` and return the Keras model (raw 150x150 RGB pixels -> ``feature``).
+
+    Raises:
+        OSError: The file cannot be read.
+        training.model.dlib_format.DlibFormatError: It is not dlib's face ResNet.
+    """
+    return keras_model(read_network(dat))

@@ -169,18 +169,6 @@ def default_dat() -> Path | None:
     return Path(face_recognition_models.face_recognition_model_location())
 
 
-def converted_model(dat: Path) -> Any:
-    """Read ``dat`` and return the Keras model (raw 150x150 RGB pixels -> ``feature``).
-
-    Raises:
-        OSError: The file cannot be read.
-        training.model.dlib_format.DlibFormatError: It is not dlib's face ResNet.
-    """
-    from training.model.dlib_keras import keras_model
-
-    return keras_model(read_network(dat))
-
-
 def source_info(dat: Path, command: str | None = None) -> dict[str, Any]:
     """Return the ``training`` record of a converted model: its origin and training data."""
     return {

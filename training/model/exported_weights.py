@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
 
 from training.model.network import TEACHER_PROJECTION
 
@@ -33,8 +35,6 @@ class FoldedConv:
 
 def exported_graph(model_dir: Path) -> Any:
     """Read the ONNX graph of ``model_dir/model.onnx`` (once per warm start)."""
-    import onnx
-
     return onnx.load(str(model_dir / "model.onnx")).graph
 
 
@@ -44,8 +44,6 @@ def folded_convolutions(graph: Any, model_dir: Path) -> dict[str, FoldedConv]:
     Raises:
         ValueError: A convolution whose weights do not name a ``*_conv`` layer.
     """
-    from onnx import numpy_helper
-
     weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     convs = {}
     for node in (n for n in graph.node if n.op_type == "Conv"):
@@ -65,8 +63,6 @@ def exported_projection(graph: Any, model_dir: Path) -> np.ndarray:
     Raises:
         ValueError: The graph holds no single matrix of that layer.
     """
-    from onnx import numpy_helper
-
     kernels = [
         numpy_helper.to_array(init)
         for init in graph.initializer

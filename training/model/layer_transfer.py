@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from training.model.network import load_model
+
 log = logging.getLogger(__name__)
 
 
@@ -66,8 +68,6 @@ def copy_weights_by_name(target: Any, source: Any) -> Transfer:
 
 def load_weights_by_name(model: Any, checkpoint: Path) -> Transfer:
     """Load ``checkpoint`` (a ``.keras`` file) into ``model`` by layer name; see the module."""
-    from training.model.network import load_model
-
     source = load_model(checkpoint)
     transfer = copy_weights_by_name(model, source)
     if transfer.unused:

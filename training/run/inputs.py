@@ -11,29 +11,17 @@ from training.teacher.cache import ORIGINAL
 
 @dataclass(frozen=True)
 class RunInputs:
-    """The inputs of ``training train``.
+    """The inputs of ``training train``: its config, and the paths and flags beside it."""
 
-    Attributes:
-        config: The preset with the command line's overrides.
-        data: Identity-folder roots, ``PATH`` or ``NAMESPACE=PATH``.
-        out: The run directory.
-        unlabelled: Prepared crops without identities (distillation only).
-        teacher: The prepare cache holding the teacher's vectors, or None.
-        teacher_views: The teacher views averaged into each target.
-        exclude: A ``training audit`` report whose suspects stay out of training, or None.
-        init_from: A ``.keras`` checkpoint or an export directory to start from, or None.
-        verbose: Keras verbosity.
-    """
-
-    config: TrainConfig
-    data: tuple[str, ...]
-    out: Path
-    unlabelled: tuple[str, ...] = ()
-    teacher: Path | None = None
-    teacher_views: tuple[str, ...] = (ORIGINAL,)
-    exclude: Path | None = None
-    init_from: Path | None = None
-    verbose: int = 1
+    config: TrainConfig  # the preset with the command line's overrides
+    data: tuple[str, ...]  # identity-folder roots, PATH or NAMESPACE=PATH
+    out: Path  # the run directory
+    unlabelled: tuple[str, ...] = ()  # prepared crops without identities (distillation only)
+    teacher: Path | None = None  # the prepare cache holding the teacher's vectors
+    teacher_views: tuple[str, ...] = (ORIGINAL,)  # views averaged into each teacher target
+    exclude: Path | None = None  # a `training audit` report: its suspects stay out of training
+    init_from: Path | None = None  # a .keras checkpoint or an export directory to start from
+    verbose: int = 1  # Keras verbosity
 
     def check_teacher(self) -> None:
         """Check that the teacher inputs fit the config's distillation.

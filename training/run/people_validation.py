@@ -19,6 +19,7 @@ import numpy as np
 
 from training.data.pairs import impostor_index_pairs
 from training.evaluation.verification import cosine_similarities, equal_error_rate
+from training.model.export import joined_layers
 from training.model.network import (
     FEATURE_LAYER,
     TEACHER_PROJECTION,
@@ -120,7 +121,6 @@ class PeopleValidation(keras.callbacks.Callback):
         if not has_teacher_projection(self.model):
             logs[VAL_EER] = self.eer(self.embed(feature_model(self.model)))
             return
-        from training.model.embedding import joined_layers
 
         joined = self.embed(joined_layers(self.model, (FEATURE_LAYER, TEACHER_PROJECTION)))
         width = self.model.get_layer(FEATURE_LAYER).output.shape[-1]

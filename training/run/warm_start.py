@@ -30,7 +30,7 @@ import numpy as np
 from training.config import HINT_STAGES, stage_hint_head
 from training.data.vectors import unit_rows
 from training.evaluation.embedder import OnnxEmbedder
-from training.model.embedding import embedding_model
+from training.model.export import embedding_model
 from training.model.exported_weights import (
     FoldedConv,
     exported_graph,
