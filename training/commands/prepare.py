@@ -6,7 +6,7 @@ raw set. The crops come from ``facecore.preprocess.FacePreprocessor.align_crop``
 the service runs. Byte-identical files are removed first (same person: one copy kept;
 different people: label noise, every copy dropped). Finished images are logged to
 ``OUT/prepare_log.jsonl``, so an interrupted run resumes where it stopped, and only with the
-settings recorded in ``OUT/prepare_settings.json`` (:mod:`training.crops.settings`); the
+settings recorded in ``OUT/prepare_settings.json`` (:mod:`training.crops.cache`); the
 summary is ``OUT/prepare_report.json``. No TensorFlow is imported.
 """
 

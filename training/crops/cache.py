@@ -2,7 +2,8 @@
 
 Every image of ``ROOT/PERSON/IMAGE`` becomes an aligned RGB PNG crop at
 ``OUT/<root folder name>/<PERSON>/<image stem>.png``; finished images are logged to
-``OUT/prepare_log.jsonl``, so an interrupted run resumes where it stopped.
+``OUT/prepare_log.jsonl``, so an interrupted run resumes where it stopped, and only with the
+settings recorded in ``OUT/prepare_settings.json``.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 from tqdm import tqdm
 
 from facecore.decode import decode_image
 from facecore.errors import FaceCoreError, InvalidImageError
-from facecore.preprocess import FacePreprocessor
+from facecore.preprocess import CONFIDENT_FRACTION, DETECTION_MAX_SIDE, FacePreprocessor
 from facecore.preprocess_config import PreprocessConfig
 from training.crops.report import build_report, find_duplicates
-from training.crops.settings import claim_cache, crop_settings
 from training.data.folders import UNLABELLED, ImageRecord
 
 LOG_NAME = "prepare_log.jsonl"
@@ -177,3 +178,45 @@ def prepare_crops(
     )
     (out / REPORT_NAME).write_text(json.dumps(report, indent=2))
     return report
+
+
+SETTINGS_NAME = "prepare_settings.json"
+
+
+def crop_settings(config: PreprocessConfig) -> dict[str, Any]:
+    """Everything that decides a crop: the preprocessing options and the face-rule constants."""
+    return {
+        **config.to_dict(),
+        "confident_fraction": CONFIDENT_FRACTION,
+        "detection_max_side": DETECTION_MAX_SIDE,
+    }
+
+
+def claim_cache(out: Path, settings: dict[str, Any], log_name: str) -> None:
+    """Record ``settings`` in a new cache, or check them against the ones it was made with.
+
+    Raises:
+        ValueError: The cache was made with other settings, or by a run that recorded none.
+    """
+    stamp = out / SETTINGS_NAME
+    if stamp.is_file():
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+        changed = [
+            f"{key} {recorded.get(key)!r} -> {settings.get(key)!r}"
+            for key in sorted({*recorded, *settings})
+            if recorded.get(key) != settings.get(key)
+        ]
+        if changed:
+            raise ValueError(
+                f"{out} holds crops made with other settings ({'; '.join(changed)}): "
+                "prepare into a new --out, or repeat the recorded settings"
+            )
+        return
+    if (out / log_name).is_file():
+        raise ValueError(
+            f"{out} holds crops of a run that did not record its settings "
+            f"({SETTINGS_NAME}); prepare into a new --out"
+        )
+    partial = stamp.with_suffix(".partial")
+    partial.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    partial.replace(stamp)

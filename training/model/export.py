@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from facecore.metadata import EmbeddingSpec, InputSpec, ModelMetadata, Threshold
-from training.data.terms import terms_of_training
+from training.data.run_info import terms_of_training
 
 FEATURE_LAYER = "feature"
 INPUT_NAME = "image"
