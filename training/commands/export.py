@@ -1,8 +1,7 @@
 """``training export``: the feature model as ONNX + SavedModel + ``metadata.json``.
 
-The exported graph takes raw pixel values (0..255, the model's first layer rescales them)
-and returns L2-normalised embeddings, so the service only has to prepare the pixels with
-``facecore.preprocess.to_model_input`` and compare embeddings by dot product.
+The exported graph (:mod:`training.model.export`) takes raw pixel values and returns
+L2-normalised embeddings, as the service serves them.
 """
 
 from __future__ import annotations

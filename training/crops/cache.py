@@ -1,9 +1,7 @@
-"""The crop cache of ``training prepare``: detect, align and write each image's crop, logged.
+"""The crop cache of ``training prepare`` (:mod:`training.commands.prepare`), logged and resumed.
 
-Every image of ``ROOT/PERSON/IMAGE`` becomes an aligned RGB PNG crop at
-``OUT/<root folder name>/<PERSON>/<image stem>.png``; finished images are logged to
-``OUT/prepare_log.jsonl``, so an interrupted run resumes where it stopped, and only with the
-settings recorded in ``OUT/prepare_settings.json``.
+Each image's aligned crop is written once, its result logged to ``OUT/prepare_log.jsonl``; a
+cache is only resumed with the settings recorded in ``OUT/prepare_settings.json``.
 """
 
 from __future__ import annotations
