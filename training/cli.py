@@ -1,8 +1,9 @@
 """Command line entry point: ``python -m training COMMAND``, one per entry of ``COMMANDS``.
 
-Each sub-command lives in its own module, which exposes ``add_arguments(parser)``
-and ``run(args) -> int``. Modules are imported lazily so that ``--help`` is fast and
-``prepare`` does not pay for importing TensorFlow.
+Each sub-command lives in its own module of :mod:`training.commands`, which exposes
+``add_arguments(parser)`` and ``run(args) -> int`` and raises ``OSError`` / ``ValueError``
+for a bad input. The libraries below ``commands`` never see argparse. TensorFlow is imported
+only inside ``run``, so that ``--help`` is fast and ``prepare`` does not pay for it.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The command line's commands: one module per command, its options and ``run``."""
+"""The command line: one module per command (its options and ``run``), plus shared options."""

@@ -1,4 +1,4 @@
-"""The held-out pair options that ``evaluate``, ``compare`` and the research tools share."""
+"""The held-out pair options ``evaluate``, ``compare`` and the research tools share (no command)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from training.evaluation.heldout import MIN_IMPOSTORS
 
 
 def add_pair_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the options of :func:`folder_pairs` and of scoring (``evaluate``, ``compare``)."""
+    """Register the options of :func:`training.evaluation.heldout.folder_pairs` and of scoring."""
     parser.add_argument(
         "--data",
         nargs="+",
