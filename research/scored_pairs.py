@@ -36,7 +36,7 @@ class ScoredPairs:
 
 
 def load_scored_pairs(
-    split: Path | None, data: list[str], impostors: int, seed: int
+    split: Path | None, data: list[str], impostors: int | None, seed: int
 ) -> ScoredPairs:
     """The pairs of the people under ``data`` (held out by ``split`` where given)."""
     pairs, source, identity_of = folder_pairs(split, data, impostors, seed)
