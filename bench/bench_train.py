@@ -23,9 +23,9 @@ import tensorflow as tf  # noqa: E402
 
 from bench.cpu_reference import matmul_gflops, timed  # noqa: E402
 from bench.results_file import write_result
-from training.layers import AMSoftmax  # noqa: E402
-from training.losses import AMSoftmaxLoss  # noqa: E402
-from training.model import build_resnet18, wrap_cnn  # noqa: E402
+from training.model.layers import AMSoftmax  # noqa: E402
+from training.model.losses import AMSoftmaxLoss  # noqa: E402
+from training.model.network import build_resnet18, wrap_cnn  # noqa: E402
 
 LAYOUTS = [  # (input size, channels, stage-1 stride)
     (224, 1, 2),

@@ -31,7 +31,7 @@ from facecore.decode import decode_image
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor
-from training.folders import scan_identity_folders
+from training.data.folders import scan_identity_folders
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 WILD = ("celeba_subset", "celeba_aligned_small", "frll", "taiwan_frontal")

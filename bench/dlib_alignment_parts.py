@@ -8,7 +8,8 @@ import numpy as np
 
 from facecore.align import similarity_transform
 from facecore.preprocess import FacePreprocessor
-from training.metrics import unit_rows, verification_report
+from training.data.vectors import unit_rows
+from training.evaluation.verification import verification_report
 
 # dlib's 5-point chip template (get_face_chip_details, dlib/image_transforms/interpolation.h):
 # where landmarks 0..4 of shape_predictor_5_face_landmarks land in a chip, before padding.

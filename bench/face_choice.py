@@ -26,7 +26,7 @@ from facecore.detect import Face
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor, largest_confident_face
-from training.folders import scan_identity_folders
+from training.data.folders import scan_identity_folders
 
 Rule = Callable[[list[Face]], Face]
 

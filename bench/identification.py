@@ -3,7 +3,8 @@
 Per held-out set (one photo folder) and pooled: everyone with 2+ photos is enrolled with their
 first photo; their second is a mated search. Non-mated searches: held-out people with one photo
 (never enrolled), and each enrolled person's second photo against the gallery without them.
-Photos go through the service's code (:mod:`training.photo_embedder`: FacePreprocessor + the
+Photos go through the service's code (:mod:`training.evaluation.photo_embedder`: FacePreprocessor +
+the
 ONNX model); photos whose face is not detected are left out and counted. The threshold and its
 ``fpir_bound`` come from ``app.inference.verdict`` at the gallery's size, either from the
 model's metadata ("served") or, for sets of ``MIN_PEOPLE`` people, from points calibrated with
@@ -25,10 +26,15 @@ from scipy.stats import beta
 from app.inference.verdict import identification_threshold, operating_points
 from bench.results_file import write_result
 from facecore.metadata import FarCalibration, ModelMetadata
-from training.cross_set import MIN_PEOPLE, calibrate_strict_points, with_strict_points
-from training.cross_set import within_set_pairs as set_pairs
-from training.photo_embedder import Photo, embed_photos, heldout_photos, model_key
-from training.recalibrate import CACHE_DIR
+from training.evaluation.cross_set import MIN_PEOPLE, calibrate_strict_points, with_strict_points
+from training.evaluation.cross_set import within_set_pairs as set_pairs
+from training.evaluation.photo_embedder import (
+    CACHE_DIR,
+    Photo,
+    embed_photos,
+    heldout_photos,
+    model_key,
+)
 
 FPIR_TARGET = 0.01  # FACEVERIFY_IDENTIFY_FPIR's default
 

@@ -22,9 +22,9 @@ from facecore.align import TEMPLATES, align_face
 from facecore.decode import decode_image
 from facecore.preprocess import FacePreprocessor
 from facecore.preprocess_config import PreprocessConfig
-from training import teacher_dlib as teacher
-from training.metrics import equal_error_rate
-from training.prepare import LOG_NAME, read_log
+from training.crops.cache import LOG_NAME, read_log
+from training.evaluation.verification import equal_error_rate
+from training.teacher import dlib_backend as teacher
 
 CHIP = 150  # dlib's chip side
 

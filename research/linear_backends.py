@@ -33,8 +33,8 @@ from research.scored_pairs import (
     rescoring_main,
     rescoring_result,
 )
-from training.crop_roots import require_crops_of
-from training.folders import scan_identity_folders
+from training.data.folders import scan_identity_folders
+from training.evaluation.crop_roots import require_crops_of
 
 Backend = tuple[np.ndarray, np.ndarray]  # (mean subtracted, projection matrix)
 
@@ -97,7 +97,7 @@ def mapped(embeddings: np.ndarray, backend: Backend) -> np.ndarray:
 
 def run(args: argparse.Namespace, command: str) -> dict:
     """Fit every backend and compare its scores with the raw cosines on the same pairs."""
-    from training.embedder import OnnxEmbedder
+    from training.evaluation.embedder import OnnxEmbedder
 
     pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
     fit_records = [

@@ -19,7 +19,7 @@ any person's template (the report gives the fewest images and people behind a ke
         --out research/results/score_normalisation.json
 
 Each variant is compared with the raw cosines on the same pairs, with a 95% interval from
-resampling the people (:mod:`training.bootstrap`).
+resampling the people (:mod:`training.evaluation.bootstrap`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ from research.scored_pairs import (
     rescoring_main,
     rescoring_result,
 )
-from training.crop_roots import require_crops_of
-from training.folders import scan_identity_folders
-from training.metrics import cosine_similarities, unit_rows
+from training.data.folders import scan_identity_folders
+from training.data.vectors import unit_rows
+from training.evaluation.crop_roots import require_crops_of
+from training.evaluation.verification import cosine_similarities
 
 NO_COHORT = "no cohort: every person under the cohort roots is evaluated or held out"
 
@@ -142,7 +143,7 @@ def normalised_scores(
 
 def run(args: argparse.Namespace, command: str) -> dict:
     """Score the pairs raw and normalised; return each variant's comparison with raw."""
-    from training.embedder import OnnxEmbedder
+    from training.evaluation.embedder import OnnxEmbedder
 
     pairs = load_scored_pairs(args.split, args.data, args.impostors, args.seed)
     model = OnnxEmbedder(args.model)

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from training.bootstrap import PairOwners, compare_models
-from training.evaluate import folder_pairs
-from training.metrics import cosine_similarities
-from training.pairs import pair_rows
+from training.commands import pair_options
+from training.data.pairs import pair_rows
+from training.evaluation.bootstrap import PairOwners, compare_models
+from training.evaluation.heldout import folder_pairs
+from training.evaluation.verification import cosine_similarities
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ScoredPairs:
 
 
 def load_scored_pairs(
-    split: Path | None, data: list[str], impostors: int, seed: int
+    split: Path | None, data: list[str], impostors: int | None, seed: int
 ) -> ScoredPairs:
     """The pairs of the people under ``data`` (held out by ``split`` where given)."""
     pairs, source, identity_of = folder_pairs(split, data, impostors, seed)
@@ -60,12 +61,9 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_pair_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that choose the held-out pairs, their resampling and the output file."""
-    parser.add_argument("--split", type=Path, help="a run's split.json: its held-out people")
-    parser.add_argument("--data", nargs="+", required=True, help="roots of the pairs' people")
-    parser.add_argument("--impostors", type=int, default=200_000, help="impostor pairs")
+    """The held-out pair options of ``training evaluate``, their resampling and the output file."""
+    pair_options.add_pair_arguments(parser)
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
 
 
@@ -78,7 +76,8 @@ def rescoring_result(
     **details,
 ) -> dict:
     """What a rescoring experiment reports: each variant's scores of ``pairs`` against ``raw``
-    (95% intervals over people, :func:`training.bootstrap.compare_models`), with ``details``.
+    (95% intervals over people, :func:`training.evaluation.bootstrap.compare_models`), with
+    ``details``.
     """
     variants = {
         name: compare_models(pairs.owners, raw, scores, args.resamples, args.seed)

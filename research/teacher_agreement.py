@@ -1,7 +1,7 @@
 """How closely a checkpoint follows its teacher on the people it trained on and on new people.
 
 For each checkpoint, the hint loss (1 - cosine of the training-only ``teacher_projection`` to
-the centred teacher vector; :mod:`training.distillation`) on a seeded sample of its run's
+the centred teacher vector; :mod:`training.model.distillation`) on a seeded sample of its run's
 training images, on its validation images and on its held-out people's images, per set. If
 the loss on held-out people stays far above the training people's, the student has learned
 each training person's teacher vector rather than the teacher's function of a face.
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.results_file import write_result
-from training.distill_data import packed_teacher
-from training.folders import ImageRecord
-from training.images import load_image
-from training.metrics import unit_rows
-from training.teacher_cache import load_teacher_embeddings
+from training.data.folders import ImageRecord
+from training.data.images import load_image
+from training.data.vectors import unit_rows
+from training.teacher.cache import load_teacher_embeddings
+from training.teacher.targets import packed_teacher
 
 GROUPS = ("train", "validation", "heldout")
 SHOWN = ("all", "celeba_subset", "celeba_aligned_small")  # printed; the JSON has every set
@@ -55,8 +55,8 @@ def projection_model(checkpoint: Path):
     """The checkpoint cut at its training-only teacher projection."""
     import keras
 
-    from training.export import load_checkpoint
-    from training.model import TEACHER_PROJECTION
+    from training.model.export import load_checkpoint
+    from training.model.network import TEACHER_PROJECTION
 
     model = load_checkpoint(checkpoint)
     return keras.Model(model.inputs, model.get_layer(TEACHER_PROJECTION).output)

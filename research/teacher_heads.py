@@ -32,10 +32,10 @@ from research.scored_pairs import (
     rescoring_main,
     rescoring_result,
 )
-from training.distill_data import centred, crop_keys
-from training.folders import ImageRecord, scan_identity_folders, scan_unlabelled_folders
-from training.metrics import unit_rows
-from training.teacher_cache import load_teacher_embeddings
+from training.data.folders import ImageRecord, scan_identity_folders, scan_unlabelled_folders
+from training.data.vectors import unit_rows
+from training.teacher.cache import load_teacher_embeddings
+from training.teacher.targets import centred, crop_keys
 
 RIDGE_STRENGTHS = (
     1e-6,
@@ -176,7 +176,7 @@ class PoolTaps:
 
     def run(self, paths: Sequence[Path], batch_size: int = 64) -> dict[str, np.ndarray]:
         """``embedding`` (N, D) as served, ``map`` and ``pooled`` as (N, views, d)."""
-        from training.images import load_image
+        from training.data.images import load_image
 
         size, channels = self.bundle.size, self.bundle.channels
         names = [self.session.get_outputs()[0].name, *self.taps.values()]

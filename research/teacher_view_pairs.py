@@ -3,7 +3,8 @@
 The targets a student learns are the teacher's vectors of its training crops; this scores
 the same vectors on the held-out people's pairs: the original view, the mirror view
 (``training teacher --view mirror``) and their unit mean, each against the original with
-95% intervals over people (:func:`training.bootstrap.compare_models`). Pairs whose crops a
+95% intervals over people (:func:`training.evaluation.bootstrap.compare_models`). Pairs whose crops
+a
 view lacks are left out of every variant, so all score the same pairs.
 
     python -m research.teacher_view_pairs --cache data_cache/faces112 \
@@ -21,9 +22,9 @@ import numpy as np
 
 from bench.results_file import write_result
 from research.scored_pairs import add_pair_arguments, load_scored_pairs, print_against_raw
-from training.bootstrap import PairOwners, compare_models
-from training.distill_data import path_keys
-from training.teacher_cache import ORIGINAL, VIEWS, load_teacher_embeddings, mean_of_views
+from training.evaluation.bootstrap import PairOwners, compare_models
+from training.teacher.cache import ORIGINAL, VIEWS, load_teacher_embeddings, mean_of_views
+from training.teacher.targets import path_keys
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

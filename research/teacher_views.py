@@ -5,7 +5,7 @@ once on the unaltered photo. Beyer et al. ("Knowledge distillation: A good teach
 and consistent", CVPR 2022) find such a *fixed teacher* the weakest setting and the student
 best when the teacher sees the very view the student sees. This measures how inconsistent the
 fixed targets are: for photos of a prepare cache it cuts the teacher's own chip, alters it with
-each client degradation of ``training.augment`` alone and with the whole random training
+each client degradation of ``training.data.augment`` alone and with the whole random training
 chain, and reports the cosine of the teacher's vector of each altered chip to its vector of
 the original (mean, 5th percentile). For scale, the same photos' genuine and impostor cosines.
 Each figure twice: on the teacher's unit vectors, and centred as the training targets are
@@ -34,7 +34,7 @@ def alterations(seed: int) -> dict:
     """Name -> function of one float chip (H, W, 3, 0..255): each alteration of training."""
     import tensorflow as tf
 
-    from training import augment
+    from training.data import augment
 
     augmenter = augment.build_augmenter(seed)
     tf.random.set_seed(seed)
@@ -60,7 +60,7 @@ def alterations(seed: int) -> dict:
 
 def sample_entries(cache: Path, images: int, seed: int) -> list[dict]:
     """Up to ``images`` logged in-the-wild photos of the cache, a seeded sample."""
-    from training.prepare import LOG_NAME, read_log
+    from training.crops.cache import LOG_NAME, read_log
 
     entries = [
         entry
@@ -72,7 +72,7 @@ def sample_entries(cache: Path, images: int, seed: int) -> list[dict]:
 
 def teacher_vectors(entries: list[dict], seed: int) -> tuple[np.ndarray, dict, float]:
     """The teacher's vectors of the original chips, of each alteration's, and s per chip."""
-    from training import teacher_dlib as teacher
+    from training.teacher import dlib_backend as teacher
 
     teacher.load_teacher()
     altered = alterations(seed)
@@ -92,7 +92,7 @@ def teacher_vectors(entries: list[dict], seed: int) -> tuple[np.ndarray, dict, f
 
 def unit(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Rows minus ``mean``, back to unit length (as training centres the teacher's vectors)."""
-    from training.distill_data import centred
+    from training.teacher.targets import centred
 
     return centred(vectors, np.ones(len(vectors), np.float32), mean)[0]
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     entries = sample_entries(args.cache, args.images, args.seed)
     if not entries:
         raise SystemExit(f"teacher_views: no {'/'.join(SOURCES)} photos logged in {args.cache}")
-    from training.teacher_cache import load_teacher_embeddings
+    from training.teacher.cache import load_teacher_embeddings
 
     originals, views, seconds = teacher_vectors(entries, args.seed)
     centre = load_teacher_embeddings(args.cache).vectors.mean(axis=0)

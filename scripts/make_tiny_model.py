@@ -1,6 +1,6 @@
 """Build the tiny random-weight model the service tests load: ``tests/fixtures/tiny_model``.
 
-It goes through the real ``training.export`` code path, so the fixture has exactly the
+It goes through the real ``training.model.export`` code path, so the fixture has exactly the
 layout, tensor names and metadata of a real export, only with random weights, a 32x32
 grey input and a 16-dimensional embedding (a few KB of ONNX).
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from facecore.metadata import Threshold
-from training.export import export_model
+from training.model.export import export_model
 
 SIZE = 32
 CHANNELS = 1

@@ -198,7 +198,7 @@ def in_process(model: Path, pairs: list[tuple[Path, Path]]) -> list[float]:
     """Cosine similarities through facecore + the ONNX model, as evaluation computes them."""
     from facecore.decode import decode_image
     from facecore.preprocess import FacePreprocessor
-    from training.embedder import OnnxEmbedder
+    from training.evaluation.embedder import OnnxEmbedder
 
     embedder = OnnxEmbedder(model)
     preprocessor = FacePreprocessor(embedder.bundle.preprocess)

@@ -14,7 +14,7 @@ from bench.peer.our_system import OnnxFaceSystem
 from facecore.decode import decode_image
 from facecore.model_bundle import ModelBundle, ModelBundleError
 from facecore.onnx_model import OnnxModel
-from training.embedder import OnnxEmbedder
+from training.evaluation.embedder import OnnxEmbedder
 
 
 def edited_copy(tmp_path, edit_metadata=None, edit_files=None):

@@ -1,7 +1,8 @@
 """Training and serving feed the model identical pixels for the same photo.
 
 The training side caches aligned crops with ``python -m training prepare`` and reads them back
-with ``training.images.load_image``; the service detects, aligns and embeds uploaded bytes. Both
+with ``training.data.images.load_image``; the service detects, aligns and embeds uploaded bytes.
+Both
 go through facecore, so the embeddings of one photo must agree.
 """
 
@@ -14,8 +15,8 @@ import numpy as np
 import pytest
 
 from training.cli import main as training_cli
-from training.embedder import OnnxEmbedder
-from training.images import load_image
+from training.data.images import load_image
+from training.evaluation.embedder import OnnxEmbedder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = FIXTURES / "tiny_model"

@@ -1,8 +1,9 @@
 """Command line entry point: ``python -m training COMMAND``, one per entry of ``COMMANDS``.
 
-Each sub-command lives in its own module, which exposes ``add_arguments(parser)``
-and ``run(args) -> int``. Modules are imported lazily so that ``--help`` is fast and
-``prepare`` does not pay for importing TensorFlow.
+Each sub-command lives in its own module of :mod:`training.commands`, which exposes
+``add_arguments(parser)`` and ``run(args) -> int`` and raises ``OSError`` / ``ValueError``
+for a bad input. The libraries below ``commands`` never see argparse. TensorFlow is imported
+only inside ``run``, so that ``--help`` is fast and ``prepare`` does not pay for it.
 """
 
 from __future__ import annotations
@@ -10,27 +11,18 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "prepare": ("training.prepare", "detect, align and cache faces from identity folders"),
-    "teacher": (
-        "training.teacher",
-        "embed every prepared face once with the teacher (dlib, or its ONNX export)",
-    ),
-    "morph": ("training.morph", "new faces for the teacher to label: morphs of two people"),
-    "train": ("training.train", "train the AM-Softmax ResNet18 on prepared faces"),
-    "audit": ("training.audit", "list crops the teacher places far from their own person"),
-    "evaluate": ("training.evaluate", "verification metrics on held-out identities or pairs"),
-    "calibrate": (
-        "training.recalibrate",
-        "strict points on held-out photos as served, with cross-set FAR margins",
-    ),
-    "compare": ("training.compare", "two exported models on the same pairs, with error bars"),
-    "soup": ("training.soup", "average the weights of several runs from the same start"),
-    "export": ("training.export", "export the feature model as ONNX + SavedModel"),
-    "convert-dlib": (
-        "training.convert_dlib",
-        "dlib's public-domain face ResNet (the teacher) as an export of ours",
-    ),
+COMMANDS: dict[str, str] = {  # name -> help; the module is training.commands.<name, with _>
+    "prepare": "detect, align and cache faces from identity folders",
+    "teacher": "embed every prepared face once with the teacher (dlib, or its ONNX export)",
+    "morph": "new faces for the teacher to label: morphs of two people",
+    "train": "train the AM-Softmax ResNet18 on prepared faces",
+    "audit": "list crops the teacher places far from their own person",
+    "evaluate": "verification metrics on held-out identities or pairs",
+    "calibrate": "strict points on held-out photos as served, with cross-set FAR margins",
+    "compare": "two exported models on the same pairs, with error bars",
+    "soup": "average the weights of several runs from the same start",
+    "export": "export the feature model as ONNX + SavedModel",
+    "convert-dlib": "dlib's public-domain face ResNet (the teacher) as an export of ours",
 }
 
 
@@ -42,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the face-embedding model. `python -m training COMMAND --help` for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
+        module_name = f"training.commands.{name.replace('-', '_')}"
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         command_parser.set_defaults(module_name=module_name)
         importlib.import_module(module_name).add_arguments(command_parser)

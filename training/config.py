@@ -14,7 +14,7 @@ SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("float32", "mixed")
 DISTILL_KINDS = ("none", "projection", "similarity", "both")
 VALIDATION_KINDS = ("images", "people")
-# Stages whose output map can feed a hint head (``training.model.wrap_distillation``), each
+# Stages whose output map can feed a hint head (``training.model.network.wrap_distillation``), each
 # weighted by its ``stage<N>_hint_weight`` field.
 HINT_STAGES = (2, 3)
 
@@ -39,7 +39,7 @@ class TrainConfig:
     margin: float = 0.35
     always_subtract: bool = False
     dropout: float = 0.5
-    bn_momentum: float = 0.9  # see training.model.BN_MOMENTUM
+    bn_momentum: float = 0.9  # see training.model.network.BN_MOMENTUM
     epochs: int = 20
     batch_size: int = 64
     steps_per_epoch: int | None = None  # None: one pass over the training images
@@ -52,7 +52,7 @@ class TrainConfig:
     validation_fraction: float = 0.1  # share of the training people's images, or of the people
     holdout_fraction: float = 0.15  # share of people held out (identity split only)
     # Share of the people left after the hold-out (and of the unlabelled faces) that the run
-    # uses at all, drawn with split_seed: < 1 for data-scaling studies (training.data).
+    # uses at all, drawn with split_seed: < 1 for data-scaling studies (training.data.datasets).
     people_fraction: float = 1.0
     seed: int = 0  # weights, shuffling, augmentation
     split_seed: int = 0  # who is held out and who validates: replicate runs keep it, vary seed
@@ -61,19 +61,20 @@ class TrainConfig:
     augment: bool = True
     client_augment: bool = False  # grey, JPEG, down-up scaling, rotation, colour (augment.py)
     erase: float = 0.0  # share of training images with a random rectangle erased (augment.py)
-    distill: str = "none"  # teacher terms added to AM-Softmax (training.distillation)
+    distill: str = "none"  # teacher terms added to AM-Softmax (training.model.distillation)
     classifier_weight: float = 1.0  # weight of the AM-Softmax loss; 0 = teacher terms alone
     projection_weight: float = 10.0  # weight of ProjectionCosineLoss
     similarity_weight: float = 30.0  # weight of SimilarityMatrixLoss
     # > 0: the projection's hint gains an in-batch contrastive term of this weight
-    # (training.distillation.ContrastiveHintLoss) at this softmax temperature.
+    # (training.model.distillation.ContrastiveHintLoss) at this softmax temperature.
     contrastive_weight: float = 0.0
     contrastive_temperature: float = 0.1
-    # Weights of further hint losses, each from a stage's output map (training.model); 0 = no
+    # Weights of further hint losses, each from a stage's output map (training.model.network); 0 =
+    # no
     # head on that stage.
     stage2_hint_weight: float = 0.0
     stage3_hint_weight: float = 0.0
-    # Teacher-mined batches (training.neighbour_batches): groups of an image and its nearest
+    # Teacher-mined batches (training.teacher.neighbours): groups of an image and its nearest
     # training images in the teacher's space, drawn from its `neighbour_pool` nearest; 0 =
     # random batches.
     neighbour_group: int = 0
@@ -145,7 +146,7 @@ class TrainConfig:
         Closed-set accuracy for the per-image split (the original run's figure); the
         margin loss for the identity split, where accuracy on the training people
         saturates long before the embedding stops improving; the verification EER on
-        validation people training never saw (:mod:`training.people_validation`).
+        validation people training never saw (:mod:`training.run.people_validation`).
         """
         if self.validation == "people":
             return ("val_eer", "min")

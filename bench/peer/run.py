@@ -16,7 +16,7 @@ from bench.peer.options import Options
 from bench.peer.our_system import OnnxFaceSystem
 from bench.peer.scoring import PairSet, embedded_mask, make_pairs, pair_mask
 from bench.peer.selection import folder_records, heldout_people, raw_records, sample_people
-from training.folders import ImageRecord
+from training.data.folders import ImageRecord
 
 
 def select_records(options: Options) -> list[ImageRecord]:

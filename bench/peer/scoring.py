@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.peer.embedders import Embedded
-from training.folders import ImageRecord, group_by_identity
-from training.pairs import genuine_pairs, impostor_pairs
+from training.data.folders import ImageRecord, group_by_identity
+from training.data.pairs import genuine_pairs, impostor_pairs
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def make_pairs(records: Sequence[ImageRecord], max_impostors: int, seed: int) ->
 
     Args:
         records: The images, in the order their embeddings will be listed.
-        max_impostors: Impostor pairs to sample (``training.pairs.impostor_pairs``).
+        max_impostors: Impostor pairs to sample (``training.data.pairs.impostor_pairs``).
         seed: Seed of the impostor sampling.
 
     Returns:

@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.folders import (
+from training.data.folders import (
     IMAGE_SUFFIXES,
     ImageRecord,
     group_by_identity,

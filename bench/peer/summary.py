@@ -9,8 +9,8 @@ import numpy as np
 
 from bench.peer.embedders import Embedded
 from bench.peer.scoring import PairSet, pair_scores
-from training.folders import ImageRecord
-from training.metrics import verification_report
+from training.data.folders import ImageRecord
+from training.evaluation.verification import verification_report
 
 
 def timing(seconds: Sequence[float]) -> dict[str, float]:
@@ -40,7 +40,7 @@ def failures(results: Sequence[Embedded], records: Sequence[ImageRecord]) -> dic
 
 
 def metrics(results: Sequence[Embedded], pairs: PairSet, metric: str, seed: int) -> dict:
-    """Verification figures of one system on ``pairs`` (see ``training.metrics``).
+    """Verification figures of one system on ``pairs`` (see ``training.evaluation.verification``).
 
     Args:
         results: The system's embeddings, None where it found no face.

@@ -3,9 +3,9 @@
 import json
 
 import numpy as np
-from test_evaluate import TINY_MODEL, write_faces
 
 from research.linear_backends import class_scatter, fit_backends, main
+from tests.training.test_evaluate import TINY_MODEL, write_faces
 
 
 def labelled_points(people: int = 40, each: int = 5, size: int = 6, seed: int = 0):

@@ -3,9 +3,9 @@
 import json
 
 import numpy as np
-from test_evaluate import TINY_MODEL, write_faces
 
 from research.score_normalisation import centroid_cohort, cohort_paths, main, normalised_scores
+from tests.training.test_evaluate import TINY_MODEL, write_faces
 
 
 def unit_rows(count: int, seed: int) -> np.ndarray:

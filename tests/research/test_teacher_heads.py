@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 from teacher_factory import embedded_cache, needs_dlib
-from test_evaluate import TINY_MODEL
 
 from research.teacher_heads import fit_head, main, ridge_fits, served_join
+from tests.training.test_evaluate import TINY_MODEL
 
 
 def test_ridge_recovers_a_linear_map_when_barely_regularised():

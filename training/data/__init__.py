@@ -1,0 +1,1 @@
+"""Training data on disk: identity folders, images, augmentation, datasets, pairs."""

@@ -1,0 +1,1 @@
+"""Verification metrics, bootstrap intervals, calibration and plots."""

@@ -1,0 +1,1 @@
+"""The networks: ResNet18, custom layers, losses, distillation heads, dlib's ResNet."""

@@ -1,0 +1,1 @@
+"""A training run: its inputs, data, callbacks, distribution, warm start and record."""

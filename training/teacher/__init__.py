@@ -1,0 +1,1 @@
+"""The teacher stage: embed prepared crops with the teacher; its cache and targets."""
