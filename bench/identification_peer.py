@@ -22,7 +22,7 @@ from PIL import Image
 from bench.identification import FPIR_TARGET, measure
 from bench.peer.dlib_peer import DlibPeer, peer_missing
 from bench.results_file import write_result
-from training.photo_embedder import Photo, heldout_photos
+from training.evaluation.photo_embedder import Photo, heldout_photos
 
 _PEER: DlibPeer | None = None
 
