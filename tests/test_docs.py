@@ -148,3 +148,18 @@ def test_readme_modules_exist() -> None:
     assert modules, "README.md names no python -m command"
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     assert not missing, f"README.md runs modules that do not exist: {missing}"
+
+
+MAPPED_PACKAGES = ("app", "facecore", "training", "bench")
+
+
+def test_every_product_module_is_on_the_architecture_map():
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    modules = [
+        path.relative_to(ROOT).as_posix()
+        for package in MAPPED_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in path.parts and "migrations" not in path.parts
+    ]
+    missing = [module for module in modules if f"- `{module}` (" not in text]
+    assert missing == [], f"add them to docs/ARCHITECTURE.md's module map: {missing}"
