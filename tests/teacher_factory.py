@@ -44,3 +44,14 @@ def embedded_cache(root: Path) -> Path:
     out = prepared_cache(root)
     assert main(["teacher", "--cache", str(out), "--workers", "1"]) == 0
     return out
+
+
+def assert_knows_who_is_who(cache) -> None:
+    """Two photos of one person are closer in the cache's teacher vectors than two people."""
+    from training.teacher.cache import load_teacher_embeddings
+
+    teacher = load_teacher_embeddings(cache)
+    vector = {key: teacher.vectors[row] for key, row in teacher.index.items()}
+    same = vector["celeba/07201/001085.png"] @ vector["celeba/07201/007710.png"]
+    other = vector["celeba/07201/001085.png"] @ vector["celeba/07337/132009.png"]
+    assert same > other
