@@ -30,7 +30,7 @@ from fixture_paths import TINY_MODEL
 from PIL import Image
 from servers import free_port, wait_ready
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [ROOT / "models" / name for name in ("dlib-resnet-v1", "resnet18-2.7.0")]
 MODELS = [model for model in SHIPPED if (model / "model.onnx").is_file()] or [TINY_MODEL]
 MECHANICS_ONLY = "tiny-model-mechanics-only"

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_paths import FIXTURES, TINY_MODEL
 
 from training.cli import main as training_cli
 from training.data.images import load_image
 from training.evaluation.embedder import OnnxEmbedder
 
-FIXTURES = Path(__file__).parent / "fixtures"
-TINY_MODEL = FIXTURES / "tiny_model"
 PHOTOS = [FIXTURES / "faces/celeba/07201/001085.jpg", FIXTURES / "faces/orl/s1/1.pgm"]
 
 
