@@ -151,11 +151,6 @@ async function loadModel(attempt) {
   }
 }
 
-function chosenPoint() {
-  const far = $("point").value;
-  return points.find((p) => (far === "" ? p.far === null && p.default : String(p.far) === far));
-}
-
 // ---------------------------------------------------------------- compare: photos
 const photos = { 1: null, 2: null };
 let activeSlot = 1;
@@ -361,6 +356,9 @@ function drawScale(answer) {
   marker.className = "marker";
   marker.style.left = at(answer.similarity);
   marker.title = `similarity ${answer.similarity.toFixed(3)}`;
+  const value = document.createElement("span");
+  value.textContent = `similarity ${answer.similarity.toFixed(3)}`;
+  marker.append(value);
   scale.append(marker);
   for (const [value, side] of [[low, "left"], [high, "right"]]) {
     const end = document.createElement("span");
@@ -423,6 +421,7 @@ async function openPerson(id) {
   resetRemove();
   try {
     const person = await call(`people/${encodeURIComponent(id)}`);
+    if (!currentPerson || currentPerson.id !== person.id) $("enrol-files").value = "";
     currentPerson = person;
     $("person-title").textContent = person.display_name ? `${person.display_name} (${person.id})` : person.id;
     const list = $("person-faces");
@@ -478,10 +477,11 @@ async function removePerson() {
   }
   try {
     await call(`people/${encodeURIComponent(currentPerson.id)}`, { method: "DELETE" });
+    const removed = currentPerson.id;
     $("person-card").hidden = true;
-    $("people-status").textContent = `${currentPerson.id} was removed.`;
     currentPerson = null;
     await loadPeople(pageStack[pageStack.length - 1] || null);
+    $("people-status").textContent = `${removed} was removed. ${$("people-status").textContent}`;
   } catch (error) {
     $("person-error").textContent = plain(error);
   } finally {
@@ -504,7 +504,7 @@ async function enrol(event) {
       const name = files[index] ? files[index].name : `photo ${index + 1}`;
       return result.error ? `${name}: ${plain(new ApiError(result.error.code, result.error.message))}` : `${name}: enrolled.`;
     });
-    $("enrol-result").textContent = lines.join(" ");
+    $("enrol-files").value = "";
     const id = currentPerson.id;
     await openPerson(id);
     $("enrol-result").textContent = lines.join(" ");
