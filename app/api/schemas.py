@@ -25,7 +25,7 @@ FACE_CROP_DESCRIPTION = (
 )
 RETURN_CROP_DESCRIPTION = (
     "true: each image's result also holds `crop`, the aligned face the model saw, as a PNG "
-    "data URL (a few tens of KB per image). Default false"
+    "data URL (about 60 KB of base64 for a 150-pixel crop). Default false"
 )
 
 
