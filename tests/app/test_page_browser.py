@@ -13,8 +13,12 @@ with ``CI=true`` they fail instead, as CI installs both (``.ci/run``).
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +46,7 @@ OTHER = FACES / "celeba_heldout" / "07238" / "010481.jpg"
 ENROLLED = FACES / "celeba" / "07201" / "001085.jpg"
 PROBE = FACES / "celeba" / "07201" / "007710.jpg"
 NO_FACE = FACES / "scenes" / "none" / "no_face.jpg"
+TWO_FACES = FACES / "celeba" / "07337" / "132009.jpg"
 API_KEY = "page-test-key"
 SCREENSHOTS = os.environ.get("FACEVERIFY_SCREENSHOTS") == "1"
 WAIT_S = 60
@@ -65,6 +70,51 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/"
     finally:
         stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def proxied_url(base_url: str) -> Iterator[str]:
+    """A reverse proxy serving the service under ``/faces/`` (as a site might), and only there."""
+    upstream = base_url.rstrip("/")
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def forward(self) -> None:
+            if not self.path.startswith("/faces/"):
+                self.send_error(404)
+                return
+            length = int(self.headers.get("content-length") or 0)
+            request = urllib.request.Request(
+                upstream + self.path[len("/faces") :],
+                data=self.rfile.read(length) if length else None,
+                method=self.command,
+                headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+            )
+            try:
+                response = urllib.request.urlopen(request, timeout=WAIT_S)
+            except urllib.error.HTTPError as error:
+                response = error
+            body = response.read()
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = do_PATCH = forward  # noqa: N815 (http.server names)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/faces/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +235,25 @@ def test_a_photo_without_a_face_gets_its_message_beside_it(browser, base_url):
     assert browser.find_element("id", "error-1").text == ""
     assert not browser.find_element("id", "result").is_displayed()
     assert green_pixels(browser, 1) > 100  # the good photo still shows its face
+
+
+def test_the_face_used_is_marked_when_there_are_several(browser, base_url):
+    needs_real_model()
+    open_page(browser, base_url)
+    compare(browser, SAME_1, TWO_FACES)
+    assert wait_text(browser, "verdict", "Same person", "Not the same") == "Not the same person"
+    assert "faces found; the one compared is boxed" in browser.find_element("id", "faces-2").text
+
+
+def test_the_page_works_behind_a_proxy_under_a_path_prefix(browser, proxied_url):
+    """Every request goes under the prefix: the proxy answers 404 to anything outside it."""
+    needs_real_model()
+    open_page(browser, proxied_url)
+    compare(browser, SAME_1, SAME_2)
+    assert wait_text(browser, "verdict", "Same person", "Not the same") == "Same person"
+    browser.find_element("id", "tab-people").click()
+    wait_text(browser, "people-status", "Nobody", "Showing")
+    assert browser.find_element("id", "people-error").text == ""
 
 
 def test_without_the_key_the_page_says_one_is_needed(browser, base_url):
