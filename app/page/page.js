@@ -126,7 +126,10 @@ function setupKey() {
 let points = [];
 
 function pointLabel(point) {
-  if (point.far === null) return `${point.name.replace(/_/g, " ")} (default)`;
+  if (point.far === null) {
+    const name = point.name.replace(/_/g, " ");
+    return !point.default ? name : name === "default" ? "the model's default" : `${name} (default)`;
+  }
   return `at most ${point.far} false accepts (1 in ${Math.round(1 / point.far).toLocaleString("en")})`;
 }
 
