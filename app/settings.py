@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     )
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    page: bool = Field(
+        True, description="Serve the browser page (compare, people) at /; false: / is 404."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     data_dir: Path = Field(Path("var"), description="Holds the SQLite gallery database.")

@@ -38,6 +38,7 @@ NOT_SETTINGS = {
     "FACEVERIFY_UID": "docker-compose.yml: user id the training containers run as",
     "FACEVERIFY_GID": "docker-compose.yml: group id the training containers run as",
     "FACEVERIFY_SKIP_CONTAINER_CHECK": ".ci/run: skip the Docker check on a machine without it",
+    "FACEVERIFY_SCREENSHOTS": "tests/app/test_page_browser.py: write the page's screenshots",
     "FACEVERIFY_OLD_ENCRYPTION_KEY": "python -m app.gallery encrypt: the key being replaced",
     "FACEVERIFY_MAX_INFLIGHT_BODY_BYTES": "replaced by MEMORY_BUDGET_BYTES; refused by name",
     "FACEVERIFY_API_KEY": "the misspelling the docs show being refused (did you mean API_KEYS?)",

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
+import cv2
+import numpy as np
+
 from app.api.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
-from app.api.schemas import EmbedFailure, EmbedResult, ErrorDetail, FaceInfo, ImageFaces, ModelInfo
+from app.api.schemas import (
+    EmbedFailure,
+    EmbedResult,
+    ErrorDetail,
+    FaceInfo,
+    ImageFaces,
+    ModelInfo,
+    OperatingPointInfo,
+)
 from app.errors import ApiError
 from app.gallery.records import FaceRecord, Person
 from app.gallery.service import Gallery
@@ -21,6 +33,48 @@ def model_info(service: FaceService) -> ModelInfo:
     )
 
 
+def operating_points_info(service: FaceService) -> list[OperatingPointInfo]:
+    """List the served model's operating points, most lenient first; the default one marked.
+
+    A model whose metadata has no table still has its default threshold, listed alone.
+    """
+    metadata = service.model_metadata
+    default = metadata.default_operating_point
+    points = [
+        OperatingPointInfo(
+            name=point.name,
+            cosine=point.cosine,
+            far=point.far_target,
+            measured_far=point.far,
+            tar=point.tar,
+            default=point.far_target is None and point.name == default,
+        )
+        for point in metadata.operating_points
+    ]
+    if not any(point.default for point in points):
+        threshold = metadata.threshold
+        points.append(
+            OperatingPointInfo(
+                name=default,
+                cosine=threshold.cosine,
+                far=None,
+                measured_far=threshold.far,
+                tar=threshold.tar,
+                default=True,
+            )
+        )
+    return sorted(points, key=lambda point: point.cosine)
+
+
+def crop_data_url(pixels: np.ndarray) -> str:
+    """Encode the model's uint8 input pixels (RGB or grey) as a PNG data URL."""
+    image = pixels if pixels.shape[-1] == 1 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    ok, png = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 image
+        raise RuntimeError("PNG encoding failed")
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
+
+
 def embed_result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:
     """One image's /embed result: its embedding and face, or its error."""
     if isinstance(outcome, ApiError):
@@ -31,6 +85,7 @@ def embed_result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:
         face=faces.face,
         faces_detected=faces.faces_detected,
         fallback=faces.fallback,
+        crop=faces.crop,
     )
 
 
@@ -46,7 +101,10 @@ def image_faces(embedded: Embedded) -> ImageFaces:
             landmarks=face.landmarks.astype(float).tolist(),
         )
     )
-    return ImageFaces(face=info, faces_detected=embedded.faces_detected, fallback=embedded.fallback)
+    crop = None if embedded.crop is None else crop_data_url(embedded.crop)
+    return ImageFaces(
+        face=info, faces_detected=embedded.faces_detected, fallback=embedded.fallback, crop=crop
+    )
 
 
 def enrol_results(

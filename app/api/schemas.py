@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 _B64 = "/9j/4AAQSkZJRgABAQAAAQABAAD..."
 
@@ -15,6 +22,10 @@ FACE_CROP_DESCRIPTION = (
     "true: the images are ready-made face crops, embedded whole (not re-aligned) once a face "
     "found in them passes the quality gate. Default false: the face is detected and aligned. "
     "Either way an image without a face gets 422 no_face"
+)
+RETURN_CROP_DESCRIPTION = (
+    "true: each image's result also holds `crop`, the aligned face the model saw, as a PNG "
+    "data URL (about 60 KB of base64 for a 150-pixel crop). Default false"
 )
 
 
@@ -62,6 +73,20 @@ class ImageFaces(BaseModel):
         description="true when a fallback (padding, centre crop) "
         "was needed to find or frame the face",
     )
+    crop: str | None = Field(
+        None,
+        description="the aligned face the model saw, data:image/png;base64,...; only with "
+        "return_crop=true (left out otherwise)",
+        examples=["data:image/png;base64,iVBORw0KGgo..."],
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_crop(self, handler: SerializerFunctionWrapHandler):
+        """Leave ``crop`` out of answers that did not ask for it."""
+        data = handler(self)
+        if data.get("crop") is None:
+            data.pop("crop", None)
+        return data
 
 
 class EmbedResult(ImageFaces):
@@ -110,6 +135,7 @@ class EmbedJsonRequest(BaseModel):
 
     images: list[str] = Field(min_length=1, description="base64 image files (JPEG, PNG, ...)")
     face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
+    return_crop: bool = Field(False, description=RETURN_CROP_DESCRIPTION)
 
 
 FAR_DESCRIPTION = (
@@ -131,6 +157,7 @@ class VerifyJsonRequest(BaseModel):
     threshold: Threshold | None = Field(None, description="overrides the calibrated threshold")
     far: Far | None = Field(None, description=FAR_DESCRIPTION)
     face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
+    return_crop: bool = Field(False, description=RETURN_CROP_DESCRIPTION)
 
 
 class FaceCropOption(BaseModel):
@@ -150,6 +177,18 @@ class VerifyOptions(FaceCropOption):
         if self.threshold is not None and self.far is not None:
             raise ValueError("give either threshold or far, not both")
         return self
+
+
+class EmbedOptions(FaceCropOption):
+    """Non-file fields of /embed: ``face_crop``, ``return_crop``."""
+
+    return_crop: bool = False
+
+
+class PairOptions(VerifyOptions):
+    """Non-file fields of /verify: those of a probe, and ``return_crop``."""
+
+    return_crop: bool = False
 
 
 class HealthResponse(BaseModel):
@@ -173,11 +212,33 @@ class GalleryStatus(BaseModel):
     )
 
 
+class OperatingPointInfo(BaseModel):
+    """One of the served model's operating points (metadata.json), as /verify applies it."""
+
+    name: str = Field(description="what /verify answers in operating_point", examples=["far_0.001"])
+    cosine: float = Field(description="the threshold", examples=[0.948])
+    far: float | None = Field(
+        description="the value of /verify's `far` that selects it; null for a point chosen "
+        "otherwise (best_accuracy)",
+        examples=[0.001],
+    )
+    measured_far: float | None = Field(
+        description="false-accept rate measured on held-out impostor pairs", examples=[0.000998]
+    )
+    tar: float | None = Field(
+        description="true-accept rate measured on held-out pairs", examples=[0.535]
+    )
+    default: bool = Field(description="the point /verify uses when neither far nor threshold")
+
+
 class ReadyResponse(BaseModel):
     """Readiness: the model is loaded and warmed up, the gallery loaded."""
 
     status: str = Field(examples=["ready"])
     model: ModelInfo
+    operating_points: list[OperatingPointInfo] = Field(
+        description="the served model's operating points, most lenient first"
+    )
     runtime: str = Field(examples=["onnxruntime 1.20.0 providers=['CPUExecutionProvider']"])
     gallery: GalleryStatus
 

@@ -17,6 +17,7 @@ class Embedded:
     face: Face | None
     faces_detected: int
     fallback: bool
+    crop: np.ndarray | None = None  # the model's uint8 input pixels, kept when asked for
 
 
 @dataclass(frozen=True)

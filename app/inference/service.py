@@ -138,12 +138,12 @@ class FaceService:
             self._model_pool.shutdown(wait=True)
 
     async def embed_many(
-        self, images: list[ImageInput], face_crop: bool = False
+        self, images: list[ImageInput], face_crop: bool = False, keep_crop: bool = False
     ) -> list[Embedded | ApiError]:
         """Embed several images concurrently; a failed image yields its ApiError in place."""
         ticket = self._require_scheduler().ticket()
         outcomes = await asyncio.gather(
-            *(self.embed_one(image, face_crop, ticket) for image in images),
+            *(self.embed_one(image, face_crop, ticket, keep_crop) for image in images),
             return_exceptions=True,
         )
         results: list[Embedded | ApiError] = []
@@ -156,12 +156,17 @@ class FaceService:
         return results
 
     async def embed_one(
-        self, image: ImageInput, face_crop: bool = False, ticket: Ticket | None = None
+        self,
+        image: ImageInput,
+        face_crop: bool = False,
+        ticket: Ticket | None = None,
+        keep_crop: bool = False,
     ) -> Embedded:
         """Decode, find, check and align the face, then embed it through the batcher.
 
         ``face_crop``: the client declares the image a ready-made face crop (no detection).
         ``ticket``: the request's place in the preparation scheduler (its images share it).
+        ``keep_crop``: keep the model's input pixels (the aligned crop) in the outcome.
 
         Raises:
             ApiError: The image is invalid, too large, has no (single) face, its face fails
@@ -195,7 +200,8 @@ class FaceService:
             embedding = await batcher.embed(prepared.pixels)
         except BatcherClosedError as exc:
             raise ModelNotReadyError("the service is shutting down") from exc
-        return Embedded(embedding, prepared.face, prepared.faces_detected, prepared.fallback)
+        crop = prepared.pixels.clip(0, 255).astype(np.uint8) if keep_crop else None
+        return Embedded(embedding, prepared.face, prepared.faces_detected, prepared.fallback, crop)
 
     async def verify(
         self,
@@ -204,6 +210,7 @@ class FaceService:
         threshold: float | None = None,
         far: float | None = None,
         face_crop: bool = False,
+        keep_crop: bool = False,
     ) -> Verification:
         """Compare two images by the cosine similarity of their embeddings.
 
@@ -213,6 +220,7 @@ class FaceService:
             threshold: Overrides the model's default threshold.
             far: Use the model's calibrated operating point for this false-accept rate.
             face_crop: Both images are ready-made face crops (no detection).
+            keep_crop: Keep each image's aligned crop (the model's input) in its outcome.
 
         Raises:
             ApiError: Either image failed (the first failure is raised), or ``far`` names
@@ -221,7 +229,8 @@ class FaceService:
         ticket = self._require_scheduler().ticket()
         used, point = verification_threshold(self.model_metadata, threshold, far)
         one, two = await asyncio.gather(
-            self.embed_one(first, face_crop, ticket), self.embed_one(second, face_crop, ticket)
+            self.embed_one(first, face_crop, ticket, keep_crop),
+            self.embed_one(second, face_crop, ticket, keep_crop),
         )
         similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
         return Verification(is_match(similarity, used), similarity, used, point, one, two)

@@ -32,6 +32,21 @@ def verify(client, **fields):
     return client.post("/verify", files=files, data={k: str(v) for k, v in fields.items()})
 
 
+def test_ready_lists_the_operating_points_most_lenient_first(calibrated_client):
+    points = calibrated_client.get("/ready").json()["operating_points"]
+    assert [(p["name"], p["cosine"], p["far"], p["default"]) for p in points] == [
+        ("best_accuracy", 0.5, None, True),
+        ("far_0.01", 0.7, 0.01, False),
+        ("far_0.001", 0.99, 0.001, False),
+    ]
+    assert (points[1]["measured_far"], points[1]["tar"]) == (0.009, 0.8)
+
+
+def test_ready_lists_the_default_threshold_of_a_model_without_a_table(client):
+    (point,) = client.get("/ready").json()["operating_points"]
+    assert (point["cosine"], point["far"], point["default"]) == (0.5, None, True)
+
+
 def test_default_is_the_best_accuracy_point(calibrated_client):
     body = verify(calibrated_client).json()
     assert (body["threshold"], body["operating_point"]) == (0.5, "best_accuracy")

@@ -9,10 +9,10 @@ from app.api.documented_errors import FACE_ERRORS
 from app.api.responses import embed_result, image_faces, model_info
 from app.api.schemas import (
     EmbedJsonRequest,
+    EmbedOptions,
     EmbedResponse,
-    FaceCropOption,
+    PairOptions,
     VerifyJsonRequest,
-    VerifyOptions,
     VerifyResponse,
     request_body,
 )
@@ -35,13 +35,15 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
     Results come in upload order. An image that fails (undecodable, too large, no face, a
     face of too low quality) gets an ``error`` object in its result while the others
     succeed; the status is then still 200. Request-level problems (body, content type,
-    count) get an error status.
+    count) get an error status. ``return_crop=true`` adds each face's aligned crop.
     """
     upload = await read_upload(
         request, ("images",), EmbedJsonRequest, settings.max_images_per_request
     )
-    options = upload.options(FaceCropOption)
-    outcomes = await service.embed_many(upload.images["images"], options.face_crop)
+    options = upload.options(EmbedOptions)
+    outcomes = await service.embed_many(
+        upload.images["images"], options.face_crop, options.return_crop
+    )
     return EmbedResponse(model=model_info(service), results=[embed_result(o) for o in outcomes])
 
 
@@ -60,15 +62,17 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
     threshold``. The threshold is the model's default operating point (the most accurate on
     held-out photo pairs), the calibrated point of ``far`` (e.g. ``0.001``; an unknown value
     gets 422 ``unknown_operating_point`` naming the allowed ones), or ``threshold`` itself.
+    ``return_crop=true`` adds each image's aligned face (``crop``, a PNG data URL).
     """
     upload = await read_upload(request, ("image1", "image2"), VerifyJsonRequest, 2)
-    options = upload.options(VerifyOptions)
+    options = upload.options(PairOptions)
     result = await service.verify(
         upload.images["image1"][0],
         upload.images["image2"][0],
         options.threshold,
         options.far,
         options.face_crop,
+        options.return_crop,
     )
     return VerifyResponse(
         verified=result.verified,

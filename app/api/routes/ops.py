@@ -1,22 +1,63 @@
-"""Operational routes: liveness, readiness, metrics, and the docs redirect."""
+"""Operational routes: liveness, readiness, metrics, and the browser page (``app/page/``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from functools import cache
+from importlib.resources import files
 
-from app.api.dependencies import GalleryDep, ServiceDep
-from app.api.responses import model_info
+from fastapi import APIRouter, Request, Response
+
+from app.api.dependencies import GalleryDep, ServiceDep, SettingsDep
+from app.api.responses import model_info, operating_points_info
 from app.api.schemas import ErrorResponse, GalleryStatus, HealthResponse, ReadyResponse
-from app.errors import ModelNotReadyError
+from app.errors import ModelNotReadyError, NotFoundError
 
 router = APIRouter(tags=["operations"])
 
+# The page loads only its own files and speaks only to its own origin: no inline script.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; form-action 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+PAGE_FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "page.js": "text/javascript; charset=utf-8",
+    "page.css": "text/css; charset=utf-8",
+}
+
+
+@cache
+def _page_file(name: str) -> bytes:
+    return files("app").joinpath("page", name).read_bytes()
+
+
+def _page(name: str, settings: SettingsDep) -> Response:
+    """One of the page's files, unless the page is turned off (``FACEVERIFY_PAGE=false``)."""
+    if not settings.page:
+        raise NotFoundError()
+    return Response(_page_file(name), media_type=PAGE_FILES[name], headers=PAGE_HEADERS)
+
 
 @router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    """Send browsers to the interactive documentation."""
-    return RedirectResponse("/docs")
+def page(settings: SettingsDep) -> Response:
+    """Serve the browser page: compare two photos, manage and search people."""
+    return _page("index.html", settings)
+
+
+@router.get("/page.js", include_in_schema=False)
+def page_script(settings: SettingsDep) -> Response:
+    """Serve the page's script."""
+    return _page("page.js", settings)
+
+
+@router.get("/page.css", include_in_schema=False)
+def page_style(settings: SettingsDep) -> Response:
+    """Serve the page's style sheet."""
+    return _page("page.css", settings)
 
 
 @router.head("/health", include_in_schema=False)
@@ -33,7 +74,10 @@ def health() -> HealthResponse:
     responses={503: {"model": ErrorResponse, "description": "Not loaded or warming up"}},
 )
 def ready(service: ServiceDep, gallery: GalleryDep) -> ReadyResponse:
-    """Answer 200 once the model is loaded and warmed up; 503 before and while stopping."""
+    """Answer 200 once the model is loaded and warmed up; 503 before and while stopping.
+
+    Names the model and its operating points (the thresholds ``far`` selects on /verify).
+    """
     if service.draining:
         raise ModelNotReadyError("the service is shutting down")
     if not service.ready or service.metadata is None or not gallery.ready:
@@ -45,7 +89,11 @@ def ready(service: ServiceDep, gallery: GalleryDep) -> ReadyResponse:
         unencrypted_templates=gallery.unencrypted_templates,
     )
     return ReadyResponse(
-        status="ready", model=model_info(service), runtime=service.runtime_name, gallery=status
+        status="ready",
+        model=model_info(service),
+        operating_points=operating_points_info(service),
+        runtime=service.runtime_name,
+        gallery=status,
     )
 
 
