@@ -126,7 +126,7 @@ def test_prepare_with_worker_processes_and_namespace_root(tmp_path):
 def test_prepare_does_not_import_tensorflow(tmp_path):
     code = (
         "import argparse, sys\n"
-        "from training import prepare\n"
+        "from training.commands import prepare\n"
         "parser = argparse.ArgumentParser(); prepare.add_arguments(parser)\n"
         f"prepare.run(parser.parse_args(['--data', {str(images.FACES_DIR / 'orl')!r}, "
         f"'--out', {str(tmp_path / 'cache')!r}, '--workers', '1']))\n"
