@@ -88,6 +88,8 @@ class PreparedFace:
         faces_detected: How many faces the detector found.
         fallback: True when plain detection found nothing and a fallback produced the crop.
         method: ``detected``, ``padded`` or ``center``.
+        faces: Every face the detector found, in the input image's pixels, in detection order
+            (``face`` is one of them); empty for a centre crop.
     """
 
     pixels: np.ndarray
@@ -95,6 +97,7 @@ class PreparedFace:
     faces_detected: int
     fallback: bool
     method: str
+    faces: tuple[Face, ...] = ()
 
 
 class FacePreprocessor:
@@ -121,7 +124,12 @@ class FacePreprocessor:
         aligned = self.align_crop(rgb)
         pixels = to_model_input(aligned.pixels, self.config.size, self.config.channels)
         return PreparedFace(
-            pixels, aligned.face, aligned.faces_detected, aligned.fallback, aligned.method
+            pixels,
+            aligned.face,
+            aligned.faces_detected,
+            aligned.fallback,
+            aligned.method,
+            aligned.faces,
         )
 
     def align_crop(self, rgb: np.ndarray) -> PreparedFace:
@@ -135,7 +143,7 @@ class FacePreprocessor:
         if faces:
             face = self.choose(faces)
             crop = align_face(rgb, face.landmarks, self.config.size, self.config.alignment)
-            return PreparedFace(crop, face, len(faces), method != "detected", method)
+            return PreparedFace(crop, face, len(faces), method != "detected", method, tuple(faces))
         if self.config.no_face_policy == "padded_or_center" and self._is_crop_like(rgb):
             return PreparedFace(self._center_crop(rgb), None, 0, True, "center")
         raise NoFaceError("no face found in the image")

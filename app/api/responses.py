@@ -10,6 +10,7 @@ import numpy as np
 
 from app.api.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
 from app.api.schemas import (
+    DetectedFace,
     EmbedFailure,
     EmbedResult,
     ErrorDetail,
@@ -23,6 +24,7 @@ from app.gallery.records import FaceRecord, Person
 from app.gallery.service import Gallery
 from app.inference.outcomes import Embedded
 from app.inference.service import FaceService
+from facecore.detect import Face
 
 
 def model_info(service: FaceService) -> ModelInfo:
@@ -75,35 +77,54 @@ def crop_data_url(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
 
 
-def embed_result(outcome: Embedded | ApiError) -> EmbedResult | EmbedFailure:
-    """One image's /embed result: its embedding and face, or its error."""
+def embed_result(
+    outcome: Embedded | ApiError, with_faces: bool = False
+) -> EmbedResult | EmbedFailure:
+    """One image's /embed result: its embedding and face, or its error.
+
+    ``with_faces``: also list every detected face (``return_faces``).
+    """
     if isinstance(outcome, ApiError):
         return EmbedFailure(error=ErrorDetail(code=outcome.code, message=outcome.message))
-    faces = image_faces(outcome)
+    faces = image_faces(outcome, with_faces)
     return EmbedResult(
         embedding=outcome.embedding.tolist(),
         face=faces.face,
         faces_detected=faces.faces_detected,
         fallback=faces.fallback,
         crop=faces.crop,
+        faces=faces.faces,
     )
 
 
-def image_faces(embedded: Embedded) -> ImageFaces:
-    """How the face of one image was found, in the uploaded image's pixels."""
-    face = embedded.face
-    info = (
-        None
-        if face is None
-        else FaceInfo(
-            box=[float(value) for value in face.box],
-            confidence=float(face.confidence),
-            landmarks=face.landmarks.astype(float).tolist(),
-        )
+def face_info(face: Face) -> FaceInfo:
+    """One face's box, confidence and landmarks as plain numbers."""
+    return FaceInfo(
+        box=[float(value) for value in face.box],
+        confidence=float(face.confidence),
+        landmarks=face.landmarks.astype(float).tolist(),
     )
+
+
+def image_faces(embedded: Embedded, with_faces: bool = False) -> ImageFaces:
+    """How the face of one image was found, in the uploaded image's pixels.
+
+    ``with_faces``: also list every detected face (``return_faces``), the chosen one marked.
+    """
+    info = None if embedded.face is None else face_info(embedded.face)
     crop = None if embedded.crop is None else crop_data_url(embedded.crop)
+    listed = None
+    if with_faces:
+        listed = [
+            DetectedFace(**face_info(face).model_dump(), chosen=index == embedded.chosen)
+            for index, face in enumerate(embedded.faces)
+        ]
     return ImageFaces(
-        face=info, faces_detected=embedded.faces_detected, fallback=embedded.fallback, crop=crop
+        face=info,
+        faces_detected=embedded.faces_detected,
+        fallback=embedded.fallback,
+        crop=crop,
+        faces=listed,
     )
 
 

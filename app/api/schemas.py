@@ -27,6 +27,11 @@ RETURN_CROP_DESCRIPTION = (
     "true: each image's result also holds `crop`, the aligned face the model saw, as a PNG "
     "data URL (about 60 KB of base64 for a 150-pixel crop). Default false"
 )
+RETURN_FACES_DESCRIPTION = (
+    "true: each image's result also holds `faces`, every face the detector found (at most 20: "
+    "the chosen one and the most confident others), each with its box, landmarks, confidence "
+    "and `chosen` (true for the face that was compared). Default false"
+)
 
 
 class ErrorDetail(BaseModel):
@@ -61,6 +66,14 @@ class FaceInfo(BaseModel):
     )
 
 
+class DetectedFace(FaceInfo):
+    """One face the detector found, in the uploaded image's pixels (after EXIF rotation)."""
+
+    chosen: bool = Field(
+        description="true for the face that was embedded (the result's `face`)", examples=[True]
+    )
+
+
 class ImageFaces(BaseModel):
     """How the face of one image was found."""
 
@@ -79,13 +92,20 @@ class ImageFaces(BaseModel):
         "return_crop=true (left out otherwise)",
         examples=["data:image/png;base64,iVBORw0KGgo..."],
     )
+    faces: list[DetectedFace] | None = Field(
+        None,
+        description="every face the detector found (at most 20, in detection order; the one "
+        "compared has chosen=true; empty when no detection was used); only with "
+        "return_faces=true (left out otherwise)",
+    )
 
     @model_serializer(mode="wrap")
-    def _without_absent_crop(self, handler: SerializerFunctionWrapHandler):
-        """Leave ``crop`` out of answers that did not ask for it."""
+    def _without_absent_options(self, handler: SerializerFunctionWrapHandler):
+        """Leave ``crop`` and ``faces`` out of answers that did not ask for them."""
         data = handler(self)
-        if data.get("crop") is None:
-            data.pop("crop", None)
+        for key in ("crop", "faces"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
 
@@ -136,6 +156,7 @@ class EmbedJsonRequest(BaseModel):
     images: list[str] = Field(min_length=1, description="base64 image files (JPEG, PNG, ...)")
     face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
     return_crop: bool = Field(False, description=RETURN_CROP_DESCRIPTION)
+    return_faces: bool = Field(False, description=RETURN_FACES_DESCRIPTION)
 
 
 FAR_DESCRIPTION = (
@@ -158,6 +179,7 @@ class VerifyJsonRequest(BaseModel):
     far: Far | None = Field(None, description=FAR_DESCRIPTION)
     face_crop: bool = Field(False, description=FACE_CROP_DESCRIPTION)
     return_crop: bool = Field(False, description=RETURN_CROP_DESCRIPTION)
+    return_faces: bool = Field(False, description=RETURN_FACES_DESCRIPTION)
 
 
 class FaceCropOption(BaseModel):
@@ -180,15 +202,17 @@ class VerifyOptions(FaceCropOption):
 
 
 class EmbedOptions(FaceCropOption):
-    """Non-file fields of /embed: ``face_crop``, ``return_crop``."""
+    """Non-file fields of /embed: ``face_crop``, ``return_crop``, ``return_faces``."""
 
     return_crop: bool = False
+    return_faces: bool = False
 
 
 class PairOptions(VerifyOptions):
-    """Non-file fields of /verify: those of a probe, and ``return_crop``."""
+    """Non-file fields of /verify: those of a probe, ``return_crop`` and ``return_faces``."""
 
     return_crop: bool = False
+    return_faces: bool = False
 
 
 class HealthResponse(BaseModel):

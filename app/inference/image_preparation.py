@@ -38,16 +38,45 @@ from facecore.quality import check_crop_detail, check_detected_face, check_face_
 # An image of 4096+ px is decoded reduced, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
 DECODE_REDUCE_TO = 2048
+# At most this many of an image's detected faces are listed (``return_faces``): the chosen one
+# and the most confident others. A crowd photo must not make an answer or its pickle grow.
+MAX_LISTED_FACES = 20
 
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """Model pixels of one image and how its face was found."""
+    """Model pixels of one image and how its face was found.
+
+    ``faces``: the detected faces (at most ``MAX_LISTED_FACES``, in detection order), in the
+    uploaded image's pixels like ``face``; ``chosen``: the index of ``face`` among them (None
+    when no detection was used). Plain numbers and small arrays: the object stays picklable
+    for the preparation processes.
+    """
 
     pixels: np.ndarray
     face: Face | None
     faces_detected: int
     fallback: bool
+    faces: tuple[Face, ...] = ()
+    chosen: int | None = None
+
+
+def listed_faces(
+    faces: tuple[Face, ...], chosen: Face, scale: float
+) -> tuple[tuple[Face, ...], int]:
+    """Bound ``faces`` to ``MAX_LISTED_FACES`` (``chosen`` always kept), mapped by ``1 / scale``.
+
+    Returns the faces, in detection order, and the index of ``chosen`` among them.
+    """
+    kept = set(sorted(range(len(faces)), key=lambda i: -faces[i].confidence)[:MAX_LISTED_FACES])
+    index = next((i for i, face in enumerate(faces) if face is chosen), None)
+    if index is None:  # not one of the list (not expected): list it alone
+        return (chosen.scaled(1 / scale),), 0
+    if index not in kept:
+        kept.remove(min(kept, key=lambda i: faces[i].confidence))
+        kept.add(index)
+    order = sorted(kept)
+    return tuple(faces[i].scaled(1 / scale) for i in order), order.index(index)
 
 
 class ImagePreparer:
@@ -90,11 +119,14 @@ class ImagePreparer:
         preprocessor = self._preprocessor()
         prepared = preprocessor.process(decoded.rgb)
         check_detected_face(decoded.rgb, prepared.face, preprocessor.detector, self.limits)
+        faces, chosen = listed_faces(prepared.faces, prepared.face, decoded.scale)
         return PreparedImage(
             prepared.pixels.astype(np.float32),
-            prepared.face.scaled(1 / decoded.scale),
+            faces[chosen],
             prepared.faces_detected,
             prepared.fallback,
+            faces,
+            chosen,
         )
 
     def _prepare_crop(self, rgb: np.ndarray, scale: float) -> PreparedImage:
@@ -107,8 +139,8 @@ class ImagePreparer:
         if not self.settings.detection:
             check_crop_detail(rgb, self.limits)
             return PreparedImage(pixels.astype(np.float32), None, 0, False)
-        face = check_face_crop(rgb, self._preprocessor(), self.limits)
-        return PreparedImage(pixels.astype(np.float32), face.scaled(1 / scale), 1, False)
+        face = check_face_crop(rgb, self._preprocessor(), self.limits).scaled(1 / scale)
+        return PreparedImage(pixels.astype(np.float32), face, 1, False, (face,), 0)
 
     def _preprocessor(self) -> FacePreprocessor:
         """Return this thread's preprocessor (LiteRT interpreters are not thread-safe)."""

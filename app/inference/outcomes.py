@@ -18,6 +18,8 @@ class Embedded:
     faces_detected: int
     fallback: bool
     crop: np.ndarray | None = None  # the model's uint8 input pixels, kept when asked for
+    faces: tuple[Face, ...] = ()  # the detected faces listed (at most MAX_LISTED_FACES)
+    chosen: int | None = None  # the index of ``face`` in ``faces``
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,15 @@ class FaceService:
         except BatcherClosedError as exc:
             raise ModelNotReadyError("the service is shutting down") from exc
         crop = prepared.pixels.clip(0, 255).astype(np.uint8) if keep_crop else None
-        return Embedded(embedding, prepared.face, prepared.faces_detected, prepared.fallback, crop)
+        return Embedded(
+            embedding,
+            prepared.face,
+            prepared.faces_detected,
+            prepared.fallback,
+            crop,
+            prepared.faces,
+            prepared.chosen,
+        )
 
     async def verify(
         self,

@@ -12,7 +12,9 @@ import pytest
 FACE = images.PHOTO_ONE_FACE.read_bytes()
 FACE_2 = images.PHOTO_ONE_FACE_2.read_bytes()
 PAIR = {"image1": ("a.jpg", FACE), "image2": ("b.jpg", FACE_2)}
-VERIFY_FIELDS = "the fields are image1, image2, threshold, far, face_crop, return_crop"
+VERIFY_FIELDS = (
+    "the fields are image1, image2, threshold, far, face_crop, return_crop, return_faces"
+)
 
 
 def refusal(response) -> str:
@@ -130,8 +132,11 @@ def test_a_non_finite_option_is_refused_as_such(client, field, value):
 @pytest.mark.parametrize(
     ("path", "fields"),
     [
-        ("/verify", {"image1", "image2", "threshold", "far", "face_crop", "return_crop"}),
-        ("/embed", {"images", "face_crop", "return_crop"}),
+        (
+            "/verify",
+            {"image1", "image2", "threshold", "far", "face_crop", "return_crop", "return_faces"},
+        ),
+        ("/embed", {"images", "face_crop", "return_crop", "return_faces"}),
         ("/identify", {"image", "threshold", "top_k", "face_crop"}),
         ("/people/{person_id}/verify", {"image", "threshold", "far", "face_crop"}),
         ("/people/{person_id}/faces", {"images", "face_crop"}),

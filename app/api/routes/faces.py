@@ -35,7 +35,8 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
     Results come in upload order. An image that fails (undecodable, too large, no face, a
     face of too low quality) gets an ``error`` object in its result while the others
     succeed; the status is then still 200. Request-level problems (body, content type,
-    count) get an error status. ``return_crop=true`` adds each face's aligned crop.
+    count) get an error status. ``return_crop=true`` adds each face's aligned crop;
+    ``return_faces=true`` lists every face the detector found (``faces``, at most 20).
     """
     upload = await read_upload(
         request, ("images",), EmbedJsonRequest, settings.max_images_per_request
@@ -44,7 +45,9 @@ async def embed(request: Request, service: ServiceDep, settings: SettingsDep) ->
     outcomes = await service.embed_many(
         upload.images["images"], options.face_crop, options.return_crop
     )
-    return EmbedResponse(model=model_info(service), results=[embed_result(o) for o in outcomes])
+    return EmbedResponse(
+        model=model_info(service), results=[embed_result(o, options.return_faces) for o in outcomes]
+    )
 
 
 @router.post(
@@ -62,7 +65,9 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
     threshold``. The threshold is the model's default operating point (the most accurate on
     held-out photo pairs), the calibrated point of ``far`` (e.g. ``0.001``; an unknown value
     gets 422 ``unknown_operating_point`` naming the allowed ones), or ``threshold`` itself.
-    ``return_crop=true`` adds each image's aligned face (``crop``, a PNG data URL).
+    ``return_crop=true`` adds each image's aligned face (``crop``, a PNG data URL);
+    ``return_faces=true`` lists every face the detector found (``faces``, at most 20), the
+    compared one marked ``chosen``.
     """
     upload = await read_upload(request, ("image1", "image2"), VerifyJsonRequest, 2)
     options = upload.options(PairOptions)
@@ -80,6 +85,6 @@ async def verify(request: Request, service: ServiceDep, settings: SettingsDep) -
         threshold=result.threshold,
         operating_point=result.operating_point,
         model=model_info(service),
-        image1=image_faces(result.first),
-        image2=image_faces(result.second),
+        image1=image_faces(result.first, options.return_faces),
+        image2=image_faces(result.second, options.return_faces),
     )
