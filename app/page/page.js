@@ -190,9 +190,25 @@ function drawPhoto(slot, faces) {
   canvas.hidden = false;
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", `Photo ${slot}`);
+  canvas.dataset.boxes = "0";
   if (!faces || !faces.face) return;
   const [x, y, w, h] = faces.face.box;
   const line = Math.max(2, Math.round(Math.max(canvas.width, canvas.height) / 200));
+  // The other faces found (return_faces): thin, dashed and dimmer, under the chosen one's box.
+  const others = (faces.faces || []).filter((face) => !face.chosen);
+  context.save();
+  context.setLineDash([line * 3, line * 2]);
+  for (const other of others) {
+    const [ox, oy, ow, oh] = other.box;
+    context.lineWidth = Math.max(1, line / 2) + 2;
+    context.strokeStyle = "rgba(0, 0, 0, 0.55)";
+    context.strokeRect(ox, oy, ow, oh);
+    context.lineWidth = Math.max(1, line / 2);
+    context.strokeStyle = "rgba(255, 255, 255, 0.8)";
+    context.strokeRect(ox, oy, ow, oh);
+  }
+  context.restore();
+  canvas.dataset.boxes = String(others.length + 1);
   context.lineWidth = line;
   context.strokeStyle = "#00e676";
   context.strokeRect(x, y, w, h);
@@ -212,13 +228,18 @@ function drawPhoto(slot, faces) {
     context.fillStyle = "#000";
     context.fillText(label, x + line * 2, Math.max(height - line * 2, y - line * 2));
   }
-  canvas.setAttribute("aria-label",
-    `Photo ${slot}, with the face found marked: a box and ${faces.face.landmarks.length} landmarks`);
+  const marked = `the face compared marked: a box and ${faces.face.landmarks.length} landmarks`;
+  canvas.setAttribute("aria-label", others.length
+    ? `Photo ${slot}, with ${marked}; ${others.length} other faces found in thin dashed boxes`
+    : `Photo ${slot}, with ${marked}`);
 }
 
 function describeFaces(slot, faces) {
+  const listed = faces.faces ? faces.faces.length : faces.faces_detected;
+  const shown = listed < faces.faces_detected ? ` (the ${listed} most confident are drawn)` : "";
   const text = faces.faces_detected > 1
-    ? `${faces.faces_detected} faces found; the one compared is boxed and labelled "chosen".`
+    ? `${faces.faces_detected} faces found; the marked one was compared: boxed in green and ` +
+      `labelled "chosen", the others in thin dashed boxes${shown}.`
     : faces.face ? "Face found: box and landmarks drawn." : "Taken whole (no detection).";
   $(`faces-${slot}`).textContent = faces.fallback ? `${text} (found with a fallback)` : text;
   if (faces.crop) {
@@ -273,7 +294,8 @@ async function compare() {
   try {
     const answer = await call("verify", {
       method: "POST",
-      body: form([["image1", photos[1].file], ["image2", photos[2].file], ["far", far], ["return_crop", "true"]]),
+      body: form([["image1", photos[1].file], ["image2", photos[2].file], ["far", far], ["return_crop", "true"],
+        ["return_faces", "true"]]),
     });
     for (const slot of [1, 2]) {
       drawPhoto(slot, answer[`image${slot}`]);
@@ -295,7 +317,7 @@ async function placeImageErrors(first) {
   try {
     const answer = await call("embed", {
       method: "POST",
-      body: form([["images", photos[1].file], ["images", photos[2].file]]),
+      body: form([["images", photos[1].file], ["images", photos[2].file], ["return_faces", "true"]]),
     });
     let placed = false;
     answer.results.forEach((result, index) => {

@@ -242,7 +242,15 @@ def test_the_face_used_is_marked_when_there_are_several(browser, base_url):
     open_page(browser, base_url)
     compare(browser, SAME_1, TWO_FACES)
     assert wait_text(browser, "verdict", "Same person", "Not the same") == "Not the same person"
-    assert "faces found; the one compared is boxed" in browser.find_element("id", "faces-2").text
+    note = browser.find_element("id", "faces-2").text
+    found = int(note.split()[0])
+    assert found >= 2 and "faces found; the marked one was compared" in note
+    # Every face found is drawn (return_faces): the chosen box and a thin one per other face.
+    canvas = browser.find_element("id", "canvas-2")
+    assert canvas.get_attribute("data-boxes") == str(found)
+    assert "other faces found" in canvas.get_attribute("aria-label")
+    assert browser.find_element("id", "canvas-1").get_attribute("data-boxes") == "1"
+    assert green_pixels(browser, 2) > 100
 
 
 def test_the_page_works_behind_a_proxy_under_a_path_prefix(browser, proxied_url):
