@@ -4,12 +4,13 @@ The page draws the other faces with it; without the option the answers are uncha
 """
 
 import base64
+import pickle
 
 import image_factory as images
 import numpy as np
 import pytest
 
-from app.inference.image_preparation import MAX_LISTED_FACES, listed_faces
+from app.inference.image_preparation import MAX_LISTED_FACES, PreparedImage, listed_faces
 from facecore.detect import Face
 
 FACE_A = images.PHOTO_ONE_FACE.read_bytes()
@@ -117,3 +118,12 @@ def test_the_list_is_bounded_and_keeps_the_chosen_face():
     assert [f.confidence for f in listed[1:]] == [f.confidence for f in faces[11:]]
     few, index = listed_faces(faces[:3], faces[1], 1.0)
     assert few == faces[:3] and index == 1
+
+
+def test_a_prepared_image_with_its_faces_survives_the_preparation_process_pipe():
+    """The preparation processes send PreparedImage back pickled."""
+    listed = (face(0.9), face(0.8))
+    prepared = PreparedImage(np.zeros((4, 4, 3), np.float32), listed[0], 2, False, listed, 0)
+    copy = pickle.loads(pickle.dumps(prepared))
+    assert copy.chosen == 0 and [f.box for f in copy.faces] == [f.box for f in listed]
+    assert np.array_equal(copy.faces[1].landmarks, listed[1].landmarks)
