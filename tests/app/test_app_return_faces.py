@@ -127,3 +127,14 @@ def test_a_prepared_image_with_its_faces_survives_the_preparation_process_pipe()
     copy = pickle.loads(pickle.dumps(prepared))
     assert copy.chosen == 0 and [f.box for f in copy.faces] == [f.box for f in listed]
     assert np.array_equal(copy.faces[1].landmarks, listed[1].landmarks)
+
+
+def test_the_faces_come_back_from_a_preparation_process(client, make_client):
+    """preprocess_mode=process pickles each PreparedImage back: the same faces as in a thread."""
+    photos = [("images", ("t.jpg", TWO_FACES))]
+    in_thread = client.post("/embed", files=photos, data={"return_faces": "true"}).json()
+    processes = make_client(preprocess_mode="process")
+    answer = processes.post("/embed", files=photos, data={"return_faces": "true"}).json()
+    result = answer["results"][0]
+    check_listed(result)
+    assert len(result["faces"]) >= 2 and result["faces"] == in_thread["results"][0]["faces"]
