@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from app.api.ops_schemas import OperatingPointInfo
 from app.api.people_schemas import EnrolledFace, FaceModel, PersonResponse, StoredFace
 from app.api.schemas import (
     DetectedFace,
@@ -17,7 +18,6 @@ from app.api.schemas import (
     FaceInfo,
     ImageFaces,
     ModelInfo,
-    OperatingPointInfo,
 )
 from app.errors import ApiError
 from app.gallery.records import FaceRecord, Person

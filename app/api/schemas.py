@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -213,102 +213,3 @@ class PairOptions(VerifyOptions):
 
     return_crop: bool = False
     return_faces: bool = False
-
-
-class HealthResponse(BaseModel):
-    """Liveness."""
-
-    status: str = Field(examples=["ok"])
-
-
-class GalleryStatus(BaseModel):
-    """The gallery of enrolled people."""
-
-    backend: str = Field(examples=["sqlite"])
-    templates: int = Field(description="templates of the served model, searchable")
-    templates_needing_reenrolment: int = Field(
-        description="templates made by another model: never compared, enrol those people again"
-    )
-    unencrypted_templates: int = Field(
-        0,
-        description="templates stored without encryption (counted at start-up); with "
-        "FACEVERIFY_ENCRYPTION_KEY set, run python -m app.gallery encrypt",
-    )
-
-
-class OperatingPointInfo(BaseModel):
-    """One of the served model's operating points (metadata.json), as /verify applies it."""
-
-    name: str = Field(description="what /verify answers in operating_point", examples=["far_0.001"])
-    cosine: float = Field(description="the threshold", examples=[0.948])
-    far: float | None = Field(
-        description="the value of /verify's `far` that selects it; null for a point chosen "
-        "otherwise (best_accuracy)",
-        examples=[0.001],
-    )
-    measured_far: float | None = Field(
-        description="false-accept rate measured on held-out impostor pairs", examples=[0.000998]
-    )
-    tar: float | None = Field(
-        description="true-accept rate measured on held-out pairs", examples=[0.535]
-    )
-    default: bool = Field(description="the point /verify uses when neither far nor threshold")
-
-
-class ReadyResponse(BaseModel):
-    """Readiness: the model is loaded and warmed up, the gallery loaded."""
-
-    status: str = Field(examples=["ready"])
-    model: ModelInfo
-    operating_points: list[OperatingPointInfo] = Field(
-        description="the served model's operating points, most lenient first"
-    )
-    runtime: str = Field(examples=["onnxruntime 1.20.0 providers=['CPUExecutionProvider']"])
-    gallery: GalleryStatus
-
-
-def request_body(json_model: type[BaseModel], files: dict[str, str]) -> dict[str, Any]:
-    """OpenAPI ``requestBody`` accepting multipart files or the JSON model.
-
-    Args:
-        json_model: Schema of the JSON body; its other fields are the multipart text fields.
-        files: Multipart file field -> description (a trailing ``[]`` marks a repeatable field).
-    """
-    properties: dict[str, Any] = {}
-    for name, description in files.items():
-        binary = {"type": "string", "format": "binary"}
-        if name.endswith("[]"):
-            name = name[:-2]
-            properties[name] = {"type": "array", "items": binary, "description": description}
-        else:
-            properties[name] = {**binary, "description": description}
-    properties.update(_text_fields(json_model, {name.removesuffix("[]") for name in files}))
-    multipart = {
-        "type": "object",
-        "properties": properties,
-        "required": list(name.removesuffix("[]") for name in files),
-    }
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {"schema": multipart},
-                "application/json": {
-                    "schema": json_model.model_json_schema(),
-                    "example": json_model.model_config["json_schema_extra"]["examples"][0],
-                },
-            },
-        }
-    }
-
-
-def _text_fields(json_model: type[BaseModel], files: set[str]) -> dict[str, Any]:
-    """Return the JSON model's option fields as multipart text fields (their non-null schema)."""
-    fields = {}
-    for name, spec in json_model.model_json_schema()["properties"].items():
-        if name in files:
-            continue
-        branches = [branch for branch in spec.get("anyOf", [spec]) if branch.get("type") != "null"]
-        kept = {key: spec[key] for key in ("description", "default") if spec.get(key) is not None}
-        fields[name] = {**branches[0], **kept}
-    return fields

@@ -70,3 +70,11 @@ def load_model(settings: Settings) -> LoadedModel:
             f"{metadata.embedding.dimension}"
         )
     return LoadedModel(metadata, config, runtime)
+
+
+def describe(metadata: ModelMetadata) -> str:
+    """Name, version, dimension and default threshold of a model, for the log."""
+    return (
+        f"{metadata.name} {metadata.version} (dimension {metadata.embedding.dimension}, "
+        f"threshold {metadata.threshold.cosine:.4f})"
+    )

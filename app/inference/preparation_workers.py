@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -40,8 +41,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.errors import ModelNotReadyError, ServerBusyError
+from app.inference.decode_reservation import DecodeHold
 from app.inference.image_input import ImageInput
-from app.inference.image_preparation import DecodeHold, ImagePreparer, PreparedImage
+from app.inference.image_preparation import ImagePreparer, PreparedImage
 from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget
 from app.inference.preparation_process import BLANK_PNG, BudgetMessage, prepare_timed, serve
 from app.inference.scheduler import Outcome
@@ -65,6 +67,7 @@ class ThreadWorkers:
         self, settings: Settings, config: PreprocessConfig, workers: int, budget: MemoryBudget
     ) -> None:
         self._preparer = ImagePreparer(settings, config, budget)
+        self.count = workers
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="preprocess")
 
     def start(self) -> None:
@@ -92,13 +95,13 @@ class ProcessWorkers:
         self._idle: queue.SimpleQueue[tuple[Any, Connection]] = queue.SimpleQueue()
         self._processes: list[Any] = []
         self._lock = threading.Lock()
-        self._workers, self._closed = workers, False
+        self.count, self._closed = workers, False
         self._inline = ImagePreparer(settings, config, budget)  # ordinary images, in the proxy
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="preprocess-proxy")
 
     def start(self) -> None:
         """Blocking: start the processes and wait until each has its detector loaded."""
-        started = [self._spawn() for _ in range(self._workers)]
+        started = [self._spawn() for _ in range(self.count)]
         prepare_timed(self._inline, (ImageInput(BLANK_PNG), False), time.thread_time)
         for process, connection in started:
             self._answer_budget(connection)  # "ready" after its warm-up, or EOFError
@@ -181,3 +184,15 @@ class ProcessWorkers:
         process, connection = self._spawn()
         self._answer_budget(connection)  # "ready"
         return process, connection
+
+
+Workers = ProcessWorkers | ThreadWorkers
+
+
+def preparation_workers(
+    settings: Settings, config: PreprocessConfig, budget: MemoryBudget
+) -> Workers:
+    """Return the workers the settings ask for: one more than the CPUs unless set (one kept)."""
+    count = settings.preprocess_workers or (os.cpu_count() or 1) + 1
+    kind = ProcessWorkers if settings.preprocess_mode == "process" else ThreadWorkers
+    return kind(settings, config, count, budget)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,12 +18,13 @@ from app.error_mapping import log_unexpected, to_api_error
 from app.errors import ApiError, ModelNotReadyError, ServerBusyError
 from app.gallery.records import ModelKey
 from app.inference.batcher import BatcherClosedError, DynamicBatcher
+from app.inference.decode_reservation import reserve_decode
 from app.inference.image_input import ImageInput
-from app.inference.image_preparation import PreparedImage, reserve_decode
+from app.inference.image_preparation import PreparedImage
 from app.inference.memory_budget import MemoryBudget
-from app.inference.model_loading import LoadedModel, load_model
+from app.inference.model_loading import LoadedModel, describe, load_model
 from app.inference.outcomes import Embedded, Verification
-from app.inference.preparation_workers import PreparationJob, ProcessWorkers, ThreadWorkers
+from app.inference.preparation_workers import PreparationJob, Workers, preparation_workers
 from app.inference.runtime import EmbeddingRuntime
 from app.inference.scheduler import FairScheduler, Ticket
 from app.inference.verdict import is_match, verification_threshold
@@ -48,12 +48,11 @@ class FaceService:
         self.settings, self.metrics = settings, metrics
         self.budget = budget  # the process's one budget (app.inference.memory_budget), bodies too
         self.metadata: ModelMetadata | None = None
-        self.ready = False
-        self.draining = False
+        self.ready = self.draining = False
         self._preloaded = preloaded
         self._runtime: EmbeddingRuntime | None = None
         self._batcher: DynamicBatcher | None = None
-        self._workers: ProcessWorkers | ThreadWorkers | None = None
+        self._workers: Workers | None = None
         self._scheduler: FairScheduler[PreparationJob, PreparedImage] | None = None
         self._model_pool: ThreadPoolExecutor | None = None
 
@@ -67,8 +66,8 @@ class FaceService:
     @property
     def model_key(self) -> ModelKey:
         """Name, version and dimension of the served model: what its templates belong to."""
-        metadata = self.model_metadata
-        return ModelKey(metadata.name, metadata.version, metadata.embedding.dimension)
+        meta = self.model_metadata
+        return ModelKey(meta.name, meta.version, meta.embedding.dimension)
 
     @property
     def runtime_name(self) -> str:
@@ -83,18 +82,17 @@ class FaceService:
     async def start(self) -> None:
         """Read metadata, load the runtime, warm it up and start batching (in lifespan)."""
         settings, loop = self.settings, asyncio.get_running_loop()
-        workers = settings.preprocess_workers or (os.cpu_count() or 1) + 1  # one kept in reserve
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
         model = self._preloaded or await loop.run_in_executor(
             self._model_pool, load_model, settings
         )
         self._preloaded = None
         self.metadata, self._runtime = model.metadata, model.runtime
-        kind = ProcessWorkers if settings.preprocess_mode == "process" else ThreadWorkers
-        self._workers = kind(settings, model.config, workers, self.budget)
+        self._workers = preparation_workers(settings, model.config, self.budget)
         await loop.run_in_executor(None, self._workers.start)
+        pool = self._workers
         self._scheduler = FairScheduler(
-            self._workers.run, self._workers.executor, workers, settings.prepare_budget_s
+            pool.run, pool.executor, pool.count, settings.prepare_budget_s
         )
         self._batcher = DynamicBatcher(
             self._runtime.embed,
@@ -106,13 +104,7 @@ class FaceService:
         self._batcher.start()
         self.metrics.model_ready(self.metadata, settings.backend, self._runtime)
         self.ready = True
-        logger.info(
-            "model %s %s ready (dimension %d, threshold %.4f)",
-            self.metadata.name,
-            self.metadata.version,
-            self.metadata.embedding.dimension,
-            self.metadata.threshold.cosine,
-        )
+        logger.info("model %s ready", describe(self.metadata))
 
     def begin_drain(self) -> None:
         """Answer ``/ready`` 503 from now on while still serving (safe in a signal handler).
@@ -236,10 +228,8 @@ class FaceService:
         """
         ticket = self._require_scheduler().ticket()
         used, point = verification_threshold(self.model_metadata, threshold, far)
-        one, two = await asyncio.gather(
-            self.embed_one(first, face_crop, ticket, keep_crop),
-            self.embed_one(second, face_crop, ticket, keep_crop),
-        )
+        pair = (self.embed_one(image, face_crop, ticket, keep_crop) for image in (first, second))
+        one, two = await asyncio.gather(*pair)
         similarity = float(np.clip(np.dot(one.embedding, two.embedding), -1.0, 1.0))
         return Verification(is_match(similarity, used), similarity, used, point, one, two)
 

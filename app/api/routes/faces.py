@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.dependencies import ServiceDep, SettingsDep, refuse_query_parameters, require_api_key
 from app.api.documented_errors import FACE_ERRORS
+from app.api.request_bodies import request_body
 from app.api.responses import embed_result, image_faces, model_info
 from app.api.schemas import (
     EmbedJsonRequest,
@@ -14,7 +15,6 @@ from app.api.schemas import (
     PairOptions,
     VerifyJsonRequest,
     VerifyResponse,
-    request_body,
 )
 from app.http.uploads import read_upload
 

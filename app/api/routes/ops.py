@@ -8,8 +8,9 @@ from importlib.resources import files
 from fastapi import APIRouter, Request, Response
 
 from app.api.dependencies import GalleryDep, ServiceDep, SettingsDep
+from app.api.ops_schemas import GalleryStatus, HealthResponse, ReadyResponse
 from app.api.responses import model_info, operating_points_info
-from app.api.schemas import ErrorResponse, GalleryStatus, HealthResponse, ReadyResponse
+from app.api.schemas import ErrorResponse
 from app.errors import ModelNotReadyError, NotFoundError
 
 router = APIRouter(tags=["operations"])

@@ -31,8 +31,9 @@ from app.api.people_schemas import (
     PersonResponse,
     PersonUpdate,
 )
+from app.api.request_bodies import request_body
 from app.api.responses import enrol_results, model_info, person_answer
-from app.api.schemas import FaceCropOption, request_body
+from app.api.schemas import FaceCropOption
 from app.errors import ApiError
 from app.gallery.audit import audit
 from app.gallery.records import FaceRecord, NewFace

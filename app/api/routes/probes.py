@@ -25,8 +25,9 @@ from app.api.people_schemas import (
     PersonVerifyJsonRequest,
     PersonVerifyResponse,
 )
+from app.api.request_bodies import request_body
 from app.api.responses import image_faces, model_info
-from app.api.schemas import VerifyOptions, request_body
+from app.api.schemas import VerifyOptions
 from app.errors import NoTemplatesError
 from app.gallery.matching import match_person
 from app.http.uploads import read_upload
