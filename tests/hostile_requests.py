@@ -57,3 +57,11 @@ def wrapped_base64(data: bytes) -> str:
     """As the ``base64`` tool prints it: 76 columns, newline-terminated lines."""
     text = base64.b64encode(data).decode()
     return "".join(text[i : i + 76] + "\n" for i in range(0, len(text), 76))
+
+
+def verify_json(client, first: bytes, second: bytes, **options) -> dict:
+    """``POST /verify`` with both images as base64 JSON and ``options``; the answer's body."""
+    encoded = [base64.b64encode(data).decode() for data in (first, second)]
+    return client.post(
+        "/verify", json={"image1": encoded[0], "image2": encoded[1], **options}
+    ).json()

@@ -9,6 +9,7 @@ import pickle
 import image_factory as images
 import numpy as np
 import pytest
+from hostile_requests import verify_json
 
 from app.inference.image_preparation import MAX_LISTED_FACES, PreparedImage, listed_faces
 from facecore.detect import Face
@@ -45,10 +46,7 @@ def test_verify_lists_every_detected_face_when_asked(client, photo):
     for name in ("image1", "image2"):
         without = {key: value for key, value in asked[name].items() if key != "faces"}
         assert without == plain.json()[name]
-    encoded = [base64.b64encode(data).decode() for data in (FACE_A, photo)]
-    body = client.post(
-        "/verify", json={"image1": encoded[0], "image2": encoded[1], "return_faces": True}
-    ).json()
+    body = verify_json(client, FACE_A, photo, return_faces=True)
     assert body["image2"]["faces"] == asked["image2"]["faces"]
 
 

@@ -7,6 +7,7 @@ import re
 
 import image_factory as images
 import pytest
+from hostile_requests import verify_json
 from PIL import Image
 
 FACE_A = images.PHOTO_ONE_FACE.read_bytes()
@@ -83,10 +84,7 @@ def test_verify_returns_the_aligned_crops_when_asked(client):
     for name in ("image1", "image2"):
         crop = decode_crop(asked[name]["crop"])
         assert crop.format == "PNG" and crop.size[0] == crop.size[1] > 0
-    encoded = [base64.b64encode(data).decode() for data in (FACE_A, FACE_B)]
-    body = client.post(
-        "/verify", json={"image1": encoded[0], "image2": encoded[1], "return_crop": True}
-    ).json()
+    body = verify_json(client, FACE_A, FACE_B, return_crop=True)
     assert body["image1"]["crop"] == asked["image1"]["crop"]
 
 

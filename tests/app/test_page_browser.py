@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import image_factory as images
 import pytest
 from fixture_paths import TINY_MODEL
 from servers import ROOT, free_port, start_server, stop_server
@@ -39,14 +40,11 @@ pytestmark = [
 ]
 
 MODEL = ROOT / "models" / "dlib-resnet-v1"
-FACES = ROOT / "tests" / "fixtures" / "faces"
-SAME_1 = FACES / "celeba_heldout" / "07233" / "004800.jpg"
-SAME_2 = FACES / "celeba_heldout" / "07233" / "009730.jpg"
-OTHER = FACES / "celeba_heldout" / "07238" / "010481.jpg"
-ENROLLED = FACES / "celeba" / "07201" / "001085.jpg"
-PROBE = FACES / "celeba" / "07201" / "007710.jpg"
-NO_FACE = FACES / "scenes" / "none" / "no_face.jpg"
-TWO_FACES = FACES / "celeba" / "07337" / "132009.jpg"
+HELD_OUT = images.FACES_DIR / "celeba_heldout"
+SAME_1, SAME_2 = HELD_OUT / "07233" / "004800.jpg", HELD_OUT / "07233" / "009730.jpg"
+OTHER = HELD_OUT / "07238" / "010481.jpg"
+ENROLLED, PROBE = images.PHOTO_ONE_FACE, images.PHOTO_ONE_FACE_2
+NO_FACE, TWO_FACES = images.PHOTO_NO_FACE, images.PHOTO_TWO_FACES
 API_KEY = "page-test-key"
 SCREENSHOTS = os.environ.get("FACEVERIFY_SCREENSHOTS") == "1"
 WAIT_S = 60
