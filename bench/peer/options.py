@@ -51,12 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
     """Which model, which photos and how many pairs."""
-    parser.add_argument(
-        "--model",
-        type=Path,
-        default=SERVED_MODEL,
-        help="exported model directory (model.onnx + metadata.json)",
-    )
+    parser.add_argument("--model", type=Path, default=SERVED_MODEL, help="exported model directory")
     parser.add_argument("--split", type=Path, help="a run's split.json: use its held-out people")
     parser.add_argument(
         "--data",

@@ -80,18 +80,6 @@ def test_a_face_crop_lists_its_one_face(client):
     assert check_listed(result)["box"] == result["face"]["box"]
 
 
-def test_return_faces_is_refused_where_it_is_not_an_option(client):
-    response = client.post(
-        "/identify", files={"image": ("a.jpg", FACE_A)}, data={"return_faces": "true"}
-    )
-    assert response.status_code == 422
-    assert "return_faces" in response.json()["error"]["message"]
-    bad = client.post(
-        "/embed", files=[("images", ("a.jpg", FACE_A))], data={"return_faces": "perhaps"}
-    )
-    assert bad.status_code == 422 and "return_faces" in bad.json()["error"]["message"]
-
-
 def test_openapi_documents_return_faces(client):
     schema = client.get("/openapi.json").json()
     for path in ("/verify", "/embed"):

@@ -102,18 +102,17 @@ def test_embed_returns_a_crop_per_embedded_image(client):
     assert failure == {"error": {"code": "no_face", "message": "no face found in the image"}}
 
 
-def test_return_crop_is_refused_where_it_is_not_an_option(client):
-    response = client.post(
-        "/identify", files={"image": ("a.jpg", FACE_A)}, data={"return_crop": "true"}
-    )
+@pytest.mark.parametrize("option", ["return_crop", "return_faces"])
+def test_the_page_options_are_refused_where_they_are_not_options(client, option):
+    response = client.post("/identify", files={"image": ("a.jpg", FACE_A)}, data={option: "true"})
     assert response.status_code == 422
-    assert "return_crop" in response.json()["error"]["message"]
+    assert option in response.json()["error"]["message"]
     bad = client.post(
         "/verify",
         files={"image1": ("a.jpg", FACE_A), "image2": ("b.jpg", FACE_B)},
-        data={"return_crop": "perhaps"},
+        data={option: "perhaps"},
     )
-    assert bad.status_code == 422 and "return_crop" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and option in bad.json()["error"]["message"]
 
 
 def test_openapi_documents_return_crop_and_operating_points(client):

@@ -15,17 +15,9 @@ import pytest
 from facecore.detect import Face
 from tests.teacher_factory import assert_knows_who_is_who, needs_dlib, prepared_cache
 from training.cli import main
+from training.teacher import cache as teacher_cache
 from training.teacher import dlib_backend as teacher_dlib
 from training.teacher import onnx_backend as teacher_onnx
-from training.teacher.cache import (
-    TeacherInfo,
-    load_teacher_embeddings,
-    load_view_average,
-    read_info,
-    teacher_dir,
-    write_info,
-    write_part,
-)
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "dlib-resnet-v1"
 CROPS = 9  # 3 CelebA + 4 ORL + 2 unlabelled
@@ -61,16 +53,16 @@ def cache(prepared, tmp_path_factory):
 
 
 def test_every_crop_gets_a_unit_128_d_vector_without_dlib(cache):
-    teacher = load_teacher_embeddings(cache)
+    teacher = teacher_cache.load_teacher_embeddings(cache)
     assert teacher.vectors.shape == (CROPS, 128)
     assert sorted(teacher.index) == sorted(str(p.relative_to(cache)) for p in cache.rglob("*.png"))
     assert np.allclose(np.linalg.norm(teacher.vectors, axis=1), 1.0, atol=1e-5)
-    report = json.loads((teacher_dir(cache) / "report.json").read_text())
+    report = json.loads((teacher_cache.teacher_dir(cache) / "report.json").read_text())
     assert (report["backend"], report["embedded"], report["failed"]) == ("onnx", CROPS, 0)
 
 
 def test_the_cache_records_which_export_made_the_vectors(cache):
-    info = read_info(cache)
+    info = teacher_cache.read_info(cache)
     metadata = json.loads((SHIPPED / "metadata.json").read_text())
     assert (info.backend, info.name, info.version) == ("onnx", "dlib-resnet-v1", "1.0.0")
     assert info.sha256 == hashlib.sha256((SHIPPED / "model.onnx").read_bytes()).hexdigest()
@@ -79,10 +71,10 @@ def test_the_cache_records_which_export_made_the_vectors(cache):
 
 
 def test_runs_resume_and_a_rerun_computes_nothing(cache):
-    parts = sorted((teacher_dir(cache) / "parts").iterdir())
+    parts = sorted((teacher_cache.teacher_dir(cache) / "parts").iterdir())
     assert [len(np.load(part)["keys"]) for part in parts] == [4, CROPS - 4]
     assert onnx_teacher(cache) == 0
-    assert sorted((teacher_dir(cache) / "parts").iterdir()) == parts
+    assert sorted((teacher_cache.teacher_dir(cache) / "parts").iterdir()) == parts
 
 
 def test_the_vectors_know_who_is_who(cache):
@@ -92,10 +84,10 @@ def test_the_vectors_know_who_is_who(cache):
 def test_a_cache_of_the_dlib_backend_is_not_resumed_by_onnx(prepared, tmp_path):
     copy = tmp_path / "cache"
     shutil.copytree(prepared, copy)
-    write_info(copy, teacher_dlib.TEACHER)
+    teacher_cache.write_info(copy, teacher_dlib.TEACHER)
     with pytest.raises(SystemExit, match="another teacher .*backend 'dlib' != 'onnx'"):
         onnx_teacher(copy)
-    assert not (teacher_dir(copy) / "parts").exists()
+    assert not (teacher_cache.teacher_dir(copy) / "parts").exists()
 
 
 @needs_dlib
@@ -107,7 +99,7 @@ def test_a_cache_of_the_onnx_backend_is_not_resumed_by_dlib(cache):
 def test_the_mirror_view_of_a_mirror_averaged_export_is_refused(cache):
     with pytest.raises(SystemExit, match="is mirror-averaged.*--view mirror would repeat"):
         onnx_teacher(cache, "--view", "mirror")
-    assert not teacher_dir(cache, "mirror").exists()
+    assert not teacher_cache.teacher_dir(cache, "mirror").exists()
 
 
 def test_model_belongs_to_the_onnx_backend_and_must_be_an_export(cache, tmp_path):
@@ -118,25 +110,27 @@ def test_model_belongs_to_the_onnx_backend_and_must_be_an_export(cache, tmp_path
 
 
 def test_a_teacher_record_written_before_the_backends_reads_as_dlibs(tmp_path):
-    folder = teacher_dir(tmp_path)
+    folder = teacher_cache.teacher_dir(tmp_path)
     folder.mkdir()
     old = {"name": teacher_dlib.TEACHER.name, "dimension": 128}
     old["alignment"] = teacher_dlib.TEACHER.alignment
     (folder / "teacher.json").write_text(json.dumps(old))
-    assert read_info(tmp_path) == teacher_dlib.TEACHER
+    assert teacher_cache.read_info(tmp_path) == teacher_dlib.TEACHER
     (folder / "teacher.json").write_text(json.dumps({**old, "colour": "blue"}))
     with pytest.raises(ValueError, match="not a teacher record"):
-        read_info(tmp_path)
+        teacher_cache.read_info(tmp_path)
 
 
 def test_views_of_two_backends_are_not_averaged(tmp_path):
-    dlib = TeacherInfo("t", 2, "a")
-    onnx = TeacherInfo("t", 2, "a, chip mirrored left to right", backend="onnx", sha256="ab")
+    dlib = teacher_cache.TeacherInfo("t", 2, "a")
+    onnx = teacher_cache.TeacherInfo(
+        "t", 2, "a, chip mirrored left to right", backend="onnx", sha256="ab"
+    )
     for view, info in (("original", dlib), ("mirror", onnx)):
-        write_info(tmp_path, info, view)
-        write_part(tmp_path, ["a.png"], np.array([[1.0, 0.0]], np.float32), view)
+        teacher_cache.write_info(tmp_path, info, view)
+        teacher_cache.write_part(tmp_path, ["a.png"], np.array([[1.0, 0.0]], np.float32), view)
     with pytest.raises(ValueError, match="different teachers"):
-        load_view_average(tmp_path, ["original", "mirror"])
+        teacher_cache.load_view_average(tmp_path, ["original", "mirror"])
 
 
 def face(x: float, y: float, side: float) -> Face:
@@ -176,9 +170,12 @@ def assert_agree(first, second) -> None:
 
 @needs_dlib
 def test_the_shipped_export_agrees_with_dlib(cache, dlib_cache):
-    assert_agree(load_teacher_embeddings(dlib_cache), load_teacher_embeddings(cache))
-    both_views = load_view_average(dlib_cache, ["original", "mirror"])
-    assert_agree(both_views, load_teacher_embeddings(cache))
+    assert_agree(
+        teacher_cache.load_teacher_embeddings(dlib_cache),
+        teacher_cache.load_teacher_embeddings(cache),
+    )
+    both_views = teacher_cache.load_view_average(dlib_cache, ["original", "mirror"])
+    assert_agree(both_views, teacher_cache.load_teacher_embeddings(cache))
 
 
 @pytest.fixture(scope="module")
@@ -199,11 +196,17 @@ def test_a_single_view_export_agrees_with_dlib_in_both_views(
     shutil.copytree(prepared, out)
     assert onnx_teacher(out, "--model", str(single_view)) == 0
     assert onnx_teacher(out, "--model", str(single_view), "--view", "mirror") == 0
-    assert read_info(out).mirror_averaged is False
-    assert "mirrored" in read_info(out, "mirror").alignment
+    assert teacher_cache.read_info(out).mirror_averaged is False
+    assert "mirrored" in teacher_cache.read_info(out, "mirror").alignment
     for view in ("original", "mirror"):
-        assert_agree(load_teacher_embeddings(dlib_cache, view), load_teacher_embeddings(out, view))
-    mirrored = cosines(load_teacher_embeddings(out), load_teacher_embeddings(out, "mirror"))
+        assert_agree(
+            teacher_cache.load_teacher_embeddings(dlib_cache, view),
+            teacher_cache.load_teacher_embeddings(out, view),
+        )
+    mirrored = cosines(
+        teacher_cache.load_teacher_embeddings(out),
+        teacher_cache.load_teacher_embeddings(out, "mirror"),
+    )
     assert np.all(mirrored < 0.9999)  # another chip, not the same vector again
     with pytest.raises(SystemExit, match="sha256 .*mirror_averaged False != True"):
         onnx_teacher(out)  # the shipped, mirror-averaged export on a single-view cache
