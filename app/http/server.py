@@ -125,6 +125,13 @@ class DrainingServer(uvicorn.Server):
         self._drain_deadline: float | None = None
         self._drain_logged = False
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then log the address to open (uvicorn names none for our socket)."""
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.config.host, self.config.port
+            logger.info("open http://%s:%d/ in a browser (the API docs at /docs)", host, port)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """First SIGTERM: start draining; anything else: uvicorn's behaviour."""
         if (

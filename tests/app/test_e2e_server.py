@@ -245,3 +245,4 @@ def test_sigterm_lets_in_flight_requests_finish(server):
     assert process.wait(timeout=60) in (0, -signal.SIGTERM)
     log = process.stdout.read()
     assert "Application shutdown complete" in log and "Traceback" not in log
+    assert f"open {base_url}/ in a browser" in log  # what `make serve` prints to open
