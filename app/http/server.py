@@ -126,7 +126,7 @@ class DrainingServer(uvicorn.Server):
         self._drain_logged = False
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        """Start as uvicorn does, then log the address to open (uvicorn names none for our socket)."""
+        """Start as uvicorn does, then log the address to open (uvicorn logs none for ours)."""
         await super().startup(sockets)
         if self.started:
             host, port = self.config.host, self.config.port
