@@ -27,6 +27,9 @@ from facecore.errors import FaceCoreError
 # An image of 4096+ px is decoded reduced, its longest side staying >= this: plenty for a
 # 112-px face crop, and a 40 MP upload costs ~40 MB instead of ~400 MB (bench/hostile_mix.py).
 DECODE_REDUCE_TO = 2048
+# A decode priced up to this is prepared in the server's own thread; a larger one, in process
+# mode, in a worker process holding a copy of the encoded bytes (reserved with the decode).
+INLINE_DECODE_BYTES = SMALL_HOLDER_BYTES
 
 
 class DecodeReservation:
@@ -127,7 +130,6 @@ async def reserve_decode(settings: Settings, budget: MemoryBudget, image: ImageI
         peak = decode_peak(image.data, **decode_limits(settings))
     except FaceCoreError:
         peak = 0
-    # A large decode runs in a worker process, which holds a copy of the encoded bytes.
-    copy = len(image.data) if peak > SMALL_HOLDER_BYTES else 0
+    copy = len(image.data) if peak > INLINE_DECODE_BYTES else 0  # a worker process's copy
     await memory.grow_async(peak + copy)
     return DecodeHold(memory.reservation)

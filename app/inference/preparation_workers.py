@@ -41,10 +41,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.errors import ModelNotReadyError, ServerBusyError
-from app.inference.decode_reservation import DecodeHold
+from app.inference.decode_reservation import INLINE_DECODE_BYTES, DecodeHold
 from app.inference.image_input import ImageInput
 from app.inference.image_preparation import ImagePreparer, PreparedImage
-from app.inference.memory_budget import SMALL_HOLDER_BYTES, MemoryBudget
+from app.inference.memory_budget import MemoryBudget
 from app.inference.preparation_process import BLANK_PNG, BudgetMessage, prepare_timed, serve
 from app.inference.scheduler import Outcome
 from app.settings import Settings
@@ -53,11 +53,20 @@ from facecore.preprocess_config import PreprocessConfig
 logger = logging.getLogger(__name__)
 # The image, whether it is a ready-made face crop, and its decode's memory reserved by the server.
 PreparationJob = tuple[ImageInput, bool, DecodeHold | None]
-INLINE_DECODE_BYTES = SMALL_HOLDER_BYTES  # decodes up to this price run in the proxy thread
 
 
 class WorkerLostError(RuntimeError):
     """A preparation process died while preparing an image (killed, out of memory)."""
+
+
+def prepare_here(preparer: ImagePreparer, job: PreparationJob) -> Outcome[PreparedImage]:
+    """Prepare a job in the calling thread; its outcome and the thread's CPU seconds.
+
+    The decode's holder takes the bytes the server reserved over and gives them back.
+    """
+    image, face_crop, hold = job
+    reserved = hold.take() if hold is not None else 0
+    return prepare_timed(preparer, (image, face_crop, reserved), time.thread_time)
 
 
 class ThreadWorkers:
@@ -75,9 +84,7 @@ class ThreadWorkers:
 
     def run(self, job: PreparationJob) -> Outcome[PreparedImage]:
         """Blocking, in a worker thread: prepare one image; its outcome and CPU seconds."""
-        image, face_crop, hold = job
-        reserved = hold.take() if hold is not None else 0  # the decode's holder gives it back
-        return prepare_timed(self._preparer, (image, face_crop, reserved), time.thread_time)
+        return prepare_here(self._preparer, job)
 
     def close(self) -> None:
         """Stop taking jobs; a decode still running is not waited for."""
@@ -111,7 +118,7 @@ class ProcessWorkers:
         """Blocking, in a proxy thread: prepare an ordinary image here, others in a process."""
         image, face_crop, hold = job
         if hold is not None and hold.reserved <= INLINE_DECODE_BYTES:
-            return prepare_timed(self._inline, (image, face_crop, hold.take()), time.thread_time)
+            return prepare_here(self._inline, job)
         process, connection = self._idle.get()
         reserved = hold.take() if hold is not None else 0  # the process's holder's from now on
         try:
