@@ -12,39 +12,24 @@ benchmark does for ours. Reports rank-1/5 and FNIR at FPIR 1e-2 per set and pool
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from bench.identification import FPIR_TARGET, measure
-from bench.peer.dlib_peer import DlibPeer, peer_missing
+from bench.peer.dlib_peer import dlib_processes
 from bench.results_file import write_result
+from training.data.vectors import unit_rows
 from training.evaluation.photo_embedder import Photo, heldout_photos
-
-_PEER: DlibPeer | None = None
-
-
-def _load_peer() -> None:
-    global _PEER
-    _PEER = DlibPeer()
-
-
-def _embed(path: Path) -> np.ndarray | None:
-    with Image.open(path) as image:
-        rgb = np.asarray(image.convert("RGB"))
-    return _PEER.embed(rgb)
 
 
 def embed_all(photos: list[Photo], processes: int) -> tuple[list[Photo], np.ndarray, int]:
     """The photos HOG found a face in, their unit-length descriptors, and the misses."""
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, initializer=_load_peer) as pool:
-        vectors = pool.map(_embed, [photo.path for photo in photos], chunksize=8)
+    with dlib_processes(processes) as embed:
+        vectors = embed([photo.path for photo in photos], chunksize=8)
     kept = [(p, v) for p, v in zip(photos, vectors, strict=True) if v is not None]
-    found = np.stack([v / np.linalg.norm(v) for _, v in kept]).astype(np.float32)
+    found = unit_rows(np.stack([v for _, v in kept]).astype(np.float32))
     return [p for p, _ in kept], found, len(photos) - len(kept)
 
 
@@ -57,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=Path("bench/results/identification_dlib.json"))
     args = parser.parse_args(argv)
-    if reason := peer_missing():
-        raise SystemExit(reason)
     photos, vectors, missed = embed_all(heldout_photos(args.split, args.data), args.processes)
     sets = {}
     for name in sorted({photo.set for photo in photos}):

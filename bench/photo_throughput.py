@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import multiprocessing
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
-import numpy as np
-from PIL import Image
 
 from bench.local_service import local_service
 from bench.model_cost import bare_model
+from bench.peer.dlib_peer import dlib_processes
 from bench.results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,35 +71,16 @@ def service_throughput(model_dir: Path, photos: list[Path], args: argparse.Names
     }
 
 
-def _dlib_init() -> None:
-    global _PEER
-    from bench.peer.dlib_peer import DlibPeer
-
-    _PEER = DlibPeer()
-    _PEER.embed(np.zeros((64, 64, 3), np.uint8))
-
-
-def _dlib_embed(path: Path) -> bool:
-    with Image.open(path) as image:
-        rgb = np.asarray(image.convert("RGB"))
-    return _PEER.embed(rgb) is not None
-
-
 def dlib_throughput(photos: list[Path], processes: int) -> dict:
     """Photos/s of ``face_recognition`` over ``photos`` in ``processes`` worker processes."""
-    from bench.peer.dlib_peer import peer_missing
-
-    if reason := peer_missing():  # else each worker would fail in turn, for ever
-        raise SystemExit(reason)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, initializer=_dlib_init) as pool:
-        pool.map(_dlib_embed, photos[:processes])  # warm-up, not timed
+    with dlib_processes(processes) as embed:
+        embed(photos[:processes])  # warm-up, not timed
         started = time.perf_counter()
-        found = pool.map(_dlib_embed, photos, chunksize=1)
+        found = embed(photos)
         elapsed = time.perf_counter() - started
     return {
         "photos": len(photos),
-        "embedded": sum(found),
+        "embedded": sum(vector is not None for vector in found),
         "seconds": elapsed,
         "photos_per_s": len(photos) / elapsed,
     }

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 PEER_PACKAGES = ("dlib", "face_recognition_models", "face_recognition")
 INSTALL_HINT = (
@@ -85,3 +90,34 @@ class DlibPeer:
             return None
         encodings = self._api.face_encodings(image, [_largest(locations)], self.jitters)
         return np.asarray(encodings[0], dtype=np.float32)
+
+
+_WORKER_PEER: DlibPeer | None = None  # the peer of a worker process of dlib_processes
+
+
+def _start_worker() -> None:
+    global _WORKER_PEER
+    _WORKER_PEER = DlibPeer()
+
+
+def _embed_file(path: Path) -> np.ndarray | None:
+    with Image.open(path) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    return _WORKER_PEER.embed(rgb)
+
+
+@contextmanager
+def dlib_processes(processes: int) -> Iterator[Callable[..., list[np.ndarray | None]]]:
+    """``face_recognition`` in ``processes`` spawned workers, each loading its own models.
+
+    Yields ``embed(paths, chunksize=1)``: each file's encoding (its decode, HOG, the largest
+    face), None where HOG finds no face.
+
+    Raises:
+        ImportError: The peer is not installed (checked first: a worker failing to start would
+            be replaced, and fail, for ever).
+    """
+    if reason := peer_missing():
+        raise ImportError(reason)
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_start_worker) as pool:
+        yield lambda paths, chunksize=1: pool.map(_embed_file, paths, chunksize=chunksize)
