@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     model_path: Path = Path("models/dlib-resnet-v1")
     backend: Literal["onnx", "savedmodel"] = "onnx"
     device: Literal["cpu", "gpu", "auto"] = "auto"
+    precision: Literal["auto", "float32", "int8"] = Field(
+        "auto", description="auto: INT8 if its block is in budget and the CPU has VNNI or AMX."
+    )
     threads: int = Field(0, ge=0, description="Intra-op threads of the model; 0 = runtime default.")
     preprocess_workers: int = Field(
         0, ge=0, description="Decode/detect/align workers; 0 = CPUs + 1 (one kept in reserve)."

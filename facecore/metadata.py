@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from facecore.operating_points import FarCalibration, FrozenSchema, OperatingPoint, Threshold
+from facecore.quantized import CALIBRATION_FIELDS, Int8Block, Precision
 
 METADATA_FILENAME = "metadata.json"
 FORMAT_VERSION = 1
@@ -93,6 +94,10 @@ class ModelMetadata(FrozenSchema):
         default=None, description="absent in exports calibrated before cross-set margins"
     )
     terms: str = ""
+    int8: Int8Block | None = Field(
+        default=None, description="a quantised model.int8.onnx and its own calibration"
+    )
+    _precision: Precision = PrivateAttr("float32")
 
     @model_validator(mode="after")
     def _check_format(self) -> ModelMetadata:
@@ -148,6 +153,43 @@ class ModelMetadata(FrozenSchema):
         return "default"
 
     @property
+    def precision(self) -> Precision:
+        """Which model this metadata describes: float32, or an INT8 view (:meth:`view`)."""
+        return self._precision
+
+    def view(self, precision: Precision) -> ModelMetadata:
+        """Return the metadata as ``precision`` is served: INT8 takes its block's calibration.
+
+        Raises:
+            ValueError: ``int8`` without an int8 block.
+        """
+        if precision == "float32":
+            return self
+        if self.int8 is None:
+            raise ValueError(f"{self.name} {self.version} has no int8 block in metadata.json")
+        update = {name: getattr(self.int8, name) for name in CALIBRATION_FIELDS}
+        view = self.model_copy(update={**update, "evaluation": self.int8.evaluation.model_dump()})
+        view._precision = precision
+        return view
+
+    def with_precision(self, view: ModelMetadata) -> ModelMetadata:
+        """Fold a (possibly recalibrated) :meth:`view` back: float32 as is, INT8 into its block.
+
+        An INT8 view's ``evaluation`` other than its block's own is an evaluate report, kept
+        as the block's ``evaluation.report``.
+        """
+        if view.precision == "float32":
+            return view
+        if self.int8 is None:
+            raise ValueError(f"{self.name} {self.version} has no int8 block to fold a view into")
+        evaluation = self.int8.evaluation
+        if view.evaluation != evaluation.model_dump():
+            evaluation = evaluation.model_copy(update={"report": view.evaluation})
+        update = {name: getattr(view, name) for name in CALIBRATION_FIELDS}
+        block = self.int8.model_copy(update={**update, "evaluation": evaluation})
+        return self.model_copy(update={"int8": Int8Block.model_validate(block.model_dump())})
+
+    @property
     def far_targets(self) -> tuple[float, ...]:
         """The FAR targets of the calibrated operating points, ascending."""
         return tuple(
@@ -186,6 +228,8 @@ class ModelMetadata(FrozenSchema):
         Returns:
             The file written.
         """
+        if self.precision != "float32":
+            raise ValueError("an int8 view of metadata.json is saved through with_precision")
         file = _metadata_file(path)
         payload = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)
         file.write_text(payload + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facecore.metadata import MetadataError, ModelMetadata
 from facecore.preprocess_config import PreprocessConfig
+from facecore.quantized import PRECISIONS, Precision
 
 ONNX_FILE = "model.onnx"
 SAVED_MODEL_DIR = "saved_model"
@@ -33,21 +34,34 @@ class ModelBundle:
     metadata: ModelMetadata
     preprocess: PreprocessConfig
 
+    @property
+    def precision(self) -> Precision:
+        """``float32`` (model.onnx) or ``int8`` (the int8 block's file and calibration)."""
+        return self.metadata.precision
+
     @classmethod
-    def load(cls, directory: str | Path) -> ModelBundle:
-        """Read and cross-check an export directory.
+    def load(cls, directory: str | Path, precision: Precision = "float32") -> ModelBundle:
+        """Read and cross-check an export directory; ``int8`` opens its quantised model.
+
+        With ``int8`` the bundle's metadata is the int8 view (:meth:`ModelMetadata.view`): its
+        threshold and operating points are the INT8 model's, name and version the same.
 
         Raises:
             ModelBundleError: Missing directory or metadata, invalid metadata or
-                preprocessing, or an input size/channels that the preprocessing does not make.
+                preprocessing, or an input size/channels that the preprocessing does not make;
+                for ``int8``, no int8 block, or its file missing or not the one it hashed.
         """
         path = Path(directory).resolve()
         if not path.is_dir():
             raise ModelBundleError(f"{path} is not a directory")
+        if precision not in PRECISIONS:
+            raise ModelBundleError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         try:
             metadata = ModelMetadata.load(path)
         except MetadataError as error:
             raise ModelBundleError(" ".join(str(error).split())) from None
+        if precision == "int8":
+            metadata = _int8_view(path, metadata)
         try:
             preprocess = PreprocessConfig.from_dict(metadata.preprocessing)
         except (TypeError, ValueError) as error:
@@ -71,6 +85,11 @@ class ModelBundle:
         Raises:
             ModelBundleError: The export holds no model for that backend.
         """
+        int8 = self.metadata.int8
+        if self.precision == "int8" and int8 is not None:
+            if backend != "onnx":
+                raise ModelBundleError(f"{self.directory}: the int8 model is served by onnx only")
+            return self.directory / int8.file
         path = self.directory / _MODEL_FILES[backend]
         if not path.exists():
             raise ModelBundleError(f"{self.directory}: no {_MODEL_FILES[backend]} in the export")
@@ -100,3 +119,16 @@ class ModelBundle:
     def dimension(self) -> int:
         """Length of one embedding."""
         return self.metadata.embedding.dimension
+
+
+def _int8_view(path: Path, metadata: ModelMetadata) -> ModelMetadata:
+    """Return the int8 view of ``metadata``, its file checked against the SHA-256."""
+    if metadata.int8 is None:
+        raise ModelBundleError(
+            f"{path}: metadata.json has no int8 block (make one with python -m training quantize)"
+        )
+    try:
+        metadata.int8.check_file(path)
+    except (OSError, ValueError) as error:
+        raise ModelBundleError(str(error)) from None
+    return metadata.view("int8")

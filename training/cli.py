@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {  # name -> help; the module is training.commands.<n
     "soup": "average the weights of several runs from the same start",
     "export": "export the feature model as ONNX + SavedModel",
     "convert-dlib": "dlib's public-domain face ResNet (the teacher) as an export of ours",
+    "quantize": "an INT8 copy of an export, calibrated and evaluated against float32",
 }
 
 

@@ -28,10 +28,13 @@ from facecore.detect import Face
 
 
 def model_info(service: FaceService) -> ModelInfo:
-    """Name, version and embedding size of the served model."""
+    """Name, version, embedding size and precision of the served model."""
     metadata = service.model_metadata
     return ModelInfo(
-        name=metadata.name, version=metadata.version, dimension=metadata.embedding.dimension
+        name=metadata.name,
+        version=metadata.version,
+        dimension=metadata.embedding.dimension,
+        precision=metadata.precision,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -53,6 +53,11 @@ class ModelInfo(BaseModel):
     name: str = Field(examples=["default"])
     version: str = Field(examples=["2.7.0"])
     dimension: int = Field(examples=[768])
+    precision: Literal["float32", "int8"] = Field(
+        description="the weights served: float32 (model.onnx) or int8 (model.int8.onnx, with "
+        "its own calibrated thresholds); FACEVERIFY_PRECISION",
+        examples=["float32"],
+    )
 
 
 class FaceInfo(BaseModel):

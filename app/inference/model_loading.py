@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.inference.precision import choose_precision
 from app.inference.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
 from facecore.metadata import ModelMetadata
 from facecore.model_bundle import ModelBundle
 from facecore.preprocess_config import PreprocessConfig
+
+logger = logging.getLogger(__name__)
 
 WARM_UP_BATCH = 8
 
@@ -52,6 +56,11 @@ def load_model(settings: Settings) -> LoadedModel:
     where = f"FACEVERIFY_MODEL_PATH={settings.model_path}"
     try:
         bundle = ModelBundle.load(settings.model_path)
+        precision, why = choose_precision(settings, bundle.metadata)
+        if precision != "float32":
+            where += f" with FACEVERIFY_PRECISION={settings.precision}"
+            bundle = ModelBundle.load(settings.model_path, precision)
+        logger.info("model precision: %s (%s)", precision, why)
         metadata, config = bundle.metadata, preprocess_config(bundle, settings)
         runtime = load_runtime(bundle, settings.backend, settings.device, settings.threads)
         height, width = metadata.input.size
@@ -73,8 +82,9 @@ def load_model(settings: Settings) -> LoadedModel:
 
 
 def describe(metadata: ModelMetadata) -> str:
-    """Name, version, dimension and default threshold of a model, for the log."""
+    """Name, version, precision, dimension and default threshold of a model, for the log."""
     return (
-        f"{metadata.name} {metadata.version} (dimension {metadata.embedding.dimension}, "
+        f"{metadata.name} {metadata.version} {metadata.precision} "
+        f"(dimension {metadata.embedding.dimension}, "
         f"threshold {metadata.threshold.cosine:.4f})"
     )

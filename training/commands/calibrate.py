@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from facecore.metadata import FarCalibration, ModelMetadata
+from facecore.quantized import PRECISIONS
 from training.evaluation.cross_set import (
     MIN_EXPECTED,
     MIN_PEOPLE,
@@ -34,14 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="raw sets: DATA/SET/PERSON/IMG")
     parser.add_argument("--split", type=Path, help="default: MODEL/evaluation/heldout_split.json")
     parser.add_argument("--cache", type=Path, help=f"embedding cache (default: {CACHE_DIR}/)")
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="float32", help="model.onnx or the int8 model"
+    )
     parser.add_argument("--dry-run", action="store_true", help="report, leave metadata.json")
 
 
 def run(args: argparse.Namespace) -> int:
     """Calibrate and write; returns the exit status."""
     split = args.split or args.model / "evaluation" / "heldout_split.json"
-    cache = args.cache or CACHE_DIR / f"{model_key(args.model)}.npz"
-    embedded = embed_photos(args.model, heldout_photos(split, args.data), cache)
+    cache = args.cache or CACHE_DIR / f"{model_key(args.model, args.precision)}.npz"
+    photos = heldout_photos(split, args.data)
+    embedded = embed_photos(args.model, photos, cache, args.precision)
     pairs = within_set_pairs(
         embedded.embeddings,
         [photo.identity for photo in embedded.photos],
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         "worst_shifts": worst_shifts(shifts),
         "points": [point.model_dump() for point in points],
     }
-    out = args.model / "evaluation" / "cross_set.json"
+    int8 = args.precision == "int8"
+    out = args.model / "evaluation" / ("int8_cross_set.json" if int8 else "cross_set.json")
     for point in points:
         print(f"{point.name}: cosine {point.cosine:.4f} TAR {point.tar:.4f} x{point.far_margin}")
     if args.dry_run:
@@ -73,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     metadata = ModelMetadata.load(args.model)
-    with_strict_points(metadata, points, calibration).save(args.model)
+    view = with_strict_points(metadata.view(args.precision), points, calibration)
+    metadata.with_precision(view).save(args.model)
     print(f"wrote {args.model / 'metadata.json'} and {out}")
     return 0
 

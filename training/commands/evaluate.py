@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facecore.quantized import PRECISIONS
 from training.commands.pair_options import add_pair_arguments
 from training.data.pairs import Pair
 from training.evaluation.calibration import FAR_TARGETS
@@ -32,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="image root of --pairs (NAME/NAME_0001.jpg, or .png in a prepared cache)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="score model.onnx, or the int8 block's model (--calibrate then writes its points)",
+    )
     parser.add_argument("--far", type=float, default=1e-3, help="FAR of the operating point")
     parser.add_argument("--out", type=Path, help="report folder (default: MODEL/evaluation)")
     parser.add_argument(
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from training.evaluation.plots import plot_roc, plot_score_histograms
 
     pairs, source = collect_pairs(args)
-    embedder = OnnxEmbedder(args.model)
+    embedder = OnnxEmbedder(args.model, args.precision)
     require_crops_of(embedder.bundle.preprocess, args.data, str(args.model))
     scores = score_pairs(embedder, pairs, args.batch_size)
     labels = np.array([pair.same for pair in pairs])
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     report = verification_report(
         labels, scores, folds=folds, far_targets=FAR_TARGETS, operating_far=args.far, seed=args.seed
     )
-    out = args.out or args.model / "evaluation"
+    out = args.out or args.model / "evaluation" / ("" if args.precision == "float32" else "int8")
     out.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "source": source, **report.to_dict()}
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

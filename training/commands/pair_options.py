@@ -8,10 +8,13 @@ from pathlib import Path
 from training.evaluation.heldout import MIN_IMPOSTORS
 
 
-def add_pair_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the options of :func:`training.evaluation.heldout.folder_pairs` and of scoring."""
+def add_pair_arguments(parser: argparse.ArgumentParser, data_flag: str = "--data") -> None:
+    """Register the options of :func:`training.evaluation.heldout.folder_pairs` and of scoring.
+
+    ``data_flag`` names the crop roots' option (``quantize`` takes raw photos as ``--data``).
+    """
     parser.add_argument(
-        "--data",
+        data_flag,
         nargs="+",
         action="extend",
         default=[],

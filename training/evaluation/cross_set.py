@@ -162,4 +162,5 @@ def with_strict_points(
     updated = metadata.model_copy(
         update={"operating_points": tuple(ordered), "far_calibration": calibration}
     )
-    return ModelMetadata.model_validate(updated.model_dump())  # model_copy does not validate
+    ModelMetadata.model_validate(updated.model_dump())  # model_copy does not validate
+    return updated  # keeps its precision (an int8 view folds back into its block)

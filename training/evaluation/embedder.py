@@ -14,22 +14,24 @@ import onnxruntime as ort
 
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
+from facecore.quantized import Precision
 from training.data.images import load_image  # the same file -> pixels step training uses
 
 
 class OnnxEmbedder:
     """An exported model directory (``model.onnx`` + ``metadata.json``) ready to embed."""
 
-    def __init__(self, model_dir: str | Path) -> None:
+    def __init__(self, model_dir: str | Path, precision: Precision = "float32") -> None:
         """Open the export through the same bundle and ONNX wrapper as the service.
 
         Args:
             model_dir: The export directory written by ``training export``.
+            precision: ``float32`` (model.onnx) or ``int8`` (its quantised copy).
 
         Raises:
             facecore.model_bundle.ModelBundleError: The export is invalid.
         """
-        self.bundle = ModelBundle.load(model_dir)
+        self.bundle = ModelBundle.load(model_dir, precision)
         self.metadata = self.bundle.metadata
         self.size, self.channels = self.bundle.size, self.bundle.channels
         self.model = OnnxModel(self.bundle, ort.get_available_providers())

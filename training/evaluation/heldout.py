@@ -102,12 +102,16 @@ def score_pairs(embedder: Any, pairs: list[Pair], batch_size: int) -> np.ndarray
     Pairs are scored in chunks, so millions of impostor pairs (FAR 1e-5) fit in memory.
     """
     paths, first, second = pair_rows(pairs)
-    embeddings = embedder.embed_files(paths, batch_size)
+    return pair_scores(embedder.embed_files(paths, batch_size), first, second)
+
+
+def pair_scores(embeddings: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Cosine similarity of rows ``first[i]`` and ``second[i]``, chunk by chunk."""
     chunks = [
         cosine_similarities(
             embeddings[first[i : i + SCORE_CHUNK]], embeddings[second[i : i + SCORE_CHUNK]]
         )
-        for i in range(0, len(pairs), SCORE_CHUNK)
+        for i in range(0, len(first), SCORE_CHUNK)
     ]
     return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
 
@@ -129,12 +133,14 @@ def calibrate(
 ) -> None:
     """Store the operating points and the evaluation figures in ``metadata.json``.
 
-    The default threshold becomes the best-accuracy point (:mod:`training.evaluation.calibration`).
+    The default threshold becomes the best-accuracy point (:mod:`training.evaluation.calibration`);
+    an INT8 view (``metadata.precision``) is written into the int8 block.
     """
     points = operating_points(labels, scores)
     evaluation = {"source": source, **report.to_dict()}
     calibrated = with_operating_points(metadata, points, source)
-    calibrated.model_copy(update={"evaluation": evaluation}).save(model_dir)
+    view = calibrated.model_copy(update={"evaluation": evaluation})
+    ModelMetadata.load(model_dir).with_precision(view).save(model_dir)  # an int8 view: its block
     for point in points:
         print(
             f"operating point {point.name}: cosine {point.cosine:.4f}, TAR {point.tar:.4f}, "

@@ -24,6 +24,7 @@ from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
 from facecore.preprocess import FacePreprocessor
 from facecore.quality import QualityLimits, check_detected_face
+from facecore.quantized import Precision
 from training.data.vectors import unit_rows
 
 # An identity namespace -> the folders of ../shared/data/faces holding its people.
@@ -70,21 +71,23 @@ def heldout_photos(split_file: Path, data: Path) -> list[Photo]:
     return photos
 
 
-def model_key(model_dir: Path) -> str:
+def model_key(model_dir: Path, precision: Precision = "float32") -> str:
     """Return a short hash of the model file and its preprocessing (the cache's key)."""
-    bundle = ModelBundle.load(model_dir)
+    bundle = ModelBundle.load(model_dir, precision)
     digest = hashlib.sha256(bundle.model_file("onnx").read_bytes())
     digest.update(json.dumps(bundle.metadata.preprocessing, sort_keys=True).encode())
     digest.update(repr(QUALITY).encode())
     return digest.hexdigest()[:16]
 
 
-def embed_photos(model_dir: Path, photos: list[Photo], cache: Path | None) -> EmbeddedPhotos:
+def embed_photos(
+    model_dir: Path, photos: list[Photo], cache: Path | None, precision: Precision = "float32"
+) -> EmbeddedPhotos:
     """Embed each photo once (reading and extending ``cache``); keep those with a face."""
     cached = _read_cache(cache)
     missing = sorted({str(p.path) for p in photos} - cached.keys())
     if missing:
-        cached.update(_embed_paths(model_dir, missing))
+        cached.update(_embed_paths(model_dir, missing, precision))
         _write_cache(cache, cached)
     methods: dict[str, int] = {}
     kept, rows = [], []
@@ -98,9 +101,11 @@ def embed_photos(model_dir: Path, photos: list[Photo], cache: Path | None) -> Em
     return EmbeddedPhotos(kept, embeddings, methods)
 
 
-def _embed_paths(model_dir: Path, paths: list[str]) -> dict[str, tuple[str, np.ndarray]]:
+def _embed_paths(
+    model_dir: Path, paths: list[str], precision: Precision
+) -> dict[str, tuple[str, np.ndarray]]:
     """Detect, align and embed each file; a photo without a face gets a zero row."""
-    bundle = ModelBundle.load(model_dir)
+    bundle = ModelBundle.load(model_dir, precision)
     preprocessor, model = FacePreprocessor(bundle.preprocess), OnnxModel(bundle)
     empty = np.zeros(bundle.dimension, np.float32)
     methods, pixels = {}, {}

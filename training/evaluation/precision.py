@@ -1,0 +1,88 @@
+"""float32 against INT8 on the same held-out pairs: figures, verdicts and embeddings compared.
+
+Both models embed every distinct image of the pairs (prepared crops, as ``training evaluate``
+scores them). The INT8 model gets its own points, calibrated as ``evaluate --calibrate`` does;
+each precision's verdict at its default point is compared pair by pair.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facecore.operating_points import OperatingPoint
+from facecore.quantized import PrecisionEvaluation
+from training.data.pairs import Pair, pair_rows
+from training.data.vectors import unit_rows
+from training.evaluation.calibration import DEFAULT_POINT, FAR_TARGETS, operating_points
+from training.evaluation.embedder import OnnxEmbedder
+from training.evaluation.heldout import pair_scores
+from training.evaluation.verification import verification_report
+
+OPERATING_FAR = 1e-3
+
+
+@dataclass(frozen=True)
+class PrecisionComparison:
+    """The comparison, and the INT8 model's calibrated points on the same pairs."""
+
+    evaluation: PrecisionEvaluation
+    int8_points: tuple[OperatingPoint, ...]
+
+
+def compare_precisions(
+    model_dir: Path, int8_file: Path, pairs: list[Pair], source: str, batch_size: int, seed: int
+) -> PrecisionComparison:
+    """Score ``pairs`` with model.onnx and ``int8_file``; calibrate INT8's points on them.
+
+    float32's verdicts use the default threshold of its metadata.json, INT8's the best-accuracy
+    point calibrated here. ``int8_file`` needs no int8 block yet (this measures it).
+    """
+    paths, first, second = pair_rows(pairs)
+    labels = np.array([pair.same for pair in pairs])
+    embedded, scores, reports = {}, {}, {}
+    for precision in ("float32", "int8"):
+        embedder = _embedder(model_dir, int8_file if precision == "int8" else None)
+        embedded[precision] = unit_rows(embedder.embed_files(paths, batch_size))
+        scores[precision] = pair_scores(embedded[precision], first, second)
+        reports[precision] = verification_report(
+            labels,
+            scores[precision],
+            far_targets=FAR_TARGETS,
+            operating_far=OPERATING_FAR,
+            seed=seed,
+        )
+        if precision == "float32":
+            float_threshold = embedder.metadata.threshold.cosine
+    points = operating_points(labels, scores["int8"])
+    int8_threshold = next(p.cosine for p in points if p.name == DEFAULT_POINT)
+    agree = (scores["float32"] >= float_threshold) == (scores["int8"] >= int8_threshold)
+    cosines = np.sum(embedded["float32"] * embedded["int8"], axis=1)
+    key = f"{OPERATING_FAR:g}"
+    evaluation = PrecisionEvaluation(
+        source=source,
+        genuine_pairs=int(labels.sum()),
+        impostor_pairs=int((~labels).sum()),
+        float32_eer=reports["float32"].eer,
+        int8_eer=reports["int8"].eer,
+        float32_tar_at_far_0_001=reports["float32"].tar_at_far[key],
+        int8_tar_at_far_0_001=reports["int8"].tar_at_far[key],
+        verdict_agreement=float(agree.mean()),
+        embedding_cosine_mean=float(cosines.mean()),
+        embedding_cosine_min=float(cosines.min()),
+    )
+    return PrecisionComparison(evaluation, points)
+
+
+def _embedder(model_dir: Path, onnx_file: Path | None) -> OnnxEmbedder:
+    """Open the export, or ``onnx_file`` in its place (from a scratch copy of the export)."""
+    if onnx_file is None:
+        return OnnxEmbedder(model_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        shutil.copy(model_dir / "metadata.json", scratch)
+        shutil.copy(onnx_file, Path(scratch) / "model.onnx")
+        return OnnxEmbedder(scratch)  # the session holds the graph; the copy may go
