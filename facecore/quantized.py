@@ -34,7 +34,10 @@ class Quantization(FrozenSchema):
     calibration_method: Literal["Percentile", "Entropy", "MinMax", "Distribution"]
     calibration_images: int = Field(gt=0)
     calibration_source: str = Field(description="where the calibration photos came from")
-    nodes_excluded: tuple[str, ...] = Field(default=(), description="nodes kept in float32")
+    nodes_excluded: tuple[str, ...] = Field(
+        default=(),
+        description="nodes kept in float32 (at least the normalisation after the last weight)",
+    )
     command: str | None = None
 
 

@@ -25,7 +25,8 @@ def test_embed_multipart_returns_normalised_embeddings_in_order(client):
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["model"] == {"name": "tiny-random", "version": "0.0.1", "dimension": 16}
+    model = {"name": "tiny-random", "version": "0.0.1", "dimension": 16, "precision": "float32"}
+    assert body["model"] == model
     first, second = body["results"]
     for result in (first, second):
         assert len(result["embedding"]) == 16

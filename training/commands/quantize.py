@@ -44,14 +44,14 @@ def run(args: argparse.Namespace) -> int:
         QuantizeOptions,
         calibration_photos,
         calibration_pixels,
-        first_conv,
+        float_nodes,
         quantize_model,
     )
 
     if args.split is None or not args.eval_data:
         raise ValueError("quantize needs --split (held-out people) and --eval-data (their crops)")
     bundle = ModelBundle.load(args.model)
-    excluded = (first_conv(bundle),) if args.keep_first_conv else ()
+    excluded = float_nodes(bundle, args.keep_first_conv)
     options = QuantizeOptions(method=args.method, nodes_excluded=excluded)
     photos = calibration_photos(args.split, args.data, args.calibration_images)
     pixels = calibration_pixels(bundle, photos, args.calibration_images)
