@@ -160,7 +160,7 @@ def test_held_out_people_different_rejected_same_ranked_higher(server):
     # Every same-person pair ranks above every different-people pair (cosine scales differ
     # between models, so no fixed margin).
     assert min(r["similarity"] for r in same) > max(r["similarity"] for r in different)
-    evaluated = in_process(model, SAME_PERSON)
+    evaluated = in_process(model, SAME_PERSON, same[0]["model"]["precision"])
     assert [r["similarity"] for r in same] == pytest.approx(evaluated, abs=1e-4)
 
 
@@ -194,13 +194,13 @@ def test_altered_copy_of_a_photo_is_verified(server, copy):
         assert result["verified"], (person, copy, result["similarity"], result["threshold"])
 
 
-def in_process(model: Path, pairs: list[tuple[Path, Path]]) -> list[float]:
-    """Cosine similarities through facecore + the ONNX model, as evaluation computes them."""
+def in_process(model: Path, pairs: list[tuple[Path, Path]], precision: str) -> list[float]:
+    """Cosine similarities through facecore + the ONNX model served, as evaluation computes them."""
     from facecore.decode import decode_image
     from facecore.preprocess import FacePreprocessor
     from training.evaluation.embedder import OnnxEmbedder
 
-    embedder = OnnxEmbedder(model)
+    embedder = OnnxEmbedder(model, precision)
     preprocessor = FacePreprocessor(embedder.bundle.preprocess)
     pixels = [
         preprocessor.process(decode_image(p.read_bytes())).pixels for pair in pairs for p in pair
