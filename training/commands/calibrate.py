@@ -5,7 +5,8 @@ Embeds the original photos of the held-out people as the service does
 within-set impostor pairs pooled and measures each point's ``far_margin`` across sets
 (:mod:`training.evaluation.cross_set`). Writes them into ``metadata.json`` (other points kept)
 and the fold measurements into ``MODEL/evaluation/cross_set.json``. Run it after ``evaluate
---calibrate``, which rewrites the whole table without margins.
+--calibrate``, which rewrites the whole table without margins. ``--precision int8``: the same for
+the int8 block's model and points (reports in ``MODEL/evaluation/int8/``).
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ def run(args: argparse.Namespace) -> int:
         "worst_shifts": worst_shifts(shifts),
         "points": [point.model_dump() for point in points],
     }
-    int8 = args.precision == "int8"
-    out = args.model / "evaluation" / ("int8_cross_set.json" if int8 else "cross_set.json")
+    reports = args.model / "evaluation" / ("int8" if args.precision == "int8" else "")
+    out = reports / "cross_set.json"
     for point in points:
         print(f"{point.name}: cosine {point.cosine:.4f} TAR {point.tar:.4f} x{point.far_margin}")
     if args.dry_run:
         print(json.dumps(report, indent=2))
         return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     metadata = ModelMetadata.load(args.model)
     view = with_strict_points(metadata.view(args.precision), points, calibration)
