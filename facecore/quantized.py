@@ -41,6 +41,16 @@ class Quantization(FrozenSchema):
     command: str | None = None
 
 
+class TemplateProbe(FrozenSchema):
+    """Each pair's first photo float32 (an enrolled template), its second INT8 (a probe)."""
+
+    eer: float = Field(ge=0.0, le=1.0)
+    tar_at_far_0_001: float = Field(ge=0.0, le=1.0)
+    verdict_agreement: float = Field(
+        ge=0.0, le=1.0, description="at INT8's default point, with float32 against float32"
+    )
+
+
 class PrecisionEvaluation(FrozenSchema):
     """float32 and INT8 on the same held-out pairs; the verdicts compared at the default points."""
 
@@ -56,6 +66,9 @@ class PrecisionEvaluation(FrozenSchema):
     )
     embedding_cosine_mean: float = Field(description="float32 vs INT8 embedding of each image")
     embedding_cosine_min: float
+    template_probe: TemplateProbe | None = Field(
+        default=None, description="float32 templates against INT8 probes on the same pairs"
+    )
     report: dict[str, Any] | None = Field(
         default=None, description="the INT8 model's `training evaluate --precision int8` report"
     )

@@ -53,6 +53,7 @@ def test_block_records_how_and_what_it_measured(quantized):
     assert block.quantization.calibration_images == 2
     assert block.evaluation.genuine_pairs == 4 * 6
     assert block.within_budget == block.evaluation.within_budget
+    assert 0.0 <= block.evaluation.template_probe.verdict_agreement <= 1.0
     assert block.operating_points[0].name == "best_accuracy"
     assert metadata.threshold.cosine == 0.5  # float32's untouched
 

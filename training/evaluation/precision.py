@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from facecore.operating_points import OperatingPoint
-from facecore.quantized import PrecisionEvaluation
+from facecore.quantized import PrecisionEvaluation, TemplateProbe
 from training.data.pairs import Pair, pair_rows
 from training.data.vectors import unit_rows
 from training.evaluation.calibration import DEFAULT_POINT, FAR_TARGETS, operating_points
@@ -44,25 +44,23 @@ def compare_precisions(
     """
     paths, first, second = pair_rows(pairs)
     labels = np.array([pair.same for pair in pairs])
-    embedded, scores, reports = {}, {}, {}
-    for precision in ("float32", "int8"):
-        embedder = _embedder(model_dir, int8_file if precision == "int8" else None)
-        embedded[precision] = unit_rows(embedder.embed_files(paths, batch_size))
-        scores[precision] = pair_scores(embedded[precision], first, second)
-        reports[precision] = verification_report(
-            labels,
-            scores[precision],
-            far_targets=FAR_TARGETS,
-            operating_far=OPERATING_FAR,
-            seed=seed,
+    embedded, float_threshold = _embed_both(model_dir, int8_file, paths, batch_size)
+    scores = {name: pair_scores(rows, first, second) for name, rows in embedded.items()}
+    reports = {
+        name: verification_report(
+            labels, score, far_targets=FAR_TARGETS, operating_far=OPERATING_FAR, seed=seed
         )
-        if precision == "float32":
-            float_threshold = embedder.metadata.threshold.cosine
+        for name, score in scores.items()
+    }
     points = operating_points(labels, scores["int8"])
     int8_threshold = next(p.cosine for p in points if p.name == DEFAULT_POINT)
-    agree = (scores["float32"] >= float_threshold) == (scores["int8"] >= int8_threshold)
+    float_verdicts = scores["float32"] >= float_threshold
+    agree = float_verdicts == (scores["int8"] >= int8_threshold)
     cosines = np.sum(embedded["float32"] * embedded["int8"], axis=1)
     key = f"{OPERATING_FAR:g}"
+    both = np.concatenate([embedded["float32"], embedded["int8"]])  # INT8 rows after float32's
+    mixed = pair_scores(both, first, second + len(paths))
+    template_probe = _template_probe(labels, mixed, mixed >= int8_threshold, float_verdicts)
     evaluation = PrecisionEvaluation(
         source=source,
         genuine_pairs=int(labels.sum()),
@@ -74,8 +72,31 @@ def compare_precisions(
         verdict_agreement=float(agree.mean()),
         embedding_cosine_mean=float(cosines.mean()),
         embedding_cosine_min=float(cosines.min()),
+        template_probe=template_probe,
     )
     return PrecisionComparison(evaluation, points)
+
+
+def _template_probe(
+    labels: np.ndarray, mixed: np.ndarray, verdicts: np.ndarray, float_verdicts: np.ndarray
+) -> TemplateProbe:
+    """Figures of float32 templates against INT8 probes (``mixed`` scores, their verdicts)."""
+    report = verification_report(labels, mixed, far_targets=(OPERATING_FAR,))
+    return TemplateProbe(
+        eer=report.eer,
+        tar_at_far_0_001=report.tar_at_far[f"{OPERATING_FAR:g}"],
+        verdict_agreement=float((verdicts == float_verdicts).mean()),
+    )
+
+
+def _embed_both(
+    model_dir: Path, int8_file: Path, paths: list[Path], batch_size: int
+) -> tuple[dict[str, np.ndarray], float]:
+    """Return unit embeddings of ``paths`` by float32 and INT8, and float32's threshold."""
+    float32 = _embedder(model_dir, None)
+    embedded = {"float32": unit_rows(float32.embed_files(paths, batch_size))}
+    embedded["int8"] = unit_rows(_embedder(model_dir, int8_file).embed_files(paths, batch_size))
+    return embedded, float32.metadata.threshold.cosine
 
 
 def _embedder(model_dir: Path, onnx_file: Path | None) -> OnnxEmbedder:
