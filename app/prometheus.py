@@ -89,6 +89,7 @@ class Metrics:
         info = {"name": metadata.name, "version": metadata.version}
         info["dimension"], info["backend"] = str(metadata.embedding.dimension), backend
         info["runtime"], info["gpu"] = runtime.description, str(runtime.on_gpu).lower()
+        info["precision"] = metadata.precision
         self.model_info.info(info)
         self.ready.set(1)
 

@@ -38,9 +38,12 @@ def model_flops_per_image(model_file: Path) -> float:
     return flops
 
 
-def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
-    """Images per second of ONNX Runtime alone on random batches (the service's wrapper)."""
-    bundle = ModelBundle.load(model_dir)
+def bare_model(model_dir: Path, batch: int, seconds: float, precision: str = "float32") -> dict:
+    """Images per second of ONNX Runtime alone on random batches (the service's wrapper).
+
+    ``precision`` ``int8`` times the export's ``model.int8.onnx`` (its int8 block).
+    """
+    bundle = ModelBundle.load(model_dir, precision)
     model = OnnxModel(bundle, ort.get_available_providers())
     pixels = (
         np.random.default_rng(0)
@@ -53,4 +56,9 @@ def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
         model.embed(pixels)
         runs += 1
     elapsed = time.perf_counter() - started
-    return {"batch": batch, "images_per_s": runs * batch / elapsed, "providers": model.providers}
+    return {
+        "batch": batch,
+        "precision": precision,
+        "images_per_s": runs * batch / elapsed,
+        "providers": model.providers,
+    }

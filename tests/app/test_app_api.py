@@ -143,6 +143,7 @@ def test_metrics_expose_requests_latency_batches_faces_and_model(client):
     assert "faceverify_batch_size_count" in text
     assert "faceverify_faces_detected_bucket" in text
     assert 'faceverify_model_info{backend="onnx"' in text and 'name="tiny-random"' in text
+    assert 'precision="float32"' in text
     assert "faceverify_ready 1.0" in text
 
 

@@ -37,6 +37,7 @@ def test_auto_serves_int8_on_a_vnni_cpu(make_client, int8_model, monkeypatch, ca
     verify = client.post("/verify", files=files).json()
     assert verify["threshold"] == INT8_THRESHOLD
     embed = client.post("/embed", files={"images": ("a.jpg", FACE_A)}).json()
+    assert 'precision="int8"' in client.get("/metrics").text
     assert embed["model"] == {
         "name": "tiny-random",
         "version": "0.0.1",
