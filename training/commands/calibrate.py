@@ -46,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate and write; returns the exit status."""
     split = args.split or args.model / "evaluation" / "heldout_split.json"
     cache = args.cache or CACHE_DIR / f"{model_key(args.model, args.precision)}.npz"
-    photos = heldout_photos(split, args.data)
-    embedded = embed_photos(args.model, photos, cache, args.precision)
+    embedded = embed_photos(args.model, heldout_photos(split, args.data), cache, args.precision)
     pairs = within_set_pairs(
         embedded.embeddings,
         [photo.identity for photo in embedded.photos],
@@ -71,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         "worst_shifts": worst_shifts(shifts),
         "points": [point.model_dump() for point in points],
     }
-    reports = args.model / "evaluation" / ("int8" if args.precision == "int8" else "")
-    out = reports / "cross_set.json"
+    out = args.model / "evaluation" / ("" if args.precision == "float32" else "int8")
+    out /= "cross_set.json"
     for point in points:
         print(f"{point.name}: cosine {point.cosine:.4f} TAR {point.tar:.4f} x{point.far_margin}")
     if args.dry_run:

@@ -14,8 +14,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from facecore.metadata import ModelMetadata
+from facecore.model_bundle import ModelBundle
+from facecore.quantized import Int8Block, file_sha256
 from training.commands.pair_options import add_pair_arguments
-from training.model.quantize import METHODS
+from training.evaluation.calibration import with_operating_points
+from training.evaluation.heldout import folder_pairs
+from training.model.quantize import (
+    METHODS,
+    QuantizeOptions,
+    calibration_photos,
+    calibration_pixels,
+    float_nodes,
+    quantize_model,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,19 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Quantise, evaluate and write the int8 block; returns the exit status."""
-    from facecore.metadata import ModelMetadata
-    from facecore.model_bundle import ModelBundle
-    from facecore.quantized import Int8Block, Quantization, file_sha256
-    from training.evaluation.calibration import with_operating_points
-    from training.evaluation.heldout import folder_pairs
-    from training.evaluation.precision import compare_precisions
-    from training.model.quantize import (
-        QuantizeOptions,
-        calibration_photos,
-        calibration_pixels,
-        float_nodes,
-        quantize_model,
-    )
+    from training.evaluation.precision import compare_precisions  # ONNX Runtime
 
     if args.split is None or not args.eval_data:
         raise ValueError("quantize needs --split (held-out people) and --eval-data (their crops)")
@@ -61,22 +61,13 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare_precisions(args.model, out, pairs, source, args.batch_size, args.seed)
     metadata = ModelMetadata.load(args.model)
     calibrated = with_operating_points(metadata, comparison.int8_points, source)
-    quantization = Quantization(
-        format=options.format,
-        activation_type=options.activation_type,
-        weight_type=options.weight_type,
-        per_channel=options.per_channel,
-        calibration_method=METHODS[options.method],
-        calibration_images=len(pixels),
-        calibration_source=f"first photo of each person outside {args.split} under {args.data}",
-        nodes_excluded=excluded,
-        command="python -m training " + " ".join(sys.argv[1:]),
-    )
+    where = f"first photo of each person outside {args.split} under {args.data}"
+    command = "python -m training " + " ".join(sys.argv[1:])
     evaluation = comparison.evaluation
     block = Int8Block(
         file=out.name,
         sha256=file_sha256(out),
-        quantization=quantization,
+        quantization=options.record(len(pixels), where, command),
         threshold=calibrated.threshold,
         operating_points=calibrated.operating_points,
         evaluation=evaluation,

@@ -21,7 +21,7 @@ from facecore.decode import decode_image
 from facecore.errors import FaceCoreError
 from facecore.model_bundle import ModelBundle
 from facecore.preprocess import FacePreprocessor
-from facecore.quantized import INT8_FILE
+from facecore.quantized import INT8_FILE, Quantization
 from training.data.folders import group_by_identity, scan_identity_folders
 
 METHODS = {"percentile": "Percentile", "entropy": "Entropy", "minmax": "MinMax"}
@@ -43,6 +43,20 @@ class QuantizeOptions:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"--method must be one of {sorted(METHODS)}, got {self.method!r}")
+
+    def record(self, images: int, source: str, command: str) -> Quantization:
+        """Return these options as metadata.json records them, with the calibration photos."""
+        return Quantization(
+            format=self.format,
+            activation_type=self.activation_type,
+            weight_type=self.weight_type,
+            per_channel=self.per_channel,
+            calibration_method=METHODS[self.method],
+            calibration_images=images,
+            calibration_source=source,
+            nodes_excluded=self.nodes_excluded,
+            command=command,
+        )
 
 
 def calibration_photos(split_file: Path, data: list[str], count: int) -> list[Path]:
