@@ -7,13 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixture_paths import FIXTURES
+from int8_factory import int8_block
+from metadata_factory import minimal_metadata
 from test_evaluate import write_faces
 
 from facecore.metadata import ModelMetadata
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
+from facecore.operating_points import FarCalibration, OperatingPoint
 from facecore.quantized import INT8_FILE, file_sha256
 from training.cli import main
+from training.evaluation.cross_set import with_strict_points
 
 TINY_MODEL = FIXTURES / "tiny_model"
 PHOTOS = FIXTURES / "faces" / "celeba"  # two people, neither held out below
@@ -76,3 +80,17 @@ def test_calibration_needs_enough_people_outside_the_split(quantized, tmp_path):
     args = ["quantize", "--model", str(model), "--data", f"celeba={PHOTOS}", "--split", str(split)]
     with pytest.raises(SystemExit, match="1 people outside the split's held-out ones; need 2"):
         main([*args, "--eval-data", str(crops), "--calibration-images", "2"])
+
+
+def test_strict_points_of_an_int8_view_fold_into_its_block():
+    metadata = minimal_metadata(int8=int8_block("0" * 64))
+    point = OperatingPoint(
+        name="far_0.001", cosine=0.6, far_target=1e-3, far=1e-3, tar=0.5, far_margin=1.4
+    )
+    calibration = FarCalibration(sets=("a", "b"), impostor_pairs=1000, margin_folds=2)
+    view = with_strict_points(metadata.view("int8"), (point,), calibration)
+    folded = metadata.with_precision(view)
+    assert folded.operating_points == metadata.operating_points
+    assert folded.far_calibration is None
+    assert folded.int8.far_calibration == calibration
+    assert folded.int8.operating_points[-1] == point
