@@ -2,12 +2,13 @@
 
 Fills a SQLite gallery with person-like synthetic templates of the served model
 (:mod:`bench.gallery_fill`: bulk inserts through the product's row format), then starts
-``python -m app`` on 127.0.0.1 with it twice: with the IVF shortlist (the default, past
-``FACEVERIFY_ANN_MIN_TEMPLATES``) and exact (that setting above the gallery's size). Each time:
-seconds until ``/ready`` answers 200 (the gallery loaded), until the server logs its shortlist,
-the server's resident memory, then ``--clients`` threads each send ``--requests`` ``/identify``
-with a real face photo: p50/p99 per search and searches/s. ``/embed`` of the same photo on the
-same server is the cost of everything but the search. Writes bench/results/gallery_search_1m.json.
+``python -m app`` on 127.0.0.1 with it twice: with the IVF shortlist (the default past
+``FACEVERIFY_ANN_MIN_TEMPLATES``, 250,000; a smaller gallery lowers it to its size) and exact
+(that setting above the gallery's size). Each time: seconds until ``/ready`` answers 200 (the
+gallery loaded) and until the server logs its shortlist for the whole gallery, the server's
+resident memory, then ``--clients`` threads each send ``--requests`` ``/identify`` with a real
+face photo: p50/p99 per search and searches/s. ``/embed`` of the same photo on the same server
+is the cost of everything but the search. Writes bench/results/gallery_search_1m.json.
 
     python -m bench.bench_gallery_http
     python -m bench.bench_gallery_http --templates 2000 --requests 5   # a quick check
@@ -29,6 +30,7 @@ from pathlib import Path
 import httpx2
 
 from app.gallery.records import ModelKey
+from app.settings import Settings
 from bench.bench_gallery_search import PROBE_PHOTO, percentiles, rss_mib
 from bench.gallery_fill import fill_gallery
 from bench.local_service import HOST, SERVED_MODEL, free_port, wait_ready
@@ -36,7 +38,8 @@ from bench.results_file import write_result
 from facecore.metadata import ModelMetadata
 
 ROOT = Path(__file__).resolve().parents[1]
-SHORTLIST_LINE = "IVF shortlist:"
+DEFAULT_ANN_MIN = Settings.model_fields["ann_min_templates"].default
+SHORTLIST_LINE = "cells"  # the server logs "IVF shortlist: C cells over N templates"
 
 
 @contextmanager
@@ -116,13 +119,14 @@ def hammer(url: str, route: str, clients: int, requests: int, top_k: int | None)
 
 def measure(args: argparse.Namespace, data_dir: Path, mode: str) -> dict:
     """Start the server in ``mode`` (``shortlist`` or ``exact``) and measure it."""
-    minimum = "1" if mode == "shortlist" else str(args.templates + 1)
+    minimum = min(args.templates, DEFAULT_ANN_MIN) if mode == "shortlist" else args.templates + 1
+    settings = {"ANN_MIN_TEMPLATES": str(minimum)}
     log = data_dir / f"server-{mode}.log"
-    with serve(args.model, data_dir, log, ANN_MIN_TEMPLATES=minimum) as server:
+    with serve(args.model, data_dir, log, **settings) as server:
         row = {"mode": mode, "ready_s": round(server["ready_s"], 1), "load": os.getloadavg()}
         row["rss_after_load_mib"] = round(rss_mib(server["pid"]), 1)
         if mode == "shortlist":
-            wait_for_line(log, SHORTLIST_LINE, timeout=3600)
+            wait_for_line(log, f"{SHORTLIST_LINE} over {args.templates} templates", 3600)
             row["shortlist_s"] = round(time.perf_counter() - args.started[mode], 1)
             row["rss_with_shortlist_mib"] = round(rss_mib(server["pid"]), 1)
         row["identify"] = hammer(server["url"], "/identify", args.clients, args.requests, 5)

@@ -96,7 +96,11 @@ class TemplateIndex:
             builder.join(timeout)
 
     def add(self, templates: Iterable[Template]) -> None:
-        """Add templates; a face id already present is left as it is."""
+        """Add templates; a face id already present is left as it is.
+
+        Stored a chunk per lock hold; a shortlist build is considered once all are in (a
+        gallery loaded at start-up gets cells for its full size, not for its first chunks).
+        """
         batch: dict[str, Template] = {}
         for template in templates:
             batch.setdefault(template.face_id, template)
@@ -104,6 +108,8 @@ class TemplateIndex:
                 self._add_batch(list(batch.values()))
                 batch = {}
         self._add_batch(list(batch.values()))
+        with self._lock:
+            self._schedule_build()
 
     def remove(self, face_ids: Iterable[str]) -> None:
         """Remove templates by face id; unknown ids are ignored."""
@@ -149,7 +155,6 @@ class TemplateIndex:
                     self._book.append(template.face_id, template.person_id)
                 if self._ann is not None:
                     self._ann.add(self._matrix.read(start, len(self)), self._book.labels(start))
-            self._schedule_build()
 
     def _schedule_build(self) -> None:
         """Start a background build when the gallery first reaches, or outgrows, its size."""

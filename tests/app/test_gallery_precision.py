@@ -74,3 +74,16 @@ def test_start_up_loads_a_bulk_filled_gallery(make_client, tmp_path):
     stored = copies(person_centres(1501, 16, seed=0), 2, seed=1)  # the one batch's templates
     for number in (0, 1401, 3000):
         assert index.search(stored[number], 1)[0].person_id == f"synthetic-{number // 2:07d}"
+
+
+def test_a_loaded_gallery_gets_cells_for_its_full_size(monkeypatch):
+    """Stored a chunk at a time, but the shortlist is built once, for every template."""
+    from app.gallery import index as index_module
+    from app.gallery.ann import cells_for
+
+    monkeypatch.setattr(index_module, "ADD_CHUNK", 100)
+    _, templates = person_like(600, 32)
+    index = TemplateIndex(32, ann_min_templates=250)
+    index.add(templates)
+    index.wait_for_shortlist()
+    assert index.shortlist_cells == cells_for(1200) != cells_for(300)
