@@ -120,7 +120,7 @@ def hammer(url: str, route: str, clients: int, requests: int, top_k: int | None)
 def measure(args: argparse.Namespace, data_dir: Path, mode: str) -> dict:
     """Start the server in ``mode`` (``shortlist`` or ``exact``) and measure it."""
     minimum = min(args.templates, DEFAULT_ANN_MIN) if mode == "shortlist" else args.templates + 1
-    settings = {"ANN_MIN_TEMPLATES": str(minimum)}
+    settings = {"ANN_MIN_TEMPLATES": str(minimum), "TEMPLATE_PRECISION": args.precision}
     log = data_dir / f"server-{mode}.log"
     with serve(args.model, data_dir, log, **settings) as server:
         row = {"mode": mode, "ready_s": round(server["ready_s"], 1), "load": os.getloadavg()}
@@ -145,6 +145,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=50, help="per client")
     parser.add_argument("--modes", nargs="+", default=["shortlist", "exact"])
+    parser.add_argument(
+        "--precision", choices=["float16", "float32"], default="float16", help="of the templates"
+    )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "gallery_search_1m.json"
     )
@@ -171,6 +174,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
         "model": model.__dict__,
         "templates": args.templates,
+        "template_precision": args.precision,
         "templates_made": "two per synthetic person, cosine ~0.7 (bench/gallery_fill.py)",
         "fill_s": round(fill_s, 1),
         "database_mib": round(database_mib, 1),
