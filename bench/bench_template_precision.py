@@ -4,8 +4,9 @@ In process, on person-like synthetic templates (:mod:`bench.gallery_fill`): for 
 of :class:`~app.gallery.index.TemplateIndex`, the resident memory the index adds, exact search
 and IVF-shortlist search p50/p99 (top 5, one BLAS thread as in the service), recall@1 against
 float32 exact search (same person first; same template first) and the largest difference of the
-top similarity from float32's. Two ways not taken are timed on the same rows: float16 converted to
-float32 in chunks by numpy before the product, and int8 with a scale per row (likewise).
+top similarity from float32's, and the close calls (probes whose first two people are within
+2^-10, the most float16 could swap). Two ways not taken are timed on the same rows: float16
+converted to float32 in chunks by numpy before the product, and int8 with a scale per row.
 Writes bench/results/template_precision.json.
 
     python -m bench.bench_template_precision
@@ -31,6 +32,7 @@ from bench.results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 16_384
+CLOSE_CALL = 2.0**-10  # first two people this close: float16's error (2^-11 each) could swap them
 
 
 def person_like(templates: int, dimension: int) -> tuple[np.ndarray, list[Template]]:
@@ -60,6 +62,9 @@ def compare(found: list, truth: list) -> dict:
         "recall_at_1_template": sum(f[0].face_id == t[0].face_id for f, t in pairs) / len(pairs),
         "max_abs_similarity_error": float(
             max(abs(f[0].similarity - t[0].similarity) for f, t in pairs)
+        ),
+        "close_calls": sum(
+            len(f) > 1 and f[0].similarity - f[1].similarity <= CLOSE_CALL for f in found
         ),
     }
 
