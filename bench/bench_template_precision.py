@@ -6,7 +6,9 @@ and IVF-shortlist search p50/p99 (top 5, one BLAS thread as in the service), rec
 float32 exact search (same person first; same template first) and the largest difference of the
 top similarity from float32's, and the close calls (probes whose first two people are within
 2^-10, the most float16 could swap). Two ways not taken are timed on the same rows: float16
-converted to float32 in chunks by numpy before the product, and int8 with a scale per row.
+converted to float32 in chunks by numpy before the product, and int8 with a scale per row; and
+how the shortlist's recall moves with the sample its cells are learned from
+(:mod:`bench.shortlist_cells`).
 Writes bench/results/template_precision.json.
 
     python -m bench.bench_template_precision
@@ -29,6 +31,7 @@ from app.gallery.service import single_threaded_blas
 from bench.bench_gallery_search import percentiles, rss_mib, timed_searches
 from bench.gallery_fill import copies, person_centres, probes_of
 from bench.results_file import write_result
+from bench.shortlist_cells import cells_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 16_384
@@ -165,6 +168,11 @@ def main() -> None:
         "templates_made": "two per synthetic person, cosine ~0.7 (bench/gallery_fill.py)",
         "index": run_precision(args, templates, probes),
         "ways_not_taken": ways_not_taken(templates, probes[: min(50, len(probes))]),
+        "shortlist_recall_by_cells_sample": cells_noise(
+            np.stack([t.embedding for t in templates]), probes
+        )
+        if args.shortlist
+        else None,
     }
     write_result(args.out, result)
     print(f"wrote {args.out}")

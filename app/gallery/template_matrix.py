@@ -39,11 +39,6 @@ class TemplateMatrix:
     def __len__(self) -> int:
         return self._count
 
-    @property
-    def bytes_per_template(self) -> int:
-        """Bytes one template takes in memory (without spare capacity)."""
-        return self.dimension * (2 if self._faiss is not None else 4)
-
     def append(self, vectors: np.ndarray) -> None:
         """Add unit ``vectors`` (k, dimension) as the next rows."""
         vectors = np.ascontiguousarray(vectors, np.float32).reshape(-1, self.dimension)
