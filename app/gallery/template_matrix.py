@@ -3,7 +3,7 @@
 ``float32``: a numpy matrix with spare capacity; a probe's exact scores are one matrix product.
 ``float16``: half the memory, held in faiss's scalar-quantised flat index (``QT_fp16``), whose
 search decodes and scores the half floats in one SIMD pass (numpy has no fast float16 product:
-converting to float32 on the fly made exact search 6 to 8 times slower). Rows stay addressable
+converting to float32 on the fly made exact search 6 to 12 times slower). Rows stay addressable
 by number in both: a numpy view of faiss's codes reads and moves them. A returned similarity
 differs from the float32 one by at most 2^-11 (the half float's relative rounding, summed over
 |probe_i * template_i| <= 1); ``bench/bench_template_precision.py`` measures it and recall@1.
