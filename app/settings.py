@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         description="Gallery size from which /identify uses an IVF shortlist; 0 = always exact",
     )
     ann_nprobe: int = Field(256, ge=1, le=16_384)
+    template_precision: Literal["float16", "float32"] = Field(
+        "float16",
+        description="How /identify holds each template in memory: float16 halves it "
+        "(similarities within 0.0005 of float32's); float32 for bit-exact scores",
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -22,20 +22,15 @@ import platform
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
 import numpy as np
-from sqlalchemy import insert
 
-from app.gallery.codec import TemplateCodec
-from app.gallery.database import database_url, migrate, open_engine
 from app.gallery.index import TemplateIndex
-from app.gallery.records import ModelKey, NewFace, Template
-from app.gallery.rows import face_row
+from app.gallery.records import ModelKey, Template
 from app.gallery.service import single_threaded_blas
-from app.gallery.tables import faces, people
+from bench.gallery_fill import fill_gallery
 from bench.local_service import SERVED_MODEL, local_service
 from bench.results_file import write_result
 from facecore.metadata import ModelMetadata
@@ -125,35 +120,6 @@ def in_process(size: int, dimension: int, probes: int, top_k: int, nprobes: list
             "by_nprobe": shortlists,
         },
     }
-
-
-def fill_gallery(data_dir: Path, model: ModelKey, size: int) -> None:
-    """Write ``size`` synthetic people with one template each into the SQLite gallery.
-
-    Bulk inserts in one transaction (the service's per-request path commits each enrolment
-    with an fsync, which would dominate the set-up time, not the measured search).
-    """
-    engine = open_engine(database_url(None, data_dir))
-    migrate(engine)
-    codec, now = TemplateCodec(None), datetime.now(UTC)
-    batch = 5_000
-    with engine.begin() as connection:
-        for start in range(0, size, batch):
-            vectors = unit_vectors(min(batch, size - start), model.dimension, seed=start + 7)
-            ids = [f"synthetic-{start + i:07d}" for i in range(len(vectors))]
-            connection.execute(
-                insert(people), [{"id": person, "created_at": now} for person in ids]
-            )
-            connection.execute(
-                insert(faces),
-                [
-                    face_row(
-                        codec, f"{start + i:032x}", person, model, NewFace(vector, None, None), now
-                    )
-                    for i, (person, vector) in enumerate(zip(ids, vectors, strict=True))
-                ],
-            )
-    engine.dispose()
 
 
 def over_http(model_dir: Path, model: ModelKey, size: int, probes: int, top_k: int) -> dict:

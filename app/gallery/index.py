@@ -1,8 +1,8 @@
-"""Cosine search over an in-memory float32 matrix of templates (one matrix product).
+"""Cosine search over the in-memory templates (:mod:`app.gallery.template_matrix`).
 
-Rows are L2-normalised embeddings of one model, so ``matrix @ probe`` is every cosine at once.
-Rows are appended into spare capacity and removed by moving the last row into the hole, so
-changes cost O(rows changed), not a rebuild. Past ``ann_min_templates`` an IVF shortlist
+Rows are L2-normalised embeddings of one model, so one product with the probe is every cosine
+at once. Rows are appended and removed by moving the last row into the hole, so changes cost
+O(rows changed), not a rebuild. Past ``ann_min_templates`` an IVF shortlist
 (:mod:`app.gallery.ann`) picks the rows to score instead of all of them. One lock guards
 searches and changes.
 
@@ -18,24 +18,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from app.gallery.ann import RELEARN_GROWTH, AnnShortlist, cells_for, training_rows
 from app.gallery.records import Template
+from app.gallery.row_book import Match, RowBook
+from app.gallery.template_matrix import Precision, TemplateMatrix
 
+__all__ = ["Match", "TemplateIndex"]
 logger = logging.getLogger(__name__)
 BUILD_CHUNK = 65_536  # rows copied per lock hold while a shortlist is built
-
-
-@dataclass(frozen=True)
-class Match:
-    """A person's best template for a probe."""
-
-    person_id: str
-    face_id: str
-    similarity: float
+ADD_CHUNK = 65_536  # templates normalised and stored per lock hold
 
 
 class TemplateIndex:
@@ -47,16 +41,16 @@ class TemplateIndex:
         capacity: int = 1024,
         ann_min_templates: int = 0,
         ann_nprobe: int = 256,
+        precision: Precision = "float16",
     ) -> None:
-        """Args: ann_min_templates: size from which the IVF shortlist is used (0: never)."""
+        """Hold templates of ``dimension`` floats.
+
+        Args: ann_min_templates: size from which the IVF shortlist is used (0: never);
+        precision: how each template is held in memory (``float16``: half the memory).
+        """
         self.dimension = dimension
-        self._matrix = np.zeros((capacity, dimension), np.float32)
-        self._labels = np.zeros(capacity, np.int64)
-        self._face_ids: list[str] = []
-        self._person_ids: list[str] = []
-        self._rows: dict[str, int] = {}
-        self._label_rows: dict[int, int] = {}
-        self._next_label = 0
+        self._matrix = TemplateMatrix(dimension, precision)
+        self._book = RowBook(capacity)
         self._ann_min, self._nprobe = ann_min_templates, ann_nprobe
         self._ann: AnnShortlist | None = None
         self._ann_learned_on = self._build_failed_on = 0
@@ -64,16 +58,20 @@ class TemplateIndex:
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._face_ids)
+        return len(self._book)
 
     def __contains__(self, face_id: object) -> bool:
-        return face_id in self._rows
+        return face_id in self._book
 
     @property
     def people(self) -> int:
-        """How many distinct people have at least one template."""
-        with self._lock:
-            return len(set(self._person_ids))
+        """How many distinct people have at least one template (kept count: O(1))."""
+        return self._book.people
+
+    @property
+    def precision(self) -> Precision:
+        """How each template is held in memory."""
+        return self._matrix.precision
 
     @property
     def approximate(self) -> bool:
@@ -98,37 +96,65 @@ class TemplateIndex:
             builder.join(timeout)
 
     def add(self, templates: Iterable[Template]) -> None:
-        """Add templates; a face id already present is left as it is."""
+        """Add templates; a face id already present is left as it is.
+
+        Stored a chunk per lock hold; a shortlist build is considered once all are in (a
+        gallery loaded at start-up gets cells for its full size, not for its first chunks).
+        """
+        batch: dict[str, Template] = {}
+        for template in templates:
+            batch.setdefault(template.face_id, template)
+            if len(batch) == ADD_CHUNK:
+                self._add_batch(list(batch.values()))
+                batch = {}
+        self._add_batch(list(batch.values()))
         with self._lock:
-            rows = [
-                self._append(template)
-                for template in templates
-                if template.face_id not in self._rows
-            ]
-            if self._ann is not None and rows:
-                self._ann.add(self._matrix[rows], self._labels[rows])
             self._schedule_build()
 
     def remove(self, face_ids: Iterable[str]) -> None:
         """Remove templates by face id; unknown ids are ignored."""
         with self._lock:
-            labels = [label for face_id in face_ids if (label := self._delete(face_id)) is not None]
+            labels = []
+            for face_id in face_ids:
+                dropped = self._book.drop(face_id)
+                if dropped is not None:
+                    self._matrix.drop_row(dropped[0])
+                    labels.append(dropped[1])
             if labels and self._ann is not None:
                 self._ann.remove(np.asarray(labels, np.int64))
 
     def search(self, probe: np.ndarray, top_k: int) -> list[Match]:
         """Return the ``top_k`` people most similar to ``probe``, each by their best template."""
-        probe = _unit(probe)
+        probe = _unit_rows([probe])[0]
         with self._lock:
-            count = len(self._face_ids)
+            count = len(self)
             if count == 0 or top_k < 1:
                 return []
             if self.approximate:
                 labels = self._ann.shortlist(probe, max(64, 8 * top_k))
-                rows = np.asarray([self._label_rows[int(label)] for label in labels], np.int64)
-                return self._best_people(rows, self._matrix[rows] @ probe, top_k)
-            rows = np.arange(count)
-            return self._best_people(rows, self._matrix[:count] @ probe, top_k)
+                rows = self._book.rows_of(labels)
+                scores = self._matrix.score(rows, probe)
+                order = np.argsort(-scores, kind="stable")
+                return self._book.best_people(rows[order], scores[order], top_k)
+            wanted = 4 * top_k  # widened until it holds top_k people
+            while True:
+                rows, scores = self._matrix.top(probe, wanted)
+                best = self._book.best_people(rows, scores, top_k)
+                if len(best) >= top_k or wanted >= count:
+                    return best
+                wanted *= 4
+
+    def _add_batch(self, templates: list[Template]) -> None:
+        """Store new templates' rows and book them, under one lock hold."""
+        with self._lock:
+            new = [template for template in templates if template.face_id not in self._book]
+            if new:
+                start = len(self)
+                self._matrix.append(_unit_rows([template.embedding for template in new]))
+                for template in new:
+                    self._book.append(template.face_id, template.person_id)
+                if self._ann is not None:
+                    self._ann.add(self._matrix.read(start, len(self)), self._book.labels(start))
 
     def _schedule_build(self) -> None:
         """Start a background build when the gallery first reaches, or outgrows, its size."""
@@ -146,7 +172,7 @@ class TemplateIndex:
         try:
             with self._lock:
                 cells = cells_for(len(self))
-                sample = self._matrix[training_rows(len(self), cells)]
+                sample = self._matrix.take(training_rows(len(self), cells))
             shortlist = AnnShortlist(self.dimension, cells, self._nprobe)
             shortlist.train(sample)
             added = self._fill(shortlist)
@@ -168,8 +194,8 @@ class TemplateIndex:
         while True:
             with self._lock:
                 stop = min(start + BUILD_CHUNK, len(self))
-                vectors = self._matrix[start:stop].copy()
-                labels = self._labels[start:stop].copy()
+                vectors = self._matrix.read(start, stop)
+                labels = self._book.labels(start, stop)
             if start >= stop:
                 return np.concatenate(added) if added else np.empty(0, np.int64)
             shortlist.add(vectors, labels)
@@ -178,72 +204,17 @@ class TemplateIndex:
 
     def _reconcile(self, shortlist: AnnShortlist, added: np.ndarray) -> None:
         """Under the lock: add rows the chunks missed (moved or new), drop removed labels."""
-        present = self._labels[: len(self)]
+        present = self._book.labels()
         missing = np.flatnonzero(~np.isin(present, added))
         if missing.size:
-            shortlist.add(self._matrix[missing], present[missing])
+            shortlist.add(self._matrix.take(missing), present[missing])
         removed = np.setdiff1d(added, present)
         if removed.size:
             shortlist.remove(removed)
 
-    def _append(self, template: Template) -> int:
-        row = len(self._face_ids)
-        if row == len(self._matrix):
-            self._grow()
-        label, self._next_label = self._next_label, self._next_label + 1
-        self._matrix[row] = _unit(template.embedding)
-        self._labels[row] = label
-        self._face_ids.append(template.face_id)
-        self._person_ids.append(template.person_id)
-        self._rows[template.face_id] = row
-        self._label_rows[label] = row
-        return row
 
-    def _delete(self, face_id: str) -> int | None:
-        """Drop one row (the last row moves into it); returns its label."""
-        row = self._rows.pop(face_id, None)
-        if row is None:
-            return None
-        label, last = int(self._labels[row]), len(self._face_ids) - 1
-        del self._label_rows[label]
-        if row != last:
-            self._matrix[row], self._labels[row] = self._matrix[last], self._labels[last]
-            self._face_ids[row] = self._face_ids[last]
-            self._person_ids[row] = self._person_ids[last]
-            self._rows[self._face_ids[row]] = row
-            self._label_rows[int(self._labels[row])] = row
-        self._matrix[last] = 0.0
-        self._face_ids.pop()
-        self._person_ids.pop()
-        return label
-
-    def _best_people(self, rows: np.ndarray, scores: np.ndarray, top_k: int) -> list[Match]:
-        """Top-k people among ``rows`` (scored): widen the sorted part until it holds k."""
-        count, shortlist = len(scores), min(len(scores), top_k * 4)
-        while True:
-            if shortlist < count:
-                chosen = np.argpartition(-scores, shortlist - 1)[:shortlist]
-            else:
-                chosen = np.arange(count)
-            chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
-            best: dict[str, Match] = {}
-            for position in chosen:
-                row = rows[position]
-                person = self._person_ids[row]
-                if person not in best:
-                    best[person] = Match(person, self._face_ids[row], float(scores[position]))
-            if len(best) >= top_k or shortlist >= count:
-                return list(best.values())[:top_k]
-            shortlist = min(count, shortlist * 4)
-
-    def _grow(self) -> None:
-        size = max(1024, len(self._matrix) * 2)
-        matrix, labels = np.zeros((size, self.dimension), np.float32), np.zeros(size, np.int64)
-        matrix[: len(self._matrix)], labels[: len(self._labels)] = self._matrix, self._labels
-        self._matrix, self._labels = matrix, labels
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    vector = np.asarray(vector, np.float32).reshape(-1)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
+def _unit_rows(vectors: list[np.ndarray]) -> np.ndarray:
+    """Stack ``vectors`` as float32 rows of length 1 (a zero row stays zero)."""
+    matrix = np.asarray(vectors, np.float32).reshape(len(vectors), -1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)

@@ -165,6 +165,7 @@ class Gallery:
             self.model.dimension,
             ann_min_templates=self.settings.ann_min_templates,
             ann_nprobe=self.settings.ann_nprobe,
+            precision=self.settings.template_precision,
         )
 
     def _load(self, index: TemplateIndex) -> int:

@@ -21,6 +21,11 @@ def random_templates(count, people, dimension=32, seed=0):
     return [Template(f"f{i}", f"p{i % people}", vectors[i]) for i in range(count)]
 
 
+def half(vector):
+    """``vector`` as float16 holds it."""
+    return vector.astype(np.float16).astype(np.float32)
+
+
 def brute_force(templates, probe, top_k):
     best = {}
     for template in templates:
@@ -30,9 +35,12 @@ def brute_force(templates, probe, top_k):
     return sorted(best.items(), key=lambda item: -item[1])[:top_k]
 
 
-def test_search_is_exact_top_k_people_after_adds_and_removes():
+@pytest.mark.parametrize("precision", ["float32", "float16"])
+def test_search_is_exact_top_k_people_after_adds_and_removes(precision):
     templates = random_templates(2000, people=150)
-    index = TemplateIndex(32, capacity=16)  # grows several times
+    index = TemplateIndex(32, capacity=16, precision=precision)  # grows several times
+    if precision == "float16":  # the truth is the float16 templates' own cosines
+        templates = [Template(t.face_id, t.person_id, half(t.embedding)) for t in templates]
     index.add(templates)
     index.add(templates[:10])  # already there: no duplicates
     removed = {f"f{i}" for i in range(0, 2000, 3)}
