@@ -1,5 +1,6 @@
 """Self time per stage of nested calls: wrap functions, read wall and CPU seconds per stage.
 
+CPU is the whole process's (a model's own threads count): run the stages in one thread.
 Each wrapped call is a stage; time spent in a wrapped call inside another is the inner
 stage's, not the outer's, so the stages' self times add up to the whole run.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 
 class StageTimer:
-    """Self wall and CPU (thread) seconds and call counts per stage name."""
+    """Self wall and CPU (whole process) seconds and call counts per stage name."""
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = defaultdict(float)
@@ -35,11 +36,11 @@ class StageTimer:
     def run(self, name: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call ``function`` as stage ``name``; its self time is added to the stage."""
         self._stack.append(name)
-        wall, cpu = time.perf_counter(), time.thread_time()
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
             return function(*args, **kwargs)
         finally:
-            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             self._stack.pop()
             self.wall[name] += wall
             self.cpu[name] += cpu

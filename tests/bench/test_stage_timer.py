@@ -12,8 +12,8 @@ from bench.stage_timer import StageTimer
 
 
 def _spin(seconds: float) -> None:
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
         pass
 
 
