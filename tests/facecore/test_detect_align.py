@@ -27,7 +27,7 @@ from facecore.detect import (
     FaceDetector,
     model_bytes,
 )
-from facecore.nms import weighted_nms
+from facecore.nms import box_iou, weighted_nms
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,14 @@ def test_weighted_nms_merges_overlaps_and_keeps_separate_faces():
     assert score == 0.9 and np.allclose(box, [0.25, 0, 10.25, 10])
     assert np.allclose(points, 0.75)
     assert np.allclose(merged[1][0], boxes[2])
+    assert points.shape == (6, 2)
+
+
+def test_box_iou_of_overlapping_disjoint_and_empty_boxes():
+    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [3, 3, 3, 3]], np.float32)
+    iou = box_iou(boxes[0], boxes)
+    assert np.allclose(iou, [1.0, 50 / 150, 0.0, 0.0])
+    assert box_iou(boxes[3], boxes[3:])[0] == 0.0  # an empty box overlaps nothing, not NaN
 
 
 @pytest.mark.parametrize("models", [("short",), ("full",)])
