@@ -3,8 +3,11 @@
 Raw photos (CelebA in the wild, the first photo of each person). Ours: ``python -m
 app`` on 127.0.0.1 with default settings, ``--clients`` threads each sending ``POST /embed`` with
 ``--per-request`` photos (detection, alignment, quality gate, model), every photo ``--rounds``
-times. dlib: ``face_recognition`` (its decode, HOG detector, landmarks, chip and ResNet on the
-largest face) in ``--processes`` worker processes. Also the bare network (ONNX Runtime, batch 32).
+times; the server's CPU seconds (its process and its workers) per photo sent. dlib:
+``face_recognition`` (its decode, HOG detector, landmarks, chip and ResNet on the largest face)
+in ``--processes`` worker processes, and its CPU per photo (``x_dlib_cpu``: the ratio of CPU per
+photo, which other load on the machine disturbs far less than photos/s). Also the bare network
+(ONNX Runtime, batch 32), float32 and at the served precision.
 
     python -m bench.photo_throughput   (both shipped models; --models DIR... for others)
 """
@@ -20,10 +23,14 @@ from pathlib import Path
 
 import httpx2
 
+from app.inference.precision import choose_precision
+from app.settings import Settings
 from bench.local_service import local_service
 from bench.model_cost import bare_model
 from bench.peer.dlib_peer import dlib_processes
+from bench.process_cpu import tree_cpu_seconds
 from bench.results_file import write_result
+from facecore.model_bundle import ModelBundle
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODELS = [ROOT / "models" / "dlib-resnet-v1", ROOT / "models" / "resnet18-2.7.0"]
@@ -58,31 +65,41 @@ def service_throughput(model_dir: Path, photos: list[Path], args: argparse.Names
     shares = [batches[i :: args.clients] for i in range(args.clients)]
     with local_service(model_dir) as service:
         _send(service.url, batches[:1])  # warm-up, not timed
-        started = time.perf_counter()
+        cpu, started = tree_cpu_seconds(service.process.pid), time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
             counts = list(pool.map(lambda share: _send(service.url, share), shares))
         elapsed = time.perf_counter() - started
+        cpu = tree_cpu_seconds(service.process.pid) - cpu
     sent, embedded = (sum(column) for column in zip(*counts, strict=True))
     return {
         "photos": sent,
         "embedded": embedded,
         "seconds": elapsed,
         "photos_per_s": sent / elapsed,
+        "server_cpu_ms_per_photo": 1000 * cpu / sent,
     }
+
+
+def served_precision(model_dir: Path) -> str:
+    """The precision the service serves ``model_dir`` at with default settings, here."""
+    settings = Settings(model_path=model_dir)
+    return choose_precision(settings, ModelBundle.load(model_dir).metadata)[0]
 
 
 def dlib_throughput(photos: list[Path], processes: int) -> dict:
     """Photos/s of ``face_recognition`` over ``photos`` in ``processes`` worker processes."""
     with dlib_processes(processes) as embed:
         embed(photos[:processes])  # warm-up, not timed
-        started = time.perf_counter()
+        cpu, started = tree_cpu_seconds(os.getpid()), time.perf_counter()
         found = embed(photos)
         elapsed = time.perf_counter() - started
+        cpu = tree_cpu_seconds(os.getpid()) - cpu  # its workers, and this process waiting
     return {
         "photos": len(photos),
         "embedded": sum(vector is not None for vector in found),
         "seconds": elapsed,
         "photos_per_s": len(photos) / elapsed,
+        "cpu_ms_per_photo": 1000 * cpu / len(photos),
     }
 
 
@@ -111,7 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         served = service_throughput(model_dir, photos, args)
         if report["dlib"]:
             served["x_dlib"] = served["photos_per_s"] / report["dlib"]["photos_per_s"]
+            dlib_cpu = report["dlib"]["cpu_ms_per_photo"]
+            served["x_dlib_cpu"] = dlib_cpu / served["server_cpu_ms_per_photo"]
+        served["precision"] = served_precision(model_dir)
         served["bare_batch32"] = bare_model(model_dir, 32, 5.0)["images_per_s"]
+        if served["precision"] != "float32":
+            bare = bare_model(model_dir, 32, 5.0, served["precision"])
+            served["bare_batch32_served"] = bare["images_per_s"]
         report[model_dir.name] = served
         print(model_dir.name, served, flush=True)
     report["load_after"] = os.getloadavg()

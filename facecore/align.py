@@ -52,8 +52,10 @@ def template_points(size: int, alignment: str = DEFAULT_ALIGNMENT) -> np.ndarray
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Least-squares similarity (rotation, uniform scale, shift) mapping source onto target.
 
-    The closed-form solution of Umeyama (1991), "Least-squares estimation of transformation
-    parameters between two point patterns", without reflections.
+    Umeyama (1991), "Least-squares estimation of transformation parameters between two
+    point patterns", without reflections; in two dimensions its rotation and scale are the
+    complex ratio ``sum(conj(s) * t) / sum(|s|^2)`` of the centred points (closed form, no SVD:
+    the transform is fitted four times a photo).
 
     Args:
         source: (K, 2) points, K >= 2.
@@ -63,22 +65,21 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
         The 2x3 float64 affine matrix.
 
     Raises:
-        ValueError: The source points are degenerate (all identical).
+        ValueError: The source points are degenerate (all identical) or not finite.
     """
-    src = np.asarray(source, np.float64)
-    dst = np.asarray(target, np.float64)
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_centered, dst_centered = src - src_mean, dst - dst_mean
-    src_variance = (src_centered**2).sum() / len(src)
-    if src_variance < 1e-12:
-        raise ValueError("cannot fit a similarity transform to coincident landmarks")
-    covariance = dst_centered.T @ src_centered / len(src)
-    u, singular, vt = np.linalg.svd(covariance)
-    sign = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rotation = u @ sign @ vt
-    scale = np.trace(np.diag(singular) @ sign) / src_variance
-    shift = dst_mean - scale * rotation @ src_mean
-    return np.hstack([scale * rotation, shift[:, None]])
+    src = np.asarray(source, np.float64).tolist()  # a few points: Python floats beat numpy
+    dst = np.asarray(target, np.float64).tolist()
+    count = len(src)
+    mx, my = sum(x for x, _ in src) / count, sum(y for _, y in src) / count
+    nx, ny = sum(u for u, _ in dst) / count, sum(v for _, v in dst) / count
+    norm = real = imag = 0.0
+    for (x, y), (u, v) in zip(src, dst, strict=True):
+        x, y, u, v = x - mx, y - my, u - nx, v - ny
+        norm, real, imag = norm + x * x + y * y, real + x * u + y * v, imag + x * v - y * u
+    if not norm >= 1e-12 * count:  # NaN too
+        raise ValueError("cannot fit a similarity transform to coincident or non-finite points")
+    a, b = real / norm, imag / norm
+    return np.array([[a, -b, nx - (a * mx - b * my)], [b, a, ny - (b * mx + a * my)]])
 
 
 def align_face(

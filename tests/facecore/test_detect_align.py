@@ -27,7 +27,7 @@ from facecore.detect import (
     FaceDetector,
     model_bytes,
 )
-from facecore.nms import weighted_nms
+from facecore.nms import box_iou, weighted_nms
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,14 @@ def test_weighted_nms_merges_overlaps_and_keeps_separate_faces():
     assert score == 0.9 and np.allclose(box, [0.25, 0, 10.25, 10])
     assert np.allclose(points, 0.75)
     assert np.allclose(merged[1][0], boxes[2])
+    assert points.shape == (6, 2)
+
+
+def test_box_iou_of_overlapping_disjoint_and_empty_boxes():
+    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [3, 3, 3, 3]], np.float32)
+    iou = box_iou(boxes[0], boxes)
+    assert np.allclose(iou, [1.0, 50 / 150, 0.0, 0.0])
+    assert box_iou(boxes[3], boxes[3:])[0] == 0.0  # an empty box overlaps nothing, not NaN
 
 
 @pytest.mark.parametrize("models", [("short",), ("full",)])
@@ -146,6 +154,29 @@ def test_similarity_transform_recovers_rotation_scale_shift():
     assert np.allclose(similarity_transform(source, target), np.hstack([rotation, [[7], [-3]]]))
     with pytest.raises(ValueError):
         similarity_transform(np.ones((4, 2)), target)
+    with pytest.raises(ValueError, match="non-finite"):
+        similarity_transform(np.full((4, 2), np.nan), target)
+
+
+def _umeyama(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Umeyama's similarity through the SVD (the closed form's reference), no reflections."""
+    src_mean, dst_mean = source.mean(axis=0), target.mean(axis=0)
+    src, dst = source - src_mean, target - dst_mean
+    u, singular, vt = np.linalg.svd(dst.T @ src / len(src))
+    sign = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
+    scale = np.trace(np.diag(singular) @ sign) / ((src**2).sum() / len(src))
+    linear = scale * u @ sign @ vt
+    return np.hstack([linear, (dst_mean - linear @ src_mean)[:, None]])
+
+
+def test_similarity_transform_is_umeyamas_least_squares_fit():
+    """Noisy and mirrored point sets: the closed form equals the SVD solution."""
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        source = rng.normal(0, 50, (4, 2))
+        mixing = rng.normal(0, 1, (2, 2))  # about half of them mirror the points
+        target = source @ mixing + rng.normal(0, 5 if trial % 2 else 50, (4, 2))
+        assert np.allclose(similarity_transform(source, target), _umeyama(source, target))
 
 
 def test_align_with_template_landmarks_is_identity():
