@@ -38,10 +38,17 @@ def model_flops_per_image(model_file: Path) -> float:
     return flops
 
 
-def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
-    """Images per second of ONNX Runtime alone on random batches (the service's wrapper)."""
-    bundle = ModelBundle.load(model_dir)
-    model = OnnxModel(bundle, ort.get_available_providers())
+def bare_model(
+    model_dir: Path, batch: int, seconds: float, threads: int = 0, precision: str = "float32"
+) -> dict:
+    """Images per second of ONNX Runtime alone on random batches (the service's wrapper).
+
+    ``threads``: intra-op threads (0: ONNX Runtime's default); ``precision``: the export's
+    weights, ``ModelBundle.load(dir, precision=...)`` asked only for other than float32.
+    """
+    options = {} if precision == "float32" else {"precision": precision}
+    bundle = ModelBundle.load(model_dir, **options)
+    model = OnnxModel(bundle, ort.get_available_providers(), threads)
     pixels = (
         np.random.default_rng(0)
         .uniform(0, 255, (batch, bundle.size, bundle.size, bundle.channels))
@@ -53,4 +60,10 @@ def bare_model(model_dir: Path, batch: int, seconds: float) -> dict:
         model.embed(pixels)
         runs += 1
     elapsed = time.perf_counter() - started
-    return {"batch": batch, "images_per_s": runs * batch / elapsed, "providers": model.providers}
+    return {
+        "batch": batch,
+        "threads": threads,
+        "precision": precision,
+        "images_per_s": runs * batch / elapsed,
+        "providers": model.providers,
+    }
