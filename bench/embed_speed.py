@@ -78,6 +78,18 @@ def machine() -> dict:
     }
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores have spent busy so far (not idle, not waiting on I/O)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def server_settings(precision: str, extra: list[str]) -> dict[str, str]:
     """The server's settings: detection off, the precision unless float32, then ``extra``."""
     settings = {"DETECTION": "false"}
@@ -102,12 +114,18 @@ def embed_runs(args: argparse.Namespace, precision: str, crops: list[bytes]) -> 
             wrk_body_load(
                 server.url, "/embed", body, count, args.connections, WARM_UP_S, lambda: 0.0
             )
-            load_before = os.getloadavg()[0]
+            load_before, cpu, busy = os.getloadavg()[0], process_cpu_s(pid), machine_busy_s()
             run = wrk_body_load(
                 server.url, "/embed", body, count, args.connections, args.seconds,
                 lambda: rss_mb(pid),
             )  # fmt: skip
-            runs[str(count)] = {**run, "load_1min_before": load_before}
+            images = run["images_per_s"] * run["seconds"]
+            runs[str(count)] = {
+                **run,
+                "load_1min_before": load_before,
+                "server_cpu_ms_per_image": 1000 * (process_cpu_s(pid) - cpu) / images,
+                "machine_busy_cores": (machine_busy_s() - busy) / run["seconds"],
+            }
     return {"settings": settings, "runs": runs}
 
 
@@ -147,7 +165,8 @@ def print_table(report: dict) -> None:
         for count in map(str, PER_REQUEST):
             speed = result["service"]["runs"][count]["images_per_s"]
             ratio = result["ratio_to_bare"][count]
-            cells.append(f"/embed x{count} {speed:7.1f} img/s ({ratio:.0%})")
+            cpu = result["service"]["runs"][count]["server_cpu_ms_per_image"]
+            cells.append(f"/embed x{count} {speed:7.1f} img/s ({ratio:.0%}, {cpu:.1f} ms CPU)")
         print(" | ".join(cells))
     print(f"load average {report['machine_after']['load_average']}")
 
