@@ -133,10 +133,12 @@ def precision_report(args: argparse.Namespace, precision: str, crops: list[bytes
     """Bare model, then /embed at 1 and 8 per request; images/s and ratios to bare."""
     bare = bare_model(args.model, 32, min(args.seconds, 5.0), BARE_THREADS, precision)
     service = embed_runs(args, precision, crops)
-    ratios = {
-        count: run["images_per_s"] / bare["images_per_s"] for count, run in service["runs"].items()
-    }
-    return {"bare": bare, "service": service, "ratio_to_bare": ratios}
+    runs = service["runs"].items()
+    ratios = {count: run["images_per_s"] / bare["images_per_s"] for count, run in runs}
+    # Bare CPU per image over served: the model's share of the work per image; unlike
+    # images/s, it hardly moves when other jobs share the cores.
+    cpu = {count: bare["cpu_ms_per_image"] / run["server_cpu_ms_per_image"] for count, run in runs}
+    return {"bare": bare, "service": service, "ratio_to_bare": ratios, "cpu_ratio_to_bare": cpu}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -161,12 +163,13 @@ def print_table(report: dict) -> None:
     """One line per precision: bare, /embed x1 and x8 images/s and their ratios."""
     for precision, result in report["precisions"].items():
         bare = result["bare"]["images_per_s"]
-        cells = [f"{precision:8} bare {bare:7.1f} img/s"]
+        cpu = result["bare"]["cpu_ms_per_image"]
+        cells = [f"{precision:8} bare {bare:7.1f} img/s ({cpu:.1f} ms CPU/img)"]
         for count in map(str, PER_REQUEST):
             speed = result["service"]["runs"][count]["images_per_s"]
             ratio = result["ratio_to_bare"][count]
-            cpu = result["service"]["runs"][count]["server_cpu_ms_per_image"]
-            cells.append(f"/embed x{count} {speed:7.1f} img/s ({ratio:.0%}, {cpu:.1f} ms CPU)")
+            cpu = result["cpu_ratio_to_bare"][count]
+            cells.append(f"/embed x{count} {speed:7.1f} img/s ({ratio:.0%}; CPU/img {cpu:.0%})")
         print(" | ".join(cells))
     print(f"load average {report['machine_after']['load_average']}")
 

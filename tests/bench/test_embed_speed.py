@@ -37,6 +37,7 @@ def test_one_run_gives_bare_and_embed_figures_with_ratios(
         assert result["ratio_to_bare"][count] == pytest.approx(
             result["service"]["runs"][count]["images_per_s"] / result["bare"]["images_per_s"]
         )
+        assert result["cpu_ratio_to_bare"][count] > 0
     assert {"cpu_model", "vnni", "amx", "load_average"} <= report["machine"].keys()
 
 
