@@ -38,27 +38,32 @@ def model_flops_per_image(model_file: Path) -> float:
     return flops
 
 
-def bare_model(model_dir: Path, batch: int, seconds: float, precision: str = "float32") -> dict:
+def bare_model(
+    model_dir: Path, batch: int, seconds: float, threads: int = 0, precision: str = "float32"
+) -> dict:
     """Images per second of ONNX Runtime alone on random batches (the service's wrapper).
 
-    ``precision`` ``int8`` times the export's ``model.int8.onnx`` (its int8 block).
+    ``threads``: intra-op threads (0: ONNX Runtime's default); ``precision``: ``int8`` times
+    the export's ``model.int8.onnx`` (its int8 block).
     """
     bundle = ModelBundle.load(model_dir, precision)
-    model = OnnxModel(bundle, ort.get_available_providers())
+    model = OnnxModel(bundle, ort.get_available_providers(), threads)
     pixels = (
         np.random.default_rng(0)
         .uniform(0, 255, (batch, bundle.size, bundle.size, bundle.channels))
         .astype(np.float32)
     )
     model.embed(pixels)
-    runs, started = 0, time.perf_counter()
+    runs, started, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds or runs < 3:
         model.embed(pixels)
         runs += 1
     elapsed = time.perf_counter() - started
     return {
         "batch": batch,
+        "threads": threads,
         "precision": precision,
         "images_per_s": runs * batch / elapsed,
+        "cpu_ms_per_image": 1000 * (time.process_time() - cpu) / (runs * batch),
         "providers": model.providers,
     }

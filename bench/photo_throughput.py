@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         served["precision"] = served_precision(model_dir)
         served["bare_batch32"] = bare_model(model_dir, 32, 5.0)["images_per_s"]
         if served["precision"] != "float32":
-            bare = bare_model(model_dir, 32, 5.0, served["precision"])
+            bare = bare_model(model_dir, 32, 5.0, precision=served["precision"])
             served["bare_batch32_served"] = bare["images_per_s"]
         report[model_dir.name] = served
         print(model_dir.name, served, flush=True)

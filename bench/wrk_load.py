@@ -39,14 +39,19 @@ def wrk_available() -> bool:
 def multipart_body(route: str, image: bytes) -> bytes:
     """The request body: one ``images`` part for /embed, ``image1`` + ``image2`` for /verify."""
     fields = ["images"] if route == "/embed" else ["image1", "image2"]
-    parts = [
+    return multipart_parts([(field, image) for field in fields])
+
+
+def multipart_parts(parts: list[tuple[str, bytes]]) -> bytes:
+    """A multipart body of JPEG file parts, each ``(field name, image bytes)``."""
+    encoded = [
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; '
         f'filename="{field}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
         + image
         + b"\r\n"
-        for field in fields
+        for field, image in parts
     ]
-    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+    return b"".join(encoded) + f"--{BOUNDARY}--\r\n".encode()
 
 
 def wrk_load(
@@ -65,21 +70,27 @@ def wrk_load(
     Returns:
         Requests, throughput, latency percentiles and peak RSS.
     """
+    per_request = 1 if route == "/embed" else 2
+    body = multipart_body(route, image)
+    return wrk_body_load(url, route, body, per_request, clients, seconds, rss)
+
+
+def wrk_body_load(
+    url: str,
+    route: str,
+    body: bytes,
+    per_request: int,
+    clients: int,
+    seconds: float,
+    rss: Callable[[], float],
+) -> dict:
+    """``wrk_load`` with a ready multipart ``body`` of ``per_request`` images."""
     with tempfile.TemporaryDirectory() as folder:
-        body, script = Path(folder) / "body.bin", Path(folder) / "post.lua"
-        body.write_bytes(multipart_body(route, image))
-        script.write_text(SCRIPT.format(body=body, boundary=BOUNDARY))
-        command = [
-            "wrk",
-            "-t1",
-            f"-c{clients}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "60s",
-            "-s",
-            str(script),
-            f"{url}{route}",
-        ]
+        body_file, script = Path(folder) / "body.bin", Path(folder) / "post.lua"
+        body_file.write_bytes(body)
+        script.write_text(SCRIPT.format(body=body_file, boundary=BOUNDARY))
+        command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s"]
+        command += ["--timeout", "60s", "-s", str(script), f"{url}{route}"]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         peak = [rss()]
         while process.poll() is None:
@@ -89,7 +100,6 @@ def wrk_load(
     result = json.loads(output.split("RESULT ", 1)[1])
     if result["errors"] or result["non_2xx"]:
         raise RuntimeError(f"wrk saw failed requests: {result}")
-    per_request = 1 if route == "/embed" else 2
     return {
         "clients": clients,
         "requests": result["requests"],

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the app's service and settings, API keys, and strict query strings."""
+"""FastAPI dependencies: the app's service and settings, API keys, and strict query strings.
+
+All are ``async``: none blocks, and FastAPI would run a plain ``def`` in its thread pool, a
+hop to another thread and back for each dependency of each request (issue 44).
+"""
 
 from __future__ import annotations
 
@@ -22,22 +26,22 @@ API_KEY_HEADER = APIKeyHeader(
 )
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """Return the settings the application was created with."""
     return request.app.state.settings
 
 
-def get_service(request: Request) -> FaceService:
+async def get_service(request: Request) -> FaceService:
     """Return the application's face service."""
     return request.app.state.service
 
 
-def get_gallery(request: Request) -> Gallery:
+async def get_gallery(request: Request) -> Gallery:
     """Return the application's gallery of enrolled people."""
     return request.app.state.gallery
 
 
-def require_api_key(
+async def require_api_key(
     settings: Annotated[Settings, Depends(get_app_settings)],
     api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
 ) -> None:
@@ -62,7 +66,7 @@ class NoQueryParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def refuse_query_parameters(_: Annotated[NoQueryParameters, Query()]) -> None:
+async def refuse_query_parameters(_: Annotated[NoQueryParameters, Query()]) -> None:
     """Refuse a query string on a route that takes its options in the body.
 
     ``POST /verify?threshold=0.9`` would otherwise answer at the default threshold, as if the
@@ -70,7 +74,7 @@ def refuse_query_parameters(_: Annotated[NoQueryParameters, Query()]) -> None:
     """
 
 
-def refuse_repeated_query_parameters(request: Request) -> None:
+async def refuse_repeated_query_parameters(request: Request) -> None:
     """Refuse a query parameter given more than once (``GET /people?limit=1&limit=2``).
 
     Starlette keeps the last of the values, so the answer would follow one of two
