@@ -38,6 +38,12 @@ class Quantization(FrozenSchema):
         default=(),
         description="nodes kept in float32 (at least the normalisation after the last weight)",
     )
+    ops_kept_float: tuple[str, ...] = Field(
+        default=(), description="operator types left in float32 everywhere (e.g. the residual Add)"
+    )
+    graph_rewrites: tuple[str, ...] = Field(
+        default=(), description="exact rewrites of the float graph before quantisation"
+    )
     command: str | None = None
 
 
