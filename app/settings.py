@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     precision: Literal["auto", "float32", "int8"] = Field(
         "auto", description="auto: INT8 if its block is in budget and the CPU has VNNI or AMX."
     )
-    threads: int = Field(0, ge=0, description="Intra-op threads of the model; 0 = runtime default.")
+    threads: int = Field(0, ge=0, description="Intra-op threads per model call; 0 = CPUs/streams.")
+    model_streams: int = Field(
+        0, ge=0, le=64, description="Model calls at once; 0 = two on two or more CPUs."
+    )
     preprocess_workers: int = Field(
         0, ge=0, description="Decode/detect/align workers; 0 = CPUs + 1 (one kept in reserve)."
     )

@@ -2,7 +2,9 @@
 
 An asyncio task takes (pixels, future) pairs from a queue, waits at most ``max_wait_ms`` for
 more once the first arrives, stacks up to ``max_batch_size`` of them and runs the model in an
-executor thread, so the event loop never blocks on inference.
+executor thread, so the event loop never blocks on inference. Up to ``streams`` model calls run
+at once (each on its own executor thread); a batch is collected only once a stream is free, so
+images queued meanwhile fill the next batch.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class DynamicBatcher:
         *,
         max_batch_size: int,
         max_wait_ms: float,
+        streams: int = 1,
         observe: BatchObserver | None = None,
     ) -> None:
         """Set up the batcher; call :meth:`start` inside the running event loop.
@@ -50,12 +53,17 @@ class DynamicBatcher:
             executor: Where ``run_batch`` runs.
             max_batch_size: Most images per model call.
             max_wait_ms: Longest wait for companions once a first image is queued.
+            streams: Most model calls at once (``executor`` needs that many threads).
             observe: Called with (batch size, seconds) after each model call.
         """
         self._run_batch, self._executor = run_batch, executor
         self._max_batch_size, self._max_wait = max_batch_size, max_wait_ms / 1000.0
         self._observe = observe or (lambda size, seconds: None)
+        if streams < 1:
+            raise ValueError(f"streams must be at least 1, got {streams}")
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._streams = asyncio.Semaphore(streams)
+        self._running: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -91,11 +99,21 @@ class DynamicBatcher:
     async def _loop(self) -> None:
         stopping = False
         while not stopping:
+            await self._streams.acquire()
             first = await self._queue.get()
             if first is None:
-                return
+                break
             batch, stopping = await self._collect(first)
+            call = asyncio.get_running_loop().create_task(self._run_on_stream(batch))
+            self._running.add(call)
+            call.add_done_callback(self._running.discard)
+        await asyncio.gather(*self._running)
+
+    async def _run_on_stream(self, batch: list[_Item]) -> None:
+        try:
             await self._run(batch)
+        finally:
+            self._streams.release()
 
     async def _collect(self, first: _Item) -> tuple[list[_Item], bool]:
         """Gather companions of ``first`` until full, timed out, or the stop marker."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.inference.model_streams import intra_op_threads
 from app.inference.precision import choose_precision
 from app.inference.runtime import EmbeddingRuntime, load_runtime
 from app.settings import Settings
@@ -62,7 +63,8 @@ def load_model(settings: Settings) -> LoadedModel:
             bundle = ModelBundle.load(settings.model_path, precision)
         logger.info("model precision: %s (%s)", precision, why)
         metadata, config = bundle.metadata, preprocess_config(bundle, settings)
-        runtime = load_runtime(bundle, settings.backend, settings.device, settings.threads)
+        threads = intra_op_threads(settings)
+        runtime = load_runtime(bundle, settings.backend, settings.device, threads)
         height, width = metadata.input.size
         batch = np.zeros(
             (min(settings.batch_max_size, WARM_UP_BATCH), height, width, metadata.input.channels),

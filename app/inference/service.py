@@ -1,9 +1,8 @@
 """The verification service: image bytes in, embeddings and verdicts out.
 
-Decoding, detection and alignment (:mod:`app.inference.image_preparation`) run in worker processes
-or threads (:mod:`app.inference.preparation_workers`), shared fairly between requests
-(:mod:`app.inference.scheduler`); inference goes through the dynamic batcher. Image bytes and
-embeddings are never logged.
+Preparation (:mod:`app.inference.image_preparation`) runs in worker processes or threads
+(:mod:`app.inference.preparation_workers`), shared fairly (:mod:`app.inference.scheduler`);
+inference goes through the dynamic batcher. Image bytes and embeddings are never logged.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from app.inference.image_input import ImageInput
 from app.inference.image_preparation import PreparedImage
 from app.inference.memory_budget import MemoryBudget
 from app.inference.model_loading import LoadedModel, describe, load_model
+from app.inference.model_streams import model_streams
 from app.inference.outcomes import Embedded, Verification
 from app.inference.preparation_workers import PreparationJob, Workers, preparation_workers
 from app.inference.runtime import EmbeddingRuntime
@@ -51,7 +51,7 @@ class FaceService:
         self.ready = self.draining = False
         self._preloaded = preloaded
         self._runtime: EmbeddingRuntime | None = None
-        self._batcher: DynamicBatcher | None = None
+        self._batcher: DynamicBatcher | None = None  # inference, model_streams(settings) at once
         self._workers: Workers | None = None
         self._scheduler: FairScheduler[PreparationJob, PreparedImage] | None = None
         self._model_pool: ThreadPoolExecutor | None = None
@@ -82,7 +82,7 @@ class FaceService:
     async def start(self) -> None:
         """Read metadata, load the runtime, warm it up and start batching (in lifespan)."""
         settings, loop = self.settings, asyncio.get_running_loop()
-        self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self._model_pool = ThreadPoolExecutor(model_streams(settings), thread_name_prefix="model")
         model = self._preloaded or await loop.run_in_executor(
             self._model_pool, load_model, settings
         )
@@ -99,6 +99,7 @@ class FaceService:
             self._model_pool,
             max_batch_size=settings.batch_max_size,
             max_wait_ms=settings.batch_max_wait_ms,
+            streams=model_streams(settings),
             observe=self._observe_batch,
         )
         self._batcher.start()
