@@ -8,12 +8,12 @@ comparison (:data:`BUDGET_POINTS`, :data:`MIN_AGREEMENT`) and checked when the f
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from facecore.file_digest import file_sha256
 from facecore.operating_points import FarCalibration, FrozenSchema, OperatingPoint, Threshold
 
 PRECISIONS = ("float32", "int8")
@@ -124,15 +124,6 @@ class Int8Block(FrozenSchema):
         if digest != self.sha256:
             raise ValueError(f"{path}: sha256 {digest} differs from metadata.json's {self.sha256}")
         return path
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 CALIBRATION_FIELDS = ("threshold", "operating_points", "far_calibration")

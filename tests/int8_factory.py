@@ -12,7 +12,8 @@ from pathlib import Path
 
 from fixture_paths import TINY_MODEL
 
-from facecore.quantized import INT8_FILE, file_sha256
+from facecore.file_digest import file_sha256
+from facecore.quantized import INT8_FILE
 
 INT8_THRESHOLD = 0.25  # the tiny model's float32 default is 0.5
 

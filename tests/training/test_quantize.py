@@ -11,11 +11,12 @@ from int8_factory import int8_block
 from metadata_factory import minimal_metadata
 from test_evaluate import write_faces
 
+from facecore.file_digest import file_sha256
 from facecore.metadata import ModelMetadata
 from facecore.model_bundle import ModelBundle
 from facecore.onnx_model import OnnxModel
 from facecore.operating_points import FarCalibration, OperatingPoint
-from facecore.quantized import INT8_FILE, file_sha256
+from facecore.quantized import INT8_FILE
 from training.cli import main
 from training.evaluation.cross_set import with_strict_points
 

@@ -14,9 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from facecore.file_digest import file_sha256
 from facecore.metadata import ModelMetadata
 from facecore.model_bundle import ModelBundle
-from facecore.quantized import Int8Block, file_sha256
+from facecore.quantized import Int8Block
 from training.commands.pair_options import add_pair_arguments
 from training.evaluation.calibration import with_operating_points
 from training.evaluation.heldout import folder_pairs

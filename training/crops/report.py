@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from facecore.file_digest import file_sha256
 from training.data.folders import ImageRecord
 
 
@@ -29,12 +29,6 @@ class Duplicates:
     def dropped(self) -> set[str]:
         """Every path that is not prepared."""
         return set(self.same_person_removed) | set(self.label_noise_dropped)
-
-
-def file_sha256(path: str) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def find_duplicates(records: Sequence[ImageRecord]) -> Duplicates:

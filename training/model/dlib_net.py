@@ -10,13 +10,13 @@ the input outwards; :func:`read_network` walks it in that order and keeps the we
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from facecore.file_digest import file_sha256
 from training.model.dlib_format import DlibFormatError, DlibStream
 from training.model.dlib_layers import read_details
 
@@ -133,11 +133,6 @@ def _read_tail(stream: DlibStream, bottom: bool, version: int) -> None:
         stream.int()  # _sample_expansion_factor
 
 
-def sha256_of(path: str | Path) -> str:
-    """Return the hex SHA-256 of a file (recorded in the export as its source)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 DAT_NAME = "dlib_face_recognition_resnet_model_v1.dat"
 
 
@@ -175,6 +170,6 @@ def source_info(dat: Path, command: str | None = None) -> dict[str, Any]:
         "preset": "converted",
         "origin": ORIGIN,
         "training_data": TRAINING_DATA,
-        "source": {"file": dat.name, "sha256": sha256_of(dat), "bytes": dat.stat().st_size},
+        "source": {"file": dat.name, "sha256": file_sha256(dat), "bytes": dat.stat().st_size},
         "command": command,
     }

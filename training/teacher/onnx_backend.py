@@ -17,7 +17,6 @@ refused.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import numpy as np
 from facecore.decode import decode_image
 from facecore.detect import Face
 from facecore.errors import FaceCoreError
+from facecore.file_digest import file_sha256
 from facecore.model_bundle import ModelBundle
 from facecore.nms import box_iou
 from facecore.onnx_model import OnnxModel
@@ -70,19 +70,10 @@ def teacher_info(model_dir: Path, view: str) -> teacher_cache.TeacherInfo:
         alignment=alignment,
         backend="onnx",
         version=metadata.version,
-        sha256=_sha256(bundle.model_file("onnx")),
+        sha256=file_sha256(bundle.model_file("onnx")),
         source_sha256=str(source.get("sha256", "")),
         mirror_averaged=mirrored,
     )
-
-
-def _sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 _TEACHER: tuple[FacePreprocessor, OnnxModel] | None = None
