@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench.embed_speed import WARM_UP_S, face_crops
 from bench.local_service import SERVED_MODEL, local_service
+from bench.process_cpu import thread_cpu_seconds
 from bench.wrk_load import multipart_parts, wrk_body_load
 
 # Stage -> frame names (substrings of py-spy's "function (file:line)"), deepest match wins.
@@ -53,18 +54,6 @@ def stage_of(stack: str) -> str:
             if any(name in frame for name in names):
                 return stage
     return "event loop, other"
-
-
-def thread_cpu_s(pid: int) -> dict[int, float]:
-    """User + system CPU seconds of each thread of ``pid`` so far (Linux /proc)."""
-    seconds = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended
-            continue
-        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
 
 
 def samples_by_thread(raw: Path) -> dict[int, collections.Counter]:
@@ -99,7 +88,7 @@ def profile(args: argparse.Namespace, raw: Path) -> tuple[dict, dict]:
         pid, url = server.process.pid, server.url
         load = (url, "/embed", body, args.per_request, args.connections)
         wrk_body_load(*load, WARM_UP_S, lambda: 0.0)
-        before = thread_cpu_s(pid)
+        before = thread_cpu_seconds(pid)
         spy = subprocess.Popen(
             [args.py_spy, "record", "-p", str(pid), "-d", str(round(args.seconds)), "-r", "100"]
             + ["--format", "raw", "--threads", "--nonblocking", "-o", str(raw)],
@@ -107,7 +96,7 @@ def profile(args: argparse.Namespace, raw: Path) -> tuple[dict, dict]:
             stderr=subprocess.DEVNULL,
         )
         run = wrk_body_load(*load, args.seconds, lambda: 0.0)
-        after = thread_cpu_s(pid)
+        after = thread_cpu_seconds(pid)
         spy.wait()
     cpu = {tid: seconds - before.get(tid, 0.0) for tid, seconds in after.items()}
     return run, stage_cpu(cpu, samples_by_thread(raw))

@@ -31,6 +31,7 @@ from bench.local_service import SERVED_MODEL, local_service
 from bench.model_cost import bare_model
 from bench.precision_accuracy import accuracy_line, precision_accuracy
 from bench.precision_accuracy import add_arguments as add_accuracy_arguments
+from bench.process_cpu import process_cpu_seconds
 from bench.results_file import write_result
 from bench.wrk_load import multipart_parts, wrk_available, wrk_body_load
 from facecore.metadata import ModelMetadata
@@ -82,12 +83,6 @@ def machine() -> dict:
     }
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far, all its threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def machine_busy_s() -> float:
     """CPU seconds all cores have spent busy so far (not idle, not waiting on I/O)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -121,7 +116,7 @@ def embed_runs(args: argparse.Namespace, precision: str, crops: list[bytes]) -> 
             wrk_body_load(
                 server.url, "/embed", body, count, args.connections, WARM_UP_S, lambda: 0.0
             )
-            load_before, cpu, busy = os.getloadavg()[0], process_cpu_s(pid), machine_busy_s()
+            load_before, cpu, busy = os.getloadavg()[0], process_cpu_seconds(pid), machine_busy_s()
             run = wrk_body_load(
                 server.url, "/embed", body, count, args.connections, args.seconds,
                 lambda: rss_mb(pid),
@@ -130,7 +125,7 @@ def embed_runs(args: argparse.Namespace, precision: str, crops: list[bytes]) -> 
             runs[str(count)] = {
                 **run,
                 "load_1min_before": load_before,
-                "server_cpu_ms_per_image": 1000 * (process_cpu_s(pid) - cpu) / images,
+                "server_cpu_ms_per_image": 1000 * (process_cpu_seconds(pid) - cpu) / images,
                 "machine_busy_cores": (machine_busy_s() - busy) / run["seconds"],
             }
     return {"settings": settings, "runs": runs}
