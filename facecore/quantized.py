@@ -127,3 +127,9 @@ class Int8Block(FrozenSchema):
 
 
 CALIBRATION_FIELDS = ("threshold", "operating_points", "far_calibration")
+
+
+def evaluation_dir(model_dir: Path, precision: Precision) -> Path:
+    """Return the folder of ``precision``'s reports: ``evaluation/`` or ``evaluation/int8/``."""
+    reports = model_dir / "evaluation"
+    return reports if precision == "float32" else reports / precision

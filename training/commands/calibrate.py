@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from facecore.metadata import FarCalibration, ModelMetadata
-from facecore.quantized import PRECISIONS
+from facecore.quantized import PRECISIONS, evaluation_dir
 from training.evaluation.cross_set import (
     MIN_EXPECTED,
     MIN_PEOPLE,
@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
         "worst_shifts": worst_shifts(shifts),
         "points": [point.model_dump() for point in points],
     }
-    out = args.model / "evaluation" / ("" if args.precision == "float32" else "int8")
-    out /= "cross_set.json"
+    out = evaluation_dir(args.model, args.precision) / "cross_set.json"
     for point in points:
         print(f"{point.name}: cosine {point.cosine:.4f} TAR {point.tar:.4f} x{point.far_margin}")
     if args.dry_run:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facecore.quantized import PRECISIONS
+from facecore.quantized import PRECISIONS, evaluation_dir
 from training.commands.pair_options import add_pair_arguments
 from training.data.pairs import Pair
 from training.evaluation.calibration import FAR_TARGETS
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     report = verification_report(
         labels, scores, folds=folds, far_targets=FAR_TARGETS, operating_far=args.far, seed=args.seed
     )
-    out = args.out or args.model / "evaluation" / ("" if args.precision == "float32" else "int8")
+    out = args.out or evaluation_dir(args.model, args.precision)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "source": source, **report.to_dict()}
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
